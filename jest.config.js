@@ -1,0 +1,1 @@
+module.exports = { transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2023' }, module: { type: 'commonjs' } }] }, transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'], testMatch: ['<rootDir>/libs/a.spec.ts'] };

@@ -1,0 +1,2 @@
+export { Clock, FakeClock, SystemClock } from './clock';
+export { ClockModule } from './clock.module';

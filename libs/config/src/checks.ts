@@ -1,0 +1,80 @@
+import { KirokuConfig } from './schema';
+
+export type FindingLevel = 'error' | 'warning';
+
+export interface Finding {
+  /** Stable identifier: scripts and docs refer to it; never renamed. */
+  id: string;
+  level: FindingLevel;
+  /** The setting to change. */
+  setting: string;
+  message: string;
+}
+
+/** Values shipped in config/development.yaml and config/test.yaml: fine on a laptop, fatal in production. */
+const KNOWN_DEVELOPMENT_SECRETS = /insecure|change-?me|development|secret|password|example/i;
+
+function weakSecret(secret: string): boolean {
+  return secret.length < 32 || new Set(secret).size < 10 || KNOWN_DEVELOPMENT_SECRETS.test(secret);
+}
+
+/**
+ * Production-readiness findings for a configuration, in the spirit of
+ * Django's `check --deploy`. Pure: the same config gives the same findings.
+ */
+export function checkDeployment(config: KirokuConfig): Finding[] {
+  const { app, database, security, backup, metrics, alert, log } = config;
+  const findings: Finding[] = [];
+  const add = (id: string, level: FindingLevel, setting: string, message: string) => findings.push({ id, level, setting, message });
+  const https = app.publicUrl.startsWith('https://');
+
+  if (weakSecret(security.sessionSecret)) {
+    add('session-secret-insecure', 'error', 'SESSION_SECRET',
+      'is a default, guessable or shorter than 32 characters; generate one with `openssl rand -base64 48`');
+  }
+  if (app.topology === 'cluster' && database.engine === 'sqlite') {
+    add('sqlite-in-cluster', 'error', 'DATABASE_URL',
+      'TOPOLOGY=cluster needs PostgreSQL: SQLite allows one process per database file');
+  }
+  if (!backup.ageRecipients?.length && !backup.agePassphrase) {
+    add('backup-encryption-missing', 'error', 'BACKUP_AGE_RECIPIENTS',
+      'backups would be unencrypted; set an age recipient (age-keygen -y identity.txt) or BACKUP_AGE_PASSPHRASE');
+  }
+  if (!https) {
+    add('public-url-plain-http', 'error', 'PUBLIC_URL',
+      'is plain http: sessions and passwords would cross the network in clear text; serve Kiroku over https');
+  } else if (!security.trustProxy && !security.tlsCertFile) {
+    add('https-not-terminated', 'error', 'TRUST_PROXY',
+      'PUBLIC_URL is https but nothing terminates TLS: set TRUST_PROXY to the proxy in front, or TLS_CERT_FILE / TLS_KEY_FILE');
+  }
+  if (https && !security.forceHttps) {
+    add('force-https-off', 'warning', 'FORCE_HTTPS', 'is off: a plain-HTTP request is served instead of redirected');
+  }
+  if (database.engine === 'postgres' && !/[?&]sslmode=(require|verify-ca|verify-full)\b/.test(database.url ?? '')) {
+    add('database-tls-off', 'warning', 'DATABASE_URL',
+      'does not ask for TLS (add ?sslmode=verify-full) unless the database is on the same host');
+  }
+  if (!backup.ageIdentityFile && !backup.agePassphrase) {
+    add('backup-verify-impossible', 'warning', 'BACKUP_AGE_IDENTITY_FILE',
+      'is unset: backups cannot be test-restored automatically after each run');
+  }
+  if (!metrics.token && !metrics.allow?.length) {
+    add('metrics-closed', 'warning', 'METRICS_TOKEN', 'and METRICS_ALLOW are unset: monitors cannot scrape /metrics');
+  }
+  if (!alert.webhookUrl) {
+    add('alerts-no-channel', 'warning', 'ALERT_WEBHOOK_URL', 'is unset: alerts are recorded but nobody is told');
+  }
+  if (log.level === 'debug' || log.level === 'trace') {
+    add('log-level-verbose', 'warning', 'LOG_LEVEL', `is ${log.level}: verbose logs fill disks and may carry personal data`);
+  }
+  return findings;
+}
+
+/** Production refuses to start while any of these stands. */
+export function blockingFindings(config: KirokuConfig): Finding[] {
+  return config.app.env === 'production' ? checkDeployment(config).filter((f) => f.level === 'error') : [];
+}
+
+export function formatFinding(f: Finding): string {
+  return `${f.level === 'error' ? 'ERROR' : 'WARN '} ${f.id}: ${f.setting} ${f.message}`;
+}

@@ -1,0 +1,10 @@
+export { ConfigModule, KIROKU_CONFIG } from './config.module';
+export { ConfigError, InvalidSettingError, type SettingProblem } from './errors';
+export { allSettings, findConfigDir, loadConfig, type LoadConfigOptions } from './loader';
+export { parseDuration } from './parsers';
+export { describeConfig, secretValues, REDACTED, type PrintedSetting } from './redaction';
+export { checkDeployment, blockingFindings, formatFinding, type Finding, type FindingLevel } from './checks';
+export {
+  AlertConfig, AppConfig, BackupConfig, DatabaseConfig, LogConfig, MetricsConfig, SecurityConfig,
+  ENVIRONMENTS, type Environment, type KirokuConfig,
+} from './schema';

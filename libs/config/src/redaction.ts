@@ -1,0 +1,50 @@
+import { KirokuConfig, NAMESPACES } from './schema';
+import { settingsOf } from './setting.decorator';
+
+export const REDACTED = '[redacted]';
+
+/** A URL with its password masked; anything unparsable is masked whole. */
+function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = REDACTED;
+    // Webhook URLs carry their secret in the path and query.
+    if (url.protocol.startsWith('http')) return `${url.protocol}//${url.host}/${REDACTED}`;
+    return url.toString();
+  } catch {
+    return REDACTED;
+  }
+}
+
+function redactValue(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return redactUrl(value);
+  return REDACTED;
+}
+
+export interface PrintedSetting {
+  name: string;
+  value: unknown;
+  secret: boolean;
+  description: string;
+}
+
+/** Every setting with its effective value, secrets redacted: safe to print or log. */
+export function describeConfig(config: KirokuConfig): PrintedSetting[] {
+  return (Object.keys(NAMESPACES) as Array<keyof typeof NAMESPACES>).flatMap((ns) =>
+    settingsOf(NAMESPACES[ns]).map((def) => {
+      const value = (config[ns] as unknown as Record<string, unknown>)[def.property];
+      return { name: def.name, value: def.secret ? redactValue(value) : value, secret: !!def.secret, description: def.description };
+    }),
+  );
+}
+
+/** The raw secret values in force, so that log output can be scrubbed of them. */
+export function secretValues(config: KirokuConfig): string[] {
+  return (Object.keys(NAMESPACES) as Array<keyof typeof NAMESPACES>).flatMap((ns) =>
+    settingsOf(NAMESPACES[ns])
+      .filter((def) => def.secret)
+      .map((def) => (config[ns] as unknown as Record<string, unknown>)[def.property])
+      .filter((v): v is string => typeof v === 'string' && v.length >= 6),
+  );
+}

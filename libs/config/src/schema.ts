@@ -1,0 +1,202 @@
+import {
+  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf,
+} from 'class-validator';
+import { AsBoolean, AsDuration, AsInteger, AsList, AsNumber, AsString } from './parsers';
+import { Setting } from './setting.decorator';
+import { IsCidrList, IsCron, IsTrustProxy } from './validators';
+
+export const ENVIRONMENTS = ['development', 'test', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+const DURATION = { message: 'must be a duration such as 500ms, 30s, 5m, 2h or 1d' };
+const FRACTION = { message: 'must be a fraction between 0 and 1, such as 0.05' };
+const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+export class AppConfig {
+  @Setting('NODE_ENV', { description: 'development, test, staging or production' })
+  @IsIn(ENVIRONMENTS, { message: `must be one of ${ENVIRONMENTS.join(', ')}` })
+  env!: Environment;
+
+  @Setting('PORT', { description: 'TCP port the HTTP server listens on' })
+  @AsInteger() @IsInt({ message: 'must be an integer between 1 and 65535' }) @Min(1, { message: 'must be an integer between 1 and 65535' }) @Max(65535, { message: 'must be an integer between 1 and 65535' })
+  port!: number;
+
+  @Setting('HOST', { description: 'address the HTTP server binds to' })
+  @AsString() @IsString() @MinLength(1)
+  host!: string;
+
+  @Setting('PUBLIC_URL', { description: 'the address people use to reach Kiroku; absolute links and the CSRF origin check use it, never the Host header' })
+  @AsString() @IsUrl(URL_OPTS, { message: 'must be an absolute http(s) URL such as https://notes.example.com' })
+  publicUrl!: string;
+
+  @Setting('TOPOLOGY', { description: 'single (one process per database) or cluster (several replicas on PostgreSQL)' })
+  @IsIn(['single', 'cluster'], { message: 'must be single or cluster' })
+  topology!: 'single' | 'cluster';
+
+  @Setting('SHUTDOWN_GRACE_PERIOD', { description: 'on SIGTERM, how long in-flight requests may take to finish' })
+  @AsDuration() @IsInt(DURATION)
+  shutdownGraceMs!: number;
+
+  @Setting('HEARTBEAT_INTERVAL', { description: 'how often each instance records that it is alive' })
+  @AsDuration() @IsInt(DURATION) @Min(100, DURATION)
+  heartbeatIntervalMs!: number;
+
+  @Setting('INSTANCE_STALE_AFTER', { description: 'an instance whose last heartbeat is older than this counts as gone' })
+  @AsDuration() @IsInt(DURATION) @Min(1000, DURATION)
+  instanceStaleAfterMs!: number;
+}
+
+export class DatabaseConfig {
+  @Setting('DATABASE_URL', { secret: true, description: 'a postgres:// URL selects PostgreSQL; unset means SQLite at DATABASE_PATH' })
+  @IsOptional() @AsString() @Matches(/^postgres(ql)?:\/\/[^\s]+$/, { message: 'must be a postgres:// or postgresql:// URL (only PostgreSQL is supported besides the embedded SQLite)' })
+  url?: string;
+
+  @Setting('DATABASE_PATH', { description: 'SQLite database file (directory created if missing)' })
+  @AsString() @IsString() @MinLength(1, { message: 'must be a file path' })
+  path!: string;
+
+  @Setting('DATABASE_POOL_SIZE', { description: 'PostgreSQL connections per instance' })
+  @AsInteger() @IsInt({ message: 'must be an integer between 1 and 100' }) @Min(1, { message: 'must be an integer between 1 and 100' }) @Max(100, { message: 'must be an integer between 1 and 100' })
+  poolSize!: number;
+
+  @Setting('DATABASE_STATEMENT_TIMEOUT', { description: 'PostgreSQL statement_timeout for every connection' })
+  @AsDuration() @IsInt(DURATION) @Min(100, DURATION)
+  statementTimeoutMs!: number;
+
+  @Setting('DATABASE_BUSY_TIMEOUT', { description: 'SQLite busy_timeout: how long a writer waits for a lock' })
+  @AsDuration() @IsInt(DURATION)
+  busyTimeoutMs!: number;
+
+  @Setting('DATABASE_PING_TIMEOUT', { description: 'readiness gives up on the database after this long' })
+  @AsDuration() @IsInt(DURATION) @Min(50, DURATION)
+  pingTimeoutMs!: number;
+
+  @Setting('MIGRATIONS', { description: 'auto: apply pending migrations at start-up (under a lock); off: never, stay not-ready until `kiroku migrate run`' })
+  @IsIn(['auto', 'off'], { message: 'must be auto or off' })
+  migrations!: 'auto' | 'off';
+
+  get engine(): 'postgres' | 'sqlite' {
+    return this.url ? 'postgres' : 'sqlite';
+  }
+}
+
+export class SecurityConfig {
+  @Setting('SESSION_SECRET', { secret: true, description: 'server secret for session and CSRF material; at least 32 random characters in production' })
+  @AsString() @IsString() @MinLength(1, { message: 'must not be empty' })
+  sessionSecret!: string;
+
+  @Setting('TRUST_PROXY', { description: 'proxies whose X-Forwarded-* headers are believed: hop count or addresses/CIDRs; unset trusts none' })
+  @IsOptional() @AsList() @IsTrustProxy()
+  trustProxy?: string[];
+
+  @Setting('FORCE_HTTPS', { description: 'redirect plain-HTTP browser requests to PUBLIC_URL over HTTPS' })
+  @AsBoolean() @IsBoolean({ message: 'must be true or false' })
+  forceHttps!: boolean;
+
+  @Setting('TLS_CERT_FILE', { description: 'serve HTTPS directly with this PEM certificate chain (machines without a proxy)' })
+  @IsOptional() @AsString() @IsString()
+  tlsCertFile?: string;
+
+  @Setting('TLS_KEY_FILE', { description: 'private key for TLS_CERT_FILE' })
+  @ValidateIf((o: SecurityConfig) => o.tlsCertFile !== undefined || o.tlsKeyFile !== undefined)
+  @AsString() @IsString({ message: 'must be set together with TLS_CERT_FILE' })
+  tlsKeyFile?: string;
+
+  @Setting('REGISTRATION', { description: 'open: anyone may sign up; closed: only operators create accounts' })
+  @IsIn(['open', 'closed'], { message: 'must be open or closed' })
+  registration!: 'open' | 'closed';
+}
+
+export class BackupConfig {
+  @Setting('BACKUP_DIR', { description: 'local backup destination directory' })
+  @AsString() @IsString() @MinLength(1)
+  dir!: string;
+
+  @Setting('BACKUP_SCHEDULE', { description: 'cron expression (UTC) for the daily full backup' })
+  @AsString() @IsCron()
+  schedule!: string;
+
+  @Setting('BACKUP_RETENTION_DAYS', { description: 'backups older than this are pruned (the newest verified one is always kept)' })
+  @AsInteger() @IsInt({ message: 'must be a whole number of days, at least 1' }) @Min(1, { message: 'must be a whole number of days, at least 1' })
+  retentionDays!: number;
+
+  @Setting('BACKUP_AGE_RECIPIENTS', { description: 'age X25519 public keys (age1…) backups are encrypted to, comma separated' })
+  @IsOptional() @AsList() @Matches(/^age1[0-9a-z]{58}$/, { each: true, message: 'must be a comma-separated list of age X25519 recipients (age1…)' })
+  ageRecipients?: string[];
+
+  @Setting('BACKUP_AGE_PASSPHRASE', { secret: true, description: 'passphrase mode for small setups, instead of recipients' })
+  @IsOptional() @AsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  agePassphrase?: string;
+
+  @Setting('BACKUP_AGE_IDENTITY_FILE', { description: 'age identity file used to verify (test-restore) and restore backups' })
+  @IsOptional() @AsString() @IsString()
+  ageIdentityFile?: string;
+
+  @Setting('BACKUP_AZURE_CONNECTION_STRING', { secret: true, description: 'Azure Blob Storage connection string; set to store backups in Azure' })
+  @IsOptional() @AsString() @IsString()
+  azureConnectionString?: string;
+
+  @Setting('BACKUP_AZURE_CONTAINER', { description: 'Azure Blob Storage container for backups and log archives' })
+  @AsString() @Matches(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, { message: 'must be a valid Azure container name (3-63 lower-case letters, digits and dashes)' })
+  azureContainer!: string;
+}
+
+export class LogConfig {
+  @Setting('LOG_LEVEL', { description: 'fatal, error, warn, info, debug or trace' })
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace'], { message: 'must be one of fatal, error, warn, info, debug, trace' })
+  level!: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+  @Setting('LOG_FORMAT', { description: 'json (one object per line) or pretty (for a terminal)' })
+  @IsIn(['json', 'pretty'], { message: 'must be json or pretty' })
+  format!: 'json' | 'pretty';
+
+  @Setting('LOG_DIR', { description: 'also write daily log files here (VMs); unset means stdout only (containers)' })
+  @IsOptional() @AsString() @IsString()
+  dir?: string;
+
+  @Setting('LOG_RETENTION_DAYS', { description: 'log files and archives older than this are deleted' })
+  @AsInteger() @IsInt({ message: 'must be a whole number of days, at least 1' }) @Min(1, { message: 'must be a whole number of days, at least 1' })
+  retentionDays!: number;
+}
+
+export class MetricsConfig {
+  @Setting('METRICS_TOKEN', { secret: true, description: 'bearer token for /metrics and detailed health' })
+  @IsOptional() @AsString() @MinLength(16, { message: 'must be at least 16 characters' })
+  token?: string;
+
+  @Setting('METRICS_ALLOW', { description: 'addresses / CIDRs allowed to read /metrics without the token' })
+  @IsOptional() @AsList() @IsCidrList()
+  allow?: string[];
+}
+
+export class AlertConfig {
+  @Setting('ALERT_WEBHOOK_URL', { secret: true, description: 'webhook (Slack / Teams compatible JSON) for alert notifications' })
+  @IsOptional() @AsString() @IsUrl(URL_OPTS, { message: 'must be an absolute http(s) URL' })
+  webhookUrl?: string;
+
+  @Setting('ALERT_ERROR_RATE', { description: 'share of 5xx responses that fires the error-rate alert' })
+  @AsNumber() @IsNumber({}, FRACTION) @Min(0, FRACTION) @Max(1, FRACTION)
+  errorRate!: number;
+
+  @Setting('ALERT_DISK_WARN', { description: 'disk usage share that raises the disk warning' })
+  @AsNumber() @IsNumber({}, FRACTION) @Min(0, FRACTION) @Max(1, FRACTION)
+  diskWarn!: number;
+
+  @Setting('ALERT_DISK_CRIT', { description: 'disk usage share that is critical: readiness fails above it' })
+  @AsNumber() @IsNumber({}, FRACTION) @Min(0, FRACTION) @Max(1, FRACTION)
+  diskCrit!: number;
+}
+
+/** Every namespace, in the order they are documented and printed. */
+export const NAMESPACES = {
+  app: AppConfig,
+  database: DatabaseConfig,
+  security: SecurityConfig,
+  backup: BackupConfig,
+  log: LogConfig,
+  metrics: MetricsConfig,
+  alert: AlertConfig,
+} as const;
+
+export type Namespaces = typeof NAMESPACES;
+export type KirokuConfig = { readonly [K in keyof Namespaces]: InstanceType<Namespaces[K]> };

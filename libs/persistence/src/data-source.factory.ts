@@ -1,0 +1,89 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { DatabaseConfig, InvalidSettingError } from '@kiroku/config';
+import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
+import { SnakeNamingStrategy } from './naming.strategy';
+
+export type Engine = 'sqlite' | 'postgres';
+
+/** What the application contributes: its entities and each engine's migrations, listed explicitly. */
+export interface SchemaDefinition {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  entities: MixedList<Function>;
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  migrations: Record<Engine, Function[]>;
+}
+
+export const MIGRATIONS_TABLE = 'schema_migrations';
+
+/**
+ * Makes sure the SQLite file can be created and written, creating its folder.
+ * Throws an error naming DATABASE_PATH rather than letting SQLite fail later.
+ */
+export function prepareSqliteFile(path: string): string {
+  const file = resolve(path);
+  const dir = dirname(file);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new InvalidSettingError('DATABASE_PATH', `cannot create the folder ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    if (existsSync(file)) {
+      if (!statSync(file).isFile()) throw new InvalidSettingError('DATABASE_PATH', `${file} exists and is not a file`);
+      accessSync(file, constants.R_OK | constants.W_OK);
+    }
+    // SQLite writes -wal and -shm files beside the database.
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    if (error instanceof InvalidSettingError) throw error;
+    throw new InvalidSettingError('DATABASE_PATH', `${existsSync(file) ? file : dir} is not writable by this process`);
+  }
+  return file;
+}
+
+export function buildDataSourceOptions(config: DatabaseConfig, schema: SchemaDefinition, applicationName = 'kiroku'): DataSourceOptions {
+  const common = {
+    entities: schema.entities,
+    migrations: schema.migrations[config.engine],
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsRun: false,
+    synchronize: false,
+    namingStrategy: new SnakeNamingStrategy(),
+    logging: false,
+  } as const;
+  if (config.engine === 'postgres') {
+    return {
+      ...common,
+      type: 'postgres',
+      url: config.url,
+      applicationName,
+      poolSize: config.poolSize,
+      connectTimeoutMS: 5000,
+      extra: {
+        statement_timeout: config.statementTimeoutMs,
+        // Do not let a broken connection wait for TCP's own, much longer timeout.
+        idleTimeoutMillis: 30_000,
+        keepAlive: true,
+      },
+    };
+  }
+  const busyTimeoutMs = config.busyTimeoutMs;
+  return {
+    ...common,
+    type: 'better-sqlite3',
+    database: prepareSqliteFile(config.path),
+    enableWAL: true,
+    timeout: busyTimeoutMs,
+    prepareDatabase: (db: { pragma(sql: string): unknown }) => {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      // NORMAL is durable in WAL mode against application crashes; only an OS crash may lose the last commits.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+    },
+  };
+}
+
+export function createDataSource(config: DatabaseConfig, schema: SchemaDefinition, applicationName?: string): DataSource {
+  return new DataSource(buildDataSourceOptions(config, schema, applicationName));
+}

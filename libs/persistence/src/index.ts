@@ -1,0 +1,8 @@
+export { InstantColumn, epochMs } from './columns';
+export { buildDataSourceOptions, createDataSource, prepareSqliteFile, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
+export { Database } from './database';
+export { LeaseService, type Lease } from './lease.service';
+export { Migrator, schemaDrift, type MigrationState } from './migrator';
+export { SnakeNamingStrategy } from './naming.strategy';
+export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
+export { TaskLease } from './task-lease.entity';

@@ -1,0 +1,53 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import { Clock } from '@kiroku/clock';
+import { DatabaseConfig } from '@kiroku/config';
+import { DataSource } from 'typeorm';
+import { SchemaDefinition, buildDataSourceOptions } from './data-source.factory';
+import { Database } from './database';
+import { LeaseService } from './lease.service';
+import { Migrator } from './migrator';
+
+/** The identity this process writes into lease and registry rows. */
+export const INSTANCE_ID = Symbol('INSTANCE_ID');
+
+export interface PersistenceModuleOptions {
+  schema: SchemaDefinition;
+  /** This process's identity in lease and registry rows (hostname and a random suffix). */
+  instanceId: string;
+  /** Shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+@Global()
+@Module({})
+export class PersistenceModule {
+  static forRoot(options: PersistenceModuleOptions): DynamicModule {
+    return {
+      module: PersistenceModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [DatabaseConfig],
+          useFactory: (config: DatabaseConfig) => ({
+            ...buildDataSourceOptions(config, options.schema, options.applicationName),
+            // A database that is down at start-up is retried for about half a minute, then start-up fails.
+            retryAttempts: 10,
+            retryDelay: 3000,
+            verboseRetryLog: true,
+          }),
+        }),
+      ],
+      providers: [
+        { provide: INSTANCE_ID, useValue: options.instanceId },
+        { provide: Database, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new Database(ds) },
+        { provide: Migrator, inject: [Database], useFactory: (db: Database) => new Migrator(db) },
+        {
+          provide: LeaseService,
+          inject: [Database, Clock, INSTANCE_ID],
+          useFactory: (db: Database, clock: Clock, id: string) => new LeaseService(db, clock, id),
+        },
+      ],
+      exports: [INSTANCE_ID, Database, Migrator, LeaseService, TypeOrmModule],
+    };
+  }
+}

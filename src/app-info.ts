@@ -1,0 +1,25 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+function findPackageJson(): { name: string; version: string } {
+  let dir = __dirname;
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      if (pkg.name === 'kiroku') return pkg;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return { name: 'kiroku', version: '0.0.0' };
+    dir = parent;
+  }
+}
+
+export const APP_VERSION = findPackageJson().version;
+
+/** Unique per process: the host (the pod name on Kubernetes) and a random suffix. */
+export function newInstanceId(): string {
+  return `${hostname()}-${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { newInstanceId } from './app-info';
+import { preflight, reportStartupError } from './preflight';
+import { createServer, drainAndClose } from './server';
+
+async function main(): Promise<void> {
+  const config = preflight();
+  const instanceId = newInstanceId();
+  const app = await createServer({ config, instanceId });
+  const logger = new Logger('Main');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: draining (grace ${config.app.shutdownGraceMs} ms)`);
+    drainAndClose(app, config.app.shutdownGraceMs)
+      .then((outcome) => {
+        logger.log(`stopped (${outcome})`);
+        // Let pino flush before leaving.
+        setTimeout(() => process.exit(0), 50).unref();
+      })
+      .catch((error: Error) => {
+        logger.error(`shutdown failed: ${error.message}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  await app.listen(config.app.port, config.app.host);
+  logger.log(`Kiroku ready on ${config.app.publicUrl} (listening on ${config.app.host}:${config.app.port}, ${config.database.engine}, instance ${instanceId})`);
+}
+
+main().catch((error) => {
+  process.exitCode = reportStartupError(error);
+  // Database pools and timers may still hold the loop open.
+  setTimeout(() => process.exit(), 100).unref();
+});

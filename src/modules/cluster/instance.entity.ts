@@ -1,0 +1,32 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { InstantColumn } from '@kiroku/persistence';
+
+/** A running (or stopped) Kiroku process, as it registered itself. */
+@Entity({ name: 'instances' })
+@Index('idx_instances_heartbeat_at', ['heartbeatAt'])
+export class Instance {
+  @PrimaryColumn({ type: 'varchar', length: 128, primaryKeyConstraintName: 'pk_instances' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  hostname!: string;
+
+  @Column({ type: 'integer' })
+  pid!: number;
+
+  @Column({ type: 'varchar', length: 32 })
+  version!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  engine!: string;
+
+  @InstantColumn()
+  startedAt!: Date;
+
+  @InstantColumn()
+  heartbeatAt!: Date;
+
+  /** Set by a graceful stop; a row with no stop and an old heartbeat is a crashed instance. */
+  @InstantColumn({ nullable: true })
+  stoppedAt!: Date | null;
+}

@@ -1,0 +1,74 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { Controller, Get, Headers, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
+import { MetricsConfig } from '@kiroku/config';
+import type { Response } from 'express';
+import { DatabaseIndicator } from './database.indicator';
+import { DiskIndicator } from './disk.indicator';
+import { EventLoopIndicator } from './event-loop.indicator';
+import { InstanceIndicator } from './instance.indicator';
+import { SchemaIndicator } from './schema.indicator';
+
+type Checks = HealthCheckResult['details'];
+
+/** Keeps only up/down per check: anonymous callers learn no more than that. */
+function statusOnly(checks: Partial<Checks> | undefined): Checks {
+  return Object.fromEntries(Object.entries(checks ?? {}).map(([key, value]) => [key, { status: value!.status }]));
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly metrics: MetricsConfig,
+    private readonly eventLoop: EventLoopIndicator,
+    private readonly database: DatabaseIndicator,
+    private readonly schema: SchemaIndicator,
+    private readonly disk: DiskIndicator,
+    private readonly instance: InstanceIndicator,
+  ) {}
+
+  /** The process can serve. Never touches the database: a database outage must not restart every pod. */
+  @Get('live')
+  live(@Headers('authorization') auth: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return this.run([() => this.eventLoop.check()], auth, res);
+  }
+
+  /** May receive traffic. */
+  @Get('ready')
+  ready(@Headers('authorization') auth: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return this.run(
+      [() => this.instance.check(), () => this.database.check(), () => this.schema.check(), () => this.disk.check()],
+      auth,
+      res,
+    );
+  }
+
+  /** Start-up finished: migrations run, modules initialised. */
+  @Get('startup')
+  startup(@Headers('authorization') auth: string | undefined, @Res({ passthrough: true }) res: Response) {
+    return this.run([() => this.instance.startup()], auth, res);
+  }
+
+  private async run(indicators: HealthIndicatorFunction[], auth: string | undefined, res: Response): Promise<HealthCheckResult> {
+    res.setHeader('Cache-Control', 'no-store');
+    let result: HealthCheckResult;
+    try {
+      result = await this.health.check(indicators);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+      res.status(503);
+    }
+    if (this.maySeeDetails(auth)) return result;
+    return { status: result.status, info: statusOnly(result.info), error: statusOnly(result.error), details: statusOnly(result.details) };
+  }
+
+  private maySeeDetails(auth: string | undefined): boolean {
+    const token = this.metrics.token;
+    const given = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    return !!token && !!given && timingSafeEqual(digest(token), digest(given));
+  }
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { InstanceRegistry, Lifecycle } from '../cluster';
+
+/** Down while starting or shutting down, and on SQLite when another process uses the same file. */
+@Injectable()
+export class InstanceIndicator {
+  constructor(
+    private readonly health: HealthIndicatorService,
+    private readonly lifecycle: Lifecycle,
+    private readonly registry: InstanceRegistry,
+  ) {}
+
+  async check() {
+    const check = this.health.check('instance');
+    const id = this.registry.instanceId;
+    if (this.lifecycle.isDraining) return check.down({ id, message: 'shutting down' });
+    if (!this.lifecycle.isStarted) return check.down({ id, message: 'starting' });
+    try {
+      const rival = await this.registry.sqliteRival();
+      if (rival) {
+        return check.down({
+          id,
+          message: `another instance (${rival.id}, pid ${rival.pid} on ${rival.hostname}) is using this SQLite database; SQLite allows one process per database file: stop it, or move to PostgreSQL to run several`,
+        });
+      }
+      return check.up({ id });
+    } catch (error) {
+      return check.down({ id, message: (error as Error).message });
+    }
+  }
+
+  startup() {
+    const check = this.health.check('startup');
+    return this.lifecycle.isStarted ? check.up() : check.down({ message: 'starting' });
+  }
+}

@@ -1,0 +1,40 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { requestContext } from './request-context';
+
+/** A caller-supplied id is kept only if it cannot carry anything but an id. */
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,64}$/;
+
+export function requestIdOf(req: Request): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * Gives each request an id (echoed as X-Request-Id, and on every log line
+ * written while serving it) and writes one access line when the response ends.
+ */
+export function accessLog(logger: Logger): RequestHandler {
+  const access = logger.child({ stream: 'access' });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const requestId = requestIdOf(req);
+    const started = process.hrtime.bigint();
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      access.info({
+        reqId: requestId,
+        method: req.method,
+        route: req.route?.path,
+        path: req.path,
+        status: res.statusCode,
+        bytes: Number(res.getHeader('content-length') ?? 0),
+        durationMs: Math.round(durationMs * 10) / 10,
+        ip: req.ip,
+        userAgent: req.headers['user-agent'],
+      }, 'request');
+    });
+    requestContext.run({ requestId }, () => next());
+  };
+}

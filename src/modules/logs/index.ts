@@ -1,0 +1,4 @@
+export { accessLog, requestIdOf } from './access-log.middleware';
+export { PinoLoggerService } from './pino-logger.service';
+export { requestContext, type RequestContext } from './request-context';
+export { createRootLogger, REDACTED_PATHS } from './root-logger';

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { INestApplication, Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { KirokuConfig } from '@kiroku/config';
+import type { Logger as PinoLogger } from 'pino';
+import { AppModule } from './app.module';
+import { Lifecycle } from './modules/cluster';
+import { accessLog, createRootLogger, PinoLoggerService } from './modules/logs';
+
+export interface ServerOptions {
+  config: KirokuConfig;
+  instanceId: string;
+  /** The pino logger; built from LOG_* settings when absent. */
+  logger?: PinoLogger;
+}
+
+/** Express settings and middleware every instance runs with; tests apply the same to their app. */
+export function configureApp(app: NestExpressApplication, config: KirokuConfig, logger: PinoLogger): void {
+  app.disable('x-powered-by');
+  // Exact hops or ranges only: X-Forwarded-* from anyone else is ignored.
+  const trust = config.security.trustProxy;
+  app.set('trust proxy', trust ? (/^\d+$/.test(trust[0]) ? Number(trust[0]) : trust) : false);
+  app.use(accessLog(logger));
+}
+
+export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {
+  const root = logger ?? createRootLogger(config.log, instanceId);
+  const tls = config.security.tlsCertFile
+    ? { cert: readFileSync(config.security.tlsCertFile), key: readFileSync(config.security.tlsKeyFile!) }
+    : undefined;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId }), {
+    logger: new PinoLoggerService(root),
+    abortOnError: false,
+    httpsOptions: tls,
+  });
+  configureApp(app, config, root);
+  return app;
+}
+
+/**
+ * SIGTERM: fail readiness at once, stop accepting connections, let in-flight
+ * requests finish within SHUTDOWN_GRACE_PERIOD (then cut what is left), give
+ * leases back, close the database. Resolves when everything is closed.
+ */
+export async function drainAndClose(app: INestApplication, graceMs: number): Promise<'drained' | 'cut'> {
+  const logger = new Logger('Shutdown');
+  app.get(Lifecycle).beginDrain();
+  const server: Server = app.getHttpServer();
+  let outcome: 'drained' | 'cut' = 'drained';
+  await new Promise<void>((resolve) => {
+    const deadline = setTimeout(() => {
+      outcome = 'cut';
+      logger.warn(`requests still running after ${graceMs} ms: closing their connections`);
+      server.closeAllConnections();
+    }, graceMs);
+    // Keep-alive connections that finish their request become idle: close them as they do.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearTimeout(deadline);
+      clearInterval(sweeper);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+  await app.close();
+  return outcome;
+}
