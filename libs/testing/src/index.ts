@@ -1,0 +1,2 @@
+export { findPostgresBinDir, freePort, startPostgres, type PostgresCluster } from './postgres-launcher';
+export { builtEntry, projectRoot, tempDir } from './paths';

@@ -1,0 +1,26 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** The repository root: the folder with Kiroku's package.json. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nest-cli.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the project root (nest-cli.json)');
+    dir = parent;
+  }
+  return dir;
+}
+
+/** A new empty folder under the system temp dir. */
+export function tempDir(prefix = 'kiroku-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** The compiled server entry; process-level tests and benchmarks run it. */
+export function builtEntry(name: 'main' | 'cli'): string {
+  const file = join(projectRoot(), 'dist', 'src', `${name}.js`);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm test does)`);
+  return file;
+}

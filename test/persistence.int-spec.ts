@@ -1,0 +1,155 @@
+import { Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
+import { FakeClock } from '@kiroku/clock';
+import { describeEachEngine } from './support/engines';
+import { openFreshDatabase, OpenDatabase } from './support/database';
+
+describeEachEngine('migrations', (engine) => {
+  let open: OpenDatabase;
+  beforeEach(async () => (open = await openFreshDatabase(engine)));
+  afterEach(() => open.close());
+
+  it('apply on an empty database and leave no drift between entities and schema', async () => {
+    const migrator = new Migrator(open.db);
+    const before = await migrator.status();
+    expect(before.length).toBeGreaterThan(0);
+    expect(before.every((m) => !m.applied)).toBe(true);
+
+    const applied = await migrator.run();
+    expect(applied).toEqual(before.map((m) => m.name));
+    expect(await migrator.pending()).toEqual([]);
+    expect(await schemaDrift(open.db)).toEqual([]);
+    expect(await migrator.run()).toEqual([]);
+  });
+
+  it('revert one by one down to nothing, and apply again', async () => {
+    const migrator = new Migrator(open.db);
+    const all = await migrator.run();
+    for (const name of [...all].reverse()) expect(await migrator.revert()).toBe(name);
+    expect(await migrator.revert()).toBeNull();
+    const runner = open.db.dataSource.createQueryRunner();
+    expect(await runner.hasTable('task_leases')).toBe(false);
+    await runner.release();
+    expect(await migrator.run()).toEqual(all);
+    expect(await schemaDrift(open.db)).toEqual([]);
+  });
+
+  it('reports drift when the schema and the entities disagree', async () => {
+    await new Migrator(open.db).run();
+    await open.db.dataSource.query('DROP INDEX "idx_instances_heartbeat_at"');
+    expect((await schemaDrift(open.db)).join('\n')).toMatch(/idx_instances_heartbeat_at/);
+  });
+});
+
+describeEachEngine('leases', (engine) => {
+  let open: OpenDatabase;
+  let clock: FakeClock;
+  const leases = (holder: string) => new LeaseService(open.db, clock, holder);
+
+  beforeEach(async () => {
+    open = await openFreshDatabase(engine);
+    await new Migrator(open.db).run();
+    clock = new FakeClock(Date.UTC(2026, 10, 28, 2, 0));
+  });
+  afterEach(() => open.close());
+
+  it('gives each (task, slot) to exactly one claimer', async () => {
+    const [a, b] = [leases('a'), leases('b')];
+    const first = await a.claim('backup-database', '2026-11-28T02:00Z', 60_000);
+    expect(first).toMatchObject({ taskId: 'backup-database', slot: '2026-11-28T02:00Z', attempt: 1 });
+    expect(await b.claim('backup-database', '2026-11-28T02:00Z', 60_000)).toBeNull();
+    expect(await a.claim('backup-database', '2026-11-28T02:00Z', 60_000)).toBeNull();
+    expect(await b.claim('backup-database', '2026-11-29T02:00Z', 60_000)).not.toBeNull();
+    expect(await b.claim('prune-logs', '2026-11-28T02:00Z', 60_000)).not.toBeNull();
+  });
+
+  it('lets concurrent claimers in one process race without two winners', async () => {
+    const claimers = Array.from({ length: 8 }, (_, i) => leases(`h${i}`));
+    const results = await Promise.all(claimers.map((l) => l.claim('t', 's', 60_000)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('hands an expired, unfinished lease to the next claimer, and stops the old holder from renewing', async () => {
+    const [a, b] = [leases('a'), leases('b')];
+    const lease = (await a.claim('t', 's', 60_000))!;
+    clock.advance(59_999);
+    expect(await b.claim('t', 's', 60_000)).toBeNull();
+    clock.advance(1);
+    const taken = await b.claim('t', 's', 60_000);
+    expect(taken).toMatchObject({ attempt: 2 });
+    expect(await a.renew(lease, 60_000)).toBe(false);
+    expect(await a.complete(lease, 'succeeded')).toBe(false);
+    const row = await open.db.manager.findOneByOrFail(TaskLease, { taskId: 't', slot: 's' });
+    expect(row).toMatchObject({ holder: 'b', attempts: 2, finishedAt: null });
+  });
+
+  it('keeps a renewed lease from being taken over', async () => {
+    const [a, b] = [leases('a'), leases('b')];
+    const lease = (await a.claim('t', 's', 10_000))!;
+    clock.advance(9_000);
+    expect(await a.renew(lease, 10_000)).toBe(true);
+    clock.advance(9_000);
+    expect(await b.claim('t', 's', 10_000)).toBeNull();
+    expect(lease.expiresAt.getTime()).toBe(clock.nowMs() + 1_000);
+  });
+
+  it('never runs a completed slot again, even after its lease time', async () => {
+    const [a, b] = [leases('a'), leases('b')];
+    const lease = (await a.claim('t', 's', 10_000))!;
+    expect(await a.complete(lease, 'failed')).toBe(true);
+    clock.advance(3_600_000);
+    expect(await b.claim('t', 's', 10_000)).toBeNull();
+    const row = await open.db.manager.findOneByOrFail(TaskLease, { taskId: 't', slot: 's' });
+    expect(row.outcome).toBe('failed');
+    expect(row.finishedAt).toEqual(new Date(clock.nowMs() - 3_600_000));
+  });
+
+  it('releases every held lease at shutdown so another instance can take over at once', async () => {
+    const [a, b] = [leases('a'), leases('b')];
+    await a.claim('t', 's1', 600_000);
+    await a.claim('t', 's2', 600_000);
+    expect(a.heldCount()).toBe(2);
+    await a.releaseAll();
+    expect(a.heldCount()).toBe(0);
+    expect(await b.claim('t', 's1', 600_000)).toMatchObject({ attempt: 2 });
+    expect(await b.claim('t', 's2', 600_000)).toMatchObject({ attempt: 2 });
+  });
+});
+
+describeEachEngine('transactions', (engine) => {
+  let open: OpenDatabase;
+  beforeEach(async () => {
+    open = await openFreshDatabase(engine);
+    await new Migrator(open.db).run();
+  });
+  afterEach(() => open.close());
+
+  it('keep concurrent transactions apart: one failing rolls back only its own writes', async () => {
+    const row = (id: string) => ({ id, hostname: 'h', pid: 1, version: '0', engine, startedAt: new Date(0), heartbeatAt: new Date(0), stoppedAt: null });
+    const slow = open.db.transaction(async (m) => {
+      await m.insert('instances', row('kept'));
+      await new Promise((r) => setTimeout(r, 30));
+    });
+    const failing = open.db.transaction(async (m) => {
+      await m.insert('instances', row('rolled-back'));
+      throw new Error('boom');
+    });
+    await expect(failing).rejects.toThrow('boom');
+    await slow;
+    const ids = (await open.db.dataSource.query('SELECT id FROM instances ORDER BY id')).map((r: { id: string }) => r.id);
+    expect(ids).toEqual(['kept']);
+  });
+});
+
+describe('SQLite connection settings', () => {
+  it('uses WAL, enforces foreign keys and waits on locks', async () => {
+    const open = await openFreshDatabase('sqlite', { DATABASE_BUSY_TIMEOUT: '7s' });
+    try {
+      const q = (sql: string) => open.db.dataSource.query(sql).then((rows: Array<Record<string, unknown>>) => Object.values(rows[0])[0]);
+      expect(await q('PRAGMA journal_mode')).toBe('wal');
+      expect(await q('PRAGMA foreign_keys')).toBe(1);
+      expect(await q('PRAGMA busy_timeout')).toBe(7000);
+    } finally {
+      await open.close();
+    }
+  });
+});

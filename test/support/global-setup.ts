@@ -1,0 +1,24 @@
+import { findPostgresBinDir, startPostgres, PostgresCluster } from '../../libs/testing/src';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __KIROKU_PG__: PostgresCluster | undefined;
+}
+
+/**
+ * Starts one PostgreSQL server for the whole run; every suite makes its own
+ * database in it. Workers inherit the environment set here.
+ */
+export default async function globalSetup(): Promise<void> {
+  const ci = process.env.CI === 'true' || process.env.CI === '1';
+  if (!findPostgresBinDir()) {
+    if (ci) throw new Error('CI=true but the PostgreSQL server binaries are missing: the PostgreSQL suites cannot be skipped in CI');
+    process.env.KIROKU_TEST_PG_MISSING = 'PostgreSQL server binaries not found (initdb, pg_ctl)';
+    process.stderr.write(`\n\n!!! ${process.env.KIROKU_TEST_PG_MISSING}: every PostgreSQL suite is SKIPPED !!!\n\n`);
+    return;
+  }
+  const cluster = await startPostgres();
+  globalThis.__KIROKU_PG__ = cluster;
+  process.env.KIROKU_TEST_PG_URL = cluster.url();
+  process.env.KIROKU_TEST_PG_PORT = String(cluster.port);
+}

@@ -1,0 +1,66 @@
+import type { AddressInfo } from 'node:net';
+import { Test } from '@nestjs/testing';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { Clock } from '@kiroku/clock';
+import { KirokuConfig, loadConfig } from '@kiroku/config';
+import pino, { Logger } from 'pino';
+import { Writable } from 'node:stream';
+import { AppModule } from '../../src/app.module';
+import { PinoLoggerService } from '../../src/modules/logs';
+import { configureApp } from '../../src/server';
+
+/** The settings tests start from: NODE_ENV=test plus the given overrides. */
+export function testConfig(overrides: Record<string, string | undefined> = {}): KirokuConfig {
+  return loadConfig({ env: { NODE_ENV: 'test', ...overrides } });
+}
+
+/** Log lines an app wrote during a test, parsed. */
+export class CapturedLogs extends Writable {
+  readonly lines: Array<Record<string, unknown>> = [];
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line));
+    done();
+  }
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: KirokuConfig;
+  url: string;
+  logs: CapturedLogs;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  clock?: Clock;
+  instanceId?: string;
+  /** Extra modules (e.g. a test-only controller). */
+  imports?: Array<NonNullable<Parameters<typeof Test.createTestingModule>[0]['imports']>[number]>;
+}
+
+/** Boots the real AppModule against the configured database and listens on a free port. */
+export async function startTestApp(overrides: Record<string, string | undefined>, options: TestAppOptions = {}): Promise<TestApp> {
+  const config = testConfig(overrides);
+  const logs = new CapturedLogs();
+  const logger = pino({ level: 'debug', base: { instance: 'test' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, logs);
+  const instanceId = options.instanceId ?? `test-${Math.random().toString(16).slice(2, 10)}`;
+  let builder = Test.createTestingModule({ imports: [AppModule.forRoot({ config, instanceId }), ...(options.imports ?? [])] });
+  if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
+  const moduleRef = await builder.compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: new PinoLoggerService(logger), abortOnError: false });
+  configureApp(app, config, logger);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  let closed = false;
+  return {
+    app, config, logs, logger,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
