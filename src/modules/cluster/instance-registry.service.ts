@@ -27,13 +27,16 @@ export class InstanceRegistry {
   private readonly logger = new Logger(InstanceRegistry.name);
   private timer?: NodeJS.Timeout;
   private registered = false;
+  private readonly startedAt: Date;
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly app: AppConfig,
     @Inject(INSTANCE_ID) readonly instanceId: string,
-  ) {}
+  ) {
+    this.startedAt = clock.now();
+  }
 
   /** Registers this instance and heartbeats every HEARTBEAT_INTERVAL until stop(). */
   async start(): Promise<void> {
@@ -61,7 +64,7 @@ export class InstanceRegistry {
       }
       await this.db.transaction((m) => m.insert(Instance, {
         id: this.instanceId, hostname: hostname(), pid: process.pid, version: APP_VERSION,
-        engine: this.db.engine, startedAt: now, heartbeatAt: now, stoppedAt: null,
+        engine: this.db.engine, startedAt: this.startedAt, heartbeatAt: now, stoppedAt: null,
       }));
       this.registered = true;
     } catch (error) {
@@ -76,13 +79,17 @@ export class InstanceRegistry {
   }
 
   /**
-   * On SQLite, another live process on the same database file, if any. A row
-   * left by a crashed process on this host is ignored once its pid is gone.
+   * On SQLite, a live process that was using the same database file before
+   * this one started, if any: the newcomer steps back, the incumbent keeps
+   * serving. A row left by a crashed process on this host is ignored once its
+   * pid is gone.
    */
   async sqliteRival(): Promise<Instance | null> {
     if (this.db.engine !== 'sqlite') return null;
     const me = hostname();
-    const others = (await this.live()).filter((i) => i.id !== this.instanceId);
+    const earlier = (i: Instance) =>
+      i.startedAt < this.startedAt || (i.startedAt.getTime() === this.startedAt.getTime() && i.id < this.instanceId);
+    const others = (await this.live()).filter((i) => i.id !== this.instanceId && earlier(i));
     return others.find((i) => i.hostname !== me || (i.pid !== process.pid && processAlive(i.pid))) ?? null;
   }
 
