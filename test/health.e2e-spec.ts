@@ -1,4 +1,5 @@
 import { Migrator } from '@kiroku/persistence';
+import { Lifecycle } from '../src/modules/cluster';
 import { startPostgres, PostgresCluster } from '@kiroku/testing';
 import { describeEachEngine, freshDatabase, postgresMissing } from './support/engines';
 import { runCli, waitForStatus } from './support/process';
@@ -6,9 +7,12 @@ import { startTestApp, TestApp } from './support/test-app';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
-  return { status: res.status, headers: res.headers, body: await res.json() };
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
 }
 
 describeEachEngine('health probes', (engine) => {
@@ -45,13 +49,28 @@ describeEachEngine('health probes', (engine) => {
   it('keeps a caller-supplied request id that is safe, and replaces one that is not', async () => {
     const kept = await fetch(`${t.url}/health/live`, { headers: { 'x-request-id': 'lb-1234abcd' } });
     expect(kept.headers.get('x-request-id')).toBe('lb-1234abcd');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.logs.lines).toContainEqual(expect.objectContaining({
+      stream: 'access', reqId: 'lb-1234abcd', method: 'GET', route: '/health/live', path: '/health/live',
+      status: 200, ip: '127.0.0.1', durationMs: expect.any(Number), level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+    }));
     const replaced = await fetch(`${t.url}/health/live`, { headers: { 'x-request-id': 'bad id <script>' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('turns ready 503 as soon as the instance drains, while live stays 200', async () => {
+    const other = await startTestApp(await freshDatabase(engine));
+    other.app.get(Lifecycle).beginDrain();
+    expect((await get(`${other.url}/health/ready`)).status).toBe(503);
+    expect((await get(`${other.url}/health/live`)).status).toBe(200);
+    await other.close();
+  });
+});
+
+// On PostgreSQL the database's disk belongs to the server; the instance watches its own data folder on SQLite.
+describe('disk', () => {
   it('goes not-ready when the disk is past ALERT_DISK_CRIT', async () => {
-    if (engine !== 'sqlite') return; // the PostgreSQL server owns its disk
-    const full = await startTestApp({ ...(await freshDatabase(engine)), ALERT_DISK_CRIT: '0', METRICS_TOKEN: TOKEN });
+    const full = await startTestApp({ ...(await freshDatabase('sqlite')), ALERT_DISK_CRIT: '0', METRICS_TOKEN: TOKEN });
     try {
       const res = await get(`${full.url}/health/ready`, { authorization: `Bearer ${TOKEN}` });
       expect(res.status).toBe(503);
@@ -62,14 +81,6 @@ describeEachEngine('health probes', (engine) => {
     }
   });
 
-  it('turns ready 503 as soon as the instance drains, while live stays 200', async () => {
-    const other = await startTestApp(await freshDatabase(engine));
-    const { Lifecycle } = await import('../src/modules/cluster');
-    other.app.get(Lifecycle).beginDrain();
-    expect((await get(`${other.url}/health/ready`)).status).toBe(503);
-    expect((await get(`${other.url}/health/live`)).status).toBe(200);
-    await other.close();
-  });
 });
 
 describeEachEngine('MIGRATIONS=off', (engine) => {

@@ -79,7 +79,7 @@ describe('a SQLite instance', () => {
       try {
         expect(await waitForStatus(`${second.url}/health/ready`, [503])).toBe(503);
         const res = await fetch(`${second.url}/health/ready`, { headers: { authorization: `Bearer ${db.METRICS_TOKEN}` } });
-        const body = await res.json();
+        const body = (await res.json()) as { error: { instance: { message: string } } };
         expect(body.error.instance.message).toMatch(new RegExp(`another instance \\(.+, pid ${first.child.pid} on .+\\) is using this SQLite database`));
         // The incumbent keeps serving.
         expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);

@@ -1,6 +1,9 @@
 import { LoggerService, LogLevel } from '@nestjs/common';
 import type { Logger } from 'pino';
 
+/** Start-up chatter from the framework: one line per module and route, useful only when debugging. */
+const FRAMEWORK_CHATTER = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
 /** Nest's logger interface over pino, so framework and `new Logger(…)` lines are JSON too. */
 export class PinoLoggerService implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -42,6 +45,7 @@ export class PinoLoggerService implements LoggerService {
     const context = typeof args[args.length - 1] === 'string' ? (args.pop() as string) : undefined;
     const fields: Record<string, unknown> = {};
     if (context) fields.context = context;
+    if (level === 'info' && context && FRAMEWORK_CHATTER.has(context)) level = 'debug';
     if (level === 'error' && typeof args[0] === 'string' && args[0].includes('\n    at ')) fields.stack = args.shift();
     if (message instanceof Error) {
       this.logger[level]({ ...fields, err: message }, message.message);

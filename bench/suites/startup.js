@@ -1,0 +1,55 @@
+'use strict';
+// Time from process start to /health/ready = 200, and resident memory at idle, on SQLite and PostgreSQL.
+const { join } = require('node:path');
+const { tempDir, testing, startServer, msUntilOk, rssMiB, stop, summary } = require('../support');
+
+const RUNS = 5;
+const IDLE_MS = 5000;
+
+async function measure(env) {
+  const server = await startServer(env);
+  const readyMs = await msUntilOk(server, '/health/ready');
+  await new Promise((r) => setTimeout(r, IDLE_MS));
+  const rss = rssMiB(server.child.pid);
+  const code = await stop(server);
+  if (code !== 0) throw new Error(`server exited ${code}`);
+  return { readyMs, rss };
+}
+
+async function engine(label, freshEnv) {
+  const cold = [];
+  const warm = [];
+  for (let i = 0; i < RUNS; i++) {
+    const env = await freshEnv(i);
+    cold.push(await measure(env)); // empty database: migrations run first
+    warm.push(await measure(env)); // the same database again: a restart
+  }
+  const line = (kind, runs) => {
+    const ready = summary(runs.map((r) => r.readyMs));
+    const rss = summary(runs.map((r) => r.rss));
+    return `| ${label} | ${kind} | ${ready.median.toFixed(0)} | ${ready.max.toFixed(0)} | ${rss.median.toFixed(1)} | ${rss.max.toFixed(1)} |`;
+  };
+  console.log(line('empty database (migrates)', cold));
+  console.log(line('restart', warm));
+}
+
+exports.run = async () => {
+  console.log(`${RUNS} runs each; memory read ${IDLE_MS / 1000} s after ready.\n`);
+  console.log('| engine | start | ready ms (median) | ready ms (max) | RSS MiB idle (median) | RSS MiB (max) |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  await engine('SQLite', () => ({ DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') }));
+  const cluster = await testing.startPostgres();
+  try {
+    const { Client } = require('pg');
+    await engine('PostgreSQL 15', async (i) => {
+      const name = `bench_startup_${process.pid}_${i}`;
+      const client = new Client({ connectionString: cluster.url() });
+      await client.connect();
+      await client.query(`CREATE DATABASE ${name}`);
+      await client.end();
+      return { DATABASE_URL: cluster.url(name) };
+    });
+  } finally {
+    await cluster.destroy();
+  }
+};

@@ -1,0 +1,84 @@
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { runCli } from './support/process';
+
+const PRODUCTION_READY = {
+  NODE_ENV: 'production',
+  SESSION_SECRET: 'q3J9v-Zk2L8xW0pT7mR4nY6bC1dF5hG_',
+  PUBLIC_URL: 'https://notes.example.com',
+  TRUST_PROXY: '127.0.0.1',
+  BACKUP_AGE_RECIPIENTS: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+  BACKUP_AGE_IDENTITY_FILE: '/run/secrets/identity',
+  METRICS_TOKEN: 'metrics-token-0123456789abcdef',
+  ALERT_WEBHOOK_URL: 'https://hooks.example.com/x',
+};
+
+describe('kiroku check', () => {
+  it('lists findings with stable ids and exits 1 while an error stands', async () => {
+    const { code, stdout, stderr } = await runCli(['check'], { NODE_ENV: 'development' });
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^ERROR session-secret-insecure: SESSION_SECRET /m);
+    expect(stdout).toMatch(/^ERROR backup-encryption-missing: BACKUP_AGE_RECIPIENTS /m);
+    expect(stdout).toMatch(/^ERROR public-url-plain-http: PUBLIC_URL /m);
+    expect(stdout).toMatch(/^WARN  metrics-closed: METRICS_TOKEN /m);
+    expect(stderr.trim()).toMatch(/^kiroku: 3 error-level finding\(s\): production start-up would be refused$/);
+  });
+
+  it('exits 0 with no findings for production-ready settings', async () => {
+    const { code, stdout } = await runCli(['check'], PRODUCTION_READY);
+    expect(stdout.trim()).toBe('No findings: the settings are production-ready.');
+    expect(code).toBe(0);
+  });
+
+  it('reports invalid settings in one line per setting and exits non-zero', async () => {
+    const { code, stderr } = await runCli(['check'], { PORT: 'abc' });
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/PORT: must be an integer/);
+  });
+});
+
+describe('kiroku config', () => {
+  it('prints every effective setting with secrets redacted', async () => {
+    const { code, stdout } = await runCli(['config'], { ...PRODUCTION_READY, DATABASE_URL: 'postgres://kiroku:s3cr3t-pass@db/kiroku' });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^PORT=8888$/m);
+    expect(stdout).toMatch(/^SESSION_SECRET=\[redacted\]$/m);
+    expect(stdout).toMatch(/^DATABASE_URL=postgres:\/\/kiroku:%5Bredacted%5D@db\/kiroku$/m);
+    for (const secret of ['s3cr3t-pass', PRODUCTION_READY.SESSION_SECRET, PRODUCTION_READY.METRICS_TOKEN]) expect(stdout).not.toContain(secret);
+  });
+});
+
+describe('kiroku usage errors', () => {
+  it('exits non-zero on an unknown command', async () => {
+    const { code, stderr } = await runCli(['frobnicate'], {});
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+});
+
+describeEachEngine('kiroku migrate', (engine) => {
+  it('shows, runs and reverts migrations', async () => {
+    const env = await freshDatabase(engine);
+    const pending = await runCli(['migrate', 'show'], env);
+    expect(pending.code).toBe(1);
+    expect(pending.stdout).toMatch(engine === 'sqlite' ? /^SQLite 3\.\d+/m : /^PostgreSQL 15\./m);
+    expect(pending.stdout).toMatch(/^\[ \] CreateFoundationTables1795901079716$/m);
+    expect(pending.stderr).toMatch(/kiroku: 1 migration\(s\) pending: run `kiroku migrate run`/);
+
+    expect(await runCli(['migrate', 'run'], env)).toMatchObject({ code: 0, stdout: 'applied CreateFoundationTables1795901079716\n' });
+    expect(await runCli(['migrate', 'run'], env)).toMatchObject({ code: 0, stdout: 'Schema is current: nothing to apply.\n' });
+    const current = await runCli(['migrate', 'show'], env);
+    expect(current.code).toBe(0);
+    expect(current.stdout).toMatch(/^\[x\] CreateFoundationTables1795901079716$/m);
+
+    expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateFoundationTables1795901079716\n' });
+    expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'No migration is applied: nothing to revert.\n' });
+  });
+});
+
+describe('kiroku migrate with an unusable database path', () => {
+  it('names DATABASE_PATH', async () => {
+    const { code, stderr } = await runCli(['migrate', 'run'], { DATABASE_PATH: '/proc/self/status/data/kiroku.sqlite' });
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/DATABASE_PATH: cannot create the folder/);
+  });
+});
