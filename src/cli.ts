@@ -16,9 +16,10 @@ class CliFailure extends Error {}
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 async function withContext<T>(config: KirokuConfig, fn: (ctx: INestApplicationContext) => Promise<T>): Promise<T> {
-  // Commands print their own results; the framework only speaks up for warnings, on stderr.
-  const logger = pino({ level: 'warn', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
-  const ctx = await NestFactory.createApplicationContext(CliModule.forRoot({ config, instanceId: `cli-${newInstanceId()}` }), {
+  // Commands print their own results and a one-line reason on failure; framework logs only with LOG_LEVEL=debug or trace, on stderr.
+  const verbose = config.log.level === 'debug' || config.log.level === 'trace';
+  const logger = pino({ level: verbose ? config.log.level : 'silent', base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination(2));
+  const ctx = await NestFactory.createApplicationContext(CliModule.forRoot({ config, instanceId: `cli-${newInstanceId()}`, connectAttempts: 1 }), {
     logger: new PinoLoggerService(logger),
     abortOnError: false,
   });
@@ -108,7 +109,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       process.stderr.write(`kiroku: ${error.message}\n`);
       return 1;
     }
-    return reportStartupError(error);
+    return reportStartupError(error, 'command');
   }
 }
 

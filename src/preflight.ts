@@ -22,11 +22,11 @@ export function preflight(env: Record<string, string | undefined> = process.env)
 }
 
 /** Prints a start-up refusal without a stack trace and returns the exit code. */
-export function reportStartupError(error: unknown): number {
+export function reportStartupError(error: unknown, what: 'start-up' | 'command' = 'start-up'): number {
   if (error instanceof ConfigError || error instanceof StartupRefused) {
     process.stderr.write(`kiroku: ${error.message}\n`);
     return 78; // EX_CONFIG
   }
-  process.stderr.write(`kiroku: start-up failed: ${(error as Error)?.message ?? String(error)}\n`);
+  process.stderr.write(`kiroku: ${what} failed: ${(error as Error)?.message ?? String(error)}\n`);
   return 1;
 }

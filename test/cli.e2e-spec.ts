@@ -75,6 +75,17 @@ describeEachEngine('kiroku migrate', (engine) => {
   });
 });
 
+describe('kiroku migrate with an unreachable database', () => {
+  it('fails at once with a one-line reason', async () => {
+    const started = Date.now();
+    const { code, stdout, stderr } = await runCli(['migrate', 'show'], { DATABASE_URL: 'postgres://kiroku@127.0.0.1:1/kiroku' });
+    expect(code).not.toBe(0);
+    expect(stdout).toBe('');
+    expect(stderr).toBe('kiroku: command failed: connect ECONNREFUSED 127.0.0.1:1\n');
+    expect(Date.now() - started).toBeLessThan(10_000); // no 30-second retry loop in the CLI
+  });
+});
+
 describe('kiroku migrate with an unusable database path', () => {
   it('names DATABASE_PATH', async () => {
     const { code, stderr } = await runCli(['migrate', 'run'], { DATABASE_PATH: '/proc/self/status/data/kiroku.sqlite' });

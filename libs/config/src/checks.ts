@@ -34,25 +34,25 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
   }
   if (app.topology === 'cluster' && database.engine === 'sqlite') {
     add('sqlite-in-cluster', 'error', 'DATABASE_URL',
-      'TOPOLOGY=cluster needs PostgreSQL: SQLite allows one process per database file');
+      'is unset but TOPOLOGY=cluster needs PostgreSQL: SQLite allows one process per database file');
   }
   if (!backup.ageRecipients?.length && !backup.agePassphrase) {
     add('backup-encryption-missing', 'error', 'BACKUP_AGE_RECIPIENTS',
-      'backups would be unencrypted; set an age recipient (age-keygen -y identity.txt) or BACKUP_AGE_PASSPHRASE');
+      'and BACKUP_AGE_PASSPHRASE are unset: backups would be unencrypted; set an age recipient (age-keygen -y identity.txt)');
   }
   if (!https) {
     add('public-url-plain-http', 'error', 'PUBLIC_URL',
       'is plain http: sessions and passwords would cross the network in clear text; serve Kiroku over https');
   } else if (!security.trustProxy && !security.tlsCertFile) {
     add('https-not-terminated', 'error', 'TRUST_PROXY',
-      'PUBLIC_URL is https but nothing terminates TLS: set TRUST_PROXY to the proxy in front, or TLS_CERT_FILE / TLS_KEY_FILE');
+      'is unset and so is TLS_CERT_FILE, but PUBLIC_URL is https: name the TLS proxy in front, or serve TLS directly with TLS_CERT_FILE / TLS_KEY_FILE');
   }
   if (https && !security.forceHttps) {
     add('force-https-off', 'warning', 'FORCE_HTTPS', 'is off: a plain-HTTP request is served instead of redirected');
   }
   if (database.engine === 'postgres' && !/[?&]sslmode=(require|verify-ca|verify-full)\b/.test(database.url ?? '')) {
     add('database-tls-off', 'warning', 'DATABASE_URL',
-      'does not ask for TLS (add ?sslmode=verify-full) unless the database is on the same host');
+      'does not ask for TLS: add ?sslmode=verify-full unless the database runs on the same host');
   }
   if (!backup.ageIdentityFile && !backup.agePassphrase) {
     add('backup-verify-impossible', 'warning', 'BACKUP_AGE_IDENTITY_FILE',

@@ -17,6 +17,8 @@ export interface PersistenceModuleOptions {
   instanceId: string;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
+  /** Connection attempts at start-up before giving up, 3 s apart (a server waits out a database restart; the CLI fails fast). */
+  connectAttempts?: number;
 }
 
 @Global()
@@ -30,8 +32,7 @@ export class PersistenceModule {
           inject: [DatabaseConfig],
           useFactory: (config: DatabaseConfig) => ({
             ...buildDataSourceOptions(config, options.schema, options.applicationName),
-            // A database that is down at start-up is retried for about half a minute, then start-up fails.
-            retryAttempts: 10,
+            retryAttempts: Math.max(0, (options.connectAttempts ?? 10) - 1),
             retryDelay: 3000,
             verboseRetryLog: true,
           }),

@@ -18,7 +18,7 @@ export const REDACTED_PATHS = [
  */
 export function createRootLogger(config: LogConfig, instanceId: string, destination?: DestinationStream): Logger {
   const stream = destination ?? (config.format === 'pretty'
-    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,instance', sync: true })
+    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,instance', singleLine: true, sync: true })
     : pino.destination({ dest: 1, sync: false }));
   return pino(
     {
