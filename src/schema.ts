@@ -1,10 +1,15 @@
 import { SchemaDefinition, TaskLease } from '@kiroku/persistence';
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
+import { AuditEvent } from './modules/audit/audit-event.entity';
+import { ApiToken } from './modules/auth/api-token.entity';
+import { LoginThrottle } from './modules/auth/login-throttle.entity';
+import { Session } from './modules/auth/session.entity';
+import { User } from './modules/auth/user.entity';
 import { Instance } from './modules/cluster/instance.entity';
 
 /** Every entity and every migration, listed explicitly: nothing is picked up by a glob. */
 export const SCHEMA: SchemaDefinition = {
-  entities: [TaskLease, Instance],
+  entities: [TaskLease, Instance, User, Session, ApiToken, LoginThrottle, AuditEvent],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
 };

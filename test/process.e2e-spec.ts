@@ -7,7 +7,7 @@ import { freshDatabase, postgresMissing } from './support/engines';
 import { runCli, spawnServer, waitForStatus } from './support/process';
 
 const withPostgres = postgresMissing() ? describe.skip : describe;
-const MIGRATION_COUNT = 1;
+const MIGRATION_COUNT = 2;
 
 async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
   const client = new Client({ connectionString: url });

@@ -1,4 +1,5 @@
 // Every PostgreSQL migration, oldest first. Listed by hand: a file that is not here does not run.
 import { CreateFoundationTables1795901079716 } from './1795901079716-CreateFoundationTables';
+import { CreateAccountTables1795902800728 } from './1795902800728-CreateAccountTables';
 
-export const postgresMigrations = [CreateFoundationTables1795901079716];
+export const postgresMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728];

@@ -1,0 +1,115 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { Clock } from '@kiroku/clock';
+import { Lease, LeaseService } from '@kiroku/persistence';
+import { slotFor } from './slot';
+
+export interface TaskContext {
+  /** The scheduled time this run belongs to. */
+  slot: Date;
+  /** Aborted when the lease is lost or the instance shuts down: stop at the next safe point. */
+  signal: AbortSignal;
+}
+
+export interface ScheduledTask {
+  /** Stable id: the lease key (`prune-sessions`). */
+  id: string;
+  /** Five-field cron expression, UTC. */
+  cron: string;
+  /** How long a run may hold its slot before renewing; renewed every third of it while running. */
+  leaseMs: number;
+  run(context: TaskContext): Promise<void>;
+}
+
+export type RunOutcome = 'succeeded' | 'failed' | 'skipped';
+
+/**
+ * Every replica ticks every task; each tick claims the slot (task id plus the
+ * scheduled time, not "now") through the lease table, so exactly one replica
+ * runs each slot. Long runs renew their lease; a crashed holder's lease
+ * expires and the slot can be taken over.
+ */
+@Injectable()
+export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Scheduler');
+  private readonly tasks = new Map<string, ScheduledTask>();
+  private readonly running = new Set<AbortController>();
+  private started = false;
+
+  constructor(
+    private readonly leases: LeaseService,
+    private readonly clock: Clock,
+    private readonly registry: SchedulerRegistry,
+  ) {}
+
+  register(task: ScheduledTask): void {
+    if (this.tasks.has(task.id)) throw new Error(`task ${task.id} registered twice`);
+    this.tasks.set(task.id, task);
+    if (this.started) this.schedule(task);
+  }
+
+  onApplicationBootstrap(): void {
+    this.started = true;
+    for (const task of this.tasks.values()) this.schedule(task);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const name of this.registry.getCronJobs().keys()) if (this.tasks.has(name)) await this.registry.getCronJob(name).stop();
+    for (const controller of this.running) controller.abort();
+  }
+
+  /** Claims and runs the slot `at` belongs to; tests and operators call it directly. */
+  async runSlot(taskId: string, at: Date = this.clock.now()): Promise<RunOutcome> {
+    const task = this.tasks.get(taskId);
+    if (!task) throw new Error(`no task ${taskId}`);
+    const slot = slotFor(task.cron, at);
+    const lease = await this.leases.claim(task.id, slot.toISOString(), task.leaseMs);
+    if (!lease) return 'skipped';
+    return this.execute(task, lease, slot);
+  }
+
+  private schedule(task: ScheduledTask): void {
+    const job = CronJob.from({
+      cronTime: task.cron,
+      timeZone: 'UTC',
+      start: true,
+      onTick: () => {
+        this.runSlot(task.id).catch((error: Error) => this.logger.error(`task ${task.id} could not be claimed: ${error.message}`));
+      },
+    });
+    this.registry.addCronJob(task.id, job);
+  }
+
+  private async execute(task: ScheduledTask, lease: Lease, slot: Date): Promise<RunOutcome> {
+    const controller = new AbortController();
+    this.running.add(controller);
+    const renew = setInterval(() => {
+      this.leases.renew(lease, task.leaseMs).then(
+        (held) => held || controller.abort(new Error('lease lost')),
+        () => undefined, // a database blip: try again at the next renewal
+      );
+    }, Math.max(1000, Math.floor(task.leaseMs / 3)));
+    renew.unref();
+    const started = this.clock.nowMs();
+    try {
+      await task.run({ slot, signal: controller.signal });
+      await this.leases.complete(lease, 'succeeded');
+      this.logger.log({ task: task.id, slot: slot.toISOString(), outcome: 'succeeded', durationMs: this.clock.nowMs() - started });
+      return 'succeeded';
+    } catch (error) {
+      if (controller.signal.aborted) {
+        // Shutting down or lease lost: leave the slot to be taken over.
+        await this.leases.release(lease).catch(() => undefined);
+        this.logger.warn({ task: task.id, slot: slot.toISOString(), outcome: 'interrupted' });
+        return 'failed';
+      }
+      await this.leases.complete(lease, 'failed').catch(() => undefined);
+      this.logger.error({ task: task.id, slot: slot.toISOString(), outcome: 'failed', err: error });
+      return 'failed';
+    } finally {
+      clearInterval(renew);
+      this.running.delete(controller);
+    }
+  }
+}
