@@ -29,7 +29,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
-  await app.listen(config.app.port, config.app.host);
+  try {
+    await app.listen(config.app.port, config.app.host);
+  } catch (error) {
+    // E.g. the port is taken: record the stop and close the database before reporting.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   logger.log(`Kiroku ready on ${config.app.publicUrl} (listening on ${config.app.host}:${config.app.port}, ${config.database.engine}, instance ${instanceId})`);
 }
 

@@ -4,6 +4,7 @@ import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { KirokuConfig } from '@kiroku/config';
+import type { NextFunction, Request, Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
 import { Lifecycle } from './modules/cluster';
@@ -23,6 +24,12 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
   const trust = config.security.trustProxy;
   app.set('trust proxy', trust ? (/^\d+$/.test(trust[0]) ? Number(trust[0]) : trust) : false);
   app.use(accessLog(logger));
+  const lifecycle = app.get(Lifecycle);
+  // While draining, every response tells its client to reconnect (elsewhere) rather than reuse the connection.
+  app.use((_req: Request, res: Response, next: NextFunction) => {
+    if (lifecycle.isDraining) res.setHeader('Connection', 'close');
+    next();
+  });
 }
 
 export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {

@@ -70,11 +70,11 @@ describeEachEngine('health probes', (engine) => {
 // On PostgreSQL the database's disk belongs to the server; the instance watches its own data folder on SQLite.
 describe('disk', () => {
   it('goes not-ready when the disk is past ALERT_DISK_CRIT', async () => {
-    const full = await startTestApp({ ...(await freshDatabase('sqlite')), ALERT_DISK_CRIT: '0', METRICS_TOKEN: TOKEN });
+    const full = await startTestApp({ ...(await freshDatabase('sqlite')), ALERT_DISK_WARN: '0', ALERT_DISK_CRIT: '0.001', METRICS_TOKEN: TOKEN });
     try {
       const res = await get(`${full.url}/health/ready`, { authorization: `Bearer ${TOKEN}` });
       expect(res.status).toBe(503);
-      expect(res.body.error.disk.message).toMatch(/% full \(critical at 0%\)/);
+      expect(res.body.error.disk.message).toMatch(/% full \(critical at 0.1%\)/);
       expect((await get(`${full.url}/health/live`)).status).toBe(200);
     } finally {
       await full.close();

@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './errors';
-import { allSettings, loadConfig } from './loader';
+import { allSettings, findConfigDir, loadConfig } from './loader';
 import { describeConfig, REDACTED, secretValues } from './redaction';
 
 const base = { NODE_ENV: 'test' };
@@ -123,5 +123,37 @@ describe('describeConfig', () => {
 
   it('documents every setting', () => {
     for (const s of allSettings()) expect(s.description.length).toBeGreaterThan(10);
+  });
+});
+
+describe('settings that only make sense together', () => {
+  const fails = (env: Record<string, string>, setting: string, message: RegExp) => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ env: { NODE_ENV: 'test', ...env } });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error?.problems).toEqual([expect.objectContaining({ setting, message: expect.stringMatching(message) })]);
+  };
+
+  it('needs INSTANCE_STALE_AFTER of at least two heartbeats', () => fails({ HEARTBEAT_INTERVAL: '30s', INSTANCE_STALE_AFTER: '45s' }, 'INSTANCE_STALE_AFTER', /twice HEARTBEAT_INTERVAL/));
+  it('needs the disk warning below the critical mark', () => fails({ ALERT_DISK_WARN: '0.95' }, 'ALERT_DISK_WARN', /below ALERT_DISK_CRIT/));
+  it('needs both TLS files', () => fails({ TLS_KEY_FILE: '/k.pem' }, 'TLS_CERT_FILE', /together/));
+  it('bounds timer settings (Node clamps longer timers to 1 ms)', () => fails({ HEARTBEAT_INTERVAL: '30d' }, 'HEARTBEAT_INTERVAL', /at most 1h/));
+  it('refuses a hop count of 0 for TRUST_PROXY', () => fails({ TRUST_PROXY: '0' }, 'TRUST_PROXY', /at least 1/));
+
+  it('reads a numeric TRUST_PROXY from a YAML file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiroku-config-'));
+    writeFileSync(join(dir, 'default.yaml'), readFileSync(join(findConfigDir(), 'default.yaml')));
+    writeFileSync(join(dir, 'test.yaml'), 'SESSION_SECRET: x\nTRUST_PROXY: 1\n');
+    expect(loadConfig({ env: { NODE_ENV: 'test' }, configDir: dir }).security.trustProxy).toEqual(['1']);
+  });
+
+  it('redacts the query of a database URL, and offers its parts for scrubbing', () => {
+    const config = loadConfig({ env: { NODE_ENV: 'test', DATABASE_URL: 'postgres://u:pw-123456@h/db?sslpassword=keypass-123' } });
+    const printed = JSON.stringify(describeConfig(config));
+    expect(printed).not.toMatch(/pw-123456|keypass-123/);
+    expect(secretValues(config)).toEqual(expect.arrayContaining(['pw-123456', 'keypass-123']));
   });
 });

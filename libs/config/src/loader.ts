@@ -96,14 +96,33 @@ export function loadConfig(options: LoadConfigOptions = {}): KirokuConfig {
     problems.push(...errors.map((e) => toProblem(e, defs, raw)));
     config[namespace] = instance;
   }
+  if (problems.length === 0) problems.push(...crossChecks(config as unknown as KirokuConfig));
   if (problems.length > 0) throw new ConfigError(problems);
   return config as unknown as KirokuConfig;
+}
+
+/** Rules that involve two settings; run once each setting is valid on its own. */
+function crossChecks({ app, security, alert }: KirokuConfig): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  if (app.instanceStaleAfterMs < 2 * app.heartbeatIntervalMs) {
+    problems.push({ setting: 'INSTANCE_STALE_AFTER', message: 'must be at least twice HEARTBEAT_INTERVAL, or live instances would look gone between heartbeats' });
+  }
+  if (alert.diskWarn >= alert.diskCrit) {
+    problems.push({ setting: 'ALERT_DISK_WARN', message: 'must be below ALERT_DISK_CRIT' });
+  }
+  if (!!security.tlsCertFile !== !!security.tlsKeyFile) {
+    problems.push({ setting: security.tlsCertFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', message: 'must be set together with the other TLS_* file' });
+  }
+  return problems;
 }
 
 function toProblem(error: ValidationError, defs: SettingDefinition[], raw: Map<string, RawValue>): SettingProblem {
   const def = defs.find((d) => d.property === error.property)!;
   const given = raw.get(def.name);
-  const messages = Object.values(error.constraints ?? {});
+  // A value of the wrong kind fails every constraint; say what kind it must be, not that it is too big.
+  const constraints = error.constraints ?? {};
+  const first = ['isInt', 'isNumber', 'isBoolean', 'isString', 'isIn'].find((name) => name in constraints);
+  const messages = first ? [constraints[first]] : Object.values(constraints);
   // One message is enough; several constraints usually say the same thing.
   const message = given === undefined ? `is required: ${messages[0] ?? 'missing'}` : messages[0] ?? 'is invalid';
   const shown = given !== undefined && !def.secret ? ` (got ${JSON.stringify(String(given.value))})` : '';

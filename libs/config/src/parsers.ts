@@ -46,6 +46,7 @@ export function parseBoolean(value: unknown): boolean | Invalid {
 export function parseList(value: unknown): string[] | Invalid {
   if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter(Boolean);
   if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (typeof value === 'number') return [String(value)];
   return new Invalid(value);
 }
 

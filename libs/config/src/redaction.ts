@@ -8,8 +8,9 @@ function redactUrl(value: string): string {
   try {
     const url = new URL(value);
     if (url.password) url.password = REDACTED;
-    // Webhook URLs carry their secret in the path and query.
+    // Webhook URLs carry their secret in the path and query; database URLs may in the query (password=, sslpassword=).
     if (url.protocol.startsWith('http')) return `${url.protocol}//${url.host}/${REDACTED}`;
+    if (url.search) url.search = `?${REDACTED}`;
     return url.toString();
   } catch {
     return REDACTED;
@@ -39,12 +40,27 @@ export function describeConfig(config: KirokuConfig): PrintedSetting[] {
   );
 }
 
+/** A secret value and the secret parts inside it (a URL's password and query values). */
+function secretParts(value: string): string[] {
+  const parts = [value];
+  try {
+    const url = new URL(value);
+    if (url.password) parts.push(decodeURIComponent(url.password));
+    for (const v of url.searchParams.values()) parts.push(v);
+  } catch {
+    // not a URL
+  }
+  return parts;
+}
+
 /** The raw secret values in force, so that log output can be scrubbed of them. */
 export function secretValues(config: KirokuConfig): string[] {
   return (Object.keys(NAMESPACES) as Array<keyof typeof NAMESPACES>).flatMap((ns) =>
     settingsOf(NAMESPACES[ns])
       .filter((def) => def.secret)
       .map((def) => (config[ns] as unknown as Record<string, unknown>)[def.property])
-      .filter((v): v is string => typeof v === 'string' && v.length >= 6),
+      .filter((v): v is string => typeof v === 'string')
+      .flatMap(secretParts)
+      .filter((v) => v.length >= 6),
   );
 }

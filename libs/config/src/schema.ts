@@ -1,5 +1,5 @@
 import {
-  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf,
+  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength,
 } from 'class-validator';
 import { AsBoolean, AsDuration, AsInteger, AsList, AsNumber, AsString } from './parsers';
 import { Setting } from './setting.decorator';
@@ -9,6 +9,9 @@ export const ENVIRONMENTS = ['development', 'test', 'staging', 'production'] as 
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 const DURATION = { message: 'must be a duration such as 500ms, 30s, 5m, 2h or 1d' };
+/** Timers cannot wait longer than 2^31-1 ms (Node clamps them to 1 ms): keep timer settings well below. */
+const AT_MOST_1H = { message: 'must be at most 1h' };
+const HOUR = 3_600_000;
 const FRACTION = { message: 'must be a fraction between 0 and 1, such as 0.05' };
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
@@ -34,15 +37,15 @@ export class AppConfig {
   topology!: 'single' | 'cluster';
 
   @Setting('SHUTDOWN_GRACE_PERIOD', { description: 'on SIGTERM, how long in-flight requests may take to finish' })
-  @AsDuration() @IsInt(DURATION)
+  @AsDuration() @IsInt(DURATION) @Max(HOUR, AT_MOST_1H)
   shutdownGraceMs!: number;
 
   @Setting('HEARTBEAT_INTERVAL', { description: 'how often each instance records that it is alive' })
-  @AsDuration() @IsInt(DURATION) @Min(100, DURATION)
+  @AsDuration() @IsInt(DURATION) @Min(100, DURATION) @Max(HOUR, AT_MOST_1H)
   heartbeatIntervalMs!: number;
 
   @Setting('INSTANCE_STALE_AFTER', { description: 'an instance whose last heartbeat is older than this counts as gone' })
-  @AsDuration() @IsInt(DURATION) @Min(1000, DURATION)
+  @AsDuration() @IsInt(DURATION) @Min(1000, DURATION) @Max(24 * HOUR, { message: 'must be at most 1d' })
   instanceStaleAfterMs!: number;
 }
 
@@ -60,15 +63,15 @@ export class DatabaseConfig {
   poolSize!: number;
 
   @Setting('DATABASE_STATEMENT_TIMEOUT', { description: 'PostgreSQL statement_timeout for every connection' })
-  @AsDuration() @IsInt(DURATION) @Min(100, DURATION)
+  @AsDuration() @IsInt(DURATION) @Min(100, DURATION) @Max(24 * HOUR, { message: 'must be at most 1d' })
   statementTimeoutMs!: number;
 
   @Setting('DATABASE_BUSY_TIMEOUT', { description: 'SQLite busy_timeout: how long a writer waits for a lock' })
-  @AsDuration() @IsInt(DURATION)
+  @AsDuration() @IsInt(DURATION) @Max(60_000, { message: 'must be at most 1m' })
   busyTimeoutMs!: number;
 
   @Setting('DATABASE_PING_TIMEOUT', { description: 'readiness gives up on the database after this long' })
-  @AsDuration() @IsInt(DURATION) @Min(50, DURATION)
+  @AsDuration() @IsInt(DURATION) @Min(50, DURATION) @Max(60_000, { message: 'must be at most 1m' })
   pingTimeoutMs!: number;
 
   @Setting('MIGRATIONS', { description: 'auto: apply pending migrations at start-up (under a lock); off: never, stay not-ready until `kiroku migrate run`' })
@@ -98,9 +101,20 @@ export class SecurityConfig {
   tlsCertFile?: string;
 
   @Setting('TLS_KEY_FILE', { description: 'private key for TLS_CERT_FILE' })
-  @ValidateIf((o: SecurityConfig) => o.tlsCertFile !== undefined || o.tlsKeyFile !== undefined)
-  @AsString() @IsString({ message: 'must be set together with TLS_CERT_FILE' })
+  @IsOptional() @AsString() @IsString()
   tlsKeyFile?: string;
+
+  @Setting('SESSION_IDLE_TIMEOUT', { description: 'a session unused for this long ends' })
+  @AsDuration() @IsInt(DURATION) @Min(60_000, { message: 'must be at least 1m' })
+  sessionIdleMs!: number;
+
+  @Setting('SESSION_ABSOLUTE_LIFETIME', { description: 'a session ends this long after sign-in, however active' })
+  @AsDuration() @IsInt(DURATION) @Min(60_000, { message: 'must be at least 1m' })
+  sessionLifetimeMs!: number;
+
+  @Setting('API_CORS_ORIGINS', { description: 'origins (https://app.example.com) allowed to call /api/v1 from a browser; unset allows none' })
+  @IsOptional() @AsList() @Matches(/^https?:\/\/[^/\s]+$/, { each: true, message: 'must be a comma-separated list of origins such as https://app.example.com (no path, never *)' })
+  apiCorsOrigins?: string[];
 
   @Setting('REGISTRATION', { description: 'open: anyone may sign up; closed: only operators create accounts' })
   @IsIn(['open', 'closed'], { message: 'must be open or closed' })

@@ -39,11 +39,11 @@ export function IsTrustProxy(options?: ValidationOptions): PropertyDecorator {
       validator: {
         validate: (v) => {
           if (!Array.isArray(v) || v.length === 0) return false;
-          if (v.length === 1 && /^\d{1,2}$/.test(v[0])) return true;
+          if (v.length === 1 && /^\d{1,2}$/.test(v[0])) return Number(v[0]) >= 1;
           return v.every((item) => PROXY_RANGE_NAMES.has(item) || isCidr(item));
         },
         defaultMessage: buildMessage(
-          () => 'must be a hop count (e.g. 1) or a list of addresses / CIDR ranges / loopback, linklocal, uniquelocal; "trust everything" is not allowed',
+          () => 'must be a hop count of at least 1 (unset it to trust none) or a list of addresses / CIDR ranges / loopback, linklocal, uniquelocal; "trust everything" is not allowed',
           options,
         ),
       },

@@ -5,4 +5,5 @@ export { LeaseService, type Lease } from './lease.service';
 export { Migrator, schemaDrift, type MigrationState } from './migrator';
 export { SnakeNamingStrategy } from './naming.strategy';
 export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
+export { SqliteFileLock } from './sqlite-file-lock';
 export { TaskLease } from './task-lease.entity';

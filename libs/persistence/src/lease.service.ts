@@ -65,6 +65,7 @@ export class LeaseService {
     const expires = this.clock.nowMs() + ttlMs;
     const ok = await this.update(lease, { expiresAt: new Date(expires) });
     if (ok) lease.expiresAt = new Date(expires);
+    else this.held.delete(this.key(lease));
     return ok;
   }
 

@@ -1,3 +1,4 @@
+import { MigrationExecutor, QueryRunner } from 'typeorm';
 import { Database } from './database';
 import { MIGRATIONS_TABLE } from './data-source.factory';
 
@@ -34,20 +35,27 @@ export class Migrator {
   }
 
   async run(): Promise<string[]> {
-    return this.locked(async () => {
-      const done = await this.db.dataSource.runMigrations({ transaction: 'each' });
+    return this.locked(async (runner) => {
+      const done = await this.executor(runner).executePendingMigrations();
       return done.map((m) => m.name);
     });
   }
 
   /** Reverts the most recently applied migration; returns its name, or null when none is applied. */
   async revert(): Promise<string | null> {
-    return this.locked(async () => {
-      const applied = await this.appliedNames();
-      if (applied.length === 0) return null;
-      await this.db.dataSource.undoLastMigration({ transaction: 'each' });
-      return applied[applied.length - 1];
+    return this.locked(async (runner) => {
+      const before = await this.appliedNames();
+      if (before.length === 0) return null;
+      await this.executor(runner).undoLastMigration();
+      const after = new Set(await this.appliedNames());
+      return before.find((name) => !after.has(name)) ?? null;
     });
+  }
+
+  private executor(runner: QueryRunner): MigrationExecutor {
+    const executor = new MigrationExecutor(this.db.dataSource, runner);
+    executor.transaction = 'each';
+    return executor;
   }
 
   private knownNames(): string[] {
@@ -65,16 +73,36 @@ export class Migrator {
     }
   }
 
-  private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.db.engine !== 'postgres') return fn();
+  /**
+   * Runs fn on one connection. On PostgreSQL that connection holds the
+   * advisory lock and has no statement timeout: waiting behind another
+   * replica's migration, or a long CREATE INDEX, must not be cancelled.
+   */
+  private async locked<T>(fn: (runner: QueryRunner) => Promise<T>): Promise<T> {
     const runner = this.db.dataSource.createQueryRunner();
+    if (this.db.engine !== 'postgres') {
+      try {
+        return await fn(runner);
+      } finally {
+        await runner.release();
+      }
+    }
     await runner.connect();
+    let failure: Error | undefined;
     try {
+      await runner.query('SET statement_timeout = 0');
       await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-      return await fn();
+      return await fn(runner);
     } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-      await runner.release();
+      try {
+        await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        await runner.query('RESET statement_timeout');
+      } catch (error) {
+        failure = error as Error;
+      }
+      // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
+      const pg = runner as QueryRunner & { releasePostgresConnection(error?: Error): Promise<void> };
+      await (failure ? pg.releasePostgresConnection(failure) : runner.release());
     }
   }
 }

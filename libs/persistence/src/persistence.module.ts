@@ -32,7 +32,7 @@ export class PersistenceModule {
           inject: [DatabaseConfig],
           useFactory: (config: DatabaseConfig) => ({
             ...buildDataSourceOptions(config, options.schema, options.applicationName),
-            retryAttempts: Math.max(0, (options.connectAttempts ?? 10) - 1),
+            retryAttempts: options.connectAttempts ?? 10,
             retryDelay: 3000,
             verboseRetryLog: true,
           }),

@@ -1,21 +1,12 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { AppConfig } from '@kiroku/config';
-import { Database, INSTANCE_ID } from '@kiroku/persistence';
+import { AppConfig, DatabaseConfig } from '@kiroku/config';
+import { Database, INSTANCE_ID, SqliteFileLock } from '@kiroku/persistence';
 import { IsNull, MoreThan } from 'typeorm';
 import { APP_VERSION } from '../../app-info';
 import { Instance } from './instance.entity';
-
-/** True when a process with this pid exists on this host. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Each instance records itself and heartbeats, so that the console and the
@@ -27,27 +18,46 @@ export class InstanceRegistry {
   private readonly logger = new Logger(InstanceRegistry.name);
   private timer?: NodeJS.Timeout;
   private registered = false;
+  private inflight: Promise<void> = Promise.resolve();
   private readonly startedAt: Date;
+  /** On SQLite: held while this process serves the database file. */
+  private readonly fileLock?: SqliteFileLock;
 
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly app: AppConfig,
+    database: DatabaseConfig,
     @Inject(INSTANCE_ID) readonly instanceId: string,
   ) {
     this.startedAt = clock.now();
+    if (db.engine === 'sqlite') this.fileLock = new SqliteFileLock(resolve(database.path));
+  }
+
+  /**
+   * Whether this process may serve the database. Always on PostgreSQL; on
+   * SQLite only while it holds the file lock, which it tries to take if it
+   * does not (the previous holder may have stopped since).
+   */
+  servesDatabase(): boolean {
+    return this.fileLock ? this.fileLock.tryAcquire() : true;
   }
 
   /** Registers this instance and heartbeats every HEARTBEAT_INTERVAL until stop(). */
   async start(): Promise<void> {
-    await this.beat();
-    this.timer = setInterval(() => void this.beat(), this.app.heartbeatIntervalMs);
+    this.inflight = this.beat();
+    await this.inflight;
+    this.timer = setInterval(() => {
+      this.inflight = this.beat();
+    }, this.app.heartbeatIntervalMs);
     this.timer.unref();
   }
 
   /** Records a graceful stop: the instance-down alert must not fire for it. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.inflight; // a registration in flight must land before the stop is recorded
+    this.fileLock?.release();
     if (!this.registered) return;
     await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { stoppedAt: this.clock.now() })).catch((error: Error) => {
       this.logger.warn(`could not record the stop of ${this.instanceId}: ${error.message}`);
@@ -78,19 +88,9 @@ export class InstanceRegistry {
     return this.repo().find({ where: { stoppedAt: IsNull(), heartbeatAt: MoreThan(since) }, order: { startedAt: 'ASC' } });
   }
 
-  /**
-   * On SQLite, a live process that was using the same database file before
-   * this one started, if any: the newcomer steps back, the incumbent keeps
-   * serving. A row left by a crashed process on this host is ignored once its
-   * pid is gone.
-   */
-  async sqliteRival(): Promise<Instance | null> {
-    if (this.db.engine !== 'sqlite') return null;
-    const me = hostname();
-    const earlier = (i: Instance) =>
-      i.startedAt < this.startedAt || (i.startedAt.getTime() === this.startedAt.getTime() && i.id < this.instanceId);
-    const others = (await this.live()).filter((i) => i.id !== this.instanceId && earlier(i));
-    return others.find((i) => i.hostname !== me || (i.pid !== process.pid && processAlive(i.pid))) ?? null;
+  /** The live instance most likely holding the SQLite lock, to name it in the readiness reason. */
+  async likelyHolder(): Promise<Instance | null> {
+    return (await this.live()).find((i) => i.id !== this.instanceId) ?? null;
   }
 
   private repo() {

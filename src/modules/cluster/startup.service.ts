@@ -22,7 +22,9 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.config.migrations === 'auto') {
+    if (!this.registry.servesDatabase()) {
+      this.logger.warn('another process serves this SQLite database: not migrating, and not ready until it stops');
+    } else if (this.config.migrations === 'auto') {
       const applied = await this.migrator.run();
       if (applied.length > 0) this.logger.log(`applied ${applied.length} migration(s): ${applied.join(', ')}`);
     } else {

@@ -17,11 +17,12 @@ export class InstanceIndicator {
     if (this.lifecycle.isDraining) return check.down({ id, message: 'shutting down' });
     if (!this.lifecycle.isStarted) return check.down({ id, message: 'starting' });
     try {
-      const rival = await this.registry.sqliteRival();
-      if (rival) {
+      if (!this.registry.servesDatabase()) {
+        const holder = await this.registry.likelyHolder().catch(() => null);
+        const who = holder ? `another instance (${holder.id}, pid ${holder.pid} on ${holder.hostname})` : 'another process';
         return check.down({
           id,
-          message: `another instance (${rival.id}, pid ${rival.pid} on ${rival.hostname}) is using this SQLite database; SQLite allows one process per database file: stop it, or move to PostgreSQL to run several`,
+          message: `${who} is using this SQLite database; SQLite allows one process per database file: stop it, or move to PostgreSQL to run several`,
         });
       }
       return check.up({ id });

@@ -21,7 +21,8 @@ export function accessLog(logger: Logger): RequestHandler {
     const requestId = requestIdOf(req);
     const started = process.hrtime.bigint();
     res.setHeader('X-Request-Id', requestId);
-    res.on('finish', () => {
+    // 'close' also fires when the client goes away before the response is complete.
+    res.once('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       access.info({
         reqId: requestId,
@@ -33,6 +34,7 @@ export function accessLog(logger: Logger): RequestHandler {
         durationMs: Math.round(durationMs * 10) / 10,
         ip: req.ip,
         userAgent: req.headers['user-agent'],
+        ...(res.writableFinished ? {} : { aborted: true }),
       }, 'request');
     });
     requestContext.run({ requestId }, () => next());

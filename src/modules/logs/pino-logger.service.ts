@@ -42,11 +42,13 @@ export class PinoLoggerService implements LoggerService {
    */
   private write(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', message: unknown, rest: unknown[]): void {
     const args = [...rest];
-    const context = typeof args[args.length - 1] === 'string' ? (args.pop() as string) : undefined;
+    const isStack = (v: unknown) => typeof v === 'string' && v.includes('\n    at ');
+    const last = args[args.length - 1];
+    const context = typeof last === 'string' && !isStack(last) ? (args.pop() as string) : undefined;
     const fields: Record<string, unknown> = {};
     if (context) fields.context = context;
     if (level === 'info' && context && FRAMEWORK_CHATTER.has(context)) level = 'debug';
-    if (level === 'error' && typeof args[0] === 'string' && args[0].includes('\n    at ')) fields.stack = args.shift();
+    if (level === 'error' && isStack(args[0])) fields.stack = args.shift();
     if (message instanceof Error) {
       this.logger[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {

@@ -1,0 +1,50 @@
+import { Algorithm, hash, verify } from '@node-rs/argon2';
+import { dictionary } from '@zxcvbn-ts/language-common';
+
+/** OWASP's argon2id minimum (m=19 MiB, t=2, p=1), passed explicitly. */
+export const ARGON2_PARAMS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+const COMMON = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+
+export type PasswordProblem = 'password.tooShort' | 'password.tooLong' | 'password.common';
+
+/** 8..128 characters, no composition rules, not among the ~49,000 most common passwords. */
+export function passwordProblem(password: string): PasswordProblem | null {
+  const length = [...password].length;
+  if (length < 8) return 'password.tooShort';
+  if (length > 128) return 'password.tooLong';
+  if (COMMON.has(password.toLowerCase())) return 'password.common';
+  return null;
+}
+
+export class PasswordHasher {
+  /** Verified against when the email is unknown, so both answers take the same time. */
+  private dummy?: Promise<string>;
+
+  hash(password: string): Promise<string> {
+    return hash(password, ARGON2_PARAMS);
+  }
+
+  async verify(stored: string, password: string): Promise<boolean> {
+    try {
+      return await verify(stored, password);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Burns the same time as a real verification. */
+  async verifyDummy(password: string): Promise<false> {
+    this.dummy ??= this.hash('kiroku-dummy-password-for-timing');
+    await this.verify(await this.dummy, password);
+    return false;
+  }
+
+  /** True when the stored hash is weaker than (or different from) today's parameters. */
+  needsRehash(stored: string): boolean {
+    const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(stored);
+    if (!match) return true;
+    const [m, t, p] = match.slice(1).map(Number);
+    return m !== ARGON2_PARAMS.memoryCost || t !== ARGON2_PARAMS.timeCost || p !== ARGON2_PARAMS.parallelism;
+  }
+}

@@ -1,0 +1,46 @@
+import en from './i18n/en.json';
+import ja from './i18n/ja.json';
+
+export const LOCALES = ['en', 'ja'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export type MessageKey = keyof typeof en;
+
+const CATALOGS: Record<Locale, Record<string, string>> = { en, ja };
+
+export function isLocale(value: unknown): value is Locale {
+  return typeof value === 'string' && (LOCALES as readonly string[]).includes(value);
+}
+
+/** The message for key in locale, with {0}, {1}… replaced; the key itself if no catalog has it. */
+export function translate(locale: Locale, key: string, args: unknown[] = []): string {
+  const template = CATALOGS[locale][key] ?? CATALOGS.en[key] ?? key;
+  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ''));
+}
+
+export function hasMessage(key: string): boolean {
+  return key in CATALOGS.en;
+}
+
+export function catalogKeys(locale: Locale): string[] {
+  return Object.keys(CATALOGS[locale]);
+}
+
+/** A date and time in the reader's language and time zone. */
+export function formatInstant(value: Date | number | null | undefined, locale: Locale, timeZone: string): string {
+  if (value === null || value === undefined) return '';
+  const date = typeof value === 'number' ? new Date(value) : value;
+  return new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', {
+    dateStyle: 'medium', timeStyle: 'short', timeZone,
+  }).format(date);
+}
+
+const ZONES = new Set(Intl.supportedValuesOf('timeZone'));
+
+export function isTimeZone(value: unknown): value is string {
+  return typeof value === 'string' && (value === 'UTC' || ZONES.has(value));
+}
+
+export function timeZones(): string[] {
+  return ['UTC', ...[...ZONES].filter((z) => z !== 'UTC')];
+}

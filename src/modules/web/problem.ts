@@ -1,0 +1,51 @@
+import { STATUS_CODES } from 'node:http';
+import type { Request, Response } from 'express';
+import { hasMessage } from './i18n';
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem details. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: FieldProblem[];
+}
+
+/** API routes, and clients that ask for JSON rather than HTML, get problem+json. */
+export function wantsProblemJson(req: Request): boolean {
+  return req.path.startsWith('/api/') || req.accepts(['html', 'json']) === 'json';
+}
+
+export function problem(status: number, detail?: string, errors?: FieldProblem[]): Problem {
+  return {
+    type: 'about:blank',
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    ...(detail ? { detail } : {}),
+    ...(errors?.length ? { errors } : {}),
+  };
+}
+
+/**
+ * Answers an error: problem+json for the API, the error page for browsers.
+ * Neither ever carries a stack trace, SQL, path or library name.
+ */
+export function sendError(req: Request, res: Response, status: number, detail?: string, errors?: FieldProblem[]): void {
+  if (res.headersSent) return;
+  res.status(status);
+  res.setHeader('Cache-Control', 'no-store');
+  if (wantsProblemJson(req)) {
+    res.type('application/problem+json').send(JSON.stringify(problem(status, detail, errors)));
+    return;
+  }
+  const page = hasMessage(`error.${status}.title`) ? status : status >= 500 ? 500 : 400;
+  res.render('error', { status, page }, (error: Error | null, html?: string) => {
+    if (error) res.type('text/plain').send(`${status} ${STATUS_CODES[status] ?? 'Error'}`);
+    else res.type('text/html').send(html);
+  });
+}
