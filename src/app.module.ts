@@ -1,11 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule, CoreOptions } from './core.module';
+import { SchedulerModule } from '@kiroku/scheduler';
+import { AdminModule } from './modules/admin/admin.module';
+import { AuditModule } from './modules/audit';
+import { AuthModule } from './modules/auth';
 import { ClusterModule } from './modules/cluster';
 import { HealthModule } from './modules/health';
+import { WebModule } from './modules/web';
 
 @Module({})
 export class AppModule {
   static forRoot(options: CoreOptions): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(options), ClusterModule, HealthModule] };
+    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, AdminModule] };
   }
 }

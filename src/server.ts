@@ -9,6 +9,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
 import { Lifecycle } from './modules/cluster';
 import { accessLog, createRootLogger, PinoLoggerService } from './modules/logs';
+import { configureWeb } from './modules/web';
 
 export interface ServerOptions {
   config: KirokuConfig;
@@ -30,6 +31,7 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
     if (lifecycle.isDraining) res.setHeader('Connection', 'close');
     next();
   });
+  configureWeb(app, config);
 }
 
 export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {
@@ -40,6 +42,7 @@ export async function createServer({ config, instanceId, logger }: ServerOptions
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId }), {
     logger: new PinoLoggerService(root),
     abortOnError: false,
+    bodyParser: false,
     httpsOptions: tls,
   });
   configureApp(app, config, root);

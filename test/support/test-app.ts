@@ -49,7 +49,7 @@ export async function startTestApp(overrides: Record<string, string | undefined>
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot({ config, instanceId }), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: new PinoLoggerService(logger), abortOnError: false });
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: new PinoLoggerService(logger), abortOnError: false, bodyParser: false });
   configureApp(app, config, logger);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -3,6 +3,7 @@ import { Controller, Get, Headers, Res, ServiceUnavailableException } from '@nes
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { MetricsConfig } from '@kiroku/config';
 import type { Response } from 'express';
+import { Public } from '../auth/access.decorator';
 import { DatabaseIndicator } from './database.indicator';
 import { DiskIndicator } from './disk.indicator';
 import { EventLoopIndicator } from './event-loop.indicator';
@@ -19,6 +20,7 @@ function statusOnly(checks: Partial<Checks> | undefined): Checks {
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 @Controller('health')
+@Public()
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

@@ -44,7 +44,7 @@ export function sendError(req: Request, res: Response, status: number, detail?: 
     return;
   }
   const page = hasMessage(`error.${status}.title`) ? status : status >= 500 ? 500 : 400;
-  res.render('error', { status, page }, (error: Error | null, html?: string) => {
+  res.render('error', { status, page, title: `error.${page}.title` }, (error: Error | null, html?: string) => {
     if (error) res.type('text/plain').send(`${status} ${STATUS_CODES[status] ?? 'Error'}`);
     else res.type('text/html').send(html);
   });

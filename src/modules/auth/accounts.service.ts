@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Clock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { AuditTrail } from '../audit';
+import { Locale } from '../web/i18n';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, accountKey, addressKey } from './login-throttle.service';
+import { PasswordHasher, passwordProblem } from './passwords';
+import { SessionStore } from './session.store';
+import { Role, User } from './user.entity';
+
+/** Field name → message key, for forms and problem details. */
+export type FieldErrors = Record<string, string>;
+
+export type LoginResult =
+  | { outcome: 'ok'; user: User }
+  | { outcome: 'invalid' }
+  | { outcome: 'throttled'; retryAfterS: number };
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export interface NewAccount {
+  email: string;
+  password: string;
+  displayName: string;
+}
+
+export function accountProblems(input: NewAccount): FieldErrors {
+  const errors: FieldErrors = {};
+  const email = normalizeEmail(input.email ?? '');
+  if (!email) errors.email = 'form.required';
+  else if (email.length > 254 || !EMAIL.test(email)) errors.email = 'email.invalid';
+  const name = (input.displayName ?? '').trim();
+  if (!name) errors.displayName = 'form.required';
+  else if ([...name].length > 100 || CONTROL.test(name)) errors.displayName = 'displayName.invalid';
+  const password = passwordProblem(input.password ?? '');
+  if (password) errors.password = password;
+  return errors;
+}
+
+/**
+ * Accounts: sign-up, sign-in (throttled, without telling whether an email
+ * exists), password changes and the administrative changes that end a
+ * user's sessions.
+ */
+@Injectable()
+export class Accounts {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    private readonly hasher: PasswordHasher,
+    private readonly throttle: LoginThrottleService,
+    private readonly sessions: SessionStore,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  findById(id: string): Promise<User | null> {
+    return this.db.manager.findOneBy(User, { id });
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.db.manager.findOneBy(User, { email: normalizeEmail(email) });
+  }
+
+  list(): Promise<User[]> {
+    return this.db.manager.find(User, { order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /**
+   * Creates an account. The first account becomes admin: after the insert, the
+   * earliest account is promoted if no admin exists, so two first sign-ups at
+   * once still make exactly one admin.
+   */
+  async create(input: NewAccount, role: Role = 'user'): Promise<{ user: User } | { errors: FieldErrors }> {
+    const errors = accountProblems(input);
+    if (Object.keys(errors).length) return { errors };
+    const email = normalizeEmail(input.email);
+    const passwordHash = await this.hasher.hash(input.password);
+    const now = this.clock.now();
+    const user: User = {
+      id: randomUUID(), email, displayName: input.displayName.trim(), passwordHash, role, locale: null, timeZone: 'UTC',
+      disabledAt: null, createdAt: now, updatedAt: now, passwordChangedAt: now,
+    };
+    try {
+      await this.db.transaction(async (m) => {
+        if (await m.existsBy(User, { email })) throw new EmailTaken();
+        await m.insert(User, user);
+      });
+    } catch (error) {
+      if (error instanceof EmailTaken || isUniqueViolation(error)) return { errors: { email: 'signup.emailTaken' } };
+      throw error;
+    }
+    await this.db.transaction((m) =>
+      m.query(
+        ...this.db.dataSource.driver.escapeQueryWithParameters(
+          `UPDATE "users" SET "role" = 'admin' WHERE "id" = (SELECT "id" FROM "users" ORDER BY "created_at", "id" LIMIT 1)
+             AND NOT EXISTS (SELECT 1 FROM "users" WHERE "role" = 'admin')`,
+          {},
+        ),
+      ),
+    );
+    const stored = (await this.findById(user.id))!;
+    await this.audit.record('account.created', { userId: stored.id, details: { role: stored.role } });
+    return { user: stored };
+  }
+
+  async login(email: string, password: string, ip: string): Promise<LoginResult> {
+    const normalized = normalizeEmail(email);
+    const keys = [accountKey(normalized), addressKey(ip)];
+    const waitMs = await this.throttle.retryAfterMs(keys);
+    if (waitMs > 0) {
+      await this.audit.record('login.throttled', { ip, details: { retryAfterS: Math.ceil(waitMs / 1000) } });
+      return { outcome: 'throttled', retryAfterS: Math.ceil(waitMs / 1000) };
+    }
+    const user = normalized ? await this.findByEmail(normalized) : null;
+    const ok = user && !user.disabledAt ? await this.hasher.verify(user.passwordHash, password) : await this.hasher.verifyDummy(password);
+    if (!ok || !user) {
+      const account = await this.throttle.recordFailure(keys[0], ACCOUNT_POLICY);
+      const address = await this.throttle.recordFailure(keys[1], ADDRESS_POLICY);
+      await this.audit.record('login.failure', { userId: user?.id ?? null, ip, details: { knownAccount: !!user } });
+      for (const [scope, result] of [['account', account], ['address', address]] as const) {
+        if (result.lockedForMs > 0) {
+          await this.audit.record('login.locked', { userId: user?.id ?? null, ip, details: { scope, failures: result.failures, lockedForS: Math.ceil(result.lockedForMs / 1000) } });
+        }
+      }
+      return { outcome: 'invalid' };
+    }
+    await this.throttle.clear(keys[0]);
+    if (this.hasher.needsRehash(user.passwordHash)) {
+      user.passwordHash = await this.hasher.hash(password);
+      await this.db.transaction((m) => m.update(User, { id: user.id }, { passwordHash: user.passwordHash }));
+    }
+    await this.audit.record('login.success', { userId: user.id, ip });
+    return { outcome: 'ok', user };
+  }
+
+  /** Checks the current password, sets the new one and ends every other session of the user. */
+  async changePassword(user: User, current: string, next: string, keepSession: string, ip: string): Promise<FieldErrors | null> {
+    if (!(await this.hasher.verify(user.passwordHash, current))) return { currentPassword: 'account.password.wrongCurrent' };
+    const problem = passwordProblem(next);
+    if (problem) return { newPassword: problem };
+    const hash = await this.hasher.hash(next);
+    const now = this.clock.now();
+    await this.db.transaction((m) => m.update(User, { id: user.id }, { passwordHash: hash, updatedAt: now, passwordChangedAt: now }));
+    const ended = await this.sessions.deleteForUser(user.id, keepSession);
+    await this.audit.record('password.changed', { userId: user.id, ip, details: { sessionsEnded: ended } });
+    return null;
+  }
+
+  /** An operator sets a new password (`kiroku users reset-password`); every session of the user ends. */
+  async resetPassword(userId: string, password: string): Promise<FieldErrors | null> {
+    const problem = passwordProblem(password);
+    if (problem) return { password: problem };
+    const hash = await this.hasher.hash(password);
+    const now = this.clock.now();
+    await this.db.transaction((m) => m.update(User, { id: userId }, { passwordHash: hash, updatedAt: now, passwordChangedAt: now }));
+    const ended = await this.sessions.deleteForUser(userId);
+    await this.audit.record('password.reset', { userId, details: { sessionsEnded: ended } });
+    return null;
+  }
+
+  async setRole(targetId: string, role: Role, actorId: string | null): Promise<void> {
+    await this.db.transaction((m) => m.update(User, { id: targetId }, { role, updatedAt: this.clock.now() }));
+    const ended = await this.sessions.deleteForUser(targetId);
+    await this.audit.record('role.changed', { userId: targetId, actorId, details: { role, sessionsEnded: ended } });
+  }
+
+  async setDisabled(targetId: string, disabled: boolean, actorId: string | null): Promise<void> {
+    const now = this.clock.now();
+    await this.db.transaction((m) => m.update(User, { id: targetId }, { disabledAt: disabled ? now : null, updatedAt: now }));
+    const ended = disabled ? await this.sessions.deleteForUser(targetId) : 0;
+    await this.audit.record(disabled ? 'account.disabled' : 'account.enabled', { userId: targetId, actorId, details: { sessionsEnded: ended } });
+  }
+
+  async updatePreferences(userId: string, prefs: { locale: Locale | null; timeZone: string }): Promise<void> {
+    await this.db.transaction((m) => m.update(User, { id: userId }, { ...prefs, updatedAt: this.clock.now() }));
+  }
+}
+
+class EmailTaken extends Error {}
+
+function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; driverError?: { code?: string } };
+  const code = e?.driverError?.code ?? e?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

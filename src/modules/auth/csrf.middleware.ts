@@ -1,0 +1,62 @@
+import { ForbiddenException, Injectable, NestMiddleware, UnsupportedMediaTypeException } from '@nestjs/common';
+import { AppConfig, SecurityConfig } from '@kiroku/config';
+import type { NextFunction, Request, Response } from 'express';
+import { AuditTrail } from '../audit';
+import { preSessionToken } from './auth.middleware';
+import { Cookies } from './cookies';
+import { authOf } from './request-auth';
+import { safeEqual } from './secrets';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * For every state-changing request from a browser: first Fetch Metadata
+ * (Sec-Fetch-Site must be same-origin or none; without it, Origin must be
+ * PUBLIC_URL's origin), then the synchronizer token bound to the session (or,
+ * before sign-in, to the pre-session cookie), compared in constant time.
+ * Bearer-token API calls carry no ambient credentials and need neither.
+ */
+@Injectable()
+export class CsrfMiddleware implements NestMiddleware {
+  private readonly origin: string;
+
+  constructor(
+    app: AppConfig,
+    private readonly security: SecurityConfig,
+    private readonly cookies: Cookies,
+    private readonly audit: AuditTrail,
+  ) {
+    this.origin = new URL(app.publicUrl).origin;
+  }
+
+  async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+    const auth = authOf(req);
+    if (SAFE_METHODS.has(req.method) || auth.via === 'token') return next();
+
+    const site = req.headers['sec-fetch-site'];
+    const origin = req.headers.origin;
+    let refusal: string | null = null;
+    if (typeof site === 'string') {
+      if (site !== 'same-origin' && site !== 'none') refusal = `cross-site request (Sec-Fetch-Site: ${site})`;
+    } else if (origin !== this.origin) {
+      refusal = origin ? 'foreign origin' : 'no Origin header';
+    }
+    if (!refusal && req.path.startsWith('/api/') && !req.is('application/json')) {
+      return next(new UnsupportedMediaTypeException('Send JSON with Content-Type: application/json.'));
+    }
+    if (!refusal) {
+      const given = (req.headers['x-csrf-token'] as string | undefined) ?? (req.body as Record<string, unknown> | undefined)?._csrf;
+      const expected = auth.session
+        ? auth.session.csrfToken
+        : req.cookies?.[this.cookies.preSession]
+          ? preSessionToken(this.security.sessionSecret, req.cookies[this.cookies.preSession])
+          : undefined;
+      if (!expected || typeof given !== 'string' || !safeEqual(given, expected)) refusal = 'missing or wrong CSRF token';
+    }
+    if (refusal) {
+      await this.audit.record('csrf.refused', { userId: auth.user?.id ?? null, ip: req.ip ?? null, details: { reason: refusal, method: req.method, path: req.path.slice(0, 200) } }).catch(() => undefined);
+      return next(new ForbiddenException('The request was refused: reload the page and try again.'));
+    }
+    next();
+  }
+}

@@ -1,0 +1,59 @@
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { KirokuConfig } from '@kiroku/config';
+import cookieParser from 'cookie-parser';
+import express, { ErrorRequestHandler, RequestHandler } from 'express';
+import { sendError } from './problem';
+import { forceHttps, securityHeaders } from './security-headers';
+import { createViewEngine, STATIC_DIR, VIEWS_DIR } from './view-engine';
+
+/** Request bodies up to 1 MiB: forms and JSON; larger ones are a 413. */
+export const BODY_LIMIT = '1mb';
+
+/**
+ * The Express layer under every route: headers, HTTPS redirect, static files,
+ * cookies, body parsing (and its errors, as problem+json or an error page),
+ * API CORS for configured origins only, and the view engine.
+ */
+export function configureWeb(app: NestExpressApplication, config: KirokuConfig): void {
+  const https = config.app.publicUrl.startsWith('https://');
+  if (config.security.forceHttps) app.use(forceHttps(config.app.publicUrl));
+  app.use(...securityHeaders(https));
+  app.use('/static', express.static(STATIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
+  app.use(cookieParser());
+  app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 200 }));
+  app.use(bodyErrors);
+  app.use('/api', apiCors(config.security.apiCorsOrigins ?? []));
+  const liquid = createViewEngine(config.app.env !== 'development');
+  app.engine('liquid', liquid.express());
+  app.setBaseViewsDir(VIEWS_DIR);
+  app.setViewEngine('liquid');
+}
+
+/** Malformed or oversized bodies and missing static files, answered like any other error. */
+const bodyErrors: ErrorRequestHandler = (error, req, res, next) => {
+  const status = (error as { status?: number }).status;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return next(error);
+  const detail = status === 413 ? 'The request body is larger than 1 MiB.' : status === 404 ? undefined : 'The request body could not be read (malformed JSON or form data).';
+  sendError(req, res, status, detail);
+};
+
+/** CORS on the API for the listed origins only; never `*`, never credentials. */
+function apiCors(origins: string[]): RequestHandler {
+  const allowed = new Set(origins);
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin && allowed.has(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PATCH, DELETE');
+        res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
+        res.setHeader('Access-Control-Max-Age', '600');
+        res.status(204).end();
+        return;
+      }
+    }
+    next();
+  };
+}

@@ -1,0 +1,22 @@
+import { HttpException, HttpStatus } from '@nestjs/common';
+import type { FieldProblem } from './problem';
+
+/** The caller must sign in: pages redirect to /login, the API answers 401. */
+export class SignInRequired extends HttpException {
+  constructor() {
+    super('Sign-in required', HttpStatus.UNAUTHORIZED);
+  }
+}
+
+/** A 4xx with field problems, answered as problem+json (API) or the error page. */
+export class ProblemException extends HttpException {
+  constructor(status: number, readonly detail: string, readonly fieldErrors: FieldProblem[] = []) {
+    super(detail, status);
+  }
+}
+
+export class TooManyRequests extends HttpException {
+  constructor(readonly retryAfterS: number, detail = 'Too many attempts') {
+    super(detail, HttpStatus.TOO_MANY_REQUESTS);
+  }
+}
