@@ -3,10 +3,10 @@ import { Test } from '@nestjs/testing';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { Clock } from '@kiroku/clock';
 import { KirokuConfig, loadConfig } from '@kiroku/config';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module';
-import { PinoLoggerService } from '../../src/modules/logs';
+import { createRootLogger, PinoLoggerService } from '../../src/modules/logs';
 import { configureApp } from '../../src/server';
 
 /** The settings tests start from: NODE_ENV=test plus the given overrides. */
@@ -44,8 +44,9 @@ export interface TestAppOptions {
 export async function startTestApp(overrides: Record<string, string | undefined>, options: TestAppOptions = {}): Promise<TestApp> {
   const config = testConfig(overrides);
   const logs = new CapturedLogs();
-  const logger = pino({ level: 'debug', base: { instance: 'test' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, logs);
   const instanceId = options.instanceId ?? `test-${Math.random().toString(16).slice(2, 10)}`;
+  // The production logger, writing to memory: what a test reads is what an operator would see.
+  const logger = createRootLogger({ ...config.log, level: 'debug', format: 'json' }, instanceId, logs);
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot({ config, instanceId }), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   const moduleRef = await builder.compile();

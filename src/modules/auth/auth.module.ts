@@ -26,6 +26,6 @@ import { SignInService } from './sign-in.service';
 })
 export class AuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AuthMiddleware, CsrfMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
+    consumer.apply(AuthMiddleware, CsrfMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

@@ -1,0 +1,159 @@
+import { Database } from '@kiroku/persistence';
+import { sha256 } from '../src/modules/auth/secrets';
+import { User } from '../src/modules/auth/user.entity';
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { listRoutes } from './support/routes';
+import { databaseDigest } from './support/snapshot';
+import { startTestApp, TestApp } from './support/test-app';
+import { WebClient } from './support/web-client';
+
+const PASSWORD = 'a long enough passphrase';
+
+describeEachEngine('access control and CSRF', (engine) => {
+  let t: TestApp;
+  let db: Database;
+  let admin: WebClient;
+  let alice: WebClient;
+  let anon: WebClient;
+  let aliceId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase(engine));
+    db = t.app.get(Database);
+    admin = new WebClient(t.url);
+    await admin.signup('admin@example.com', PASSWORD, 'Admin');
+    alice = new WebClient(t.url);
+    await alice.signup('alice@example.com', PASSWORD, 'Alice');
+    aliceId = (await db.manager.findOneByOrFail(User, { email: 'alice@example.com' })).id;
+    anon = new WebClient(t.url);
+    await anon.get('/login');
+  });
+  afterAll(() => t.close());
+
+  it('marks every route public, signed-in or admin (deny by default)', () => {
+    const routes = listRoutes(t.app);
+    expect(routes.length).toBeGreaterThan(15);
+    expect(routes.filter((r) => !r.access).map((r) => `${r.method} ${r.path} (${r.handler})`)).toEqual([]);
+  });
+
+  /** Real values for route parameters, so that a refusal cannot be a mere 404. */
+  const concrete = async (path: string) => {
+    const tokenId = (await alice.get('/account')).text.match(/action="\/account\/tokens\/([0-9a-f-]{36})\/revoke"/)?.[1];
+    return path
+      .replace('/account/sessions/:id', `/account/sessions/${sha256(alice.cookies.get('kiroku_sid')!)}`)
+      .replace('/account/tokens/:id', `/account/tokens/${tokenId ?? '00000000-0000-0000-0000-000000000000'}`)
+      .replace('/admin/users/:id', `/admin/users/${aliceId}`);
+  };
+
+  it('refuses every unsafe route with a missing, foreign or cross-site token: 403 and no change in the database', async () => {
+    await alice.get('/account');
+    await alice.submit('/account/tokens', { name: 'ci' });
+    const unsafe = listRoutes(t.app).filter((r) => r.method !== 'GET');
+    expect(unsafe.map((r) => r.path)).toEqual(expect.arrayContaining(['/login', '/signup', '/logout', '/account/password', '/admin/users/:id/role']));
+    const adminToken = (await admin.get('/account'), admin.lastCsrf!);
+    for (const route of unsafe) {
+      const path = await concrete(route.path);
+      const client = route.path.startsWith('/admin') ? admin : alice;
+      const own = (await client.get('/account'), client.lastCsrf!);
+      const foreign = client === admin ? (await alice.get('/account'), alice.lastCsrf!) : adminToken;
+      const form = { role: 'admin', name: 'x', email: 'alice@example.com', password: PASSWORD, displayName: 'x', currentPassword: PASSWORD, newPassword: 'brand new passphrase', locale: 'ja', timeZone: 'Asia/Tokyo' };
+      const attempts = [
+        { label: 'no token', body: form, headers: {} },
+        { label: 'foreign token', body: { ...form, _csrf: foreign }, headers: {} },
+        { label: 'cross-site', body: { ...form, _csrf: own }, headers: { 'sec-fetch-site': 'cross-site' } },
+        { label: 'foreign origin, no fetch metadata', body: { ...form, _csrf: own }, headers: { 'sec-fetch-site': '', origin: 'http://evil.example' } },
+        { label: 'no origin, no fetch metadata', body: { ...form, _csrf: own }, headers: { 'sec-fetch-site': '' } },
+      ];
+      for (const attempt of attempts) {
+        const before = await databaseDigest(db);
+        const reply = await client.request(route.method, path, { form: attempt.body, headers: attempt.headers });
+        expect({ route: `${route.method} ${path}`, attempt: attempt.label, status: reply.status }).toEqual({ route: `${route.method} ${path}`, attempt: attempt.label, status: 403 });
+        expect(await databaseDigest(db)).toEqual(before);
+      }
+    }
+    // The refusals were recorded.
+    const refusals = await db.dataSource.query(`SELECT count(*) AS n FROM "audit_events" WHERE "type" = 'csrf.refused'`);
+    expect(Number(refusals[0].n)).toBeGreaterThanOrEqual(unsafe.length * 5);
+    // The same-origin form post with its own token is accepted (the walk above refused for the right reason).
+    await alice.get('/account');
+    expect((await alice.submit('/account/preferences', { locale: 'en', timeZone: 'UTC' })).status).toBe(303);
+  });
+
+  it('accepts Origin equal to PUBLIC_URL when a browser sends no Fetch Metadata', async () => {
+    await alice.get('/account');
+    const reply = await alice.submit('/account/preferences', { locale: '', timeZone: 'UTC' }, { 'sec-fetch-site': '', origin: 'http://localhost:8888' });
+    expect(reply.status).toBe(303);
+  });
+
+  it('needs the X-CSRF-Token header and JSON for cookie-authenticated API writes (415 otherwise); bearer calls need neither', async () => {
+    const textual = await alice.request('POST', '/api/v1/me', { body: 'x', headers: { 'content-type': 'text/plain', accept: 'application/json' } });
+    expect(textual.status).toBe(415);
+    expect(textual.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const noHeader = await alice.request('POST', '/api/v1/me', { json: {} });
+    expect(noHeader.status).toBe(403);
+    await alice.get('/account');
+    const withHeader = await alice.request('POST', '/api/v1/me', { json: {}, headers: { 'x-csrf-token': alice.lastCsrf! } });
+    expect(withHeader.status).toBe(404); // passed CSRF; there is no such route
+    await alice.get('/account');
+    const created = await alice.submit('/account/tokens', { name: 'script' });
+    const token = /<code class="token" id="new-token">([^<]+)<\/code>/.exec(created.text)![1];
+    const bearer = await fetch(`${t.url}/api/v1/me`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'sec-fetch-site': 'cross-site' }, body: 'x' });
+    expect(bearer.status).toBe(404);
+  });
+
+  const MATRIX: Array<[string, number, number, number]> = [
+    // path, anonymous, user, admin
+    ['/', 302, 200, 200],
+    ['/login', 200, 302, 302],
+    ['/signup', 200, 302, 302],
+    ['/account', 302, 200, 200],
+    ['/admin', 302, 403, 200],
+    ['/admin/users', 302, 403, 200],
+    ['/admin/audit', 302, 403, 200],
+    ['/api/v1/me', 401, 200, 200],
+    ['/health/live', 200, 200, 200],
+    ['/health/ready', 200, 200, 200],
+    ['/health/startup', 200, 200, 200],
+    ['/no/such/page', 404, 404, 404],
+  ];
+
+  it.each(MATRIX)('GET %s answers anonymous %i, user %i, admin %i', async (path, anonymous, user, adminStatus) => {
+    const statuses = [];
+    for (const c of [anon, alice, admin]) statuses.push((await c.get(path)).status);
+    expect(statuses).toEqual([anonymous, user, adminStatus]);
+  });
+
+  it('covers every GET route in the matrix', () => {
+    const gets = listRoutes(t.app).filter((r) => r.method === 'GET').map((r) => r.path);
+    expect(gets.filter((p) => !MATRIX.some(([m]) => m === p))).toEqual([]);
+  });
+
+  it('sends signed-out browsers to the sign-in page and back', async () => {
+    const reply = await anon.get('/account');
+    expect(reply.headers.get('location')).toBe('/login?next=%2Faccount');
+    const api = await anon.request('GET', '/api/v1/me', { headers: { accept: 'application/json' } });
+    expect(api.headers.get('www-authenticate')).toBe('Bearer');
+    expect(JSON.parse(api.text)).toMatchObject({ status: 401, title: 'Unauthorized' });
+  });
+
+  it('takes access away from a demoted or disabled account on its next request, and ends its sessions', async () => {
+    const bob = new WebClient(t.url);
+    await bob.signup('bob@example.com', PASSWORD, 'Bob');
+    const bobId = (await db.manager.findOneByOrFail(User, { email: 'bob@example.com' })).id;
+    await admin.get('/admin/users');
+    expect((await admin.submit(`/admin/users/${bobId}/role`, { role: 'admin' })).status).toBe(303);
+    expect((await bob.get('/admin')).status).toBe(302); // the role change ended Bob's session
+    await bob.login('bob@example.com', PASSWORD);
+    expect((await bob.get('/admin')).status).toBe(200);
+    await admin.get('/admin/users');
+    await admin.submit(`/admin/users/${bobId}/role`, { role: 'user' });
+    await bob.login('bob@example.com', PASSWORD);
+    expect((await bob.get('/admin')).status).toBe(403);
+    await admin.get('/admin/users');
+    await admin.submit(`/admin/users/${bobId}/disable`, {});
+    expect((await bob.get('/account')).status).toBe(302);
+    expect((await bob.login('bob@example.com', PASSWORD)).status).toBe(401);
+    const types = (await db.dataSource.query(`SELECT "type" FROM "audit_events" WHERE "user_id" = '${bobId}' ORDER BY "at"`)).map((r: { type: string }) => r.type);
+    expect(types).toEqual(expect.arrayContaining(['role.changed', 'account.disabled', 'access.denied']));
+  });
+});

@@ -1,0 +1,176 @@
+import { FakeClock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { hash } from '@node-rs/argon2';
+import { ApiToken } from '../src/modules/auth/api-token.entity';
+import { User } from '../src/modules/auth/user.entity';
+import { describeEachEngine, freshDatabase, postgresMissing } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+import { WebClient } from './support/web-client';
+
+const PASSWORD = 'a long enough passphrase';
+
+describeEachEngine('authentication', (engine) => {
+  let t: TestApp;
+  let db: Database;
+  let clock: FakeClock;
+  beforeEach(async () => {
+    clock = new FakeClock(Date.UTC(2026, 10, 28, 9, 0));
+    t = await startTestApp(await freshDatabase(engine), { clock });
+    db = t.app.get(Database);
+  });
+  afterEach(() => t.close());
+
+  it('makes the first account admin and later ones users; closes sign-up when REGISTRATION=closed', async () => {
+    await new WebClient(t.url).signup('first@example.com', PASSWORD);
+    await new WebClient(t.url).signup('second@example.com', PASSWORD);
+    const roles = (await db.manager.find(User, { order: { createdAt: 'ASC' } })).map((u) => [u.email, u.role]);
+    expect(roles).toEqual([['first@example.com', 'admin'], ['second@example.com', 'user']]);
+    const closed = await startTestApp({ ...(await freshDatabase(engine)), REGISTRATION: 'closed' }, { clock });
+    try {
+      const c = new WebClient(closed.url);
+      const page = await c.get('/signup');
+      expect(page.status).toBe(403);
+      expect(page.text).toContain('Sign-up is closed on this server.');
+      expect((await c.submit('/signup', { email: 'x@example.com', password: PASSWORD, displayName: 'X' })).status).toBe(403);
+      expect(await closed.app.get(Database).manager.count(User)).toBe(0);
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('hashes with argon2id m=19456 t=2 p=1 and re-hashes weaker stored hashes at sign-in', async () => {
+    await new WebClient(t.url).signup('alice@example.com', PASSWORD);
+    const user = await db.manager.findOneByOrFail(User, { email: 'alice@example.com' });
+    expect(user.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    const weak = await hash(PASSWORD, { algorithm: 2, memoryCost: 4096, timeCost: 1, parallelism: 1 });
+    await db.manager.update(User, { id: user.id }, { passwordHash: weak });
+    expect((await new WebClient(t.url).login('alice@example.com', PASSWORD)).status).toBe(303);
+    expect((await db.manager.findOneByOrFail(User, { id: user.id })).passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it.each([
+    ['seven77', 'Use at least 8 characters.'],
+    ['x'.repeat(129), 'Use at most 128 characters.'],
+    ['password123', 'This password is among the most common ones.'],
+    ['Iloveyou', 'This password is among the most common ones.'],
+  ])('refuses the password %j', async (password, message) => {
+    const reply = await new WebClient(t.url).signup('weak@example.com', password);
+    expect(reply.status).toBe(400);
+    expect(reply.text).toContain(message);
+    expect(await db.manager.count(User)).toBe(0);
+  });
+
+  it('accepts 8 characters with no composition rules, and counts characters, not bytes', async () => {
+    expect((await new WebClient(t.url).signup('a@example.com', 'kirokuno')).status).toBe(303);
+    expect((await new WebClient(t.url).signup('b@example.com', '記録の合言葉です')).status).toBe(303);
+  });
+
+  it('answers an unknown email and a wrong password identically', async () => {
+    await new WebClient(t.url).signup('alice@example.com', PASSWORD);
+    const normalise = (html: string) => html.replace(/value="[A-Za-z0-9_-]{43}"/g, 'value="TOKEN"').replace(/value="[^"]*@[^"]*"/, 'value="EMAIL"');
+    const unknown = await new WebClient(t.url).login('nobody@example.com', PASSWORD);
+    const wrong = await new WebClient(t.url).login('alice@example.com', 'wrong passphrase!');
+    expect(unknown.status).toBe(401);
+    expect(wrong.status).toBe(unknown.status);
+    expect(normalise(wrong.text)).toBe(normalise(unknown.text));
+    expect(wrong.text).toContain('Email or password is incorrect.');
+  });
+
+  it('spends the same argon2 work on an unknown email as on a wrong password', async () => {
+    await new WebClient(t.url).signup('alice@example.com', PASSWORD);
+    const time = async (email: string) => {
+      const c = new WebClient(t.url);
+      await c.get('/login');
+      const started = performance.now();
+      await c.submit('/login', { email, password: 'wrong passphrase!' });
+      return performance.now() - started;
+    };
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const unknown: number[] = [];
+    const known: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      unknown.push(await time(`nobody${i}@example.com`));
+      known.push(await time('alice@example.com'));
+    }
+    // Without the dummy hash an unknown email would answer ~30x faster; "within noise" is asserted loosely.
+    expect(median(unknown) / median(known)).toBeGreaterThan(0.5);
+    expect(median(unknown) / median(known)).toBeLessThan(2);
+  });
+
+  it('slows repeated failures per account with 429 and Retry-After, never locks for good, and logs each lock', async () => {
+    await new WebClient(t.url).signup('victim@example.com', PASSWORD);
+    const attacker = new WebClient(t.url);
+    for (let i = 0; i < 5; i++) expect((await attacker.login('victim@example.com', `guess number ${i}`)).status).toBe(401);
+    expect((await attacker.login('victim@example.com', 'guess number 5')).status).toBe(401); // the 6th failure sets a 1 s delay
+    const locked = await attacker.login('victim@example.com', PASSWORD);
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('retry-after')).toBe('1');
+    expect(locked.text).toContain('Too many attempts. Try again in 1 seconds.');
+    // Even the right password waits: nothing is verified while locked.
+    expect((await new WebClient(t.url).login('victim@example.com', PASSWORD)).status).toBe(429);
+    clock.advance(1000);
+    expect((await attacker.login('victim@example.com', 'guess number 6')).status).toBe(401);
+    const second = await attacker.login('victim@example.com', PASSWORD);
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('2'); // doubled
+    clock.advance(16 * 60_000); // the cap is 15 minutes
+    expect((await new WebClient(t.url).login('victim@example.com', PASSWORD)).status).toBe(303);
+    const locks = await db.dataSource.query(`SELECT "details" FROM "audit_events" WHERE "type" = 'login.locked'`);
+    expect(locks.length).toBe(2);
+    expect(t.logs.lines.some((l) => l.event === 'login.locked' && l.stream === 'security')).toBe(true);
+  });
+
+  it('throttles an unknown email exactly like a known one (no enumeration through 429s)', async () => {
+    const attacker = new WebClient(t.url);
+    for (let i = 0; i < 6; i++) await attacker.login('ghost@example.com', `guess ${i} guess`);
+    expect((await attacker.login('ghost@example.com', 'guess 7 guess')).status).toBe(429);
+  });
+
+  it('issues personal access tokens shown once, stored as hashes, revocable, with last-used time', async () => {
+    const c = new WebClient(t.url);
+    await c.signup('alice@example.com', PASSWORD, 'Alice');
+    await c.get('/account');
+    const created = await c.submit('/account/tokens', { name: 'backup script' });
+    expect(created.status).toBe(201);
+    const token = /<code class="token" id="new-token">([^<]+)<\/code>/.exec(created.text)![1];
+    expect(token).toMatch(/^krk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    const row = await db.manager.findOneByOrFail(ApiToken, { name: 'backup script' });
+    expect(JSON.stringify(row)).not.toContain(token.slice(17));
+    expect(token.startsWith(row.prefix)).toBe(true);
+    expect((await c.get('/account')).text).not.toContain(token);
+
+    clock.advance(5 * 60_000);
+    const me = await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toEqual({ id: row.userId, email: 'alice@example.com', displayName: 'Alice', role: 'admin' });
+    expect((await db.manager.findOneByOrFail(ApiToken, { id: row.id })).lastUsedAt).toEqual(clock.now());
+
+    const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    expect((await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${tampered}` } })).status).toBe(401);
+    await c.get('/account');
+    expect((await c.submit(`/account/tokens/${row.id}/revoke`, {})).status).toBe(303);
+    const revoked = await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
+
+(postgresMissing() ? describe.skip : describe)('throttling across two instances on one PostgreSQL', () => {
+  it('counts failures made through either instance together', async () => {
+    const db = await freshDatabase('postgres');
+    const one = await startTestApp(db);
+    const two = await startTestApp(db);
+    try {
+      await new WebClient(one.url).signup('victim@example.com', PASSWORD);
+      for (let i = 0; i < 6; i++) {
+        const via = i % 2 === 0 ? one : two;
+        expect((await new WebClient(via.url).login('victim@example.com', `guess number ${i}`)).status).toBe(401);
+      }
+      expect((await new WebClient(two.url).login('victim@example.com', PASSWORD)).status).toBe(429);
+      expect((await new WebClient(one.url).login('victim@example.com', PASSWORD)).status).toBe(429);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});

@@ -1,0 +1,16 @@
+import { createHash } from 'node:crypto';
+import { Database } from '@kiroku/persistence';
+
+/** Tables whose content a refused request must leave untouched (the audit trail records the refusal itself). */
+const TABLES = ['users', 'sessions', 'api_tokens', 'login_throttles', 'task_leases'];
+
+/** A digest of every row of the tables that state-changing routes write. */
+export async function databaseDigest(db: Database): Promise<Record<string, string>> {
+  const digest: Record<string, string> = {};
+  for (const table of TABLES) {
+    const rows: unknown[] = await db.dataSource.query(`SELECT * FROM "${table}"`);
+    const lines = rows.map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).sort();
+    digest[table] = `${rows.length}:${createHash('sha256').update(lines.join('\n')).digest('hex').slice(0, 16)}`;
+  }
+  return digest;
+}
