@@ -5,7 +5,11 @@ import { Command, CommanderError } from 'commander';
 import { checkDeployment, describeConfig, formatFinding, KirokuConfig, loadConfig } from '@kiroku/config';
 import { Database, Migrator } from '@kiroku/persistence';
 import pino from 'pino';
+import { randomBytes } from 'node:crypto';
 import { APP_VERSION, newInstanceId } from './app-info';
+import { AuditTrail } from './modules/audit';
+import { Accounts, ApiTokens } from './modules/auth';
+import { translate } from './modules/web/i18n';
 import { CliModule } from './cli/cli.module';
 import { PinoLoggerService } from './modules/logs';
 import { preflight, reportStartupError } from './preflight';
@@ -96,7 +100,100 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
         if (pending > 0) throw new CliFailure(`${pending} migration(s) pending: run \`kiroku migrate run\``);
       }),
     );
+  const users = program.command('users').description('accounts, for operators');
+  users
+    .command('create')
+    .description('create an account (prints a generated password once unless --password-stdin)')
+    .requiredOption('--email <email>', 'sign-in email')
+    .requiredOption('--name <name>', 'display name')
+    .option('--admin', 'make the account an administrator')
+    .option('--password-stdin', 'read the password from standard input')
+    .action((opts: { email: string; name: string; admin?: boolean; passwordStdin?: boolean }) =>
+      withContext(preflight(env), async (ctx) => {
+        const password = opts.passwordStdin ? await readStdin() : generatedPassword();
+        const result = await ctx.get(Accounts).create({ email: opts.email, displayName: opts.name, password }, opts.admin ? 'admin' : 'user');
+        if ('errors' in result) throw new CliFailure(describeErrors(result.errors));
+        out(`created ${result.user.email} (${result.user.role}, id ${result.user.id})`);
+        if (!opts.passwordStdin) out(`password: ${password}`);
+      }),
+    );
+  users
+    .command('reset-password')
+    .description('set a new password and end every session of the account (prints a generated one unless --password-stdin)')
+    .requiredOption('--email <email>', 'sign-in email')
+    .option('--password-stdin', 'read the password from standard input')
+    .action((opts: { email: string; passwordStdin?: boolean }) =>
+      withContext(preflight(env), async (ctx) => {
+        const accounts = ctx.get(Accounts);
+        const user = await accounts.findByEmail(opts.email);
+        if (!user) throw new CliFailure(`no account with the email ${opts.email}`);
+        const password = opts.passwordStdin ? await readStdin() : generatedPassword();
+        const errors = await accounts.resetPassword(user.id, password);
+        if (errors) throw new CliFailure(describeErrors(errors));
+        out(`password reset for ${user.email}; every session of the account ended`);
+        if (!opts.passwordStdin) out(`password: ${password}`);
+      }),
+    );
+  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+    users
+      .command(name)
+      .description(disabled ? 'disable an account and end its sessions' : 'enable a disabled account')
+      .requiredOption('--email <email>', 'sign-in email')
+      .action((opts: { email: string }) =>
+        withContext(preflight(env), async (ctx) => {
+          const accounts = ctx.get(Accounts);
+          const user = await accounts.findByEmail(opts.email);
+          if (!user) throw new CliFailure(`no account with the email ${opts.email}`);
+          await accounts.setDisabled(user.id, disabled, null);
+          out(`${disabled ? 'disabled' : 'enabled'} ${user.email}`);
+        }),
+      );
+  }
+  users
+    .command('list')
+    .description('list accounts')
+    .action(() =>
+      withContext(preflight(env), async (ctx) => {
+        for (const u of await ctx.get(Accounts).list()) {
+          out(`${u.email}\t${u.role}\t${u.disabledAt ? 'disabled' : 'active'}\t${u.displayName}`);
+        }
+      }),
+    );
+
+  program
+    .command('tokens')
+    .description('personal access tokens')
+    .command('create')
+    .description('create a token for an account and print it once')
+    .requiredOption('--email <email>', 'the account the token acts as')
+    .requiredOption('--name <name>', 'what the token is for')
+    .action((opts: { email: string; name: string }) =>
+      withContext(preflight(env), async (ctx) => {
+        const user = await ctx.get(Accounts).findByEmail(opts.email);
+        if (!user) throw new CliFailure(`no account with the email ${opts.email}`);
+        if (user.disabledAt) throw new CliFailure(`${user.email} is disabled`);
+        const name = opts.name.trim();
+        if (!name || [...name].length > 100) throw new CliFailure('--name must be 1 to 100 characters');
+        const { token, row } = await ctx.get(ApiTokens).create(user.id, name);
+        await ctx.get(AuditTrail).record('token.created', { userId: user.id, details: { tokenId: row.id, prefix: row.prefix, via: 'cli' } });
+        out(token);
+      }),
+    );
   return program;
+}
+
+function generatedPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+function describeErrors(errors: Record<string, string>): string {
+  return Object.entries(errors).map(([field, key]) => `${field}: ${translate('en', key)}`).join('; ');
 }
 
 export async function runCli(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {

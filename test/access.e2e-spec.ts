@@ -57,7 +57,7 @@ describeEachEngine('access control and CSRF', (engine) => {
       const own = (await client.get('/account'), client.lastCsrf!);
       const foreign = client === admin ? (await alice.get('/account'), alice.lastCsrf!) : adminToken;
       const form = { role: 'admin', name: 'x', email: 'alice@example.com', password: PASSWORD, displayName: 'x', currentPassword: PASSWORD, newPassword: 'brand new passphrase', locale: 'ja', timeZone: 'Asia/Tokyo' };
-      const attempts = [
+      const attempts: Array<{ label: string; body: Record<string, string>; headers: Record<string, string> }> = [
         { label: 'no token', body: form, headers: {} },
         { label: 'foreign token', body: { ...form, _csrf: foreign }, headers: {} },
         { label: 'cross-site', body: { ...form, _csrf: own }, headers: { 'sec-fetch-site': 'cross-site' } },

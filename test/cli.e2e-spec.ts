@@ -1,5 +1,7 @@
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { runCli } from './support/process';
+import { startTestApp } from './support/test-app';
+import { WebClient } from './support/web-client';
 
 const PRODUCTION_READY = {
   NODE_ENV: 'production',
@@ -94,5 +96,42 @@ describe('kiroku migrate with an unusable database path', () => {
     const { code, stderr } = await runCli(['migrate', 'run'], { DATABASE_PATH: '/proc/self/status/data/kiroku.sqlite' });
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/DATABASE_PATH: cannot create the folder/);
+  });
+});
+
+describeEachEngine('kiroku users and tokens', (engine) => {
+  it('lets an operator create, reset, disable and enable accounts and issue tokens that work', async () => {
+    const env = await freshDatabase(engine);
+    expect((await runCli(['migrate', 'run'], env)).code).toBe(0);
+    const created = await runCli(['users', 'create', '--email', 'Ops@Example.com', '--name', 'Ops', '--admin'], env);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/^created ops@example.com \(admin, id [0-9a-f-]{36}\)\npassword: [A-Za-z0-9_-]{24}\n$/);
+    const generated = /password: (\S+)/.exec(created.stdout)![1];
+
+    const weak = await runCli(['users', 'create', '--email', 'b@example.com', '--name', 'B', '--password-stdin'], env, 'password\n');
+    expect(weak).toMatchObject({ code: 1, stderr: 'kiroku: password: This password is among the most common ones. Choose another.\n' });
+    expect((await runCli(['users', 'create', '--email', 'b@example.com', '--name', 'B', '--password-stdin'], env, 'a fine passphrase\n')).code).toBe(0);
+
+    const app = await startTestApp(env);
+    try {
+      expect((await new WebClient(app.url).login('ops@example.com', generated)).status).toBe(303);
+      const reset = await runCli(['users', 'reset-password', '--email', 'ops@example.com', '--password-stdin'], env, 'a brand new passphrase');
+      expect(reset.stdout).toBe('password reset for ops@example.com; every session of the account ended\n');
+      expect((await new WebClient(app.url).login('ops@example.com', generated)).status).toBe(401);
+      expect((await new WebClient(app.url).login('ops@example.com', 'a brand new passphrase')).status).toBe(303);
+
+      const token = (await runCli(['tokens', 'create', '--email', 'b@example.com', '--name', 'ci'], env)).stdout.trim();
+      expect(token).toMatch(/^krk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+      const me = await fetch(`${app.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(await me.json()).toMatchObject({ email: 'b@example.com', role: 'user' });
+
+      expect((await runCli(['users', 'disable', '--email', 'b@example.com'], env)).stdout).toBe('disabled b@example.com\n');
+      expect((await fetch(`${app.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+      expect((await runCli(['users', 'enable', '--email', 'b@example.com'], env)).code).toBe(0);
+      expect((await runCli(['users', 'list'], env)).stdout).toBe('ops@example.com\tadmin\tactive\tOps\nb@example.com\tuser\tactive\tB\n');
+      expect(await runCli(['users', 'disable', '--email', 'nobody@example.com'], env)).toMatchObject({ code: 1, stderr: 'kiroku: no account with the email nobody@example.com\n' });
+    } finally {
+      await app.close();
+    }
   });
 });
