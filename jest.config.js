@@ -20,6 +20,7 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   // Two cores: two workers keep the PostgreSQL server and the suites from starving each other.
   maxWorkers: 2,
+  testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   testTimeout: 60_000,
   projects: [

@@ -36,6 +36,8 @@ export interface TestApp {
 export interface TestAppOptions {
   clock?: Clock;
   instanceId?: string;
+  /** Listen on this port (when PUBLIC_URL must name it); a free one otherwise. */
+  port?: number;
   /** Extra modules (e.g. a test-only controller). */
   imports?: Array<NonNullable<Parameters<typeof Test.createTestingModule>[0]['imports']>[number]>;
 }
@@ -52,7 +54,7 @@ export async function startTestApp(overrides: Record<string, string | undefined>
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: new PinoLoggerService(logger), abortOnError: false, bodyParser: false });
   configureApp(app, config, logger);
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closed = false;
   return {

@@ -52,7 +52,8 @@ export class AdminController {
   @Get('audit')
   async auditTrail(@Res() res: Response, @Query('type') type?: string) {
     const events = await this.audit.recent(200, typeof type === 'string' && /^[a-z.]{1,64}$/.test(type) ? type : undefined);
-    render(res, 'admin/audit', { title: 'admin.audit.title', width: 'wide', events, type: type ?? '' });
+    const emails = Object.fromEntries((await this.accounts.list()).map((u) => [u.id, u.email]));
+    render(res, 'admin/audit', { title: 'admin.audit.title', width: 'wide', events, emails, type: type ?? '' });
   }
 
   /** Another account (admins do not demote or disable themselves here: the last admin must not lock everyone out). */

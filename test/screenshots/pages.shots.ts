@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, projectRoot } from '@kiroku/testing';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser';
+import { freshDatabase } from '../support/engines';
+import { startTestApp, TestApp } from '../support/test-app';
+
+/** `npm run screenshots`: every page at phone and desktop width, written to docs/screenshots/ to be looked at. */
+const OUT = join(projectRoot(), 'docs', 'screenshots');
+const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };
+
+describe('screenshots', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let base: string;
+
+  beforeAll(async () => {
+    mkdirSync(OUT, { recursive: true });
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base }, { port });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  async function shoot(page: Page, name: string) {
+    for (const [label, size] of Object.entries(SIZES)) {
+      await page.setViewportSize(size);
+      await page.screenshot({ path: join(OUT, `${name}-${label}.png`), fullPage: true });
+    }
+  }
+
+  async function signUp(page: Page, name: string, email: string) {
+    await page.goto(`${base}/signup`);
+    await page.fill('#displayName', name);
+    await page.fill('#email', email);
+    await page.fill('#password', 'a long enough passphrase');
+    await Promise.all([page.waitForURL(`${base}/`), page.click('button.primary')]);
+  }
+
+  it('takes them', async () => {
+    const anon = await (await browser.newContext({ locale: 'en-GB' })).newPage();
+    await anon.goto(`${base}/login`);
+    await shoot(anon, 'login');
+    await anon.fill('#email', 'someone@example.com');
+    await anon.fill('#password', 'not the password');
+    await anon.click('button.primary');
+    await shoot(anon, 'login-failed');
+    await anon.goto(`${base}/signup`);
+    await shoot(anon, 'signup');
+    await anon.fill('#displayName', 'Aiko');
+    await anon.fill('#email', 'not-an-email');
+    await anon.fill('#password', 'password');
+    await anon.click('button.primary');
+    await shoot(anon, 'signup-errors');
+
+    const admin = await (await browser.newContext({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156 Safari/537.36' })).newPage();
+    await signUp(admin, 'Aiko Tanaka', 'aiko@example.com');
+    await shoot(admin, 'home');
+    const ja = await (await browser.newContext({ locale: 'ja-JP', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148 Safari/604.1' })).newPage();
+    await signUp(ja, '山田 花子', 'hanako@example.com');
+    await ja.goto(`${base}/account`);
+    await ja.selectOption('#timeZone', 'Asia/Tokyo');
+    await Promise.all([ja.waitForURL(`${base}/account`), ja.click('form[action="/account/preferences"] button')]);
+    await shoot(ja, 'account-ja');
+    await ja.goto(`${base}/login`);
+
+    await admin.goto(`${base}/account`);
+    await admin.fill('#token-name', 'backup script');
+    await Promise.all([admin.waitForLoadState(), admin.click('form[action="/account/tokens"] button')]);
+    await shoot(admin, 'account-token-created');
+    await admin.goto(`${base}/account`);
+    await shoot(admin, 'account');
+    await admin.goto(`${base}/admin`);
+    await shoot(admin, 'admin');
+    await admin.goto(`${base}/admin/users`);
+    await shoot(admin, 'admin-users');
+    await admin.goto(`${base}/admin/audit`);
+    await shoot(admin, 'admin-audit');
+    await admin.goto(`${base}/no/such/page`);
+    await shoot(admin, 'error-404');
+    const jaAnon = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
+    await jaAnon.goto(`${base}/login`);
+    await shoot(jaAnon, 'login-ja');
+  });
+});

@@ -1,0 +1,42 @@
+import { existsSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Why browser suites cannot run here, or undefined when they can. In CI a missing browser fails instead. */
+export function browserMissing(): string | undefined {
+  if (existsSync(CHROMIUM)) return undefined;
+  const reason = `${CHROMIUM} not found (apt-get install chromium)`;
+  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI=true but ${reason}: browser suites cannot be skipped in CI`);
+  // eslint-disable-next-line no-console
+  console.warn(`\n!!! ${reason}: browser suites are SKIPPED !!!\n`);
+  return reason;
+}
+
+/** Debian's Chromium, headless, with no network beyond this machine; extra host names map to 127.0.0.1. */
+export async function launchChromium(hostAliases: string[] = []): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  const rules = hostAliases.map((h) => `MAP ${h} 127.0.0.1`).join(', ');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+      ...(rules ? [`--host-resolver-rules=${rules}`] : []),
+    ],
+  });
+}
+
+/** Collects CSP violations reported by the page (events and console messages) into `violations`. */
+export async function watchCsp(page: Page, violations: string[]): Promise<string[]> {
+  page.on('console', (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) violations.push(msg.text());
+  });
+  await page.exposeFunction('__reportCsp', (v: string) => violations.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { __reportCsp(v: string): void }).__reportCsp(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return violations;
+}
