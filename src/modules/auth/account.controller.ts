@@ -1,7 +1,7 @@
 import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { isLocale, isTimeZone, timeZones } from '../web/i18n';
+import { isLocale, isTimeZone } from '../web/i18n';
 import { field, render } from '../web/render';
 import { SignedIn } from './access.decorator';
 import { Accounts, FieldErrors } from './accounts.service';
@@ -10,8 +10,6 @@ import { Cookies } from './cookies';
 import { authOf } from './request-auth';
 import { SessionStore } from './session.store';
 import { SignInService } from './sign-in.service';
-
-const ZONES = timeZones();
 
 @Controller('account')
 @SignedIn()
@@ -102,7 +100,7 @@ export class AccountController {
     render(res, 'account', {
       title: 'account.title', width: 'medium',
       sessions: sessions.map((s) => ({ ...s, current: s.idHash === session?.idHash })),
-      tokens, newToken, errors, zones: ZONES,
+      tokens, newToken, errors,
     }, status);
   }
 }

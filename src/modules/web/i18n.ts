@@ -26,13 +26,19 @@ export function catalogKeys(locale: Locale): string[] {
   return Object.keys(CATALOGS[locale]);
 }
 
+/** Building an Intl.DateTimeFormat costs far more than using one: keep one per language and zone. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
 /** A date and time in the reader's language and time zone. */
 export function formatInstant(value: Date | number | null | undefined, locale: Locale, timeZone: string): string {
   if (value === null || value === undefined) return '';
-  const date = typeof value === 'number' ? new Date(value) : value;
-  return new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', {
-    dateStyle: 'medium', timeStyle: 'short', timeZone,
-  }).format(date);
+  const key = `${locale} ${timeZone}`;
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone });
+    formats.set(key, format);
+  }
+  return format.format(typeof value === 'number' ? new Date(value) : value);
 }
 
 const ZONES = new Set(Intl.supportedValuesOf('timeZone'));
