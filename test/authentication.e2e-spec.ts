@@ -120,6 +120,15 @@ describeEachEngine('authentication', (engine) => {
     expect(t.logs.lines.some((l) => l.event === 'login.locked' && l.stream === 'security')).toBe(true);
   });
 
+  it('slows a client address that sprays many accounts', async () => {
+    const sprayer = new WebClient(t.url);
+    for (let i = 0; i < 30; i++) expect((await sprayer.login(`user${i}@example.com`, 'Summer2026!')).status).toBe(401);
+    expect((await sprayer.login('user30@example.com', 'Summer2026!')).status).toBe(401); // the 31st failure sets the delay
+    const reply = await sprayer.login('user31@example.com', 'Summer2026!');
+    expect(reply.status).toBe(429);
+    expect(reply.headers.get('retry-after')).toBe('1');
+  });
+
   it('throttles an unknown email exactly like a known one (no enumeration through 429s)', async () => {
     const attacker = new WebClient(t.url);
     for (let i = 0; i < 6; i++) await attacker.login('ghost@example.com', `guess ${i} guess`);

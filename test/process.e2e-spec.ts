@@ -100,6 +100,33 @@ describe('a SQLite instance', () => {
   });
 });
 
+describe('direct TLS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
+  it('serves HTTPS with HSTS and Secure cookies on a machine without a proxy', async () => {
+    const dir = tempDir();
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const server = await spawnServer({
+      DATABASE_PATH: join(dir, 'kiroku.sqlite'), TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem'), PUBLIC_URL: 'https://localhost',
+    });
+    try {
+      await server.waitFor(/Kiroku ready/);
+      const { request } = await import('node:https');
+      const res = await new Promise<{ status?: number; headers: Record<string, unknown> }>((resolve, reject) => {
+        request(`https://127.0.0.1:${server.port}/login`, { rejectUnauthorized: false }, (r) => {
+          r.resume();
+          resolve({ status: r.statusCode, headers: r.headers });
+        }).on('error', reject).end();
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(String(res.headers['set-cookie'])).toMatch(/^__Host-kiroku-csrf=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax/);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 withPostgres('three instances starting together on one empty PostgreSQL database', () => {
   it('migrate exactly once, all become ready, and record graceful stops', async () => {
     const { DATABASE_URL } = await freshDatabase('postgres');
