@@ -125,8 +125,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action((opts: { email: string; passwordStdin?: boolean }) =>
       withContext(preflight(env), async (ctx) => {
         const accounts = ctx.get(Accounts);
-        const user = await accounts.findByEmail(opts.email);
-        if (!user) throw new CliFailure(`no account with the email ${opts.email}`);
+        const user = await existingAccount(accounts, opts.email);
         const password = opts.passwordStdin ? await readStdin() : generatedPassword();
         const errors = await accounts.resetPassword(user.id, password);
         if (errors) throw new CliFailure(describeErrors(errors));
@@ -142,8 +141,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
       .action((opts: { email: string }) =>
         withContext(preflight(env), async (ctx) => {
           const accounts = ctx.get(Accounts);
-          const user = await accounts.findByEmail(opts.email);
-          if (!user) throw new CliFailure(`no account with the email ${opts.email}`);
+          const user = await existingAccount(accounts, opts.email);
           await accounts.setDisabled(user.id, disabled, null);
           out(`${disabled ? 'disabled' : 'enabled'} ${user.email}`);
         }),
@@ -169,8 +167,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .requiredOption('--name <name>', 'what the token is for')
     .action((opts: { email: string; name: string }) =>
       withContext(preflight(env), async (ctx) => {
-        const user = await ctx.get(Accounts).findByEmail(opts.email);
-        if (!user) throw new CliFailure(`no account with the email ${opts.email}`);
+        const user = await existingAccount(ctx.get(Accounts), opts.email);
         if (user.disabledAt) throw new CliFailure(`${user.email} is disabled`);
         const name = opts.name.trim();
         if (!name || [...name].length > 100) throw new CliFailure('--name must be 1 to 100 characters');
@@ -180,6 +177,12 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
       }),
     );
   return program;
+}
+
+async function existingAccount(accounts: Accounts, email: string) {
+  const user = await accounts.findByEmail(email);
+  if (!user) throw new CliFailure(`no account with the email ${email}`);
+  return user;
 }
 
 function generatedPassword(): string {
