@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
 import { KirokuConfig } from '@kiroku/config';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
@@ -16,6 +17,18 @@ export interface ServerOptions {
   instanceId: string;
   /** The pino logger; built from LOG_* settings when absent. */
   logger?: PinoLogger;
+}
+
+/**
+ * The Express instance under Nest, with the settings that must exist before
+ * any route does: "/API/v1" must not reach the API while dodging the checks
+ * written for "/api/".
+ */
+export function createHttpAdapter(): ExpressAdapter {
+  const instance = express();
+  instance.set('case sensitive routing', true);
+  instance.disable('x-powered-by');
+  return new ExpressAdapter(instance);
 }
 
 /** Express settings and middleware every instance runs with; tests apply the same to their app. */
@@ -39,7 +52,7 @@ export async function createServer({ config, instanceId, logger }: ServerOptions
   const tls = config.security.tlsCertFile
     ? { cert: readFileSync(config.security.tlsCertFile), key: readFileSync(config.security.tlsKeyFile!) }
     : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId }), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId }), createHttpAdapter(), {
     logger: new PinoLoggerService(root),
     abortOnError: false,
     bodyParser: false,

@@ -92,16 +92,16 @@ describeEachEngine('authentication', (engine) => {
       unknown.push(await time(`nobody${i}@example.com`));
       known.push(await time('alice@example.com'));
     }
-    // Without the dummy hash an unknown email would answer ~30x faster; "within noise" is asserted loosely.
-    expect(median(unknown) / median(known)).toBeGreaterThan(0.5);
-    expect(median(unknown) / median(known)).toBeLessThan(2);
+    // Without the dummy hash an unknown email answers ~20x faster; other suites share the two cores, so the
+    // bound is loose: it tells "same work" from "no work", not one millisecond from another.
+    expect(median(unknown) / median(known)).toBeGreaterThan(0.3);
+    expect(median(unknown) / median(known)).toBeLessThan(3);
   });
 
   it('slows repeated failures per account with 429 and Retry-After, never locks for good, and logs each lock', async () => {
     await new WebClient(t.url).signup('victim@example.com', PASSWORD);
     const attacker = new WebClient(t.url);
     for (let i = 0; i < 5; i++) expect((await attacker.login('victim@example.com', `guess number ${i}`)).status).toBe(401);
-    expect((await attacker.login('victim@example.com', 'guess number 5')).status).toBe(401); // the 6th failure sets a 1 s delay
     const locked = await attacker.login('victim@example.com', PASSWORD);
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBe('1');
@@ -120,19 +120,45 @@ describeEachEngine('authentication', (engine) => {
     expect(t.logs.lines.some((l) => l.event === 'login.locked' && l.stream === 'security')).toBe(true);
   });
 
-  it('slows a client address that sprays many accounts', async () => {
-    const sprayer = new WebClient(t.url);
-    for (let i = 0; i < 30; i++) expect((await sprayer.login(`user${i}@example.com`, 'Summer2026!')).status).toBe(401);
-    expect((await sprayer.login('user30@example.com', 'Summer2026!')).status).toBe(401); // the 31st failure sets the delay
-    const reply = await sprayer.login('user31@example.com', 'Summer2026!');
-    expect(reply.status).toBe(429);
-    expect(reply.headers.get('retry-after')).toBe('1');
+  it('lets parallel guesses through no faster than one at a time', async () => {
+    await new WebClient(t.url).signup('victim@example.com', PASSWORD);
+    const clients = await Promise.all(Array.from({ length: 20 }, async () => {
+      const c = new WebClient(t.url);
+      await c.get('/login');
+      return c;
+    }));
+    const statuses = await Promise.all(clients.map((c, i) => c.submit('/login', { email: 'victim@example.com', password: `parallel guess ${i}` }).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 401)).toHaveLength(5);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
   });
 
   it('throttles an unknown email exactly like a known one (no enumeration through 429s)', async () => {
     const attacker = new WebClient(t.url);
-    for (let i = 0; i < 6; i++) await attacker.login('ghost@example.com', `guess ${i} guess`);
-    expect((await attacker.login('ghost@example.com', 'guess 7 guess')).status).toBe(429);
+    for (let i = 0; i < 5; i++) expect((await attacker.login('ghost@example.com', `guess ${i} guess`)).status).toBe(401);
+    expect((await attacker.login('ghost@example.com', 'guess 6 guess')).status).toBe(429);
+  });
+
+  it('rations sign-ups per address (each costs a hash and says whether an email exists)', async () => {
+    for (let i = 0; i < 10; i++) expect((await new WebClient(t.url).signup(`new${i}@example.com`, PASSWORD)).status).toBe(303);
+    const refused = await new WebClient(t.url).signup('new10@example.com', PASSWORD);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('10');
+    expect(await db.manager.count(User)).toBe(10);
+  });
+
+  it('throttles guessing the current password from a signed-in session', async () => {
+    const c = new WebClient(t.url);
+    await c.signup('alice@example.com', PASSWORD);
+    for (let i = 0; i < 5; i++) {
+      await c.get('/account');
+      expect((await c.submit('/account/password', { currentPassword: `guess ${i} guess`, newPassword: 'brand new passphrase' })).status).toBe(400);
+    }
+    await c.get('/account');
+    const refused = await c.submit('/account/password', { currentPassword: PASSWORD, newPassword: 'brand new passphrase' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    const failures = await db.dataSource.query(`SELECT count(*) AS n FROM "audit_events" WHERE "type" = 'password.change_failed'`);
+    expect(Number(failures[0].n)).toBe(5);
   });
 
   it('issues personal access tokens shown once, stored as hashes, revocable, with last-used time', async () => {
@@ -171,7 +197,7 @@ describeEachEngine('authentication', (engine) => {
     const two = await startTestApp(db);
     try {
       await new WebClient(one.url).signup('victim@example.com', PASSWORD);
-      for (let i = 0; i < 6; i++) {
+      for (let i = 0; i < 5; i++) {
         const via = i % 2 === 0 ? one : two;
         expect((await new WebClient(via.url).login('victim@example.com', `guess number ${i}`)).status).toBe(401);
       }
@@ -180,6 +206,37 @@ describeEachEngine('authentication', (engine) => {
     } finally {
       await one.close();
       await two.close();
+    }
+  });
+});
+
+describe('throttling by client address behind a trusted proxy', () => {
+  it('never slows the owner signing in from elsewhere, and counts IPv6 clients per /64', async () => {
+    const t = await startTestApp({ ...(await freshDatabase('sqlite')), TRUST_PROXY: 'loopback' });
+    try {
+      await new WebClient(t.url).signup('victim@example.com', PASSWORD);
+      const from = (ip: string) => ({ 'x-forwarded-for': ip });
+      const attacker = new WebClient(t.url);
+      for (let i = 0; i < 5; i++) {
+        await attacker.get('/login', from('203.0.113.7'));
+        await attacker.submit('/login', { email: 'victim@example.com', password: `guess ${i} guess` }, from('203.0.113.7'));
+      }
+      await attacker.get('/login', from('203.0.113.7'));
+      expect((await attacker.submit('/login', { email: 'victim@example.com', password: PASSWORD }, from('203.0.113.7'))).status).toBe(429);
+      const owner = new WebClient(t.url);
+      await owner.get('/login', from('198.51.100.2'));
+      expect((await owner.submit('/login', { email: 'victim@example.com', password: PASSWORD }, from('198.51.100.2'))).status).toBe(303);
+
+      const v6 = new WebClient(t.url);
+      for (let i = 0; i < 5; i++) {
+        const ip = `2001:db8:1:2::${(i + 1).toString(16)}`;
+        await v6.get('/login', from(ip));
+        expect((await v6.submit('/login', { email: 'victim@example.com', password: `v6 guess ${i}` }, from(ip))).status).toBe(401);
+      }
+      await v6.get('/login', from('2001:db8:1:2:ffff::9'));
+      expect((await v6.submit('/login', { email: 'victim@example.com', password: PASSWORD }, from('2001:db8:1:2:ffff::9'))).status).toBe(429);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -108,6 +108,10 @@ describeEachEngine('headers, transport and errors', (engine) => {
     }
   });
 
+  it('routes case-sensitively: /API/ is not a way around the checks written for /api/', async () => {
+    expect((await fetch(`${t.url}/API/v1/me`, { headers: { accept: 'application/json' } })).status).toBe(404);
+  });
+
   it('escapes user text in pages and in logs (no forged lines, no terminal codes)', async () => {
     const c = new WebClient(t.url);
     const evil = `<script>alert(1)</script>"><img src=x onerror=alert(2)>{{7*7}}`;
@@ -137,6 +141,16 @@ describe('FORCE_HTTPS', () => {
     expect((await fetch(`${t.url}/health/live`, { redirect: 'manual' })).status).toBe(200);
     const viaProxy = await fetch(`${t.url}/login`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
     expect(viaProxy.status).toBe(200);
+    const { request } = await import('node:http');
+    for (const [path, expected] of [['//evil.example/x', 'https://notes.example.com/evil.example/x'], ['/\\evil.example', 'https://notes.example.com/evil.example'], ['//[', 'https://notes.example.com/[']]) {
+      const location = await new Promise<string | undefined>((resolve, reject) => {
+        request({ host: '127.0.0.1', port: new URL(t.url).port, path }, (r) => {
+          r.resume();
+          resolve(r.headers.location);
+        }).on('error', reject).end();
+      });
+      expect({ path, location }).toEqual({ path, location: expected });
+    }
   });
 
   it('names the session cookie __Host-kiroku with Secure over HTTPS', async () => {

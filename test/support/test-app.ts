@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
 import { AppModule } from '../../src/app.module';
 import { createRootLogger, PinoLoggerService } from '../../src/modules/logs';
-import { configureApp } from '../../src/server';
+import { configureApp, createHttpAdapter } from '../../src/server';
 
 /** The settings tests start from: NODE_ENV=test plus the given overrides. */
 export function testConfig(overrides: Record<string, string | undefined> = {}): KirokuConfig {
@@ -52,7 +52,7 @@ export async function startTestApp(overrides: Record<string, string | undefined>
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot({ config, instanceId }), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>({ logger: new PinoLoggerService(logger), abortOnError: false, bodyParser: false });
+  const app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(), { logger: new PinoLoggerService(logger), abortOnError: false, bodyParser: false });
   configureApp(app, config, logger);
   await app.listen(options.port ?? 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -40,6 +40,7 @@ describe('checkDeployment', () => {
     [{ METRICS_TOKEN: undefined }, 'warning:metrics-closed'],
     [{ ALERT_WEBHOOK_URL: undefined }, 'warning:alerts-no-channel'],
     [{ LOG_LEVEL: 'debug' }, 'warning:log-level-verbose'],
+    [{ TRUST_PROXY: '1' }, 'warning:trust-proxy-hop-count'],
   ])('with %j reports %s', (env, finding) => {
     expect(ids(env)).toEqual([finding]);
   });

@@ -47,6 +47,10 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
     add('https-not-terminated', 'error', 'TRUST_PROXY',
       'is unset and so is TLS_CERT_FILE, but PUBLIC_URL is https: name the TLS proxy in front, or serve TLS directly with TLS_CERT_FILE / TLS_KEY_FILE');
   }
+  if (security.trustProxy?.length === 1 && /^\d+$/.test(security.trustProxy[0])) {
+    add('trust-proxy-hop-count', 'warning', 'TRUST_PROXY',
+      'is a hop count: X-Forwarded-For is believed from whoever connects, so a client that reaches Kiroku around the proxy can choose its own address; name the proxy addresses instead');
+  }
   if (https && !security.forceHttps) {
     add('force-https-off', 'warning', 'FORCE_HTTPS', 'is off: a plain-HTTP request is served instead of redirected');
   }

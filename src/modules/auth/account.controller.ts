@@ -42,6 +42,10 @@ export class AccountController {
   async password(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
     const { user, session } = authOf(req);
     const errors = await this.accounts.changePassword(user!, field(body, 'currentPassword'), field(body, 'newPassword'), session!.idHash, req.ip ?? '');
+    if (errors && 'retryAfterS' in errors) {
+      res.setHeader('Retry-After', String(errors.retryAfterS));
+      return this.show(req, res, { currentPassword: 'error.429.text' }, 429);
+    }
     if (errors) return this.show(req, res, errors, 400);
     // A credential change is a privilege change: this browser gets a new session id too.
     await this.signIn.start(req, res, user!);

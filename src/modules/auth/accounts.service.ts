@@ -4,7 +4,7 @@ import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { AuditTrail } from '../audit';
 import { Locale } from '../web/i18n';
-import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, accountKey, addressKey } from './login-throttle.service';
+import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, ThrottlePolicy, accountKey, addressKey } from './login-throttle.service';
 import { PasswordHasher, passwordProblem } from './passwords';
 import { SessionStore } from './session.store';
 import { Role, User } from './user.entity';
@@ -73,9 +73,9 @@ export class Accounts {
   }
 
   /**
-   * Creates an account. The first account becomes admin: after the insert, the
-   * earliest account is promoted if no admin exists, so two first sign-ups at
-   * once still make exactly one admin.
+   * Creates an account. The first account ever becomes admin: the insert
+   * transaction locks the table on PostgreSQL (SQLite serialises writers
+   * anyway), so two first sign-ups at once still make exactly one admin.
    */
   async create(input: NewAccount, role: Role = 'user'): Promise<{ user: User } | { errors: FieldErrors }> {
     const errors = accountProblems(input);
@@ -89,49 +89,37 @@ export class Accounts {
     };
     try {
       await this.db.transaction(async (m) => {
+        if (this.db.engine === 'postgres') await m.query('LOCK TABLE "users" IN SHARE ROW EXCLUSIVE MODE');
         if (await m.existsBy(User, { email })) throw new EmailTaken();
+        if (!(await m.exists(User))) user.role = 'admin';
         await m.insert(User, user);
       });
     } catch (error) {
       if (error instanceof EmailTaken || isUniqueViolation(error)) return { errors: { email: 'signup.emailTaken' } };
       throw error;
     }
-    await this.db.transaction((m) =>
-      m.query(
-        ...this.db.dataSource.driver.escapeQueryWithParameters(
-          `UPDATE "users" SET "role" = 'admin' WHERE "id" = (SELECT "id" FROM "users" ORDER BY "created_at", "id" LIMIT 1)
-             AND NOT EXISTS (SELECT 1 FROM "users" WHERE "role" = 'admin')`,
-          {},
-        ),
-      ),
-    );
-    const stored = (await this.findById(user.id))!;
-    await this.audit.record('account.created', { userId: stored.id, details: { role: stored.role } });
-    return { user: stored };
+    await this.audit.record('account.created', { userId: user.id, details: { role: user.role } });
+    return { user };
   }
 
   async login(email: string, password: string, ip: string): Promise<LoginResult> {
     const normalized = normalizeEmail(email);
-    const keys = [accountKey(normalized), addressKey(ip)];
-    const waitMs = await this.throttle.retryAfterMs(keys);
-    if (waitMs > 0) {
-      await this.audit.record('login.throttled', { ip, details: { retryAfterS: Math.ceil(waitMs / 1000) } });
-      return { outcome: 'throttled', retryAfterS: Math.ceil(waitMs / 1000) };
+    const keys: Array<[string, ThrottlePolicy]> = [[accountKey(normalized, ip), ACCOUNT_POLICY], [addressKey(ip), ADDRESS_POLICY]];
+    const reservation = await this.throttle.reserve(keys);
+    if (!reservation.allowed) {
+      const retryAfterS = Math.ceil(reservation.retryAfterMs / 1000);
+      await this.audit.record('login.throttled', { ip, details: { retryAfterS } });
+      return { outcome: 'throttled', retryAfterS };
     }
     const user = normalized ? await this.findByEmail(normalized) : null;
     const ok = user && !user.disabledAt ? await this.hasher.verify(user.passwordHash, password) : await this.hasher.verifyDummy(password);
     if (!ok || !user) {
-      const account = await this.throttle.recordFailure(keys[0], ACCOUNT_POLICY);
-      const address = await this.throttle.recordFailure(keys[1], ADDRESS_POLICY);
       await this.audit.record('login.failure', { userId: user?.id ?? null, ip, details: { knownAccount: !!user } });
-      for (const [scope, result] of [['account', account], ['address', address]] as const) {
-        if (result.lockedForMs > 0) {
-          await this.audit.record('login.locked', { userId: user?.id ?? null, ip, details: { scope, failures: result.failures, lockedForS: Math.ceil(result.lockedForMs / 1000) } });
-        }
-      }
+      await this.recordLocks(keys, user?.id ?? null, ip);
       return { outcome: 'invalid' };
     }
-    await this.throttle.clear(keys[0]);
+    await this.throttle.clear(keys[0][0]);
+    await this.throttle.forgive(keys[1][0]);
     if (this.hasher.needsRehash(user.passwordHash)) {
       user.passwordHash = await this.hasher.hash(password);
       await this.db.transaction((m) => m.update(User, { id: user.id }, { passwordHash: user.passwordHash }));
@@ -140,9 +128,28 @@ export class Accounts {
     return { outcome: 'ok', user };
   }
 
+  /** Every delay a failure leaves behind is logged. */
+  private async recordLocks(keys: Array<[string, ThrottlePolicy]>, userId: string | null, ip: string): Promise<void> {
+    for (const [key] of keys) {
+      const lockedForMs = await this.throttle.lockedForMs(key);
+      if (lockedForMs > 0) {
+        await this.audit.record('login.locked', { userId, ip, details: { scope: key.split(':')[0], lockedForS: Math.ceil(lockedForMs / 1000) } });
+      }
+    }
+  }
+
   /** Checks the current password, sets the new one and ends every other session of the user. */
-  async changePassword(user: User, current: string, next: string, keepSession: string, ip: string): Promise<FieldErrors | null> {
-    if (!(await this.hasher.verify(user.passwordHash, current))) return { currentPassword: 'account.password.wrongCurrent' };
+  async changePassword(user: User, current: string, next: string, keepSession: string, ip: string): Promise<FieldErrors | { retryAfterS: number } | null> {
+    // Guessing the current password from a stolen session is throttled like signing in.
+    const keys: Array<[string, ThrottlePolicy]> = [[accountKey(user.email, ip), ACCOUNT_POLICY]];
+    const reservation = await this.throttle.reserve(keys);
+    if (!reservation.allowed) return { retryAfterS: Math.ceil(reservation.retryAfterMs / 1000) };
+    if (!(await this.hasher.verify(user.passwordHash, current))) {
+      await this.audit.record('password.change_failed', { userId: user.id, ip });
+      await this.recordLocks(keys, user.id, ip);
+      return { currentPassword: 'account.password.wrongCurrent' };
+    }
+    await this.throttle.clear(keys[0][0]);
     const problem = passwordProblem(next);
     if (problem) return { newPassword: problem };
     const hash = await this.hasher.hash(next);

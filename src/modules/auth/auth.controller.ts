@@ -8,6 +8,7 @@ import { Accounts } from './accounts.service';
 import { Cookies } from './cookies';
 import { authOf } from './request-auth';
 import { SessionStore } from './session.store';
+import { LoginThrottleService, SIGNUP_POLICY, signupKey } from './login-throttle.service';
 import { SignInService } from './sign-in.service';
 
 @Controller()
@@ -19,6 +20,7 @@ export class AuthController {
     private readonly audit: AuditTrail,
     private readonly security: SecurityConfig,
     private readonly signIn: SignInService,
+    private readonly throttle: LoginThrottleService,
   ) {}
 
   @Get('login')
@@ -56,6 +58,14 @@ export class AuthController {
   async signup(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
     if (this.security.registration === 'closed') return render(res, 'signup', { title: 'signup.title', closed: true, values: {} }, 403);
     const values = { email: field(body, 'email'), displayName: field(body, 'displayName') };
+    // Each sign-up costs an argon2 hash and answers whether an email is taken: both are rationed per address.
+    const reservation = await this.throttle.reserve([[signupKey(req.ip ?? ''), SIGNUP_POLICY]]);
+    if (!reservation.allowed) {
+      const retryAfterS = Math.ceil(reservation.retryAfterMs / 1000);
+      res.setHeader('Retry-After', String(retryAfterS));
+      await this.audit.record('signup.throttled', { ip: req.ip ?? null, details: { retryAfterS } });
+      return render(res, 'signup', { title: 'signup.title', values, errors: { form: 'error.429.text' } }, 429);
+    }
     const created = await this.accounts.create({ ...values, password: field(body, 'password') });
     if ('errors' in created) return render(res, 'signup', { title: 'signup.title', values, errors: created.errors }, 400);
     await this.signIn.start(req, res, created.user);

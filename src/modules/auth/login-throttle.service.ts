@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
@@ -6,28 +7,48 @@ import { LoginThrottle } from './login-throttle.entity';
 import { sha256 } from './secrets';
 
 export interface ThrottlePolicy {
-  /** Failures allowed before any delay. */
+  /** Attempts allowed before any delay. */
   free: number;
-  /** The first delay; each further failure doubles it. */
+  /** The first delay; each further attempt doubles it. */
   baseMs: number;
   /** The longest delay: nobody is ever locked out for good. */
   maxMs: number;
 }
 
-/** Per account: after 5 failures, 1 s, 2 s, 4 s … at most 15 minutes. */
+/** Per account and client address: after 5 failures, 1 s, 2 s, 4 s … at most 15 minutes. */
 export const ACCOUNT_POLICY: ThrottlePolicy = { free: 5, baseMs: 1000, maxMs: 15 * 60_000 };
-/** Per client address: generous for offices behind one NAT, still stops spraying. */
+/** Per client address, any account: generous for offices behind one NAT, still stops spraying. */
 export const ADDRESS_POLICY: ThrottlePolicy = { free: 30, baseMs: 1000, maxMs: 15 * 60_000 };
-/** Failures older than this are forgotten. */
+/** Sign-ups per client address: each costs an argon2 hash. */
+export const SIGNUP_POLICY: ThrottlePolicy = { free: 10, baseMs: 10_000, maxMs: 60 * 60_000 };
+/** Counts untouched for this long are forgotten. */
 export const FORGET_AFTER_MS = 60 * 60_000;
 
-export const accountKey = (email: string) => `account:${sha256(email)}`;
-export const addressKey = (ip: string) => `ip:${ip}`;
+/** IPv6 clients are counted per /64: one host usually owns the whole prefix. */
+export function clientAddress(ip: string): string {
+  const plain = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  if (!isIPv6(plain)) return plain;
+  const [head, tail = ''] = plain.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const full = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return `${full.slice(0, 4).map((h) => h.padStart(4, '0')).join(':')}::/64`;
+}
+
+/** The account as seen from one address: someone else's failures elsewhere never slow the owner down. */
+export const accountKey = (email: string, ip: string) => `account:${sha256(`${email}\n${clientAddress(ip)}`)}`;
+export const addressKey = (ip: string) => `ip:${clientAddress(ip)}`;
+export const signupKey = (ip: string) => `signup:${clientAddress(ip)}`;
+
+export type Reservation = { allowed: true } | { allowed: false; retryAfterMs: number };
 
 /**
- * Failed-login counters in the database, so that every replica sees the same
- * count. A lock is only a delay that doubles with each failure up to a cap:
- * an attacker can slow a victim's sign-in, never lock the victim out for good.
+ * Attempt counters in the database, shared by every replica. An attempt is
+ * reserved before the password is checked, in one statement that also sets
+ * the next delay, so parallel guesses cannot slip past a lock: while a
+ * delay runs the statement changes nothing and the attempt is refused. A
+ * delay doubles with each attempt up to a cap, and counters are forgotten
+ * after an idle hour: nobody is locked out for good.
  */
 @Injectable()
 export class LoginThrottleService {
@@ -36,31 +57,37 @@ export class LoginThrottleService {
     private readonly clock: Clock,
   ) {}
 
-  /** Milliseconds until any of the keys may try again; 0 when none is locked. */
+  /** Counts an attempt on every key, or refuses when any key is in a delay. */
+  async reserve(keys: Array<[string, ThrottlePolicy]>): Promise<Reservation> {
+    const locked = await this.retryAfterMs(keys.map(([k]) => k));
+    if (locked > 0) return { allowed: false, retryAfterMs: locked };
+    for (const [key, policy] of keys) {
+      const result = await this.count(key, policy);
+      if (!result.allowed) return result;
+    }
+    return { allowed: true };
+  }
+
+  /** Milliseconds until all of the keys may try again; 0 when none is in a delay. */
   async retryAfterMs(keys: string[]): Promise<number> {
     const rows = await this.db.manager.findBy(LoginThrottle, { key: In(keys) });
     const now = this.clock.nowMs();
     return Math.max(0, ...rows.map((r) => (r.lockedUntil ? r.lockedUntil.getTime() - now : 0)));
   }
 
-  /** Counts a failure; returns the lock it caused, if any. */
-  async recordFailure(key: string, policy: ThrottlePolicy): Promise<{ failures: number; lockedForMs: number }> {
-    const now = this.clock.nowMs();
-    return this.db.transaction(async (m) => {
+  /** The delay a key is in right now, in milliseconds (0 when none). */
+  async lockedForMs(key: string): Promise<number> {
+    return this.retryAfterMs([key]);
+  }
+
+  /** An attempt that turned out well: it no longer counts against the key, and the key's delay ends. */
+  async forgive(key: string): Promise<void> {
+    await this.db.transaction(async (m) => {
       const [sql, params] = this.db.dataSource.driver.escapeQueryWithParameters(
-        `INSERT INTO "login_throttles" ("key", "failures", "locked_until", "updated_at") VALUES (:key, 1, NULL, :now)
-         ON CONFLICT ("key") DO UPDATE SET
-           "failures" = CASE WHEN "login_throttles"."updated_at" < :forget THEN 1 ELSE "login_throttles"."failures" + 1 END,
-           "updated_at" = :now
-         RETURNING "failures"`,
-        { key, now, forget: now - FORGET_AFTER_MS },
+        `UPDATE "login_throttles" SET "failures" = CASE WHEN "failures" > 0 THEN "failures" - 1 ELSE 0 END, "locked_until" = NULL WHERE "key" = :key`,
+        { key },
       );
-      const rows: Array<{ failures: number | string }> = await m.query(sql, params);
-      const failures = Number(rows[0].failures);
-      const over = failures - policy.free;
-      const lockedForMs = over > 0 ? Math.min(policy.baseMs * 2 ** Math.min(over - 1, 30), policy.maxMs) : 0;
-      if (lockedForMs > 0) await m.update(LoginThrottle, { key }, { lockedUntil: new Date(now + lockedForMs) });
-      return { failures, lockedForMs };
+      await m.query(sql, params);
     });
   }
 
@@ -68,10 +95,41 @@ export class LoginThrottleService {
     await this.db.transaction((m) => m.delete(LoginThrottle, { key }));
   }
 
-  /** Deletes counters nobody has touched for FORGET_AFTER_MS and whose lock has passed. */
+  /** Deletes counters nobody has touched for FORGET_AFTER_MS (their delays are long over). */
   async prune(): Promise<number> {
     const cutoff = new Date(this.clock.nowMs() - FORGET_AFTER_MS);
     const result = await this.db.transaction((m) => m.delete(LoginThrottle, { updatedAt: LessThan(cutoff) }));
     return result.affected ?? 0;
+  }
+
+  private async count(key: string, policy: ThrottlePolicy): Promise<Reservation> {
+    const now = this.clock.nowMs();
+    const min = this.db.engine === 'postgres' ? 'LEAST' : 'MIN';
+    // Parameters are cast: PostgreSQL must not guess int4 for epoch milliseconds.
+    const [nowP, free, base, max] = ['CAST(:now AS bigint)', 'CAST(:free AS integer)', 'CAST(:baseMs AS bigint)', 'CAST(:maxMs AS bigint)'];
+    const next = `(CASE WHEN "updated_at" < CAST(:forget AS bigint) THEN 1 ELSE "failures" + 1 END)`;
+    // After attempt n (n >= free) the next one waits base * 2^(n - free), capped.
+    const delay = `${min}(${max}, ${base} * (1 << ${min}(20, ${next} - ${free})))`;
+    return this.db.transaction(async (m) => {
+      const [insert, insertParams] = this.db.dataSource.driver.escapeQueryWithParameters(
+        `INSERT INTO "login_throttles" ("key", "failures", "locked_until", "updated_at") VALUES (:key, 0, NULL, CAST(:now AS bigint)) ON CONFLICT ("key") DO NOTHING`,
+        { key, now },
+      );
+      await m.query(insert, insertParams);
+      const [update, updateParams] = this.db.dataSource.driver.escapeQueryWithParameters(
+        `UPDATE "login_throttles"
+            SET "locked_until" = CASE WHEN ${next} >= ${free} THEN ${nowP} + ${delay} ELSE NULL END,
+                "failures" = ${next},
+                "updated_at" = ${nowP}
+          WHERE "key" = :key AND ("locked_until" IS NULL OR "locked_until" <= ${nowP})
+          RETURNING "failures"`,
+        { key, now, forget: now - FORGET_AFTER_MS, free: policy.free, baseMs: policy.baseMs, maxMs: policy.maxMs },
+      );
+      // Structured result: PostgreSQL and SQLite otherwise shape an UPDATE … RETURNING result differently.
+      const result = await m.queryRunner!.query(update, updateParams, true);
+      if (result.records.length > 0) return { allowed: true } as const;
+      const row = await m.findOneBy(LoginThrottle, { key });
+      return { allowed: false, retryAfterMs: Math.max(1, (row?.lockedUntil?.getTime() ?? now) - now) } as const;
+    });
   }
 }

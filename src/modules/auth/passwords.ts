@@ -18,8 +18,8 @@ export function passwordProblem(password: string): PasswordProblem | null {
 }
 
 export class PasswordHasher {
-  /** Verified against when the email is unknown, so both answers take the same time. */
-  private dummy?: Promise<string>;
+  /** Verified against when the email is unknown, so both answers take the same time; made at start-up. */
+  private readonly dummy: Promise<string> = this.hash('kiroku-dummy-password-for-timing');
 
   hash(password: string): Promise<string> {
     return hash(password, ARGON2_PARAMS);
@@ -35,7 +35,6 @@ export class PasswordHasher {
 
   /** Burns the same time as a real verification. */
   async verifyDummy(password: string): Promise<false> {
-    this.dummy ??= this.hash('kiroku-dummy-password-for-timing');
     await this.verify(await this.dummy, password);
     return false;
   }

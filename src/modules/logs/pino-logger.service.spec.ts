@@ -34,6 +34,16 @@ describe('logging baseline', () => {
     expect(line).not.toMatch(/hunter2|Bearer abc|sid=1/);
   });
 
+  it('keeps the bound values of a failed query out of the log', () => {
+    const { lines, stream } = capture();
+    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', stream);
+    const err = Object.assign(new Error('insert failed'), { query: 'INSERT INTO "sessions" VALUES ($1, $2)', parameters: ['hash-of-cookie', 'csrf-token-value'] });
+    logger.error({ err }, 'unexpected error');
+    const line = JSON.stringify(lines[0]);
+    expect(line).not.toMatch(/hash-of-cookie|csrf-token-value/);
+    expect(line).toContain('INSERT INTO');
+  });
+
   it('maps Nest log calls to pino levels with their context and stack', () => {
     const { lines, stream } = capture();
     const service = new PinoLoggerService(pino({ level: 'trace', base: undefined }, stream));

@@ -10,6 +10,8 @@ import { requestContext } from './request-context';
 export const REDACTED_PATHS = [
   'password', '*.password', 'currentPassword', 'newPassword', 'token', '*.token', 'secret', '*.secret',
   'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie',
+  // A failed query carries its bound values: session hashes, password hashes, CSRF tokens.
+  'err.parameters', 'err.driverError.parameters', 'err.cause.parameters',
 ];
 
 /**

@@ -16,8 +16,8 @@ export const BODY_LIMIT = '1mb';
  */
 export function configureWeb(app: NestExpressApplication, config: KirokuConfig): void {
   const https = config.app.publicUrl.startsWith('https://');
-  if (config.security.forceHttps) app.use(forceHttps(config.app.publicUrl));
   app.use(...securityHeaders(https));
+  if (config.security.forceHttps) app.use(forceHttps(config.app.publicUrl));
   app.use('/static', express.static(STATIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
   app.use(cookieParser());
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));

@@ -53,8 +53,9 @@ export function forceHttps(publicUrl: string): RequestHandler {
   const base = new URL(publicUrl);
   return (req, res, next) => {
     if (req.secure || req.path.startsWith('/health/') || req.path === '/metrics') return next();
-    const target = new URL(req.originalUrl, `https://${base.host}`);
+    // Never let the request name the host: "//evil.example/x" stays a path on PUBLIC_URL.
+    const path = `/${req.originalUrl.replace(/^[/\\]+/, '')}`;
     // 308 keeps the method and body of a form post; GET and HEAD get the classic 301.
-    res.redirect(req.method === 'GET' || req.method === 'HEAD' ? 301 : 308, target.toString());
+    res.redirect(req.method === 'GET' || req.method === 'HEAD' ? 301 : 308, `https://${base.host}${path}`);
   };
 }
