@@ -2,15 +2,17 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { CoreModule, CoreOptions } from './core.module';
 import { SchedulerModule } from '@kiroku/scheduler';
 import { AdminModule } from './modules/admin/admin.module';
+import { ApiDocsModule } from './modules/api-docs/api-docs.module';
 import { AuditModule } from './modules/audit';
 import { AuthModule } from './modules/auth';
 import { ClusterModule } from './modules/cluster';
 import { HealthModule } from './modules/health';
+import { NotesModule } from './modules/notes';
 import { WebModule } from './modules/web';
 
 @Module({})
 export class AppModule {
   static forRoot(options: CoreOptions): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, AdminModule] };
+    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, AdminModule, ApiDocsModule] };
   }
 }

@@ -7,9 +7,12 @@ import { LoginThrottle } from './modules/auth/login-throttle.entity';
 import { Session } from './modules/auth/session.entity';
 import { User } from './modules/auth/user.entity';
 import { Instance } from './modules/cluster/instance.entity';
+import { NoteTag } from './modules/notes/note-tag.entity';
+import { Note } from './modules/notes/note.entity';
+import { Tag } from './modules/notes/tag.entity';
 
 /** Every entity and every migration, listed explicitly: nothing is picked up by a glob. */
 export const SCHEMA: SchemaDefinition = {
-  entities: [TaskLease, Instance, User, Session, ApiToken, LoginThrottle, AuditEvent],
+  entities: [TaskLease, Instance, User, Session, ApiToken, LoginThrottle, AuditEvent, Note, Tag, NoteTag],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
 };

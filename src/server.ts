@@ -11,6 +11,7 @@ import { AppModule } from './app.module';
 import { Lifecycle } from './modules/cluster';
 import { accessLog, createRootLogger, PinoLoggerService } from './modules/logs';
 import { configureWeb } from './modules/web';
+import { ApiDocs } from './modules/api-docs/api-docs';
 
 export interface ServerOptions {
   config: KirokuConfig;
@@ -45,6 +46,7 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
     next();
   });
   configureWeb(app, config);
+  app.get(ApiDocs).build(app, config.app.publicUrl);
 }
 
 export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {

@@ -1,5 +1,6 @@
 // Every PostgreSQL migration, oldest first. Listed by hand: a file that is not here does not run.
 import { CreateFoundationTables1795901079716 } from './1795901079716-CreateFoundationTables';
 import { CreateAccountTables1795902800728 } from './1795902800728-CreateAccountTables';
+import { CreateNotesTables1795904940286 } from './1795904940286-CreateNotesTables';
 
-export const postgresMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728];
+export const postgresMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286];

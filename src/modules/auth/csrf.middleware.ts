@@ -41,9 +41,6 @@ export class CsrfMiddleware implements NestMiddleware {
     } else if (origin !== this.origin) {
       refusal = origin ? 'foreign origin' : 'no Origin header';
     }
-    if (!refusal && req.path.startsWith('/api/') && !req.is('application/json')) {
-      return next(new UnsupportedMediaTypeException('Send JSON with Content-Type: application/json.'));
-    }
     if (!refusal) {
       const given = (req.headers['x-csrf-token'] as string | undefined) ?? (req.body as Record<string, unknown> | undefined)?._csrf;
       const expected = auth.session
@@ -52,6 +49,9 @@ export class CsrfMiddleware implements NestMiddleware {
           ? preSessionToken(this.security.sessionSecret, req.cookies[this.cookies.preSession])
           : undefined;
       if (!expected || typeof given !== 'string' || !safeEqual(given, expected)) refusal = 'missing or wrong CSRF token';
+    }
+    if (!refusal && req.path.startsWith('/api/') && !req.is('application/json')) {
+      return next(new UnsupportedMediaTypeException('Send JSON with Content-Type: application/json.'));
     }
     if (refusal) {
       await this.audit.record('csrf.refused', { userId: auth.user?.id ?? null, ip: req.ip ?? null, details: { reason: refusal, method: req.method, path: req.path.slice(0, 200) } }).catch(() => undefined);

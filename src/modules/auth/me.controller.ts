@@ -1,13 +1,20 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
+import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ProblemDto } from '../web/problem.dto';
+import { MeDto } from './me.dto';
 import { SignedIn } from './access.decorator';
 import { authOf } from './request-auth';
 
+@ApiTags('account')
+@ApiBearerAuth()
 @Controller('api/v1')
 export class MeController {
   @Get('me')
   @SignedIn()
-  me(@Req() req: Request) {
+  @ApiOkResponse({ type: MeDto, description: 'the account the token (or session) belongs to' })
+  @ApiResponse({ status: 401, type: ProblemDto, description: 'no or invalid token' })
+  me(@Req() req: Request): MeDto {
     const { id, email, displayName, role } = authOf(req).user!;
     return { id, email, displayName, role };
   }

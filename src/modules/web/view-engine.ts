@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Context, Emitter, Liquid, Tag, TagToken, TopLevelToken, Value } from 'liquidjs';
 import { formatInstant, isLocale, Locale, timeZones, translate } from './i18n';
+import { renderMarkdown } from './markdown';
 
 export const VIEWS_DIR = join(__dirname, 'views');
 export const STATIC_DIR = join(__dirname, 'static');
@@ -30,6 +31,7 @@ export function createViewEngine(cache: boolean): Liquid {
     return formatInstant(value, localeOf(this.context), typeof zone === 'string' ? zone : 'UTC');
   });
   liquid.registerTag('timezone_options', TimeZoneOptionsTag);
+  liquid.registerTag('markdown', MarkdownTag);
   return liquid;
 }
 
@@ -44,6 +46,23 @@ class TimeZoneOptionsTag extends Tag {
 
   *render(ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
     emitter.write(timeZoneOptions(String(yield this.value.value(ctx))));
+  }
+}
+
+/**
+ * `{% markdown note.body %}`: the one way user-written HTML reaches a page,
+ * rendered with raw HTML off and sanitised by an allow-list (./markdown.ts).
+ */
+class MarkdownTag extends Tag {
+  private readonly value: Value;
+
+  constructor(token: TagToken, remaining: TopLevelToken[], liquid: Liquid) {
+    super(token, remaining, liquid);
+    this.value = new Value(token.args, liquid);
+  }
+
+  *render(ctx: Context, emitter: Emitter): Generator<unknown, void, unknown> {
+    emitter.write(renderMarkdown(String((yield this.value.value(ctx)) ?? '')));
   }
 }
 

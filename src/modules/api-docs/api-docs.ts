@@ -1,0 +1,52 @@
+import { INestApplication, Injectable } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { APP_VERSION } from '../../app-info';
+
+/** The OpenAPI description of /api/v1, generated from the controllers and DTOs themselves. */
+@Injectable()
+export class ApiDocs {
+  private document?: OpenAPIObject;
+
+  build(app: INestApplication, publicUrl: string): void {
+    const config = new DocumentBuilder()
+      .setTitle('Kiroku JSON API')
+      .setDescription(
+        'Markdown notes for scripts. Authenticate with a personal access token (create one on /account or with `kiroku tokens create`) ' +
+          'sent as `Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json`; request bodies up to 1 MiB.',
+      )
+      .setVersion(APP_VERSION)
+      .addServer(publicUrl)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'personal access token: krk_…' })
+      .build();
+    const document = SwaggerModule.createDocument(app, config, { deepScanRoutes: true });
+    // Only the JSON API is described: pages and probes are not part of it.
+    document.paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith('/api/v1/')));
+    this.document = document;
+  }
+
+  get(): OpenAPIObject {
+    if (!this.document) throw new Error('the API description was not built at start-up');
+    return this.document;
+  }
+
+  /** Operations in reading order, for the HTML page. */
+  operations(): Array<{ method: string; path: string; summary: string; responses: Array<{ status: string; description: string }>; body?: string; parameters: string[] }> {
+    const doc = this.get();
+    return Object.entries(doc.paths).flatMap(([path, item]) =>
+      (['get', 'post', 'patch', 'delete'] as const)
+        .filter((m) => item[m])
+        .map((m) => {
+          const op = item[m]!;
+          const ref = (op.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined)?.content?.['application/json']?.schema?.$ref;
+          return {
+            method: m.toUpperCase(),
+            path,
+            summary: op.summary ?? op.description ?? '',
+            body: ref?.split('/').pop(),
+            parameters: (op.parameters ?? []).map((p) => ('name' in p ? `${p.name} (${p.in})` : '')).filter(Boolean),
+            responses: Object.entries(op.responses ?? {}).map(([status, r]) => ({ status, description: (r as { description?: string }).description ?? '' })),
+          };
+        }),
+    );
+  }
+}

@@ -1,0 +1,40 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { InstantColumn } from '@kiroku/persistence';
+import { User } from '../auth/user.entity';
+
+export type Visibility = 'private' | 'public';
+export const VISIBILITIES: Visibility[] = ['private', 'public'];
+
+@Entity({ name: 'notes' })
+@Index('idx_notes_owner_created', ['ownerId', 'createdAt', 'id'])
+@Index('idx_notes_deleted_at', ['deletedAt'])
+export class Note {
+  @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_notes' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 36 })
+  ownerId!: string;
+
+  @ManyToOne(() => User, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'owner_id', foreignKeyConstraintName: 'fk_notes_owner' })
+  owner?: User;
+
+  @Column({ type: 'varchar', length: 200 })
+  title!: string;
+
+  @Column({ type: 'text' })
+  body!: string;
+
+  @Column({ type: 'varchar', length: 16, default: 'private' })
+  visibility!: Visibility;
+
+  @InstantColumn()
+  createdAt!: Date;
+
+  @InstantColumn()
+  updatedAt!: Date;
+
+  /** In the trash since; purged 30 days later. */
+  @InstantColumn({ nullable: true })
+  deletedAt!: Date | null;
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Clock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
+import { NoteTag } from './note-tag.entity';
+import { Note, Visibility } from './note.entity';
+import { isEmpty, ParsedQuery, parseQuery } from './search/query';
+import { SearchIndex } from './search/search-index';
+import { Tag } from './tag.entity';
+
+export const TRASH_RETENTION_MS = 30 * 24 * 3_600_000;
+
+export interface NoteInput {
+  title: string;
+  body: string;
+  tags: string[];
+  visibility: Visibility;
+}
+
+export interface NoteView {
+  id: string;
+  ownerId: string;
+  title: string;
+  body: string;
+  tags: string[];
+  visibility: Visibility;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface Snippet {
+  text: string;
+  mark: boolean;
+}
+
+export interface ListResult {
+  items: Array<NoteView & { snippet?: Snippet[] }>;
+  nextCursor: string | null;
+  notice?: string;
+}
+
+export class BadCursor extends Error {}
+
+/** Opaque to clients: "k" keyset position (created, id) for lists, "o" offset for ranked search. */
+function encodeCursor(parts: Array<string | number>): string {
+  return Buffer.from(parts.join('\n')).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string[] {
+  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('\n');
+  if (!['k', 'o'].includes(parts[0])) throw new BadCursor();
+  return parts;
+}
+
+/**
+ * Notes, their tags and their search entries, always written together in one
+ * transaction. Every read is scoped to the owner except a public note by id.
+ */
+@Injectable()
+export class NotesService {
+  private readonly index: SearchIndex;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+  ) {
+    this.index = SearchIndex.for(db);
+  }
+
+  async create(ownerId: string, input: NoteInput): Promise<NoteView> {
+    const now = this.clock.now();
+    const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: now, updatedAt: now, deletedAt: null };
+    await this.db.transaction(async (m) => {
+      await m.insert(Note, note);
+      await this.setTags(m, note, input.tags);
+    });
+    return { ...note, tags: [...new Set(input.tags)].sort() };
+  }
+
+  /** The note as `viewerId` may see it: their own (not trashed), or anyone's public one. */
+  async get(id: string, viewerId: string | null): Promise<NoteView | null> {
+    if (!isId(id)) return null;
+    const note = await this.db.manager.findOneBy(Note, { id, deletedAt: IsNull() });
+    if (!note || (note.ownerId !== viewerId && note.visibility !== 'public')) return null;
+    return (await this.withTags([note]))[0];
+  }
+
+  /** The owner's own note, trashed or not (for edit, delete, restore). */
+  async own(ownerId: string, id: string, trashed = false): Promise<NoteView | null> {
+    if (!isId(id)) return null;
+    const note = await this.db.manager.findOneBy(Note, { id, ownerId, deletedAt: trashed ? Not(IsNull()) : IsNull() });
+    return note ? (await this.withTags([note]))[0] : null;
+  }
+
+  async update(ownerId: string, id: string, patch: Partial<NoteInput>): Promise<NoteView | null> {
+    const current = await this.own(ownerId, id);
+    if (!current) return null;
+    const next = { ...current, ...definedOnly(patch), updatedAt: this.clock.now() };
+    await this.db.transaction(async (m) => {
+      await m.update(Note, { id }, { ...pick(next), updatedAt: next.updatedAt });
+      await this.setTags(m, next, next.tags);
+    });
+    return { ...next, tags: [...new Set(next.tags)].sort() };
+  }
+
+  /** Moves a note to the trash; it leaves search and lists until restored. */
+  async trash(ownerId: string, id: string): Promise<boolean> {
+    if (!isId(id)) return false;
+    return this.db.transaction(async (m) => {
+      const result = await m.update(Note, { id, ownerId, deletedAt: IsNull() }, { deletedAt: this.clock.now() });
+      if (result.affected !== 1) return false;
+      await this.index.remove(m, [id]);
+      return true;
+    });
+  }
+
+  async restore(ownerId: string, id: string): Promise<boolean> {
+    const note = await this.own(ownerId, id, true);
+    if (!note) return false;
+    await this.db.transaction(async (m) => {
+      await m.update(Note, { id }, { deletedAt: null });
+      await this.index.write(m, note);
+    });
+    return true;
+  }
+
+  listTrash(ownerId: string): Promise<Note[]> {
+    return this.db.manager.find(Note, { where: { ownerId, deletedAt: Not(IsNull()) }, order: { deletedAt: 'DESC' }, take: 500 });
+  }
+
+  async emptyTrash(ownerId: string): Promise<number> {
+    const result = await this.db.transaction((m) => m.delete(Note, { ownerId, deletedAt: Not(IsNull()) }));
+    return result.affected ?? 0;
+  }
+
+  /** Deletes notes trashed more than 30 days ago, `batch` at a time; returns how many. */
+  async purgeTrash(batch = 500, signal?: AbortSignal): Promise<number> {
+    let total = 0;
+    const before = new Date(this.clock.nowMs() - TRASH_RETENTION_MS);
+    for (;;) {
+      if (signal?.aborted) return total;
+      const doomed = await this.db.manager.find(Note, { select: { id: true }, where: { deletedAt: LessThan(before) }, take: batch });
+      if (doomed.length === 0) return total;
+      await this.db.transaction((m) => m.delete(Note, { id: In(doomed.map((n) => n.id)) }));
+      total += doomed.length;
+    }
+  }
+
+  /** The owner's tags with how many live notes carry each. */
+  async tagsOf(ownerId: string): Promise<Array<{ name: string; count: number }>> {
+    const rows: Array<{ name: string; count: string | number }> = await this.db.manager
+      .createQueryBuilder()
+      .select('t.name', 'name')
+      .addSelect('COUNT(nt.note_id)', 'count')
+      .from(Tag, 't')
+      .innerJoin(NoteTag, 'nt', 'nt.tag_id = t.id')
+      .innerJoin(Note, 'n', 'n.id = nt.note_id AND n.deleted_at IS NULL')
+      .where('t.owner_id = :ownerId', { ownerId })
+      .groupBy('t.name')
+      .orderBy('t.name', 'ASC')
+      .getRawMany();
+    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  }
+
+  /** The owner's notes, newest first, or ranked by relevance when there is a query. */
+  async list(ownerId: string, options: { q?: string; tag?: string; cursor?: string; limit: number }): Promise<ListResult> {
+    const query: ParsedQuery = parseQuery(options.q ?? '');
+    if (options.tag) query.tags.push(options.tag);
+    const qb = this.db.manager
+      .createQueryBuilder(Note, 'n')
+      .select('n.id', 'id')
+      .addSelect('n.created_at', 'created')
+      .where('n.owner_id = :ownerId AND n.deleted_at IS NULL', { ownerId });
+    query.tags.forEach((name, i) => {
+      qb.andWhere(`EXISTS (SELECT 1 FROM note_tags nt${i} INNER JOIN tags t${i} ON t${i}.id = nt${i}.tag_id WHERE nt${i}.note_id = n.id AND t${i}.name = :tag${i})`, { [`tag${i}`]: name });
+    });
+    query.excludedTags.forEach((name, i) => {
+      qb.andWhere(`NOT EXISTS (SELECT 1 FROM note_tags xt${i} INNER JOIN tags xg${i} ON xg${i}.id = xt${i}.tag_id WHERE xt${i}.note_id = n.id AND xg${i}.name = :xtag${i})`, { [`xtag${i}`]: name });
+    });
+    const relevance = this.index.match(qb, query);
+    const cursor = options.cursor ? decodeCursor(options.cursor) : null;
+    let offset = 0;
+    if (relevance) {
+      if (cursor && cursor[0] !== 'o') throw new BadCursor();
+      offset = cursor ? Number(cursor[1]) : 0;
+      if (!Number.isInteger(offset) || offset < 0 || offset > 10_000) throw new BadCursor();
+      qb.addSelect(relevance.expression, 'rank').orderBy('rank', relevance.direction).addOrderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC');
+      qb.offset(offset);
+    } else {
+      if (cursor) {
+        if (cursor[0] !== 'k' || !/^\d{1,15}$/.test(cursor[1]) || !isId(cursor[2])) throw new BadCursor();
+        qb.andWhere('(n.created_at < :cAt OR (n.created_at = :cAt AND n.id < :cId))', { cAt: Number(cursor[1]), cId: cursor[2] });
+      }
+      qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC');
+    }
+    qb.limit(options.limit + 1);
+    const rows: Array<{ id: string; created: string | number }> = isEmpty(query) && options.q?.trim() ? [] : await qb.getRawMany();
+    const page = rows.slice(0, options.limit);
+    const notes = page.length ? await this.db.manager.findBy(Note, { id: In(page.map((r) => r.id)) }) : [];
+    const byId = new Map((await this.withTags(notes)).map((n) => [n.id, n]));
+    const items = page.map((r) => byId.get(r.id)!).filter(Boolean).map((n) => (relevance ? { ...n, snippet: snippet(n.body, query) } : n));
+    let nextCursor: string | null = null;
+    if (rows.length > options.limit) {
+      const last = page[page.length - 1];
+      nextCursor = relevance ? encodeCursor(['o', offset + options.limit]) : encodeCursor(['k', Number(last.created), last.id]);
+    }
+    return { items, nextCursor, notice: query.notice };
+  }
+
+  private async withTags(notes: Note[]): Promise<NoteView[]> {
+    if (notes.length === 0) return [];
+    const rows: Array<{ noteId: string; name: string }> = await this.db.manager
+      .createQueryBuilder()
+      .select('nt.note_id', 'noteId')
+      .addSelect('t.name', 'name')
+      .from(NoteTag, 'nt')
+      .innerJoin(Tag, 't', 't.id = nt.tag_id')
+      .where('nt.note_id IN (:...ids)', { ids: notes.map((n) => n.id) })
+      .orderBy('t.name', 'ASC')
+      .getRawMany();
+    const tags = new Map<string, string[]>();
+    for (const r of rows) tags.set(r.noteId, [...(tags.get(r.noteId) ?? []), r.name]);
+    return notes.map((n) => ({ ...n, tags: tags.get(n.id) ?? [] }));
+  }
+
+  /** Replaces the note's tags (creating the owner's tag rows as needed) and its search entry. */
+  private async setTags(m: EntityManager, note: Pick<Note, 'id' | 'ownerId' | 'title' | 'body'>, names: string[]): Promise<void> {
+    const unique = [...new Set(names)].sort();
+    await m.delete(NoteTag, { noteId: note.id });
+    if (unique.length) {
+      await m.createQueryBuilder().insert().into(Tag).values(unique.map((name) => ({ id: randomUUID(), ownerId: note.ownerId, name }))).orIgnore().execute();
+      const tags = await m.findBy(Tag, { ownerId: note.ownerId, name: In(unique) });
+      await m.insert(NoteTag, tags.map((t) => ({ noteId: note.id, tagId: t.id })));
+    }
+    await this.index.write(m, { id: note.id, title: note.title, body: note.body, tags: unique });
+  }
+}
+
+function pick(input: Pick<NoteInput, 'title' | 'body' | 'visibility'>) {
+  return { title: input.title, body: input.body, visibility: input.visibility };
+}
+
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function isId(id: unknown): id is string {
+  return typeof id === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id);
+}
+
+/** About 200 characters of the body around the first match, split into marked and plain pieces. */
+export function snippet(body: string, query: ParsedQuery): Snippet[] {
+  const needles = query.include.map((t) => t.raw.toLowerCase()).filter(Boolean);
+  const lower = body.toLowerCase();
+  const first = Math.min(...needles.map((n) => lower.indexOf(n)).filter((i) => i >= 0), Infinity);
+  const start = first === Infinity ? 0 : Math.max(0, first - 80);
+  const text = (start > 0 ? '…' : '') + body.slice(start, start + 200).replace(/\s+/g, ' ') + (body.length > start + 200 ? '…' : '');
+  if (!needles.length) return [{ text, mark: false }];
+  const pattern = new RegExp(`(${needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'gi');
+  return text.split(pattern).filter(Boolean).map((piece) => ({ text: piece, mark: needles.includes(piece.toLowerCase()) }));
+}

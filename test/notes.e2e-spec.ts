@@ -1,0 +1,273 @@
+import { FakeClock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { TaskScheduler } from '@kiroku/scheduler';
+import { ApiClient, Json } from './support/api-client';
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+import { WebClient } from './support/web-client';
+
+describeEachEngine('notes', (engine) => {
+  let t: TestApp;
+  let clock: FakeClock;
+  let alice: ApiClient;
+  let aliceWeb: WebClient;
+  let bob: ApiClient;
+  let bobWeb: WebClient;
+
+  beforeAll(async () => {
+    clock = new FakeClock(Date.UTC(2026, 10, 28, 9, 0));
+    t = await startTestApp(await freshDatabase(engine), { clock });
+    ({ api: alice, web: aliceWeb } = await ApiClient.forNewUser(t.url, 'alice@example.com'));
+    ({ api: bob, web: bobWeb } = await ApiClient.forNewUser(t.url, 'bob@example.com'));
+  });
+  afterAll(() => t.close());
+
+  const create = async (api: ApiClient, note: Json) => {
+    const res = await api.call('POST', '/api/v1/notes', note);
+    expect(res.status).toBe(201);
+    clock.advance(1000);
+    return res.body;
+  };
+
+  it('creates, reads, updates, lists and deletes through the API', async () => {
+    const created = await create(alice, { title: 'First', body: '# Hello', tags: ['work', 'a_b-1', 'work'] });
+    expect(created).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/), title: 'First', body: '# Hello', tags: ['a_b-1', 'work'], visibility: 'private',
+      createdAt: expect.stringMatching(/Z$/), updatedAt: created.createdAt,
+    });
+    expect((await alice.call('GET', `/api/v1/notes/${created.id}`)).body).toEqual(created);
+    const patched = await alice.call('PATCH', `/api/v1/notes/${created.id}`, { title: 'First, edited', tags: [] });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ title: 'First, edited', body: '# Hello', tags: [], visibility: 'private' });
+    expect(patched.body.updatedAt > created.updatedAt).toBe(true);
+    const list = await alice.call('GET', '/api/v1/notes');
+    expect(list.body.items.map((n: Json) => n.id)).toContain(created.id);
+    expect(list.body).toHaveProperty('nextCursor');
+    const deleted = await alice.call('DELETE', `/api/v1/notes/${created.id}`);
+    expect(deleted.status).toBe(204);
+    expect((await alice.call('GET', `/api/v1/notes/${created.id}`)).status).toBe(404);
+    expect((await alice.call('DELETE', `/api/v1/notes/${created.id}`)).status).toBe(404);
+  });
+
+  it.each([
+    ['an empty title', { title: '', body: '' }, 'title'],
+    ['a 201-character title', { title: 'x'.repeat(201), body: '' }, 'title'],
+    ['a title with a control character', { title: 'a\u0000b', body: '' }, 'title'],
+    ['a body over 100,000 characters', { title: 't', body: 'x'.repeat(100_001) }, 'body'],
+    ['21 tags', { title: 't', body: '', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, 'tags'],
+    ['a tag with capitals', { title: 't', body: '', tags: ['Work'] }, 'tags'],
+    ['a 33-character tag', { title: 't', body: '', tags: ['x'.repeat(33)] }, 'tags'],
+    ['an unknown visibility', { title: 't', body: '', visibility: 'secret' }, 'visibility'],
+    ['a role field', { title: 't', body: '', role: 'admin' }, 'role'],
+    ['an ownerId field', { title: 't', body: '', ownerId: '00000000-0000-0000-0000-000000000000' }, 'ownerId'],
+    ['a nested object as title', { title: { $gt: '' }, body: '' }, 'title'],
+    ['a missing body', { title: 't' }, 'body'],
+  ])('refuses %s with a 400 naming the field', async (_label, body, field) => {
+    const res = await alice.call('POST', '/api/v1/notes', body);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(res.body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400 });
+    expect(res.body.errors.map((e: Json) => e.field)).toContain(field);
+  });
+
+  it('accepts the limits exactly (200 characters of title in any script, 100,000 of body, 20 tags)', async () => {
+    const res = await alice.call('POST', '/api/v1/notes', { title: '記'.repeat(200), body: 'x'.repeat(100_000), tags: Array.from({ length: 20 }, (_, i) => `t${i}`) });
+    expect(res.status).toBe(201);
+  });
+
+  it('answers 413 over 1 MiB, 400 for malformed JSON, 404 for invalid ids, 400 for bad list parameters', async () => {
+    expect((await alice.call('POST', '/api/v1/notes', undefined, JSON.stringify({ title: 't', body: 'x'.repeat(1024 * 1024) }))).status).toBe(413);
+    expect((await alice.call('POST', '/api/v1/notes', undefined, '{"title": "t", ')).status).toBe(400);
+    expect((await alice.call('GET', '/api/v1/notes/not-a-uuid')).status).toBe(404);
+    expect((await alice.call('PATCH', "/api/v1/notes/1' OR '1'='1", { title: 'x' })).status).toBe(404);
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=abc', 'limit'], ['cursor=bogus', 'cursor'], ['tag=Bad%20Tag', 'tag']]) {
+      const res = await alice.call('GET', `/api/v1/notes?${query}`);
+      expect({ query, status: res.status, fields: res.body.errors?.map((e: Json) => e.field) }).toEqual({ query, status: 400, fields: [field] });
+    }
+  });
+
+  it("keeps another user's private note a 404 for read, update and delete, through the API and the pages", async () => {
+    const secret = await create(alice, { title: 'Private plans', body: 'secret' });
+    expect((await bob.call('GET', `/api/v1/notes/${secret.id}`)).status).toBe(404);
+    expect((await bob.call('PATCH', `/api/v1/notes/${secret.id}`, { title: 'pwned' })).status).toBe(404);
+    expect((await bob.call('DELETE', `/api/v1/notes/${secret.id}`)).status).toBe(404);
+    expect((await bobWeb.get(`/notes/${secret.id}`)).status).toBe(404);
+    expect((await bobWeb.get(`/notes/${secret.id}/edit`)).status).toBe(404);
+    await bobWeb.get('/notes');
+    expect((await bobWeb.submit(`/notes/${secret.id}`, { title: 'pwned', body: '', tags: '', visibility: 'public' })).status).toBe(404);
+    expect((await bobWeb.submit(`/notes/${secret.id}/delete`, {})).status).toBe(404);
+    expect((await new WebClient(t.url).get(`/notes/${secret.id}`)).status).toBe(404);
+    expect((await alice.call('GET', `/api/v1/notes/${secret.id}`)).body.title).toBe('Private plans');
+    expect((await bob.call('GET', '/api/v1/notes?q=secret')).body.items).toEqual([]);
+  });
+
+  it('shows a public note to anyone with the link, read-only', async () => {
+    const shared = await create(alice, { title: 'Shared recipe', body: '**flour**', visibility: 'public', tags: ['food'] });
+    const anonymous = await new WebClient(t.url).get(`/notes/${shared.id}`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.text).toContain('<strong>flour</strong>');
+    expect(anonymous.text).not.toContain(`/notes/${shared.id}/edit`);
+    expect(anonymous.text).toContain('Read-only');
+    expect((await bob.call('GET', `/api/v1/notes/${shared.id}`)).status).toBe(200);
+    expect((await bob.call('PATCH', `/api/v1/notes/${shared.id}`, { title: 'mine now' })).status).toBe(404);
+    expect((await bobWeb.get(`/notes/${shared.id}/edit`)).status).toBe(404);
+    const owner = await aliceWeb.get(`/notes/${shared.id}`);
+    expect(owner.text).toContain(`value="http://localhost:8888/notes/${shared.id}"`);
+  });
+
+  it('writes, edits and tags notes through the pages, with form errors shown in place', async () => {
+    await aliceWeb.get('/notes/new');
+    const bad = await aliceWeb.submit('/notes', { title: '', body: 'x', tags: 'Good, bad tag', visibility: 'private' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('Give the note a title of 1 to 200 characters.');
+    expect(bad.text).toContain('Up to 20 tags');
+    const ok = await aliceWeb.submit('/notes', { title: 'Weekly review', body: '- item one\n- item two', tags: 'Review, weekly', visibility: 'private' });
+    expect(ok.status).toBe(303);
+    const location = ok.headers.get('location')!;
+    const page = await aliceWeb.get(location);
+    expect(page.text).toContain('<li>item one</li>');
+    expect(page.text).toContain('href="/notes?tag=review"');
+    const id = location.split('/').pop()!;
+    await aliceWeb.get(`/notes/${id}/edit`);
+    expect((await aliceWeb.submit(`/notes/${id}`, { title: 'Weekly review (done)', body: 'done', tags: 'review', visibility: 'public' })).status).toBe(303);
+    const api = (await alice.call('GET', `/api/v1/notes/${id}`)).body;
+    expect(api).toMatchObject({ title: 'Weekly review (done)', body: 'done', tags: ['review'], visibility: 'public' });
+    const tagged = await aliceWeb.get('/notes?tag=review');
+    expect(tagged.text).toContain('Weekly review (done)');
+    expect((await alice.call('GET', '/api/v1/notes?tag=review')).body.items.map((n: Json) => n.id)).toEqual([id]);
+  });
+
+  it('renders hostile title, body and tags as text', async () => {
+    const xss = '<script>alert(1)</script>"><img src=x onerror=alert(2)>{{7*7}}</textarea>';
+    const note = await create(alice, { title: xss, body: `${xss}\n\n[click](javascript:alert(3)) <a href="javascript:alert(4)">x</a>`, tags: ['safe'] });
+    for (const path of [`/notes/${note.id}`, '/notes', `/notes/${note.id}/edit`, `/notes?q=${encodeURIComponent('script')}`]) {
+      const page = await aliceWeb.get(path);
+      expect(page.status).toBe(200);
+      // Real elements only: the same characters as escaped text are fine.
+      expect({ path, active: /<script>alert|<img\b|<a\b[^>]*href="javascript:/i.exec(page.text)?.[0] ?? null }).toEqual({ path, active: null });
+    }
+    expect((await aliceWeb.get(`/notes/${note.id}`)).text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+  });
+
+  it('moves deleted notes to a trash they can be restored from, and purges them after 30 days', async () => {
+    const keep = await create(alice, { title: 'Trash me, then restore', body: 'restore me' });
+    const purge = await create(alice, { title: 'Trash me for good', body: 'bye' });
+    await aliceWeb.get(`/notes/${keep.id}`);
+    expect((await aliceWeb.submit(`/notes/${keep.id}/delete`, {})).status).toBe(303);
+    expect((await alice.call('DELETE', `/api/v1/notes/${purge.id}`)).status).toBe(204);
+    const trash = await aliceWeb.get('/notes/trash');
+    expect(trash.text).toContain('Trash me, then restore');
+    expect((await alice.call('GET', '/api/v1/notes?q=restore')).body.items).toEqual([]);
+    expect((await aliceWeb.submit(`/notes/${keep.id}/restore`, {})).status).toBe(303);
+    expect((await alice.call('GET', '/api/v1/notes?q=restore')).body.items.map((n: Json) => n.id)).toEqual([keep.id]);
+
+    const db = t.app.get(Database);
+    const scheduler = t.app.get(TaskScheduler);
+    clock.advance(29 * 24 * 3_600_000);
+    clock.set(new Date(Math.floor(clock.nowMs() / 86_400_000) * 86_400_000 + (3 * 60 + 30) * 60_000));
+    expect(await scheduler.runSlot('purge-trash')).toBe('succeeded');
+    expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${purge.id}'`)).toHaveLength(1);
+    clock.advance(2 * 24 * 3_600_000);
+    expect(await scheduler.runSlot('purge-trash')).toBe('succeeded');
+    expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${purge.id}'`)).toHaveLength(0);
+    expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${keep.id}'`)).toHaveLength(1);
+  });
+});
+
+describeEachEngine('search', (engine) => {
+  let t: TestApp;
+  let api: ApiClient;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase(engine));
+    ({ api } = await ApiClient.forNewUser(t.url, 'searcher@example.com'));
+    const notes: Record<string, Json> = {
+      deploy: { title: 'Deploy checklist', body: 'Do a rolling restart of the web tier, then check the dashboards.', tags: ['ops'] },
+      staging: { title: 'Staging notes', body: 'restart rolling? no: staging deploy happens nightly', tags: ['ops', 'draft'] },
+      tokyo: { title: '会議メモ', body: '明日は東京で会議。議題はKirokuの設計レビュー。', tags: ['meeting'] },
+      design: { title: 'Kiroku設計', body: 'APIの設計とsearch indexについて', tags: [] },
+      sql: { title: "O'Reilly; DROP TABLE", body: '100% sure about _underscores_ and "quotes"', tags: [] },
+    };
+    for (const [key, note] of Object.entries(notes)) ids[key] = (await api.call('POST', '/api/v1/notes', note)).body.id;
+  });
+  afterAll(() => t.close());
+
+  const search = async (q: string) => {
+    const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}`);
+    expect({ q, status: res.status }).toEqual({ q, status: 200 });
+    return res.body.items.map((n: Json) => Object.entries(ids).find(([, id]) => id === n.id)![0]).sort();
+  };
+
+  it.each([
+    ['deploy', ['deploy', 'staging']],
+    ['DEPLOY', ['deploy', 'staging']],
+    ['"rolling restart"', ['deploy']],
+    ['deploy -staging', ['deploy']],
+    ['deploy -"staging deploy"', ['deploy']],
+    ['tag:ops', ['deploy', 'staging']],
+    ['tag:ops -tag:draft', ['deploy']],
+    ['restart tag:draft', ['staging']],
+    ['東京', ['tokyo']],
+    ['東京で会議', ['tokyo']],
+    ['設計', ['design', 'tokyo']],
+    ['設計 search', ['design']],
+    ['kiroku 設計', ['design', 'tokyo']],
+    ['会議 -東京', []],
+    ['議', ['tokyo']],
+    ['nothing-matches-this', []],
+  ])('%j finds %j', async (q, expected) => {
+    expect(await search(q)).toEqual(expected);
+  });
+
+  it.each([
+    "'; DROP TABLE notes; --", '" OR 1=1 --', '"unbalanced', '-', '--', '"', '""', '*', 'a*', 'NEAR(a b)', 'AND OR NOT', '^deploy',
+    'title:deploy', '(deploy', 'deploy)', '\\', '%', '_', '&', '|', '!', ':*', "'", 'tag:', 'tag:Bad Tag', '-tag:', '東', '\u0000', 'x'.repeat(500),
+  ])('never fails on %j', async (q) => {
+    const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}`);
+    expect(res.status).toBe(200);
+  });
+
+  it('still has every note afterwards (no query reached SQL as text)', async () => {
+    expect((await api.call('GET', '/api/v1/notes?limit=100')).body.items).toHaveLength(5);
+  });
+
+  it('ranks title matches first and shows a highlighted snippet on the page', async () => {
+    const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent('deploy')}`);
+    expect(res.body.items[0].id).toBe(ids.deploy);
+    const web = new WebClient(t.url);
+    await web.login('searcher@example.com', 'a long enough passphrase');
+    const page = await web.get(`/notes?q=${encodeURIComponent('東京')}`);
+    expect(page.text).toContain('<mark>東京</mark>');
+    const odd = await web.get(`/notes?q=${encodeURIComponent('"unbalanced')}`);
+    expect(odd.status).toBe(200);
+    expect(odd.text).toContain('A quotation mark was not closed');
+  });
+});
+
+describeEachEngine('pagination', (engine) => {
+  it('returns every note exactly once, newest first, while notes are being added', async () => {
+    const t = await startTestApp(await freshDatabase(engine));
+    try {
+      const { api } = await ApiClient.forNewUser(t.url, 'pager@example.com');
+      const original: string[] = [];
+      for (let i = 0; i < 45; i++) original.push((await api.call('POST', '/api/v1/notes', { title: `note ${i}`, body: '' })).body.id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let page = 0;
+      do {
+        const res: { body: Json } = await api.call('GET', `/api/v1/notes?limit=10${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...res.body.items.map((n: Json) => n.id));
+        cursor = res.body.nextCursor;
+        // Someone keeps writing while we page.
+        await Promise.all([0, 1].map((j) => api.call('POST', '/api/v1/notes', { title: `new ${page}-${j}`, body: '' })));
+        page++;
+      } while (cursor && page < 20);
+      const fromOriginal = seen.filter((id) => original.includes(id));
+      expect(fromOriginal).toEqual([...original].reverse());
+      expect(new Set(seen).size).toBe(seen.length);
+    } finally {
+      await t.close();
+    }
+  });
+});
