@@ -16,6 +16,7 @@ describeEachEngine('access control and CSRF', (engine) => {
   let alice: WebClient;
   let anon: WebClient;
   let aliceId: string;
+  let noteId: string;
 
   beforeAll(async () => {
     t = await startTestApp(await freshDatabase(engine));
@@ -27,6 +28,9 @@ describeEachEngine('access control and CSRF', (engine) => {
     aliceId = (await db.manager.findOneByOrFail(User, { email: 'alice@example.com' })).id;
     anon = new WebClient(t.url);
     await anon.get('/login');
+    await alice.get('/notes/new');
+    const created = await alice.submit('/notes', { title: 'Private', body: 'mine', tags: 'x', visibility: 'private' });
+    noteId = created.headers.get('location')!.split('/').pop()!;
   });
   afterAll(() => t.close());
 
@@ -42,7 +46,8 @@ describeEachEngine('access control and CSRF', (engine) => {
     return path
       .replace('/account/sessions/:id', `/account/sessions/${sha256(alice.cookies.get('kiroku_sid')!)}`)
       .replace('/account/tokens/:id', `/account/tokens/${tokenId ?? '00000000-0000-0000-0000-000000000000'}`)
-      .replace('/admin/users/:id', `/admin/users/${aliceId}`);
+      .replace('/admin/users/:id', `/admin/users/${aliceId}`)
+      .replace('/notes/:id', `/notes/${noteId}`);
   };
 
   it('refuses every unsafe route with a missing, foreign or cross-site token: 403 and no change in the database', async () => {
@@ -86,7 +91,8 @@ describeEachEngine('access control and CSRF', (engine) => {
   });
 
   it('needs the X-CSRF-Token header and JSON for cookie-authenticated API writes (415 otherwise); bearer calls need neither', async () => {
-    const textual = await alice.request('POST', '/api/v1/me', { body: 'x', headers: { 'content-type': 'text/plain', accept: 'application/json' } });
+    await alice.get('/account');
+    const textual = await alice.request('POST', '/api/v1/me', { body: 'x', headers: { 'content-type': 'text/plain', accept: 'application/json', 'x-csrf-token': alice.lastCsrf! } });
     expect(textual.status).toBe(415);
     expect(textual.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const noHeader = await alice.request('POST', '/api/v1/me', { json: {} });
@@ -102,8 +108,17 @@ describeEachEngine('access control and CSRF', (engine) => {
   });
 
   const MATRIX: Array<[string, number, number, number]> = [
-    // path, anonymous, user, admin
-    ['/', 302, 200, 200],
+    // path, anonymous, user (Alice, who owns the private note), admin (someone else)
+    ['/', 302, 302, 302],
+    ['/notes', 302, 200, 200],
+    ['/notes/new', 302, 200, 200],
+    ['/notes/trash', 302, 200, 200],
+    ['/notes/:id', 404, 200, 404],
+    ['/notes/:id/edit', 302, 200, 404],
+    ['/api/v1/notes', 401, 200, 200],
+    ['/api/v1/notes/:id', 401, 200, 404],
+    ['/api/docs', 200, 200, 200],
+    ['/api/docs/json', 200, 200, 200],
     ['/login', 200, 302, 302],
     ['/signup', 200, 302, 302],
     ['/account', 302, 200, 200],
@@ -119,7 +134,8 @@ describeEachEngine('access control and CSRF', (engine) => {
 
   it.each(MATRIX)('GET %s answers anonymous %i, user %i, admin %i', async (path, anonymous, user, adminStatus) => {
     const statuses = [];
-    for (const c of [anon, alice, admin]) statuses.push((await c.get(path)).status);
+    const concretePath = path.replace(':id', noteId);
+    for (const c of [anon, alice, admin]) statuses.push((await c.get(concretePath)).status);
     expect(statuses).toEqual([anonymous, user, adminStatus]);
   });
 

@@ -39,6 +39,10 @@ const missing = browserMissing();
     await t?.close();
   });
 
+  beforeEach(() => {
+    violations.length = 0;
+  });
+
   async function open(context: BrowserContext): Promise<Page> {
     const page = await context.newPage();
     await watchCsp(page, violations);
@@ -49,7 +53,7 @@ const missing = browserMissing();
     await page.goto(`${base}/login`);
     await page.fill('#email', email);
     await page.fill('#password', password);
-    await Promise.all([page.waitForURL(`${base}/`), page.click('button.primary')]);
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
   }
 
   it('signs up, signs out, signs in, changes the password and revokes another session, with no CSP violation', async () => {
@@ -59,8 +63,8 @@ const missing = browserMissing();
     await page.fill('#displayName', 'Aiko');
     await page.fill('#email', 'aiko@example.com');
     await page.fill('#password', 'first secret phrase');
-    await Promise.all([page.waitForURL(`${base}/`), page.click('button.primary')]);
-    expect(await page.textContent('h1')).toBe('Welcome, Aiko');
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
+    expect(await page.textContent('h1')).toBe('Notes');
     expect(await page.textContent('.flash')).toBe('Welcome to Kiroku.');
 
     const cookie = (await laptop.cookies()).find((c) => c.name === 'kiroku_sid')!;
@@ -108,6 +112,69 @@ const missing = browserMissing();
     expect(violations.some((v) => /script-src/.test(v))).toBe(true);
     await laptop.close();
     await phoneContext.close();
+  });
+
+  it('writes a tagged note, finds it by search, shares it, reads it signed out, deletes and restores it', async () => {
+    const context = await browser.newContext();
+    const page = await open(context);
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await signIn(page, 'aiko@example.com', 'second secret phrase');
+    await page.click('a.button[href="/notes/new"]');
+    await page.fill('#title', '東京出張の準備');
+    await page.fill('#body', '## 持ち物\n\n- ノートPC\n- 名刺\n\n明日は東京で会議。[agenda](https://example.com/agenda)');
+    await page.fill('#tags', 'travel, Tokyo');
+    await Promise.all([page.waitForURL(/\/notes\/[0-9a-f-]{36}$/), page.click('button.primary')]);
+    const noteUrl = page.url();
+    expect(await page.textContent('.flash')).toBe('Note saved.');
+    expect(await page.textContent('.markdown h2')).toBe('持ち物');
+    expect(await page.getAttribute('.markdown a', 'rel')).toBe('noopener noreferrer nofollow ugc');
+
+    await page.goto(`${base}/notes`);
+    await page.fill('#q', '東京');
+    await Promise.all([page.waitForURL(/q=/), page.click('form.search button')]);
+    expect(await page.textContent('.note-item h2')).toBe('東京出張の準備');
+    expect(await page.textContent('.note-item mark')).toBe('東京');
+    await page.click('.note-item a.tag[href="/notes?tag=tokyo"]');
+    expect(await page.locator('.note-item').count()).toBe(1);
+
+    await page.goto(`${noteUrl}/edit`);
+    await page.check('input[name="visibility"][value="public"]');
+    await Promise.all([page.waitForURL(noteUrl), page.click('button.primary')]);
+    const shareUrl = await page.inputValue('#share-url');
+    expect(shareUrl).toBe(noteUrl);
+
+    const stranger = await open(await browser.newContext());
+    await stranger.goto(shareUrl);
+    expect(await stranger.textContent('h1')).toBe('東京出張の準備');
+    expect(await stranger.locator(`a[href$="/edit"]`).count()).toBe(0);
+
+    await page.goto(noteUrl);
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('form[action$="/delete"] button')]);
+    expect(await page.textContent('.flash')).toContain('Moved to the trash');
+    await stranger.goto(shareUrl);
+    expect(await stranger.textContent('h1')).toBe('Page not found');
+    await page.goto(`${base}/notes/trash`);
+    await Promise.all([page.waitForURL(noteUrl), page.click('form[action$="/restore"] button')]);
+    expect(await page.textContent('.flash')).toBe('Note restored.');
+
+    // Hostile input in every field: shown as text, no script runs.
+    const xss = '<script>alert(1)</script><img src=x onerror=alert(2)>';
+    await page.goto(`${base}/notes/new`);
+    await page.fill('#title', `${xss}"><svg onload=alert(3)>`);
+    await page.fill('#body', `${xss}\n\n[x](javascript:alert(4)) <a href="javascript:alert(5)">y</a> </textarea><script>alert(6)</script>`);
+    await page.fill('#tags', 'safe');
+    await Promise.all([page.waitForURL(/\/notes\/[0-9a-f-]{36}$/), page.click('button.primary')]);
+    expect(await page.textContent('h1')).toContain('<script>alert(1)</script>');
+    await page.click('.markdown a').catch(() => undefined);
+    for (const path of ['/notes', `/notes?q=${encodeURIComponent('script')}`]) await page.goto(`${base}${path}`);
+    await page.goto(`${page.url()}`);
+    expect(dialogs).toEqual([]);
+    expect(violations).toEqual([]);
+    await context.close();
   });
 
   it('refuses a form posted from another site, and nothing changes', async () => {

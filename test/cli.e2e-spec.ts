@@ -65,17 +65,19 @@ describeEachEngine('kiroku migrate', (engine) => {
     expect(pending.stdout).toMatch(engine === 'sqlite' ? /^SQLite 3\.\d+/m : /^PostgreSQL 15\./m);
     expect(pending.stdout).toMatch(/^\[ \] CreateFoundationTables1795901079716$/m);
     expect(pending.stdout).toMatch(/^\[ \] CreateAccountTables1795902800728$/m);
-    expect(pending.stderr).toMatch(/kiroku: 2 migration\(s\) pending: run `kiroku migrate run`/);
+    expect(pending.stdout).toMatch(/^\[ \] CreateNotesTables1795904940286$/m);
+    expect(pending.stderr).toMatch(/kiroku: 3 migration\(s\) pending: run `kiroku migrate run`/);
 
     expect(await runCli(['migrate', 'run'], env)).toMatchObject({
       code: 0,
-      stdout: 'applied CreateFoundationTables1795901079716\napplied CreateAccountTables1795902800728\n',
+      stdout: 'applied CreateFoundationTables1795901079716\napplied CreateAccountTables1795902800728\napplied CreateNotesTables1795904940286\n',
     });
     expect(await runCli(['migrate', 'run'], env)).toMatchObject({ code: 0, stdout: 'Schema is current: nothing to apply.\n' });
     const current = await runCli(['migrate', 'show'], env);
     expect(current.code).toBe(0);
     expect(current.stdout).toMatch(/^\[x\] CreateFoundationTables1795901079716$/m);
 
+    expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateNotesTables1795904940286\n' });
     expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateAccountTables1795902800728\n' });
     expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateFoundationTables1795901079716\n' });
     expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'No migration is applied: nothing to revert.\n' });

@@ -116,7 +116,7 @@ describeEachEngine('headers, transport and errors', (engine) => {
     const c = new WebClient(t.url);
     const evil = `<script>alert(1)</script>"><img src=x onerror=alert(2)>{{7*7}}`;
     await c.signup('dave@example.com', PASSWORD, evil);
-    const page = await c.get('/');
+    const page = await c.get('/account');
     expect(page.text).not.toContain('<script>alert(1)');
     expect(page.text).not.toContain('<img src=x');
     expect(page.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');

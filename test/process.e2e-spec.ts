@@ -7,7 +7,7 @@ import { freshDatabase, postgresMissing } from './support/engines';
 import { runCli, spawnServer, waitForStatus } from './support/process';
 
 const withPostgres = postgresMissing() ? describe.skip : describe;
-const MIGRATION_COUNT = 2;
+const MIGRATION_COUNT = 3;
 
 async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
   const client = new Client({ connectionString: url });

@@ -26,7 +26,7 @@ export class AuthController {
   @Get('login')
   @Public()
   loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: string, @Query('signedOut') signedOut?: string) {
-    if (authOf(req).user) return res.redirect(302, safeNext(next));
+    if (authOf(req).user) return res.redirect(302, safeNext(next, '/notes'));
     render(res, 'login', { title: 'login.title', next: safeNext(next, ''), email: '', signedOut: signedOut === '1' });
   }
 
@@ -42,13 +42,13 @@ export class AuthController {
     }
     if (result.outcome === 'invalid') return render(res, 'login', { title: 'login.title', next, email, error: 'login.failed' }, 401);
     await this.signIn.start(req, res, result.user);
-    res.redirect(303, next || '/');
+    res.redirect(303, next || '/notes');
   }
 
   @Get('signup')
   @Public()
   signupPage(@Req() req: Request, @Res() res: Response) {
-    if (authOf(req).user) return res.redirect(302, '/');
+    if (authOf(req).user) return res.redirect(302, '/notes');
     const closed = this.security.registration === 'closed';
     render(res, 'signup', { title: 'signup.title', closed, values: {} }, closed ? 403 : 200);
   }
@@ -70,7 +70,7 @@ export class AuthController {
     if ('errors' in created) return render(res, 'signup', { title: 'signup.title', values, errors: created.errors }, 400);
     await this.signIn.start(req, res, created.user);
     this.cookies.setFlash(res, 'flash.welcome');
-    res.redirect(303, '/');
+    res.redirect(303, '/notes');
   }
 
   @Post('logout')
