@@ -3,7 +3,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 export class CreateNotesTables1795904940286 implements MigrationInterface {
   name = 'CreateNotesTables1795904940286';
 
-  // Search: an FTS5 table (unicode61 words; CJK text is indexed as bigrams, see src/modules/notes/search).
+  // Search: an FTS5 table (unicode61 words; CJK text is indexed as bigrams, see src/modules/notes/search)
+  // and a map from note ids to its integer rowids.
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE "notes" (
         "id" varchar(36) NOT NULL,
@@ -35,10 +36,13 @@ export class CreateNotesTables1795904940286 implements MigrationInterface {
         CONSTRAINT "fk_note_tags_tag" FOREIGN KEY ("tag_id") REFERENCES "tags" ("id") ON DELETE CASCADE
       )`);
     await q.query(`CREATE INDEX "idx_note_tags_tag_id" ON "note_tags" ("tag_id")`);
-    await q.query(`CREATE VIRTUAL TABLE "notes_fts" USING fts5(note_id UNINDEXED, title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
+    await q.query(`CREATE VIRTUAL TABLE "notes_fts" USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
+    // FTS5 rows are found by integer rowid; this maps each note to its row both ways.
+    await q.query(`CREATE TABLE "notes_fts_map" ("note_id" varchar(36) NOT NULL PRIMARY KEY, "fts_rowid" integer NOT NULL UNIQUE)`);
   }
 
   async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TABLE "notes_fts_map"`);
     await q.query(`DROP TABLE "notes_fts"`);
     await q.query(`DROP TABLE "note_tags"`);
     await q.query(`DROP TABLE "tags"`);

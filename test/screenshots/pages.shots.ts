@@ -82,6 +82,47 @@ describe('screenshots', () => {
     await shoot(admin, 'admin-audit');
     await admin.goto(`${base}/no/such/page`);
     await shoot(admin, 'error-404');
+    // Notes: a small collection in two languages.
+    const notes = [
+      { title: 'Deploy checklist', body: '## Before\n\n- Announce in #ops\n- Check the **backups** ran\n\n## Rolling restart\n\n```sh\nkubectl rollout restart deployment/kiroku\nkubectl rollout status deployment/kiroku\n```\n\nSee [the runbook](https://example.com/runbook).', tags: 'ops, deploy', visibility: 'public' },
+      { title: '東京出張の準備', body: '## 持ち物\n\n- ノートPC\n- 名刺\n\n明日は東京で会議。議題は Kiroku の設計レビュー。', tags: 'travel, tokyo', visibility: 'private' },
+      { title: 'Weekly review', body: 'What went well, what did not, what to change next week.', tags: 'review', visibility: 'private' },
+    ];
+    let lastUrl = '';
+    for (const n of notes) {
+      await admin.goto(`${base}/notes/new`);
+      await admin.fill('#title', n.title);
+      await admin.fill('#body', n.body);
+      await admin.fill('#tags', n.tags);
+      await admin.check(`input[name="visibility"][value="${n.visibility}"]`);
+      await Promise.all([admin.waitForURL(/\/notes\/[0-9a-f-]{36}$/), admin.click('button.primary')]);
+      lastUrl = admin.url();
+    }
+    await admin.goto(`${base}/notes`);
+    await shoot(admin, 'notes');
+    await admin.goto(`${base}/notes?q=${encodeURIComponent('東京')}`);
+    await shoot(admin, 'notes-search');
+    await admin.goto(lastUrl);
+    await admin.goto(`${base}/notes`);
+    await admin.click('text=Deploy checklist');
+    const deployUrl = admin.url();
+    await shoot(admin, 'note');
+    await admin.goto(`${deployUrl}/edit`);
+    await shoot(admin, 'note-edit');
+    await admin.goto(`${base}/notes/new`);
+    await admin.fill('#tags', 'Not A Tag');
+    await admin.click('button.primary');
+    await shoot(admin, 'note-errors');
+    await admin.goto(lastUrl);
+    await admin.click('form[action$="/delete"] button');
+    await admin.goto(`${base}/notes/trash`);
+    await shoot(admin, 'trash');
+    await admin.goto(`${base}/api/docs`);
+    await shoot(admin, 'api-docs');
+    const stranger = await (await browser.newContext({ locale: 'en-GB' })).newPage();
+    await stranger.goto(deployUrl);
+    await shoot(stranger, 'note-public-signed-out');
+
     const jaAnon = await (await browser.newContext({ locale: 'ja-JP' })).newPage();
     await jaAnon.goto(`${base}/login`);
     await shoot(jaAnon, 'login-ja');

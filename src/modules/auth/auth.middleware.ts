@@ -51,13 +51,12 @@ export class AuthMiddleware implements NestMiddleware {
     if (req.auth?.session) {
       res.locals.csrfToken = req.auth.session.csrfToken;
     } else if (req.auth?.via !== 'token') {
-      let pre: string | undefined = req.cookies?.[this.cookies.preSession];
-      if (!pre || pre.length < 32) {
-        pre = randomToken();
-        this.cookies.setPreSession(res, pre);
-        req.cookies = { ...req.cookies, [this.cookies.preSession]: pre };
-      }
-      res.locals.csrfToken = preSessionToken(this.security.sessionSecret, pre);
+      // Made only when a page asks for it (a form): probes and API calls get no cookie.
+      let token: string | undefined;
+      Object.defineProperty(res.locals, 'csrfToken', {
+        enumerable: true,
+        get: () => (token ??= this.preSessionTokenFor(req, res)),
+      });
     }
     const flash: string | undefined = req.cookies?.[this.cookies.flash];
     if (flash) {
@@ -65,6 +64,16 @@ export class AuthMiddleware implements NestMiddleware {
       this.cookies.clear(res, this.cookies.flash);
     }
     next();
+  }
+
+  private preSessionTokenFor(req: Request, res: Response): string {
+    let pre: string | undefined = req.cookies?.[this.cookies.preSession];
+    if (!pre || pre.length < 32) {
+      pre = randomToken();
+      this.cookies.setPreSession(res, pre);
+      req.cookies = { ...req.cookies, [this.cookies.preSession]: pre };
+    }
+    return preSessionToken(this.security.sessionSecret, pre);
   }
 
   private async identify(req: Request, res: Response): Promise<void> {

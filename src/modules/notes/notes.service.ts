@@ -73,7 +73,7 @@ export class NotesService {
     const now = this.clock.now();
     const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: now, updatedAt: now, deletedAt: null };
     await this.db.transaction(async (m) => {
-      await m.insert(Note, note);
+      await m.createQueryBuilder().insert().into(Note).values(note).updateEntity(false).execute();
       await this.setTags(m, note, input.tags);
     });
     return { ...note, tags: [...new Set(input.tags)].sort() };
@@ -148,20 +148,10 @@ export class NotesService {
     }
   }
 
-  /** The owner's tags with how many live notes carry each. */
-  async tagsOf(ownerId: string): Promise<Array<{ name: string; count: number }>> {
-    const rows: Array<{ name: string; count: string | number }> = await this.db.manager
-      .createQueryBuilder()
-      .select('t.name', 'name')
-      .addSelect('COUNT(nt.note_id)', 'count')
-      .from(Tag, 't')
-      .innerJoin(NoteTag, 'nt', 'nt.tag_id = t.id')
-      .innerJoin(Note, 'n', 'n.id = nt.note_id AND n.deleted_at IS NULL')
-      .where('t.owner_id = :ownerId', { ownerId })
-      .groupBy('t.name')
-      .orderBy('t.name', 'ASC')
-      .getRawMany();
-    return rows.map((r) => ({ name: r.name, count: Number(r.count) }));
+  /** The owner's tag names (an index range scan; counting notes per tag would read every note). */
+  async tagsOf(ownerId: string): Promise<string[]> {
+    const rows = await this.db.manager.find(Tag, { select: { name: true }, where: { ownerId }, order: { name: 'ASC' }, take: 200 });
+    return rows.map((t) => t.name);
   }
 
   /** The owner's notes, newest first, or ranked by relevance when there is a query. */
@@ -170,8 +160,7 @@ export class NotesService {
     if (options.tag) query.tags.push(options.tag);
     const qb = this.db.manager
       .createQueryBuilder(Note, 'n')
-      .select('n.id', 'id')
-      .addSelect('n.created_at', 'created')
+      .select(['n.id AS id', 'n.owner_id AS owner_id', 'n.title AS title', 'n.body AS body', 'n.visibility AS visibility', 'n.created_at AS created_at', 'n.updated_at AS updated_at'])
       .where('n.owner_id = :ownerId AND n.deleted_at IS NULL', { ownerId });
     query.tags.forEach((name, i) => {
       qb.andWhere(`EXISTS (SELECT 1 FROM note_tags nt${i} INNER JOIN tags t${i} ON t${i}.id = nt${i}.tag_id WHERE nt${i}.note_id = n.id AND t${i}.name = :tag${i})`, { [`tag${i}`]: name });
@@ -196,15 +185,13 @@ export class NotesService {
       qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC');
     }
     qb.limit(options.limit + 1);
-    const rows: Array<{ id: string; created: string | number }> = isEmpty(query) && options.q?.trim() ? [] : await qb.getRawMany();
-    const page = rows.slice(0, options.limit);
-    const notes = page.length ? await this.db.manager.findBy(Note, { id: In(page.map((r) => r.id)) }) : [];
-    const byId = new Map((await this.withTags(notes)).map((n) => [n.id, n]));
-    const items = page.map((r) => byId.get(r.id)!).filter(Boolean).map((n) => (relevance ? { ...n, snippet: snippet(n.body, query) } : n));
+    const rows: RawNote[] = isEmpty(query) && options.q?.trim() ? [] : await qb.getRawMany();
+    const page = rows.slice(0, options.limit).map(fromRaw);
+    const items = (await this.withTags(page)).map((n) => ({ ...n, snippet: snippet(n.body, query) }));
     let nextCursor: string | null = null;
     if (rows.length > options.limit) {
       const last = page[page.length - 1];
-      nextCursor = relevance ? encodeCursor(['o', offset + options.limit]) : encodeCursor(['k', Number(last.created), last.id]);
+      nextCursor = relevance ? encodeCursor(['o', offset + options.limit]) : encodeCursor(['k', last.createdAt.getTime(), last.id]);
     }
     return { items, nextCursor, notice: query.notice };
   }
@@ -230,12 +217,29 @@ export class NotesService {
     const unique = [...new Set(names)].sort();
     await m.delete(NoteTag, { noteId: note.id });
     if (unique.length) {
-      await m.createQueryBuilder().insert().into(Tag).values(unique.map((name) => ({ id: randomUUID(), ownerId: note.ownerId, name }))).orIgnore().execute();
-      const tags = await m.findBy(Tag, { ownerId: note.ownerId, name: In(unique) });
-      await m.insert(NoteTag, tags.map((t) => ({ noteId: note.id, tagId: t.id })));
+      await m.createQueryBuilder().insert().into(Tag).values(unique.map((name) => ({ id: randomUUID(), ownerId: note.ownerId, name }))).orIgnore().updateEntity(false).execute();
+      const tags = await m.find(Tag, { select: { id: true }, where: { ownerId: note.ownerId, name: In(unique) } });
+      await m.createQueryBuilder().insert().into(NoteTag).values(tags.map((t) => ({ noteId: note.id, tagId: t.id }))).updateEntity(false).execute();
     }
     await this.index.write(m, { id: note.id, title: note.title, body: note.body, tags: unique });
   }
+}
+
+interface RawNote {
+  id: string;
+  owner_id: string;
+  title: string;
+  body: string;
+  visibility: Visibility;
+  created_at: string | number;
+  updated_at: string | number;
+}
+
+function fromRaw(r: RawNote): Note {
+  return {
+    id: r.id, ownerId: r.owner_id, title: r.title, body: r.body, visibility: r.visibility,
+    createdAt: new Date(Number(r.created_at)), updatedAt: new Date(Number(r.updated_at)), deletedAt: null,
+  };
 }
 
 function pick(input: Pick<NoteInput, 'title' | 'body' | 'visibility'>) {
@@ -256,7 +260,9 @@ export function snippet(body: string, query: ParsedQuery): Snippet[] {
   const lower = body.toLowerCase();
   const first = Math.min(...needles.map((n) => lower.indexOf(n)).filter((i) => i >= 0), Infinity);
   const start = first === Infinity ? 0 : Math.max(0, first - 80);
-  const text = (start > 0 ? '…' : '') + body.slice(start, start + 200).replace(/\s+/g, ' ') + (body.length > start + 200 ? '…' : '');
+  // Markdown punctuation is noise in a one-line excerpt.
+  const excerpt = body.slice(start, start + 200).replace(/[#*`>~|]+|\[|\]\([^)]*\)/g, ' ').replace(/\s+/g, ' ').trim();
+  const text = (start > 0 ? '…' : '') + excerpt + (body.length > start + 200 ? '…' : '');
   if (!needles.length) return [{ text, mark: false }];
   const pattern = new RegExp(`(${needles.map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`, 'gi');
   return text.split(pattern).filter(Boolean).map((piece) => ({ text: piece, mark: needles.includes(piece.toLowerCase()) }));

@@ -40,29 +40,37 @@ function fts5Phrase(term: SearchTerm): string {
 
 class SqliteSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote): Promise<void> {
-    await m.query('DELETE FROM "notes_fts" WHERE "note_id" = ?', [note.id]);
-    await m.query('INSERT INTO "notes_fts" ("note_id", "title", "tags", "body") VALUES (?, ?, ?, ?)', [
-      note.id, indexText(note.title), note.tags.join(' '), indexText(note.body),
-    ]);
+    const [row] = await m.query('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
+    const values = [indexText(note.title), note.tags.join(' '), indexText(note.body)];
+    if (row) {
+      await m.query('UPDATE "notes_fts" SET "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
+      return;
+    }
+    await m.query('INSERT INTO "notes_fts" ("title", "tags", "body") VALUES (?, ?, ?)', values);
+    await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, last_insert_rowid())', [note.id]);
   }
 
   async remove(m: EntityManager, noteIds: string[]): Promise<void> {
     if (noteIds.length === 0) return;
-    await m.query(`DELETE FROM "notes_fts" WHERE "note_id" IN (${noteIds.map(() => '?').join(', ')})`, noteIds);
+    const marks = noteIds.map(() => '?').join(', ');
+    await m.query(`DELETE FROM "notes_fts" WHERE "rowid" IN (SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" IN (${marks}))`, noteIds);
+    await m.query(`DELETE FROM "notes_fts_map" WHERE "note_id" IN (${marks})`, noteIds);
   }
 
   match(qb: SelectQueryBuilder<Note>, query: ParsedQuery): Relevance | null {
     let rank: Relevance | null = null;
     if (query.include.length) {
-      qb.innerJoin('notes_fts', 'notes_fts', 'notes_fts.note_id = n.id')
+      qb.innerJoin('notes_fts_map', 'fts_map', 'fts_map.note_id = n.id')
+        .innerJoin('notes_fts', 'notes_fts', 'notes_fts.rowid = fts_map.fts_rowid')
         .andWhere('notes_fts MATCH :ftsInclude', { ftsInclude: query.include.map(fts5Phrase).join(' AND ') });
       // bm25: lower is better; title counts most, then tags, then the body.
-      rank = { expression: 'bm25(notes_fts, 0.0, 10.0, 6.0, 1.0)', direction: 'ASC' };
+      rank = { expression: 'bm25(notes_fts, 10.0, 6.0, 1.0)', direction: 'ASC' };
     }
     if (query.exclude.length) {
-      qb.andWhere('n.id NOT IN (SELECT "note_id" FROM "notes_fts" WHERE "notes_fts" MATCH :ftsExclude)', {
-        ftsExclude: query.exclude.map(fts5Phrase).join(' OR '),
-      });
+      qb.andWhere(
+        'n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH :ftsExclude))',
+        { ftsExclude: query.exclude.map(fts5Phrase).join(' OR ') },
+      );
     }
     return rank;
   }

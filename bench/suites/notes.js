@@ -1,0 +1,147 @@
+'use strict';
+// 100,000 notes on SQLite and on PostgreSQL: API list, get, search and create, the HTML list page,
+// and /health/live as the ceiling, each at 50 connections on 127.0.0.1.
+const { randomUUID } = require('node:crypto');
+const { join } = require('node:path');
+const autocannon = require('autocannon');
+const { root, tempDir, testing, startServer, msUntilOk, stop } = require('../support');
+
+const NOTES = Number(process.env.BENCH_NOTES ?? 100_000);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const PASSWORD = 'a long enough passphrase';
+
+const COMMON = ('the a of to and in is for on with that this it be are as at by from or we will not can our an ' +
+  'deploy restart backup review meeting design search index cluster replica migration session token ' +
+  'dashboard latency budget roadmap release incident postmortem checklist runbook kubernetes postgres sqlite nginx ' +
+  'customer invoice contract hiring onboarding travel agenda decision summary question answer draft final').split(' ');
+/** A vocabulary with a natural (Zipf) spread: a few words everywhere, most words rare, as in real notes. */
+const SYLLABLES = 'ka ri ro ku mo to na sa ta ne shi ha ma yu ra no te su mi ko lo ve ar en is on'.split(' ');
+const RARE = Array.from({ length: 20_000 }, (_, i) => {
+  let w = '';
+  for (let n = i + 7; n > 0; n = Math.floor(n / SYLLABLES.length)) w += SYLLABLES[n % SYLLABLES.length];
+  return w;
+});
+const WORDS = [...COMMON, ...RARE];
+const zipf = (random) => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(random() * Math.log(WORDS.length + 1)) - 1))];
+const JAPANESE = ['明日は東京で会議。', '設計レビューの議事録。', '障害対応の振り返り。', '新しい機能の要件をまとめる。', '大阪出張の準備。'];
+const TAGS = Array.from({ length: 50 }, (_, i) => `tag${i}`);
+
+function rng(seed) {
+  let s = seed;
+  return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+}
+
+function run(opts) {
+  return new Promise((resolve, reject) => autocannon({ connections: 50, duration: DURATION, timeout: 30, ...opts }, (e, r) => (e ? reject(e) : resolve(r))));
+}
+
+/** Inserts the notes through the application's own entities and search index, 1,000 per transaction. */
+async function seed(env, ownerId) {
+  const { loadConfig } = require(join(root, 'dist/libs/config/src/index.js'));
+  const { createDataSource, Database } = require(join(root, 'dist/libs/persistence/src/index.js'));
+  const { SCHEMA } = require(join(root, 'dist/src/schema.js'));
+  const { SearchIndex } = require(join(root, 'dist/src/modules/notes/search/search-index.js'));
+  const ds = createDataSource(loadConfig({ env: { NODE_ENV: 'test', ...env } }).database, SCHEMA, 'bench-seed');
+  await ds.initialize();
+  const db = new Database(ds);
+  const index = SearchIndex.for(db);
+  const random = rng(42);
+  const tagIds = TAGS.map(() => randomUUID());
+  await db.transaction((m) => m.getRepository('Tag').insert(TAGS.map((name, i) => ({ id: tagIds[i], ownerId, name }))));
+  const started = Date.now();
+  const base = Date.now() - NOTES * 60_000;
+  for (let done = 0; done < NOTES; done += 1000) {
+    const batch = [];
+    for (let i = done; i < Math.min(NOTES, done + 1000); i++) {
+      const words = Array.from({ length: 40 + Math.floor(random() * 120) }, () => zipf(random));
+      if (random() < 0.3) words.splice(5, 0, JAPANESE[Math.floor(random() * JAPANESE.length)]);
+      const at = new Date(base + i * 60_000);
+      const tags = [TAGS[Math.floor(random() * TAGS.length)], TAGS[Math.floor(random() * TAGS.length)]].filter((t, k, a) => a.indexOf(t) === k);
+      batch.push({ note: { id: randomUUID(), ownerId, title: `${words[0]} ${words[1]} ${i}`, body: words.join(' '), visibility: 'private', createdAt: at, updatedAt: at, deletedAt: null }, tags });
+    }
+    await db.transaction(async (m) => {
+      await m.createQueryBuilder().insert().into('Note').values(batch.map((b) => b.note)).updateEntity(false).execute();
+      await m.createQueryBuilder().insert().into('NoteTag').values(batch.flatMap((b) => b.tags.map((t) => ({ noteId: b.note.id, tagId: tagIds[TAGS.indexOf(t)] })))).updateEntity(false).execute();
+      for (const b of batch) await index.write(m, { ...b.note, tags: b.tags });
+    });
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (db.engine === 'postgres') await ds.query('ANALYZE');
+  const ids = (await ds.query('SELECT id FROM notes ORDER BY created_at DESC LIMIT 1000')).map((r) => r.id);
+  await ds.destroy();
+  return { seconds, ids };
+}
+
+async function account(server) {
+  const page = async (path, cookie = '') => {
+    const res = await fetch(server.url + path, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
+    const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !c.endsWith('='));
+    return { cookie: [cookie, ...cookies].filter(Boolean).join('; '), token: /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1], res };
+  };
+  const post = (path, cookie, form) => fetch(server.url + path, {
+    method: 'POST', redirect: 'manual', body: new URLSearchParams(form).toString(),
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+  });
+  const signup = await page('/signup');
+  const created = await post('/signup', signup.cookie, { _csrf: signup.token, email: 'bench@example.com', displayName: 'Bench', password: PASSWORD });
+  const session = created.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('kiroku_sid='));
+  const acct = await page('/account', session);
+  const tokenPage = await post('/account/tokens', session, { _csrf: acct.token, name: 'bench' });
+  const token = /id="new-token">([^<]+)</.exec(await tokenPage.text())[1];
+  const me = await (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json();
+  return { session, token, userId: me.id };
+}
+
+async function engine(label, env) {
+  const server = await startServer({ ...env, PUBLIC_URL: 'http://127.0.0.1' });
+  try {
+    await msUntilOk(server, '/health/ready');
+    const { session, token, userId } = await account(server);
+    const { seconds, ids } = await seed(env, userId);
+    console.log(`\n### ${label}: ${NOTES.toLocaleString('en')} notes seeded in ${seconds.toFixed(0)} s (${Math.round(NOTES / seconds)} notes/s)\n`);
+    const auth = { authorization: `Bearer ${token}` };
+    let n = 0;
+    const cases = [
+      ['GET /health/live (ceiling)', { url: `${server.url}/health/live` }],
+      ['GET /api/v1/notes (list, 20)', { url: `${server.url}/api/v1/notes`, headers: auth }],
+      ['GET /api/v1/notes/:id', { url: `${server.url}/api/v1/notes`, headers: auth, requests: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/notes/${ids[n++ % ids.length]}` }) }] }],
+      ['GET /api/v1/notes?q= (search)', { url: `${server.url}/api/v1/notes`, headers: auth, requests: [{ setupRequest: (r) => {
+        // Words of every frequency, a phrase, an exclusion, a tag, Japanese.
+        const qs = ['incident postmortem', '"deploy restart"', 'kubernetes -draft', '東京', 'tag:tag7 budget', 'runbook', '設計', RARE[300], RARE[5000], `${RARE[40]} ${RARE[41]}`];
+        return { ...r, path: `/api/v1/notes?q=${encodeURIComponent(qs[n++ % qs.length])}` };
+      } }] }],
+      ['POST /api/v1/notes (create)', { url: `${server.url}/api/v1/notes`, method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Benchmark note', body: 'A new note with a few words about deploy and review. 明日は東京で会議。', tags: ['bench', 'tag1'] }) }],
+      ['GET /notes (HTML list)', { url: `${server.url}/notes`, headers: { cookie: session } }],
+    ];
+    console.log('| request | req/s | p50 ms | p99 ms | share of ceiling | non-2xx |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    let ceiling = 0;
+    for (const [name, opts] of cases) {
+      await run({ ...opts, duration: 2 }); // warm-up
+      const r = await run(opts);
+      if (!ceiling) ceiling = r.requests.average;
+      console.log(`| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${r.non2xx} |`);
+    }
+  } finally {
+    await stop(server);
+  }
+}
+
+exports._account = account;
+exports._seed = seed;
+exports.run = async () => {
+  console.log(`${NOTES.toLocaleString('en')} notes per engine; ${DURATION} s per request kind at 50 connections (after a 2 s warm-up); load generator on the same 2 cores.`);
+  await engine('SQLite', { DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') });
+  const cluster = await testing.startPostgres();
+  try {
+    const { Client } = require('pg');
+    const client = new Client({ connectionString: cluster.url() });
+    await client.connect();
+    await client.query('CREATE DATABASE bench_notes');
+    await client.end();
+    await engine('PostgreSQL 15', { DATABASE_URL: cluster.url('bench_notes') });
+  } finally {
+    await cluster.destroy();
+  }
+};
