@@ -36,7 +36,7 @@ export class CreateNotesTables1795904940286 implements MigrationInterface {
         CONSTRAINT "fk_note_tags_tag" FOREIGN KEY ("tag_id") REFERENCES "tags" ("id") ON DELETE CASCADE
       )`);
     await q.query(`CREATE INDEX "idx_note_tags_tag_id" ON "note_tags" ("tag_id")`);
-    await q.query(`CREATE VIRTUAL TABLE "notes_fts" USING fts5(title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
+    await q.query(`CREATE VIRTUAL TABLE "notes_fts" USING fts5(owner, title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
     // FTS5 rows are found by integer rowid; this maps each note to its row both ways.
     await q.query(`CREATE TABLE "notes_fts_map" ("note_id" varchar(36) NOT NULL PRIMARY KEY, "fts_rowid" integer NOT NULL UNIQUE)`);
   }

@@ -168,7 +168,7 @@ export class NotesService {
     query.excludedTags.forEach((name, i) => {
       qb.andWhere(`NOT EXISTS (SELECT 1 FROM note_tags xt${i} INNER JOIN tags xg${i} ON xg${i}.id = xt${i}.tag_id WHERE xt${i}.note_id = n.id AND xg${i}.name = :xtag${i})`, { [`xtag${i}`]: name });
     });
-    const relevance = this.index.match(qb, query);
+    const relevance = this.index.match(qb, query, ownerId);
     const cursor = options.cursor ? decodeCursor(options.cursor) : null;
     let offset = 0;
     if (relevance) {
@@ -221,7 +221,7 @@ export class NotesService {
       const tags = await m.find(Tag, { select: { id: true }, where: { ownerId: note.ownerId, name: In(unique) } });
       await m.createQueryBuilder().insert().into(NoteTag).values(tags.map((t) => ({ noteId: note.id, tagId: t.id }))).updateEntity(false).execute();
     }
-    await this.index.write(m, { id: note.id, title: note.title, body: note.body, tags: unique });
+    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: unique });
   }
 }
 
