@@ -154,46 +154,71 @@ export class NotesService {
     return rows.map((t) => t.name);
   }
 
-  /** The owner's notes, newest first, or ranked by relevance when there is a query. */
+  /** The owner's notes, newest first, or ranked by relevance when the query has words. */
   async list(ownerId: string, options: { q?: string; tag?: string; cursor?: string; limit: number }): Promise<ListResult> {
     const query: ParsedQuery = parseQuery(options.q ?? '');
     if (options.tag) query.tags.push(options.tag);
-    const qb = this.db.manager
+    const cursor = options.cursor ? decodeCursor(options.cursor) : null;
+    if (isEmpty(query) && options.q?.trim()) return { items: [], nextCursor: null, notice: query.notice };
+
+    let rows: Note[];
+    let nextCursor: string | null = null;
+    if (query.include.length) {
+      if (cursor && cursor[0] !== 'o') throw new BadCursor();
+      const offset = cursor ? Number(cursor[1]) : 0;
+      if (!Number.isInteger(offset) || offset < 0 || offset > 100_000) throw new BadCursor();
+      let ids = await this.index.ranked(this.db.manager, query, ownerId);
+      if (query.tags.length || query.excludedTags.length) ids = await this.withTagFilters(ids, query);
+      const pageIds = ids.slice(offset, offset + options.limit);
+      const found = pageIds.length ? await this.baseQuery(ownerId).andWhere('n.id IN (:...pageIds)', { pageIds }).getRawMany<RawNote>() : [];
+      const byId = new Map(found.map((r) => [r.id, fromRaw(r)]));
+      rows = pageIds.map((id) => byId.get(id)).filter((n): n is Note => !!n);
+      if (ids.length > offset + options.limit) nextCursor = encodeCursor(['o', offset + options.limit]);
+    } else {
+      const qb = this.baseQuery(ownerId);
+      this.applyTagFilters(qb, query);
+      if (query.exclude.length) this.index.exclude(qb, query, ownerId);
+      if (cursor) {
+        if (cursor[0] !== 'k' || !/^\d{1,15}$/.test(cursor[1]) || !isId(cursor[2])) throw new BadCursor();
+        qb.andWhere('(n.created_at < :cAt OR (n.created_at = :cAt AND n.id < :cId))', { cAt: Number(cursor[1]), cId: cursor[2] });
+      }
+      const raw = await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC').limit(options.limit + 1).getRawMany<RawNote>();
+      rows = raw.slice(0, options.limit).map(fromRaw);
+      if (raw.length > options.limit) {
+        const last = rows[rows.length - 1];
+        nextCursor = encodeCursor(['k', last.createdAt.getTime(), last.id]);
+      }
+    }
+    const items = (await this.withTags(rows)).map((n) => ({ ...n, snippet: snippet(n.body, query) }));
+    return { items, nextCursor, notice: query.notice };
+  }
+
+  private baseQuery(ownerId: string) {
+    return this.db.manager
       .createQueryBuilder(Note, 'n')
       .select(['n.id AS id', 'n.owner_id AS owner_id', 'n.title AS title', 'n.body AS body', 'n.visibility AS visibility', 'n.created_at AS created_at', 'n.updated_at AS updated_at'])
       .where('n.owner_id = :ownerId AND n.deleted_at IS NULL', { ownerId });
+  }
+
+  private applyTagFilters(qb: ReturnType<NotesService['baseQuery']>, query: ParsedQuery): void {
     query.tags.forEach((name, i) => {
       qb.andWhere(`EXISTS (SELECT 1 FROM note_tags nt${i} INNER JOIN tags t${i} ON t${i}.id = nt${i}.tag_id WHERE nt${i}.note_id = n.id AND t${i}.name = :tag${i})`, { [`tag${i}`]: name });
     });
     query.excludedTags.forEach((name, i) => {
       qb.andWhere(`NOT EXISTS (SELECT 1 FROM note_tags xt${i} INNER JOIN tags xg${i} ON xg${i}.id = xt${i}.tag_id WHERE xt${i}.note_id = n.id AND xg${i}.name = :xtag${i})`, { [`xtag${i}`]: name });
     });
-    const relevance = this.index.match(qb, query, ownerId);
-    const cursor = options.cursor ? decodeCursor(options.cursor) : null;
-    let offset = 0;
-    if (relevance) {
-      if (cursor && cursor[0] !== 'o') throw new BadCursor();
-      offset = cursor ? Number(cursor[1]) : 0;
-      if (!Number.isInteger(offset) || offset < 0 || offset > 10_000) throw new BadCursor();
-      qb.addSelect(relevance.expression, 'rank').orderBy('rank', relevance.direction).addOrderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC');
-      qb.offset(offset);
-    } else {
-      if (cursor) {
-        if (cursor[0] !== 'k' || !/^\d{1,15}$/.test(cursor[1]) || !isId(cursor[2])) throw new BadCursor();
-        qb.andWhere('(n.created_at < :cAt OR (n.created_at = :cAt AND n.id < :cId))', { cAt: Number(cursor[1]), cId: cursor[2] });
-      }
-      qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC');
+  }
+
+  /** The ids (in their order) that also pass the query's tag filters. */
+  private async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
+    const keep = new Set<string>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const qb = this.db.manager.createQueryBuilder(Note, 'n').select('n.id', 'id').where('n.id IN (:...chunk)', { chunk });
+      this.applyTagFilters(qb as ReturnType<NotesService['baseQuery']>, query);
+      for (const r of await qb.getRawMany<{ id: string }>()) keep.add(r.id);
     }
-    qb.limit(options.limit + 1);
-    const rows: RawNote[] = isEmpty(query) && options.q?.trim() ? [] : await qb.getRawMany();
-    const page = rows.slice(0, options.limit).map(fromRaw);
-    const items = (await this.withTags(page)).map((n) => ({ ...n, snippet: snippet(n.body, query) }));
-    let nextCursor: string | null = null;
-    if (rows.length > options.limit) {
-      const last = page[page.length - 1];
-      nextCursor = relevance ? encodeCursor(['o', offset + options.limit]) : encodeCursor(['k', last.createdAt.getTime(), last.id]);
-    }
-    return { items, nextCursor, notice: query.notice };
+    return ids.filter((id) => keep.has(id));
   }
 
   private async withTags(notes: Note[]): Promise<NoteView[]> {

@@ -4,11 +4,6 @@ import { Note } from '../note.entity';
 import { ParsedQuery, SearchTerm } from './query';
 import { indexText } from './text';
 
-export interface Relevance {
-  expression: string;
-  direction: 'ASC' | 'DESC';
-}
-
 /**
  * Relevance is computed for the newest this-many matches only: ranking every
  * match of a word found in most notes would cost ~100 ms at 100,000 notes;
@@ -32,8 +27,15 @@ export interface IndexedNote {
 export abstract class SearchIndex {
   abstract write(m: EntityManager, note: IndexedNote): Promise<void>;
   abstract remove(m: EntityManager, noteIds: string[]): Promise<void>;
-  /** Restricts qb (alias `n`) to notes matching the query's words; returns how to order by relevance. */
-  abstract match(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): Relevance | null;
+  /**
+   * The owner's notes matching the query's words, best first: the newest
+   * RANKED_CANDIDATES matches, ranked among themselves. Trashed notes are not
+   * in the index. Exclusions are applied here; tags are not.
+   */
+  abstract ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]>;
+
+  /** Restricts qb (alias `n`) to notes without the excluded words, for queries that have no included word. */
+  abstract exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): void;
 
   static for(db: Database): SearchIndex {
     return db.engine === 'postgres' ? new PostgresSearchIndex() : new SqliteSearchIndex();
@@ -68,30 +70,31 @@ class SqliteSearchIndex extends SearchIndex {
     await m.query(`DELETE FROM "notes_fts_map" WHERE "note_id" IN (${marks})`, noteIds);
   }
 
-  match(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): Relevance | null {
-    const owner = `owner : "${ownerToken(ownerId)}"`;
-    const terms = (list: SearchTerm[], op: string) => `{title tags body} : (${list.map(fts5Phrase).join(` ${op} `)})`;
-    if (query.include.length) {
-      const match = `${owner} AND ${terms(query.include, 'AND')}${query.exclude.length ? ` NOT ${terms(query.exclude, 'OR')}` : ''}`;
-      // The newest matches in FTS5's own rowid order, ranked among themselves (bm25: lower is better;
-      // title counts most, then tags, then the body).
-      qb.innerJoin('notes_fts_map', 'fts_map', 'fts_map.note_id = n.id').innerJoin(
-        `(SELECT "rowid" AS "fts_rowid", bm25("notes_fts", 0.0, 10.0, 6.0, 1.0) AS "fts_rank" FROM "notes_fts" WHERE "notes_fts" MATCH :ftsMatch ORDER BY "rowid" DESC LIMIT ${RANKED_CANDIDATES})`,
-        'hits',
-        'hits.fts_rowid = fts_map.fts_rowid',
-        { ftsMatch: match },
-      );
-      return { expression: 'hits.fts_rank', direction: 'ASC' };
-    }
-    if (query.exclude.length) {
-      qb.andWhere(
-        'n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH :ftsExclude))',
-        { ftsExclude: `${owner} AND ${terms(query.exclude, 'OR')}` },
-      );
-    }
-    return null;
+  async ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]> {
+    const match = `${ownerMatch(ownerId)} AND ${ftsTerms(query.include, 'AND')}${query.exclude.length ? ` NOT ${ftsTerms(query.exclude, 'OR')}` : ''}`;
+    // FTS5's own rowid order gives the newest matches without scoring them all; bm25 (lower is better;
+    // title counts most, then tags, then body) then orders those few.
+    const rows: Array<{ id: string }> = await m.query(
+      `SELECT map."note_id" AS "id" FROM (
+         SELECT "rowid" AS "fts_rowid", bm25("notes_fts", 0.0, 10.0, 6.0, 1.0) AS "rank" FROM "notes_fts"
+          WHERE "notes_fts" MATCH ? ORDER BY "rowid" DESC LIMIT ${RANKED_CANDIDATES}) AS hits
+       CROSS JOIN "notes_fts_map" AS map ON map."fts_rowid" = hits."fts_rowid"
+       ORDER BY hits."rank" ASC, hits."fts_rowid" DESC`,
+      [match],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): void {
+    qb.andWhere(
+      'n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH :ftsExclude))',
+      { ftsExclude: `${ownerMatch(ownerId)} AND ${ftsTerms(query.exclude, 'OR')}` },
+    );
   }
 }
+
+const ownerMatch = (ownerId: string) => `owner : "${ownerToken(ownerId)}"`;
+const ftsTerms = (list: SearchTerm[], op: string) => `{title tags body} : (${list.map(fts5Phrase).join(` ${op} `)})`;
 
 class PostgresSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote): Promise<void> {
@@ -108,34 +111,35 @@ class PostgresSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "note_search" WHERE "note_id" = ANY($1)', [noteIds]);
   }
 
-  match(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): Relevance | null {
-    const tsquery = (terms: SearchTerm[], prefix: string, joiner: string) =>
+  async ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]> {
+    const params: unknown[] = [ownerId];
+    const tsquery = (terms: SearchTerm[], joiner: string) =>
       terms
-        .map((term, i) => {
-          const name = `${prefix}${i}`;
+        .map((term) => {
+          params.push(term.tokens.join(' '));
           const single = term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]);
-          qb.setParameter(name, term.tokens.join(' '));
-          return single ? `to_tsquery('simple', quote_literal(:${name}) || ':*')` : `phraseto_tsquery('simple', :${name})`;
+          return single ? `to_tsquery('simple', quote_literal($${params.length}) || ':*')` : `phraseto_tsquery('simple', $${params.length})`;
         })
         .join(joiner);
-    let rank: Relevance | null = null;
-    if (query.include.length) {
-      const q = `(${tsquery(query.include, 'tsIn', ' && ')})`;
-      // The owner's newest matches, ranked among themselves.
-      qb.innerJoin(
-        `(SELECT s.note_id AS hit_id, ts_rank(s.document, ${q}) AS hit_rank FROM (
-            SELECT cs.note_id, cs.document FROM note_search cs INNER JOIN notes cn ON cn.id = cs.note_id
-             WHERE cs.document @@ ${q} AND cn.owner_id = :hitOwner AND cn.deleted_at IS NULL
-             ORDER BY cn.created_at DESC LIMIT ${RANKED_CANDIDATES}) s)`,
-        'hits',
-        'hits.hit_id = n.id',
-        { hitOwner: ownerId },
-      );
-      rank = { expression: 'hits.hit_rank', direction: 'DESC' };
-    }
-    if (query.exclude.length) {
-      qb.andWhere(`n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "document" @@ (${tsquery(query.exclude, 'tsEx', ' || ')}))`);
-    }
-    return rank;
+    const include = `(${tsquery(query.include, ' && ')})`;
+    const exclude = query.exclude.length ? ` AND NOT (cs.document @@ (${tsquery(query.exclude, ' || ')}))` : '';
+    const rows: Array<{ id: string }> = await m.query(
+      `SELECT s.note_id AS id FROM (
+         SELECT cs.note_id, cs.document, cn.created_at FROM note_search cs INNER JOIN notes cn ON cn.id = cs.note_id
+          WHERE cs.document @@ ${include}${exclude} AND cn.owner_id = $1 AND cn.deleted_at IS NULL
+          ORDER BY cn.created_at DESC LIMIT ${RANKED_CANDIDATES}) s
+       ORDER BY ts_rank(s.document, ${include}) DESC, s.created_at DESC`,
+      params,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery): void {
+    const parts = query.exclude.map((term, i) => {
+      qb.setParameter(`tsEx${i}`, term.tokens.join(' '));
+      const single = term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]);
+      return single ? `to_tsquery('simple', quote_literal(:tsEx${i}) || ':*')` : `phraseto_tsquery('simple', :tsEx${i})`;
+    });
+    qb.andWhere(`n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "document" @@ (${parts.join(' || ')}))`);
   }
 }
