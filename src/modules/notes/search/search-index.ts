@@ -42,10 +42,20 @@ export abstract class SearchIndex {
   }
 }
 
-/** A phrase of index tokens in FTS5 syntax; a lone CJK character becomes a prefix of the bigrams it starts. */
+/** A lone CJK character is not a bigram: it is searched as the prefix of the bigrams it starts. */
+function isLoneCjk(term: SearchTerm): boolean {
+  return term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]);
+}
+
+/** A phrase of index tokens in FTS5 syntax. */
 function fts5Phrase(term: SearchTerm): string {
   const phrase = `"${term.tokens.join(' ').replace(/"/g, '""')}"`;
-  return term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]) ? `${phrase}*` : phrase;
+  return isLoneCjk(term) ? `${phrase}*` : phrase;
+}
+
+/** A term as a PostgreSQL tsquery; `placeholder` is where its bound text goes. */
+function pgTermQuery(term: SearchTerm, placeholder: string): string {
+  return isLoneCjk(term) ? `to_tsquery('simple', quote_literal(${placeholder}) || ':*')` : `phraseto_tsquery('simple', ${placeholder})`;
 }
 
 /** The owner as one FTS token, so that a search only ever walks its owner's entries. */
@@ -117,8 +127,7 @@ class PostgresSearchIndex extends SearchIndex {
       terms
         .map((term) => {
           params.push(term.tokens.join(' '));
-          const single = term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]);
-          return single ? `to_tsquery('simple', quote_literal($${params.length}) || ':*')` : `phraseto_tsquery('simple', $${params.length})`;
+          return pgTermQuery(term, `$${params.length}`);
         })
         .join(joiner);
     const include = `(${tsquery(query.include, ' && ')})`;
@@ -137,8 +146,7 @@ class PostgresSearchIndex extends SearchIndex {
   exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery): void {
     const parts = query.exclude.map((term, i) => {
       qb.setParameter(`tsEx${i}`, term.tokens.join(' '));
-      const single = term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]);
-      return single ? `to_tsquery('simple', quote_literal(:tsEx${i}) || ':*')` : `phraseto_tsquery('simple', :tsEx${i})`;
+      return pgTermQuery(term, `:tsEx${i}`);
     });
     qb.andWhere(`n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "document" @@ (${parts.join(' || ')}))`);
   }
