@@ -14,9 +14,3 @@ export class ProblemException extends HttpException {
     super(detail, status);
   }
 }
-
-export class TooManyRequests extends HttpException {
-  constructor(readonly retryAfterS: number, detail = 'Too many attempts') {
-    super(detail, HttpStatus.TOO_MANY_REQUESTS);
-  }
-}

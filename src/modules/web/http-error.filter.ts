@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ProblemException, SignInRequired, TooManyRequests } from './errors';
+import { ProblemException, SignInRequired } from './errors';
 import { sendError, wantsProblemJson } from './problem';
 
 /**
@@ -26,7 +26,6 @@ export class HttpErrorFilter implements ExceptionFilter {
       res.redirect(302, `/login${next}`);
       return;
     }
-    if (error instanceof TooManyRequests) res.setHeader('Retry-After', String(error.retryAfterS));
     if (error instanceof ProblemException) return sendError(req, res, error.getStatus(), error.detail, error.fieldErrors);
     if (error instanceof HttpException) {
       const status = error.getStatus();
