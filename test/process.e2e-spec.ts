@@ -160,19 +160,26 @@ withPostgres('lease races between processes on PostgreSQL', () => {
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c));
     child.stderr.on('data', (c: Buffer) => (err += c));
-    const result = new Promise<Array<{ slot: string; attempt: number }>>((resolve, reject) => {
-      const done = () => (out.includes('\n') ? resolve(JSON.parse(out.split('\n')[0])) : undefined);
-      child.stdout.on('data', done);
-      child.on('exit', (code) => (out.includes('\n') ? done() : reject(new Error(`racer exited ${code}: ${err}`))));
-    });
-    return { child, result, go: () => child.stdin.end('go\n') };
+    const line = (n: number) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const lines = out.split('\n');
+          if (lines.length > n + 1) resolve(lines[n]);
+        };
+        check();
+        child.stdout.on('data', check);
+        child.on('exit', (code) => (out.split('\n').length > n + 1 ? check() : reject(new Error(`racer exited ${code}: ${err}`))));
+      });
+    const ready = line(0).then((l) => expect(l).toBe('ready'));
+    const result = line(1).then((l) => JSON.parse(l) as Array<{ slot: string; attempt: number }>);
+    return { child, ready, result, go: () => child.stdin.end('go\n') };
   };
 
   it('gives every slot to exactly one of three processes', async () => {
     const { DATABASE_URL } = await freshDatabase('postgres');
     expect((await runCli(['migrate', 'run'], { DATABASE_URL })).code).toBe(0);
     const racers = ['a', 'b', 'c'].map((h) => racer(DATABASE_URL, h, 60, 60_000));
-    await new Promise((r) => setTimeout(r, 1500)); // all connected
+    await Promise.all(racers.map((r) => r.ready));
     racers.forEach((r) => r.go());
     const won = await Promise.all(racers.map((r) => r.result));
     const slots = won.flat().map((w) => w.slot);
@@ -185,20 +192,22 @@ withPostgres('lease races between processes on PostgreSQL', () => {
   it('lets another process take over the slots of a holder killed without releasing, once its lease expires', async () => {
     const { DATABASE_URL } = await freshDatabase('postgres');
     expect((await runCli(['migrate', 'run'], { DATABASE_URL })).code).toBe(0);
-    const doomed = racer(DATABASE_URL, 'doomed', 3, 1500, { HANG_AFTER_CLAIM: '1' });
-    await new Promise((r) => setTimeout(r, 1000));
+    // Everyone connects first, so process start-up time cannot eat into the lease.
+    const doomed = racer(DATABASE_URL, 'doomed', 3, 3000, { HANG_AFTER_CLAIM: '1' });
+    const early = racer(DATABASE_URL, 'early', 3, 60_000);
+    const heir = racer(DATABASE_URL, 'heir', 3, 60_000);
+    await Promise.all([doomed.ready, early.ready, heir.ready]);
+    const goAt = Date.now(); // the leases expire no earlier than goAt + 3 s …
     doomed.go();
     expect(await doomed.result).toHaveLength(3);
+    const claimedBy = Date.now(); // … and no later than claimedBy + 3 s
     doomed.child.kill('SIGKILL');
 
-    const early = racer(DATABASE_URL, 'early', 3, 60_000);
-    await new Promise((r) => setTimeout(r, 300));
     early.go();
     expect(await early.result).toEqual([]); // the dead holder's lease has not expired yet
+    expect(Date.now() - goAt).toBeLessThan(3000); // (otherwise the line above proved nothing)
 
-    await new Promise((r) => setTimeout(r, 1500));
-    const heir = racer(DATABASE_URL, 'heir', 3, 60_000);
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, claimedBy + 3500 - Date.now()));
     heir.go();
     expect(await heir.result).toEqual([0, 1, 2].map((i) => ({ slot: `slot-${i}`, attempt: 2 })));
   });
