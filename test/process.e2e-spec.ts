@@ -58,7 +58,7 @@ describe('a SQLite instance', () => {
       expect(existsSync(join(dir, 'kiroku.sqlite'))).toBe(true);
 
       const slow = fetch(`${server.url}/__test/slow`).then(async (r) => ({ status: r.status, body: await r.text() }));
-      await new Promise((r) => setTimeout(r, 200));
+      await server.waitFor(/slow request started/);
       server.child.kill('SIGTERM');
       // Readiness fails at once while the slow request is still running.
       await server.waitFor(/SIGTERM received: draining/);

@@ -21,6 +21,26 @@ export class CapturedLogs extends Writable {
   override _write(chunk: Buffer, _encoding: string, done: () => void): void {
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line));
     done();
+    this.emit('lines');
+  }
+
+  /** The first line that matches, waiting for it (lines such as the access log's are written after the response). */
+  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs = 5000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const found = this.lines.find(match);
+        if (!found) return;
+        clearTimeout(timer);
+        this.off('lines', check);
+        resolve(found);
+      };
+      const timer = setTimeout(() => {
+        this.off('lines', check);
+        reject(new Error(`no matching log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.on('lines', check);
+      check();
+    });
   }
 }
 
