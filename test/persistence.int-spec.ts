@@ -1,5 +1,6 @@
 import { Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
 import { FakeClock } from '@kiroku/clock';
+import { Instance } from '../src/modules/cluster/instance.entity';
 import { describeEachEngine } from './support/engines';
 import { openFreshDatabase, OpenDatabase } from './support/database';
 
@@ -137,6 +138,39 @@ describeEachEngine('transactions', (engine) => {
     await slow;
     const ids = (await open.db.dataSource.query('SELECT id FROM instances ORDER BY id')).map((r: { id: string }) => r.id);
     expect(ids).toEqual(['kept']);
+  });
+});
+
+describeEachEngine('prepared reads (Database.select)', (engine) => {
+  let open: OpenDatabase;
+  beforeEach(async () => {
+    open = await openFreshDatabase(engine);
+    await new Migrator(open.db).run();
+    const row = (id: string, at: number, stopped: number | null) => ({ id, hostname: `host-${id}`, pid: 7, version: '1', engine, startedAt: new Date(at), heartbeatAt: new Date(at), stoppedAt: stopped === null ? null : new Date(stopped) });
+    await open.db.transaction((m) => m.insert(Instance, [row('a', 1_000, null), row('b', 2_000, 9_000), row("c'; DROP TABLE instances; --", 3_000, null)]));
+  });
+  afterEach(() => open.close());
+
+  it('binds $n parameters (reused ones too) and hydrates entities with instants as Dates', async () => {
+    const { sql, hydrate } = open.db.columns(Instance, 'i');
+    const sqlText = `SELECT ${sql} FROM instances i WHERE i.started_at >= $1 AND (i.id = $2 OR $2 = 'any') ORDER BY i.started_at`;
+    const rows = (await open.db.select<Record<string, unknown>>(sqlText, [2_000, 'any'])).map(hydrate);
+    expect(rows.map((r) => r.id)).toEqual(['b', "c'; DROP TABLE instances; --"]);
+    expect(rows[0]).toEqual({ id: 'b', hostname: 'host-b', pid: 7, version: '1', engine, startedAt: new Date(2_000), heartbeatAt: new Date(2_000), stoppedAt: new Date(9_000) });
+    expect(rows[1].stoppedAt).toBeNull();
+    // The same text again is served by the prepared statement, with other values.
+    expect((await open.db.select<Record<string, unknown>>(sqlText, [0, 'a'])).map(hydrate).map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('passes hostile text only as a value, and a list as one JSON parameter', async () => {
+    const sqlText = `SELECT id FROM instances WHERE id IN (SELECT value FROM ${open.db.jsonList('$1')}) ORDER BY id`;
+    expect(await open.db.select(sqlText, [JSON.stringify(["c'; DROP TABLE instances; --", 'a', 'zz'])])).toEqual([{ id: 'a' }, { id: "c'; DROP TABLE instances; --" }]);
+    expect(await open.db.select(sqlText, [JSON.stringify([])])).toEqual([]);
+    expect(await open.db.select('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
+  });
+
+  it('reports a bad statement as a rejected promise', async () => {
+    await expect(open.db.select('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
   });
 });
 

@@ -16,6 +16,9 @@ export interface SchemaDefinition {
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
+/** SQLite's page cache: 64 MiB, filled only as pages are read. */
+const SQLITE_CACHE_KIB = 64 * 1024;
+
 /**
  * Makes sure the SQLite file can be created and written, creating its folder.
  * Throws an error naming DATABASE_PATH rather than letting SQLite fail later.
@@ -80,6 +83,8 @@ export function buildDataSourceOptions(config: DatabaseConfig, schema: SchemaDef
       // NORMAL is durable in WAL mode against application crashes; only an OS crash may lose the last commits.
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
+      // SQLite's default page cache is 2 MiB: at 100,000 notes nearly every read went to the OS for its pages.
+      db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
     },
   };
 }

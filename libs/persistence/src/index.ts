@@ -1,6 +1,6 @@
 export { InstantColumn, epochMs } from './columns';
 export { buildDataSourceOptions, createDataSource, prepareSqliteFile, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
-export { Database } from './database';
+export { Database, type SqlParam } from './database';
 export { LeaseService, type Lease } from './lease.service';
 export { Migrator, schemaDrift, type MigrationState } from './migrator';
 export { SnakeNamingStrategy } from './naming.strategy';

@@ -38,8 +38,11 @@ export class ApiTokens {
   async authenticate(token: string): Promise<{ user: User; token: ApiToken } | null> {
     const match = TOKEN_FORMAT.exec(token);
     if (!match) return null;
-    const row = await this.db.manager.findOne(ApiToken, { where: { prefix: `krk_${match[1]}` }, relations: { user: true } });
-    if (!row || row.revokedAt || !row.user || row.user.disabledAt || !safeEqual(row.tokenHash, sha256(token))) return null;
+    const t = this.db.columns(ApiToken, 't');
+    const u = this.db.columns(User, 'u');
+    const [raw] = await this.db.select<Record<string, unknown>>(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [`krk_${match[1]}`]);
+    const row = raw && { ...t.hydrate(raw), user: u.hydrate(raw) };
+    if (!row || row.revokedAt || row.user.disabledAt || !safeEqual(row.tokenHash, sha256(token))) return null;
     const now = this.clock.now();
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
       await this.db.transaction((m) => m.update(ApiToken, { id: row.id }, { lastUsedAt: now }));

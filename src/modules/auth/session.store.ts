@@ -50,8 +50,11 @@ export class SessionStore {
 
   /** The session behind a cookie value, if it exists and has not expired (idle or absolute). */
   async lookup(cookie: string): Promise<Lookup> {
-    const session = await this.db.manager.findOne(Session, { where: { idHash: sha256(cookie) }, relations: { user: true } });
-    if (!session || !session.user) return { missing: true };
+    const s = this.db.columns(Session, 's');
+    const u = this.db.columns(User, 'u');
+    const [raw] = await this.db.select<Record<string, unknown>>(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [sha256(cookie)]);
+    if (!raw) return { missing: true };
+    const session = { ...s.hydrate(raw), user: u.hydrate(raw) };
     const now = this.clock.nowMs();
     if (now >= session.expiresAt.getTime() || now >= session.lastSeenAt.getTime() + this.config.sessionIdleMs) {
       await this.delete(session.idHash);

@@ -41,7 +41,7 @@ export class NotesController {
     const tagFilter = typeof tag === 'string' && TAG_PATTERN.test(tag) ? tag : undefined;
     let result;
     try {
-      result = await this.notes.list(user.id, { q: query, tag: tagFilter, cursor: typeof cursor === 'string' ? cursor : undefined, limit: PAGE_SIZE });
+      result = await this.notes.list(user.id, { q: query, tag: tagFilter, cursor: typeof cursor === 'string' ? cursor : undefined, limit: PAGE_SIZE, snippets: true });
     } catch (error) {
       if (error instanceof BadCursor) throw new NotFoundException();
       throw error;

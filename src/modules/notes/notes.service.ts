@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { Database } from '@kiroku/persistence';
+import { Database, SqlParam } from '@kiroku/persistence';
 import { EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
 import { NoteTag } from './note-tag.entity';
 import { Note, Visibility } from './note.entity';
@@ -82,7 +82,7 @@ export class NotesService {
   /** The note as `viewerId` may see it: their own (not trashed), or anyone's public one. */
   async get(id: string, viewerId: string | null): Promise<NoteView | null> {
     if (!isId(id)) return null;
-    const note = await this.db.manager.findOneBy(Note, { id, deletedAt: IsNull() });
+    const [note] = await this.notesWhere('n.id = $1 AND n.deleted_at IS NULL', [id]);
     if (!note || (note.ownerId !== viewerId && note.visibility !== 'public')) return null;
     return (await this.withTags([note]))[0];
   }
@@ -90,7 +90,7 @@ export class NotesService {
   /** The owner's own note, trashed or not (for edit, delete, restore). */
   async own(ownerId: string, id: string, trashed = false): Promise<NoteView | null> {
     if (!isId(id)) return null;
-    const note = await this.db.manager.findOneBy(Note, { id, ownerId, deletedAt: trashed ? Not(IsNull()) : IsNull() });
+    const [note] = await this.notesWhere(`n.id = $1 AND n.owner_id = $2 AND n.deleted_at IS ${trashed ? 'NOT ' : ''}NULL`, [id, ownerId]);
     return note ? (await this.withTags([note]))[0] : null;
   }
 
@@ -150,12 +150,15 @@ export class NotesService {
 
   /** The owner's tag names (an index range scan; counting notes per tag would read every note). */
   async tagsOf(ownerId: string): Promise<string[]> {
-    const rows = await this.db.manager.find(Tag, { select: { name: true }, where: { ownerId }, order: { name: 'ASC' }, take: 200 });
+    const rows = await this.db.select<{ name: string }>('SELECT name FROM tags WHERE owner_id = $1 ORDER BY name LIMIT 200', [ownerId]);
     return rows.map((t) => t.name);
   }
 
-  /** The owner's notes, newest first, or ranked by relevance when the query has words. */
-  async list(ownerId: string, options: { q?: string; tag?: string; cursor?: string; limit: number }): Promise<ListResult> {
+  /**
+   * The owner's notes, newest first, or ranked by relevance when the query has
+   * words; with `snippets`, each with an excerpt around the first match.
+   */
+  async list(ownerId: string, options: { q?: string; tag?: string; cursor?: string; limit: number; snippets?: boolean }): Promise<ListResult> {
     const query: ParsedQuery = parseQuery(options.q ?? '');
     if (options.tag) query.tags.push(options.tag);
     const cursor = options.cursor ? decodeCursor(options.cursor) : null;
@@ -170,70 +173,71 @@ export class NotesService {
       let ids = await this.index.ranked(this.db.manager, query, ownerId);
       if (query.tags.length || query.excludedTags.length) ids = await this.withTagFilters(ids, query);
       const pageIds = ids.slice(offset, offset + options.limit);
-      const found = pageIds.length ? await this.baseQuery(ownerId).andWhere('n.id IN (:...pageIds)', { pageIds }).getRawMany<RawNote>() : [];
-      const byId = new Map(found.map((r) => [r.id, fromRaw(r)]));
+      const found = pageIds.length ? await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(pageIds)]) : [];
+      const byId = new Map(found.map((n) => [n.id, n]));
       rows = pageIds.map((id) => byId.get(id)).filter((n): n is Note => !!n);
       if (ids.length > offset + options.limit) nextCursor = encodeCursor(['o', offset + options.limit]);
     } else {
-      const qb = this.baseQuery(ownerId);
-      this.applyTagFilters(qb, query);
-      if (query.exclude.length) this.index.exclude(qb, query, ownerId);
+      const params: SqlParam[] = [ownerId];
+      const where = ['n.owner_id = $1', 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
+      if (query.exclude.length) where.push(this.index.exclude(query, ownerId, params));
       if (cursor) {
         if (cursor[0] !== 'k' || !/^\d{1,15}$/.test(cursor[1]) || !isId(cursor[2])) throw new BadCursor();
-        qb.andWhere('(n.created_at < :cAt OR (n.created_at = :cAt AND n.id < :cId))', { cAt: Number(cursor[1]), cId: cursor[2] });
+        params.push(Number(cursor[1]), cursor[2]);
+        const [at, id] = [`$${params.length - 1}`, `$${params.length}`];
+        where.push(`(n.created_at < ${at} OR (n.created_at = ${at} AND n.id < ${id}))`);
       }
-      const raw = await qb.orderBy('n.created_at', 'DESC').addOrderBy('n.id', 'DESC').limit(options.limit + 1).getRawMany<RawNote>();
-      rows = raw.slice(0, options.limit).map(fromRaw);
-      if (raw.length > options.limit) {
+      params.push(options.limit + 1);
+      const found = await this.notesWhere(`${where.join(' AND ')} ORDER BY n.created_at DESC, n.id DESC LIMIT $${params.length}`, params);
+      rows = found.slice(0, options.limit);
+      if (found.length > options.limit) {
         const last = rows[rows.length - 1];
         nextCursor = encodeCursor(['k', last.createdAt.getTime(), last.id]);
       }
     }
-    const items = (await this.withTags(rows)).map((n) => ({ ...n, snippet: snippet(n.body, query) }));
+    const notes = await this.withTags(rows);
+    const items = options.snippets ? notes.map((n) => ({ ...n, snippet: snippet(n.body, query) })) : notes;
     return { items, nextCursor, notice: query.notice };
   }
 
-  private baseQuery(ownerId: string) {
-    return this.db.manager
-      .createQueryBuilder(Note, 'n')
-      .select(['n.id AS id', 'n.owner_id AS owner_id', 'n.title AS title', 'n.body AS body', 'n.visibility AS visibility', 'n.created_at AS created_at', 'n.updated_at AS updated_at'])
-      .where('n.owner_id = :ownerId AND n.deleted_at IS NULL', { ownerId });
+  /** Notes (alias `n`) matching a condition written with $n parameters; the text may end with ORDER BY / LIMIT. */
+  private async notesWhere(condition: string, params: SqlParam[]): Promise<Note[]> {
+    const { sql, hydrate } = this.db.columns(Note, 'n');
+    const rows = await this.db.select<Record<string, unknown>>(`SELECT ${sql} FROM notes n WHERE ${condition}`, params);
+    return rows.map(hydrate);
   }
 
-  private applyTagFilters(qb: ReturnType<NotesService['baseQuery']>, query: ParsedQuery): void {
-    query.tags.forEach((name, i) => {
-      qb.andWhere(`EXISTS (SELECT 1 FROM note_tags nt${i} INNER JOIN tags t${i} ON t${i}.id = nt${i}.tag_id WHERE nt${i}.note_id = n.id AND t${i}.name = :tag${i})`, { [`tag${i}`]: name });
-    });
-    query.excludedTags.forEach((name, i) => {
-      qb.andWhere(`NOT EXISTS (SELECT 1 FROM note_tags xt${i} INNER JOIN tags xg${i} ON xg${i}.id = xt${i}.tag_id WHERE xt${i}.note_id = n.id AND xg${i}.name = :xtag${i})`, { [`xtag${i}`]: name });
-    });
+  /** SQL conditions on `n` for the query's tags and excluded tags, their names appended to params. */
+  private tagFilters(query: ParsedQuery, params: SqlParam[]): string[] {
+    const has = (name: string, alias: string) => {
+      params.push(name);
+      return `EXISTS (SELECT 1 FROM note_tags ${alias} INNER JOIN tags ${alias}t ON ${alias}t.id = ${alias}.tag_id WHERE ${alias}.note_id = n.id AND ${alias}t.name = $${params.length})`;
+    };
+    return [...query.tags.map((name, i) => has(name, `it${i}`)), ...query.excludedTags.map((name, i) => `NOT ${has(name, `xt${i}`)}`)];
   }
 
   /** The ids (in their order) that also pass the query's tag filters. */
   private async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
-    const keep = new Set<string>();
-    for (let i = 0; i < ids.length; i += 500) {
-      const chunk = ids.slice(i, i + 500);
-      const qb = this.db.manager.createQueryBuilder(Note, 'n').select('n.id', 'id').where('n.id IN (:...chunk)', { chunk });
-      this.applyTagFilters(qb as ReturnType<NotesService['baseQuery']>, query);
-      for (const r of await qb.getRawMany<{ id: string }>()) keep.add(r.id);
-    }
+    const params: SqlParam[] = [JSON.stringify(ids)];
+    const filters = this.tagFilters(query, params);
+    const rows = await this.db.select<{ id: string }>(`SELECT n.id FROM notes n WHERE n.id IN (SELECT value FROM ${this.db.jsonList('$1')}) AND ${filters.join(' AND ')}`, params);
+    const keep = new Set(rows.map((r) => r.id));
     return ids.filter((id) => keep.has(id));
   }
 
   private async withTags(notes: Note[]): Promise<NoteView[]> {
     if (notes.length === 0) return [];
-    const rows: Array<{ noteId: string; name: string }> = await this.db.manager
-      .createQueryBuilder()
-      .select('nt.note_id', 'noteId')
-      .addSelect('t.name', 'name')
-      .from(NoteTag, 'nt')
-      .innerJoin(Tag, 't', 't.id = nt.tag_id')
-      .where('nt.note_id IN (:...ids)', { ids: notes.map((n) => n.id) })
-      .orderBy('t.name', 'ASC')
-      .getRawMany();
+    const rows = await this.db.select<{ noteId: string; name: string }>(
+      `SELECT nt.note_id AS "noteId", t.name AS name FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id
+        WHERE nt.note_id IN (SELECT value FROM ${this.db.jsonList('$1')}) ORDER BY t.name`,
+      [JSON.stringify(notes.map((n) => n.id))],
+    );
     const tags = new Map<string, string[]>();
-    for (const r of rows) tags.set(r.noteId, [...(tags.get(r.noteId) ?? []), r.name]);
+    for (const r of rows) {
+      const list = tags.get(r.noteId);
+      if (list) list.push(r.name);
+      else tags.set(r.noteId, [r.name]);
+    }
     return notes.map((n) => ({ ...n, tags: tags.get(n.id) ?? [] }));
   }
 
@@ -248,23 +252,6 @@ export class NotesService {
     }
     await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: unique });
   }
-}
-
-interface RawNote {
-  id: string;
-  owner_id: string;
-  title: string;
-  body: string;
-  visibility: Visibility;
-  created_at: string | number;
-  updated_at: string | number;
-}
-
-function fromRaw(r: RawNote): Note {
-  return {
-    id: r.id, ownerId: r.owner_id, title: r.title, body: r.body, visibility: r.visibility,
-    createdAt: new Date(Number(r.created_at)), updatedAt: new Date(Number(r.updated_at)), deletedAt: null,
-  };
 }
 
 function pick(input: Pick<NoteInput, 'title' | 'body' | 'visibility'>) {
@@ -282,7 +269,7 @@ export function isId(id: unknown): id is string {
 /** About 200 characters of the body around the first match, split into marked and plain pieces. */
 export function snippet(body: string, query: ParsedQuery): Snippet[] {
   const needles = query.include.map((t) => t.raw.toLowerCase()).filter(Boolean);
-  const lower = body.toLowerCase();
+  const lower = needles.length ? body.toLowerCase() : '';
   const first = Math.min(...needles.map((n) => lower.indexOf(n)).filter((i) => i >= 0), Infinity);
   const start = first === Infinity ? 0 : Math.max(0, first - 80);
   // Markdown punctuation is noise in a one-line excerpt.

@@ -1,6 +1,5 @@
-import { Database } from '@kiroku/persistence';
-import { EntityManager, SelectQueryBuilder } from 'typeorm';
-import { Note } from '../note.entity';
+import { Database, SqlParam } from '@kiroku/persistence';
+import { EntityManager } from 'typeorm';
 import { ParsedQuery, SearchTerm } from './query';
 import { indexText } from './text';
 
@@ -34,8 +33,11 @@ export abstract class SearchIndex {
    */
   abstract ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]>;
 
-  /** Restricts qb (alias `n`) to notes without the excluded words, for queries that have no included word. */
-  abstract exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): void;
+  /**
+   * A condition on notes (alias `n`) that keeps those without the excluded
+   * words, for queries with no included word; its values are appended to params.
+   */
+  abstract exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string;
 
   static for(db: Database): SearchIndex {
     return db.engine === 'postgres' ? new PostgresSearchIndex() : new SqliteSearchIndex();
@@ -95,11 +97,9 @@ class SqliteSearchIndex extends SearchIndex {
     return rows.map((r) => r.id);
   }
 
-  exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery, ownerId: string): void {
-    qb.andWhere(
-      'n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH :ftsExclude))',
-      { ftsExclude: `${ownerMatch(ownerId)} AND ${ftsTerms(query.exclude, 'OR')}` },
-    );
+  exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
+    params.push(`${ownerMatch(ownerId)} AND ${ftsTerms(query.exclude, 'OR')}`);
+    return `n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH $${params.length}))`;
   }
 }
 
@@ -143,11 +143,11 @@ class PostgresSearchIndex extends SearchIndex {
     return rows.map((r) => r.id);
   }
 
-  exclude(qb: SelectQueryBuilder<Note>, query: ParsedQuery): void {
-    const parts = query.exclude.map((term, i) => {
-      qb.setParameter(`tsEx${i}`, term.tokens.join(' '));
-      return pgTermQuery(term, `:tsEx${i}`);
+  exclude(query: ParsedQuery, _ownerId: string, params: SqlParam[]): string {
+    const parts = query.exclude.map((term) => {
+      params.push(term.tokens.join(' '));
+      return pgTermQuery(term, `$${params.length}`);
     });
-    qb.andWhere(`n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "document" @@ (${parts.join(' || ')}))`);
+    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "document" @@ (${parts.join(' || ')}))`;
   }
 }
