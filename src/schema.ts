@@ -6,6 +6,7 @@ import { ApiToken } from './modules/auth/api-token.entity';
 import { LoginThrottle } from './modules/auth/login-throttle.entity';
 import { Session } from './modules/auth/session.entity';
 import { User } from './modules/auth/user.entity';
+import { BackupRun } from './modules/backup/backup-run.entity';
 import { Instance } from './modules/cluster/instance.entity';
 import { NoteTag } from './modules/notes/note-tag.entity';
 import { Note } from './modules/notes/note.entity';
@@ -13,6 +14,6 @@ import { Tag } from './modules/notes/tag.entity';
 
 /** Every entity and every migration, listed explicitly: nothing is picked up by a glob. */
 export const SCHEMA: SchemaDefinition = {
-  entities: [TaskLease, Instance, User, Session, ApiToken, LoginThrottle, AuditEvent, Note, Tag, NoteTag],
+  entities: [TaskLease, Instance, User, Session, ApiToken, LoginThrottle, AuditEvent, Note, Tag, NoteTag, BackupRun],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
 };

@@ -1,3 +1,4 @@
+import { postgresMigrations } from '../migrations/postgres';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { freshDatabase, postgresMissing } from './support/engines';
 import { runCli, spawnServer, waitForStatus } from './support/process';
 
 const withPostgres = postgresMissing() ? describe.skip : describe;
-const MIGRATION_COUNT = 3;
+const MIGRATION_COUNT = postgresMigrations.length;
 
 async function pgQuery<T>(url: string, sql: string): Promise<T[]> {
   const client = new Client({ connectionString: url });

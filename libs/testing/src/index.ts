@@ -1,2 +1,3 @@
 export { findPostgresBinDir, freePort, startPostgres, type PostgresCluster } from './postgres-launcher';
 export { builtEntry, projectRoot, tempDir } from './paths';
+export { startAzurite, type AzuriteServer } from './azurite';

@@ -1,0 +1,48 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { projectRoot, tempDir } from './paths';
+import { freePort } from './postgres-launcher';
+
+/** Azurite's documented development account (public, the same on every machine). */
+const ACCOUNT = 'devstoreaccount1';
+const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+export interface AzuriteServer {
+  connectionString: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts Azurite's blob service (the npm devDependency) on a free port, storing in a temp folder. */
+export async function startAzurite(): Promise<AzuriteServer> {
+  const port = await freePort();
+  const bin = join(projectRoot(), 'node_modules/azurite/dist/src/blob/main.js');
+  const child: ChildProcess = spawn(process.execPath, [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', tempDir(), '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c));
+  const deadline = Date.now() + 20_000;
+  while (!(await listening(port))) {
+    if (child.exitCode !== null) throw new Error(`azurite exited ${child.exitCode}: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`azurite not listening on ${port} within 20 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    port,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
