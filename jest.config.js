@@ -1,4 +1,5 @@
-// @nestjs/* 12 ship as ES modules; jest on Node 20 cannot require() them, so swc compiles them to CommonJS with our code.
+// @nestjs/* 12 and age-encryption (with its @noble / @scure crypto) ship as ES modules; jest on Node 20 cannot
+// require() them, so swc compiles them to CommonJS with our code.
 const transform = {
   '^.+\\.(t|j|mj)s$': [
     '@swc/jest',
@@ -13,7 +14,7 @@ const transform = {
   ],
 };
 const moduleNameMapper = { '^@kiroku/(.*)$': '<rootDir>/libs/$1/src/index.ts' };
-const common = { transform, moduleNameMapper, transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'], testEnvironment: 'node', testTimeout: 60_000 };
+const common = { transform, moduleNameMapper, transformIgnorePatterns: ['/node_modules/(?!(@nestjs|age-encryption|@noble|@scure)/)'], testEnvironment: 'node', testTimeout: 60_000 };
 
 module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { BackupScheduleModule } from './modules/backup';
 import { CoreModule, CoreOptions } from './core.module';
 import { SchedulerModule } from '@kiroku/scheduler';
 import { AdminModule } from './modules/admin/admin.module';
@@ -13,6 +14,6 @@ import { WebModule } from './modules/web';
 @Module({})
 export class AppModule {
   static forRoot(options: CoreOptions): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, AdminModule, ApiDocsModule] };
+    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, BackupScheduleModule, AdminModule, ApiDocsModule] };
   }
 }

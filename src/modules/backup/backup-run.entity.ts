@@ -1,5 +1,8 @@
-import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn, ValueTransformer } from 'typeorm';
 import { InstantColumn } from '@kiroku/persistence';
+
+/** Byte counts are bigint columns; PostgreSQL returns those as strings. */
+const byteCount: ValueTransformer = { to: (v: number | null) => v, from: (v: string | number | null) => (v === null || v === undefined ? null : Number(v)) };
 
 export type BackupStatus = 'running' | 'succeeded' | 'failed';
 export type VerifyStatus = 'passed' | 'failed';
@@ -67,15 +70,15 @@ export class BackupRun {
   keyFingerprint!: string;
 
   /** Snapshot bytes before compression and encryption. */
-  @Column({ type: 'bigint', nullable: true })
-  plainBytes!: string | null;
+  @Column({ type: 'bigint', nullable: true, transformer: byteCount })
+  plainBytes!: number | null;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   plainSha256!: string | null;
 
   /** Bytes stored (the age file). */
-  @Column({ type: 'bigint', nullable: true })
-  storedBytes!: string | null;
+  @Column({ type: 'bigint', nullable: true, transformer: byteCount })
+  storedBytes!: number | null;
 
   @Column({ type: 'varchar', length: 64, nullable: true })
   storedSha256!: string | null;

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { Transform, TransformCallback } from 'node:stream';
+import { AGE_HEADER } from './age';
+
+/** Passes bytes through, counting them and hashing them (sha256). */
+export class Measure extends Transform {
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  private digest?: string;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    done(null, chunk);
+  }
+
+  get sha256(): string {
+    this.digest ??= this.hash.digest('hex');
+    return this.digest;
+  }
+}
+
+/** Refuses a stream that does not begin with the age header: nothing unencrypted is ever stored. */
+export class RequireAgeHeader extends Transform {
+  private seen = Buffer.alloc(0);
+  private checked = false;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    if (!this.checked) {
+      this.seen = Buffer.concat([this.seen, chunk]);
+      if (this.seen.length < AGE_HEADER.length) return done();
+      if (this.seen.subarray(0, AGE_HEADER.length).toString('latin1') !== AGE_HEADER) return done(new Error('the data does not begin with the age header: refusing it'));
+      this.checked = true;
+      const all = this.seen;
+      this.seen = Buffer.alloc(0);
+      return done(null, all);
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    done(this.checked ? null : new Error('the data is shorter than the age header: refusing it'));
+  }
+}
