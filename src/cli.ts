@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { APP_VERSION, newInstanceId } from './app-info';
 import { AuditTrail } from './modules/audit';
 import { Accounts, ApiTokens } from './modules/auth';
+import { BackupBusy, BackupService } from './modules/backup';
+import { backupDestination } from './modules/backup/backup-destination.factory';
+import { readManifests, restoreBackup, RestoreRefused } from './modules/backup/restore';
 import { translate } from './modules/web/i18n';
 import { CliModule } from './cli/cli.module';
 import { PinoLoggerService } from './modules/logs';
@@ -158,6 +161,86 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
       }),
     );
 
+  const backup = program.command('backup').description('encrypted backups: make, list, verify, restore, prune');
+  backup
+    .command('run')
+    .description('make a backup now (snapshot, compress, encrypt, store, verify, prune); exit 1 if it failed')
+    .action(() =>
+      withContext(preflight(env), async (ctx) => {
+        const run = await ctx.get(BackupService).run('manual').catch((error: Error) => {
+          if (error instanceof BackupBusy) throw new CliFailure(error.message);
+          throw error;
+        });
+        if (run.status !== 'succeeded') throw new CliFailure(`backup ${run.id} failed: ${run.error}`);
+        out(`backup ${run.id} stored as ${run.objectKey} (${formatBytes(run.storedBytes)}; ${formatRows(run.rowCounts)})`);
+        out(`verified: ${run.verifyStatus} (${run.verifyMode})${run.verifyError ? `: ${run.verifyError}` : ''}`);
+        if (run.verifyStatus !== 'passed') throw new CliFailure(`backup ${run.id} was stored but failed verification`);
+      }),
+    );
+  backup
+    .command('list')
+    .description('list backup runs from the catalog, newest first (--destination: from the manifests in the destination, without the database)')
+    .option('--destination', 'read the manifests stored beside the backups instead of the catalog')
+    .action((opts: { destination?: boolean }) => {
+      if (opts.destination) {
+        const config = loadConfig({ env });
+        return readManifests(backupDestination(config.backup)).then((manifests) => {
+          if (!manifests.length) out('No backups in the destination.');
+          for (const m of manifests) out([m.id, m.startedAt, m.engine, m.schemaVersion, formatBytes(m.storedBytes), m.object].join('\t'));
+        });
+      }
+      return withContext(preflight(env), async (ctx) => {
+        const runs = await ctx.get(BackupService).list();
+        if (!runs.length) out('No backup has run yet.');
+        for (const r of runs) {
+          const state = r.prunedAt ? 'pruned' : r.status;
+          const verified = r.verifyStatus ? `verify ${r.verifyStatus} ${r.verifiedAt!.toISOString()}` : 'not verified';
+          out([r.id, r.startedAt.toISOString(), state, formatBytes(r.storedBytes), verified, r.error ?? r.objectKey ?? ''].join('\t'));
+        }
+      });
+    });
+  backup
+    .command('verify')
+    .description('check a stored backup again (with an identity: decrypt and restore it into a scratch database)')
+    .argument('<id>', 'backup id, or its first 8+ characters')
+    .action((id: string) =>
+      withContext(preflight(env), async (ctx) => {
+        const service = ctx.get(BackupService);
+        const row = await service.find(id);
+        if (!row) throw new CliFailure(`no backup ${id} in the catalog`);
+        const checked = await service.verify(row.id);
+        if (checked.verifyStatus !== 'passed') throw new CliFailure(`backup ${checked.id} failed verification (${checked.verifyMode}): ${checked.verifyError}`);
+        out(`backup ${checked.id} verified (${checked.verifyMode}): ${formatRows(checked.rowCounts)}`);
+      }),
+    );
+  backup
+    .command('restore')
+    .description('restore a backup into a new SQLite file or an empty PostgreSQL database (needs only the destination and the key)')
+    .argument('<id>', 'backup id, or its first 8+ characters')
+    .requiredOption('--to <target>', 'a new SQLite file path, or a postgres:// URL of an empty database')
+    .option('--force', 'replace an existing file or a non-empty database')
+    .action(async (id: string, opts: { to: string; force?: boolean }) => {
+      const config = loadConfig({ env });
+      try {
+        const { manifest, restored } = await restoreBackup(config.backup, config.database, id, opts.to, !!opts.force);
+        out(`restored backup ${manifest.id} of ${manifest.startedAt} (${manifest.engine}, schema ${restored.schemaVersion})`);
+        for (const [table, rows] of Object.entries(restored.rowCounts)) out(`  ${table}\t${rows} rows`);
+      } catch (error) {
+        if (error instanceof RestoreRefused) throw new CliFailure(error.message);
+        throw new CliFailure(`restore failed, nothing was replaced: ${(error as Error).message}`);
+      }
+    });
+  backup
+    .command('prune')
+    .description('delete backups past BACKUP_RETENTION_DAYS (never the newest verified one, never after a failed run)')
+    .action(() =>
+      withContext(preflight(env), async (ctx) => {
+        const result = await ctx.get(BackupService).prune();
+        if (result.held) out(`Nothing pruned: ${result.held}.`);
+        else out(result.pruned.length ? result.pruned.map((id) => `pruned ${id}`).join('\n') : 'Nothing to prune.');
+      }),
+    );
+
   program
     .command('tokens')
     .description('personal access tokens')
@@ -183,6 +266,16 @@ async function existingAccount(accounts: Accounts, email: string) {
   const user = await accounts.findByEmail(email);
   if (!user) throw new CliFailure(`no account with the email ${email}`);
   return user;
+}
+
+function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '-';
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+function formatRows(rowCounts: string | null): string {
+  const counts = JSON.parse(rowCounts ?? '{}') as Record<string, number>;
+  return `${Object.values(counts).reduce((a, b) => a + b, 0)} rows in ${Object.keys(counts).length} tables`;
 }
 
 function generatedPassword(): string {
@@ -214,6 +307,11 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
 }
 
 if (require.main === module) {
+  // `kiroku backup list | head -1` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -91,16 +91,17 @@ describe('an unreachable Azure destination', () => {
 });
 
 describe('the local folder', () => {
-  it('removes leftovers of interrupted writes once they are old enough, and only those', async () => {
+  it('does not list leftovers of interrupted writes, and removes those under the given prefix only', async () => {
     const root = tempDir();
     const dest = new LocalDestination(root);
     await dest.put('backups/kept.age', Readable.from([Buffer.from('x')]));
-    const { writeFileSync, utimesSync, readdirSync } = await import('node:fs');
+    await dest.put('logs/kept.age', Readable.from([Buffer.from('y')]));
+    const { writeFileSync, readdirSync } = await import('node:fs');
     writeFileSync(`${root}/backups/.partial-abc-crashed.age`, 'half');
-    writeFileSync(`${root}/backups/.partial-def-fresh.age`, 'in progress');
-    utimesSync(`${root}/backups/.partial-abc-crashed.age`, new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
-    expect(await dest.list('backups/')).toEqual([{ key: 'backups/kept.age', size: 1 }]);
-    expect(await dest.cleanup(3_600_000)).toBe(1);
-    expect(readdirSync(`${root}/backups`).sort()).toEqual(['.partial-def-fresh.age', 'kept.age']);
+    writeFileSync(`${root}/logs/.partial-def-other-writer.age`, 'in progress');
+    expect(await dest.list('')).toEqual([{ key: 'backups/kept.age', size: 1 }, { key: 'logs/kept.age', size: 1 }]);
+    expect(await dest.cleanup('backups/')).toBe(1);
+    expect(readdirSync(`${root}/backups`)).toEqual(['kept.age']);
+    expect(readdirSync(`${root}/logs`).sort()).toEqual(['.partial-def-other-writer.age', 'kept.age']);
   });
 });

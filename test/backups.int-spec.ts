@@ -7,7 +7,7 @@ import { FakeClock } from '@kiroku/clock';
 import { TaskScheduler } from '@kiroku/scheduler';
 import { tempDir } from '@kiroku/testing';
 import { BackupRun, BackupService, BackupTask } from '../src/modules/backup';
-import { withClient } from '../src/modules/backup/backup.service';
+import { restoreInto, withClient } from '../src/modules/backup/backup.service';
 import { NotesService } from '../src/modules/notes/notes.service';
 import { Accounts } from '../src/modules/auth';
 import { ageKeyPair } from './support/backup-keys';
@@ -63,7 +63,6 @@ describeEachEngine('backups', (engine) => {
     expect(counted.schema_migrations).toBeGreaterThan(0);
 
     const target = engine === 'sqlite' ? join(tempDir(), 'restored.sqlite') : (await freshDatabase('postgres')).DATABASE_URL;
-    const { restoreInto } = await import('../src/modules/backup/backup.service');
     const restored = await restoreInto(t.config.backup, t.config.database, engine, await backups.destination.get(run.objectKey!), { target });
     expect(restored.restored.rowCounts).toEqual(counted);
     const titles = engine === 'sqlite'
@@ -121,7 +120,6 @@ describeEachEngine('backups', (engine) => {
     const afterCut = await backups.verify(run.id);
     expect(afterCut.verifyStatus).toBe('failed');
 
-    const { restoreInto } = await import('../src/modules/backup/backup.service');
     const target = engine === 'sqlite' ? join(tempDir(), 'never.sqlite') : (await freshDatabase('postgres')).DATABASE_URL;
     await expect(restoreInto(t.config.backup, t.config.database, engine, await backups.destination.get(run.objectKey!), { target })).rejects.toThrow();
   });

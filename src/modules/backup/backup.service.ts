@@ -9,7 +9,7 @@ import { createGunzip, createGzip } from 'node:zlib';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { BackupConfig, DatabaseConfig } from '@kiroku/config';
-import { Database, INSTANCE_ID } from '@kiroku/persistence';
+import { Database, INSTANCE_ID, LeaseService } from '@kiroku/persistence';
 import { Client } from 'pg';
 import { IsNull, Not } from 'typeorm';
 import { APP_VERSION } from '../../app-info';
@@ -22,8 +22,19 @@ import { Measure, RequireAgeHeader } from './streams';
 
 export const BACKUP_DESTINATION = Symbol('BACKUP_DESTINATION');
 
-/** Leftovers of interrupted writes older than this are removed at the start of a run. */
-const PARTIAL_MAX_AGE_MS = 3_600_000;
+/**
+ * One backup at a time across every replica and the CLI: a lease renewed while
+ * the run lasts. A holder killed midway loses it after LOCK_MS.
+ */
+const LOCK = { task: 'backup-exclusive', slot: 'run' };
+const LOCK_MS = 2 * 60_000;
+
+/** Another backup holds the lock: not a failed run, nothing is recorded. */
+export class BackupBusy extends Error {
+  constructor() {
+    super('another backup is running (on this or another instance); try again when it has finished');
+  }
+}
 
 /** What is written beside each backup as `<object>.manifest.json`: enough to list, check and restore it without the database. */
 export interface Manifest {
@@ -65,10 +76,38 @@ export class BackupService {
     private readonly database: DatabaseConfig,
     @Inject(BACKUP_DESTINATION) readonly destination: BackupDestination,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
+    private readonly leases: LeaseService,
   ) {}
 
-  /** Makes a backup; the returned row says whether it succeeded (a failed run is recorded, not thrown). */
+  /**
+   * Makes a backup; the returned row says whether it succeeded (a failed run is
+   * recorded, not thrown). Throws BackupBusy while another backup runs.
+   */
   async run(trigger: 'schedule' | 'manual', slot: string | null = null): Promise<BackupRun> {
+    const lock = await this.leases.claim(LOCK.task, LOCK.slot, LOCK_MS);
+    if (!lock) throw new BackupBusy();
+    const renewal = setInterval(() => void this.leases.renew(lock, LOCK_MS).catch(() => undefined), LOCK_MS / 3);
+    try {
+      await this.reapInterrupted();
+      return await this.runLocked(trigger, slot);
+    } finally {
+      clearInterval(renewal);
+      await this.leases.release(lock).catch(() => undefined);
+    }
+  }
+
+  /** What a killed run left: its catalog row says running, its object a partial. With the lock held, neither is anyone's. */
+  private async reapInterrupted(): Promise<void> {
+    const removed = await this.destination.cleanup('backups/');
+    if (removed) this.logger.warn(`removed ${removed} partial backup object(s) left by an interrupted run`);
+    const stale = await this.db.manager.find(BackupRun, { where: { status: 'running' } });
+    for (const row of stale) {
+      Object.assign(row, { status: 'failed', finishedAt: this.clock.now(), error: 'interrupted: the process running it stopped before it finished' });
+      await this.save(row);
+    }
+  }
+
+  private async runLocked(trigger: 'schedule' | 'manual', slot: string | null): Promise<BackupRun> {
     const startedAt = this.clock.now();
     const id = randomUUID();
     let key: ReturnType<typeof backupKey> | undefined;
@@ -90,7 +129,6 @@ export class BackupService {
     let stored: string | undefined;
     try {
       if (keyError) throw keyError;
-      await this.destination.cleanup(PARTIAL_MAX_AGE_MS);
       const snapshot = this.db.engine === 'sqlite' ? await sqliteSnapshot(this.db, join(scratch, 'snapshot.sqlite')) : await this.postgresSnapshot();
       const objectKey = `backups/kiroku-${this.db.engine}-${stamp(startedAt)}-${id.slice(0, 8)}.${this.db.engine === 'sqlite' ? 'sqlite.gz' : 'pgdump'}.age`;
       const plain = new Measure();
@@ -201,11 +239,26 @@ export class BackupService {
     return { lastSuccessAt: success?.finishedAt ?? null, lastVerifiedAt: verified?.verifiedAt ?? null, lastFailureAt: failure?.finishedAt ?? null };
   }
 
-  private async postgresSnapshot(): Promise<Snapshot> {
+  /** Why a backup could not be made here, or null: encryption settings, and on PostgreSQL a pg_dump at least as new as the server. */
+  async readiness(): Promise<string | null> {
+    try {
+      backupKey(this.config);
+      if (this.db.engine === 'postgres') await this.checkPgDump();
+      return null;
+    } catch (error) {
+      return oneLine(error);
+    }
+  }
+
+  private async checkPgDump(): Promise<void> {
     const [{ server_version_num: num }] = await this.db.dataSource.query('SHOW server_version_num');
     const server = Math.floor(Number(num) / 10_000);
     const local = await pgToolMajor('pg_dump');
     if (local < server) throw new Error(`pg_dump ${local} is older than the PostgreSQL ${server} server: install the version ${server} client`);
+  }
+
+  private async postgresSnapshot(): Promise<Snapshot> {
+    await this.checkPgDump();
     return postgresSnapshot(this.db, this.database);
   }
 

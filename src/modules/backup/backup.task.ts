@@ -1,4 +1,4 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { BackupConfig } from '@kiroku/config';
 import { TaskScheduler } from '@kiroku/scheduler';
 import { BackupService } from './backup.service';
@@ -9,14 +9,21 @@ import { BackupService } from './backup.service';
  * so a long run is not started a second time by another replica.
  */
 @Injectable()
-export class BackupTask implements OnModuleInit {
+export class BackupTask implements OnModuleInit, OnApplicationBootstrap {
   static readonly ID = 'backup';
+  private readonly logger = new Logger('Backups');
 
   constructor(
     private readonly scheduler: TaskScheduler,
     private readonly backups: BackupService,
     private readonly config: BackupConfig,
   ) {}
+
+  /** Says at start-up, not at 2 a.m., when backups cannot work here (no key, or a pg_dump older than the server). */
+  async onApplicationBootstrap(): Promise<void> {
+    const problem = await this.backups.readiness();
+    if (problem) this.logger.warn(`backups will fail: ${problem}`);
+  }
 
   onModuleInit(): void {
     this.scheduler.register({

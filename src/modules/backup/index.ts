@@ -1,4 +1,4 @@
 export { BackupModule, BackupScheduleModule } from './backup.module';
-export { BackupService, MANIFEST_SUFFIX, type Manifest } from './backup.service';
+export { BackupBusy, BackupService, MANIFEST_SUFFIX, type Manifest } from './backup.service';
 export { BackupRun } from './backup-run.entity';
 export { BackupTask } from './backup.task';

@@ -25,8 +25,8 @@ export interface BackupDestination {
   list(prefix: string): Promise<StoredObject[]>;
   /** Deletes the object; deleting a missing one is not an error. */
   delete(key: string): Promise<void>;
-  /** Removes leftovers of interrupted puts older than `olderThanMs`; returns how many. */
-  cleanup(olderThanMs: number): Promise<number>;
+  /** Removes leftovers of interrupted puts under `prefix`; returns how many. Call it only while no put under prefix runs. */
+  cleanup(prefix: string): Promise<number>;
 }
 
 export class ObjectMissing extends Error {

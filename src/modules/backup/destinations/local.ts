@@ -64,11 +64,10 @@ export class LocalDestination implements BackupDestination {
     await rm(this.path(key), { force: true });
   }
 
-  async cleanup(olderThanMs: number): Promise<number> {
+  async cleanup(prefix: string): Promise<number> {
     let removed = 0;
     for (const path of await walk(this.root)) {
-      if (!path.split(sep).pop()!.startsWith(PARTIAL)) continue;
-      if (Date.now() - (await stat(path)).mtimeMs < olderThanMs) continue;
+      if (!path.split(sep).pop()!.startsWith(PARTIAL) || !relative(this.root, path).split(sep).join('/').startsWith(prefix)) continue;
       await unlink(path).catch(() => undefined);
       removed++;
     }

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BackupConfig, DatabaseConfig } from '@kiroku/config';
+import { backupDestination } from './backup-destination.factory';
+import { compareFacts, Manifest, MANIFEST_SUFFIX, restoreInto, withClient } from './backup.service';
+import { BackupDestination } from './destinations/destination';
+import { RequireAgeHeader } from './streams';
+import { SnapshotFacts } from './snapshot';
+
+/** Refusals the CLI prints as its one-line reason. */
+export class RestoreRefused extends Error {}
+
+/** Every manifest in the destination, newest first: the backups, known without the database. */
+export async function readManifests(destination: BackupDestination): Promise<Manifest[]> {
+  const out: Manifest[] = [];
+  for (const object of await destination.list('backups/')) {
+    if (!object.key.endsWith(MANIFEST_SUFFIX)) continue;
+    const chunks: Buffer[] = [];
+    for await (const c of await destination.get(object.key)) chunks.push(Buffer.from(c as Buffer));
+    try {
+      const manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Manifest;
+      if (manifest.format === 'kiroku-backup/1') out.push(manifest);
+    } catch {
+      // not one of ours, or damaged: not listed, never deleted
+    }
+  }
+  return out.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1));
+}
+
+/**
+ * Restores backup `id` (or a unique prefix) from the destination into a new
+ * SQLite file or an empty PostgreSQL database, without needing the database
+ * the backup came from. A non-empty target is refused unless `force`.
+ */
+export async function restoreBackup(config: BackupConfig, database: DatabaseConfig, id: string, target: string, force: boolean): Promise<{ manifest: Manifest; restored: SnapshotFacts }> {
+  const destination = backupDestination(config);
+  const matches = (await readManifests(destination)).filter((m) => m.id === id || (id.length >= 8 && m.id.startsWith(id)));
+  if (matches.length === 0) throw new RestoreRefused(`no backup ${id} in ${destination.description}`);
+  if (matches.length > 1) throw new RestoreRefused(`${id} names ${matches.length} backups: give more of the id`);
+  const [manifest] = matches;
+  const toPostgres = /^postgres(ql)?:\/\//.test(target);
+  if (manifest.engine === 'postgres' && !toPostgres) throw new RestoreRefused('this is a PostgreSQL backup: --to must be a postgres:// URL (kiroku db copy moves data between engines)');
+  if (manifest.engine === 'sqlite' && toPostgres) throw new RestoreRefused('this is a SQLite backup: --to must be a file path (kiroku db copy moves data between engines)');
+  const encrypted = () => destination.get(manifest.object).then((s) => s.pipe(new RequireAgeHeader()));
+
+  let restored: SnapshotFacts;
+  if (toPostgres) {
+    const tables = (await withClient(target, (q) => q("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'"))) as Array<{ n: string }>;
+    if (Number(tables[0].n) > 0) {
+      if (!force) throw new RestoreRefused('the target database is not empty: restore into an empty database, or add --force to replace everything in its public schema');
+      await withClient(target, async (q) => {
+        await q('DROP SCHEMA public CASCADE');
+        await q('CREATE SCHEMA public');
+      });
+    }
+    restored = (await restoreInto(config, database, 'postgres', await encrypted(), { target })).restored;
+  } else {
+    const file = resolve(target);
+    if (existsSync(file) && !force) throw new RestoreRefused(`${file} exists: restore into a new file, or add --force to replace it (stop the server using it first)`);
+    // Restored beside the target and renamed over it only once whole and checked.
+    const partial = join(dirname(file), `.restoring-${randomBytes(6).toString('hex')}.sqlite`);
+    try {
+      restored = (await restoreInto(config, database, 'sqlite', await encrypted(), { target: partial })).restored;
+      compareFacts(restored, manifest);
+      for (const suffix of ['-wal', '-shm']) await rm(`${file}${suffix}`, { force: true });
+      await rename(partial, file);
+    } finally {
+      await rm(partial, { force: true });
+    }
+  }
+  compareFacts(restored, manifest);
+  return { manifest, restored };
+}
