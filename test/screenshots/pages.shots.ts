@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, projectRoot } from '@kiroku/testing';
+import { freePort, projectRoot, tempDir } from '@kiroku/testing';
 import type { Browser, Page } from 'playwright-core';
+import { ageKeyPair } from '../support/backup-keys';
 import { launchChromium } from '../support/browser';
 import { freshDatabase } from '../support/engines';
 import { startTestApp, TestApp } from '../support/test-app';
@@ -19,7 +20,8 @@ describe('screenshots', () => {
     mkdirSync(OUT, { recursive: true });
     const port = await freePort();
     base = `http://localhost:${port}`;
-    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base }, { port });
+    const keys = await ageKeyPair();
+    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile }, { port });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -78,6 +80,11 @@ describe('screenshots', () => {
     await shoot(admin, 'admin');
     await admin.goto(`${base}/admin/users`);
     await shoot(admin, 'admin-users');
+    await admin.goto(`${base}/admin/backups`);
+    await shoot(admin, 'admin-backups-empty');
+    await admin.click('button:has-text("Back up now")');
+    await admin.waitForURL(`${base}/admin/backups`);
+    await shoot(admin, 'admin-backups');
     await admin.goto(`${base}/admin/audit`);
     await shoot(admin, 'admin-audit');
     await admin.goto(`${base}/no/such/page`);

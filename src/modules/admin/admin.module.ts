@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth';
 import { ClusterModule } from '../cluster';
+import { BackupModule } from '../backup';
 import { AdminController } from './admin.controller';
+import { BackupsController } from './backups.controller';
 
-@Module({ imports: [AuthModule, ClusterModule], controllers: [AdminController] })
+@Module({ imports: [AuthModule, ClusterModule, BackupModule], controllers: [AdminController, BackupsController] })
 export class AdminModule {}

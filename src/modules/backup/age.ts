@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { BackupConfig, InvalidSettingError } from '@kiroku/config';
+import { BackupConfig } from '@kiroku/config';
 import { Decrypter, Encrypter } from 'age-encryption';
 
 /** Every age file starts with this line; nothing without it is ever stored. */
@@ -16,11 +16,11 @@ export interface BackupKey {
   encrypt(plain: Readable): Promise<Readable>;
 }
 
-/** The encryption settings as a key to write backups with; throws naming the setting when there is none. */
+/** The encryption settings as a key to write backups with; throws a message naming the setting when there is none. */
 export function backupKey(config: BackupConfig): BackupKey {
   const recipients = config.ageRecipients ?? [];
   if (!recipients.length && !config.agePassphrase) {
-    throw new InvalidSettingError('BACKUP_AGE_RECIPIENTS', 'is unset (and so is BACKUP_AGE_PASSPHRASE): backups are never written unencrypted; create a key with age-keygen and set its public recipient');
+    throw new Error('BACKUP_AGE_RECIPIENTS is unset (and so is BACKUP_AGE_PASSPHRASE): backups are never written unencrypted; create a key with age-keygen and set its public recipient');
   }
   const kind = recipients.length ? 'x25519' : 'passphrase';
   const fingerprint = createHash('sha256').update(kind === 'x25519' ? [...recipients].sort().join(',') : 'passphrase').digest('hex').slice(0, 16);
@@ -47,7 +47,7 @@ export async function decrypt(config: BackupConfig, encrypted: Readable): Promis
   const decrypter = new Decrypter();
   if (config.ageIdentityFile) for (const identity of readIdentities(config.ageIdentityFile)) decrypter.addIdentity(identity);
   if (config.agePassphrase) decrypter.addPassphrase(config.agePassphrase);
-  if (!config.ageIdentityFile && !config.agePassphrase) throw new InvalidSettingError('BACKUP_AGE_IDENTITY_FILE', 'is unset: this machine cannot decrypt backups');
+  if (!config.ageIdentityFile && !config.agePassphrase) throw new Error('BACKUP_AGE_IDENTITY_FILE is unset (and so is BACKUP_AGE_PASSPHRASE): this machine cannot decrypt backups');
   const out = await decrypter.decrypt(Readable.toWeb(encrypted) as unknown as ReadableStream<Uint8Array>);
   return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>);
 }
@@ -58,9 +58,9 @@ function readIdentities(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new InvalidSettingError('BACKUP_AGE_IDENTITY_FILE', `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new Error(`BACKUP_AGE_IDENTITY_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   const keys = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-  if (!keys.length) throw new InvalidSettingError('BACKUP_AGE_IDENTITY_FILE', `${path} holds no AGE-SECRET-KEY line`);
+  if (!keys.length) throw new Error(`BACKUP_AGE_IDENTITY_FILE: ${path} holds no AGE-SECRET-KEY line`);
   return keys;
 }

@@ -1,0 +1,80 @@
+import { Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { BackupConfig } from '@kiroku/config';
+import type { Request, Response } from 'express';
+import { AuditTrail } from '../audit';
+import { AdminOnly, authOf, Cookies } from '../auth';
+import { BackupBusy, BackupRun, BackupService } from '../backup';
+import { render } from '../web/render';
+
+/** How long a button waits for a quick answer (busy, or done) before saying "started". */
+const QUICK_MS = 1500;
+
+/** /admin/backups: the catalog, run now, verify. Long work continues after the redirect. */
+@Controller('admin/backups')
+@AdminOnly()
+export class BackupsController {
+  constructor(
+    private readonly backups: BackupService,
+    private readonly config: BackupConfig,
+    private readonly audit: AuditTrail,
+    private readonly cookies: Cookies,
+  ) {}
+
+  @Get()
+  async index(@Res() res: Response) {
+    const runs = (await this.backups.list(100)).map((r) => ({
+      ...r,
+      state: r.prunedAt ? 'pruned' : r.status,
+      seconds: r.finishedAt ? Math.max(0, Math.round((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000)) : null,
+      size: formatBytes(r.storedBytes),
+    }));
+    render(res, 'admin/backups', {
+      title: 'admin.backups.title', width: 'wide', runs, problem: await this.backups.readiness(),
+      destination: this.backups.destination.description, schedule: this.config.schedule, retentionDays: this.config.retentionDays,
+    });
+  }
+
+  @Post('run')
+  async run(@Req() req: Request, @Res() res: Response) {
+    await this.audit.record('backup.run', { actorId: authOf(req).user!.id, ip: req.ip ?? null });
+    const outcome = await quickly(this.backups.run('manual'));
+    this.finish(res, outcome === 'busy' ? 'flash.backupBusy' : outcome === 'pending' ? 'flash.backupStarted' : outcome.status === 'succeeded' ? 'flash.backupDone' : 'flash.backupFailed');
+  }
+
+  @Post(':id/verify')
+  async verify(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+    const run = /^[0-9a-f-]{36}$/.test(id) ? await this.backups.find(id) : null;
+    if (!run || run.status !== 'succeeded' || run.prunedAt) throw new NotFoundException();
+    await this.audit.record('backup.verify', { actorId: authOf(req).user!.id, ip: req.ip ?? null, details: { backupId: id } });
+    const outcome = await quickly(this.backups.verify(id));
+    this.finish(res, outcome === 'pending' ? 'flash.verifyStarted' : outcome !== 'busy' && outcome.verifyStatus === 'passed' ? 'flash.verifyPassed' : 'flash.verifyFailed');
+  }
+
+  private finish(res: Response, flash: string) {
+    this.cookies.setFlash(res, flash);
+    res.redirect(303, '/admin/backups');
+  }
+}
+
+/** The result if it comes within QUICK_MS; otherwise 'pending' (the work goes on, its outcome lands in the catalog). */
+async function quickly(work: Promise<BackupRun>): Promise<BackupRun | 'busy' | 'pending'> {
+  const settled = work.then((run) => run, (error: Error) => {
+    if (error instanceof BackupBusy) return 'busy' as const;
+    throw error;
+  });
+  settled.catch(() => undefined); // failures are recorded in the catalog and logged by the service
+  let timer: NodeJS.Timeout | undefined;
+  const later = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), QUICK_MS)));
+  try {
+    return await Promise.race([settled, later]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function formatBytes(bytes: number | null): string {
+  if (bytes === null) return '';
+  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(2)} GiB`;
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+}

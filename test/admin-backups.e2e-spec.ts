@@ -1,0 +1,61 @@
+import { tempDir } from '@kiroku/testing';
+import { ageKeyPair } from './support/backup-keys';
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+import { WebClient } from './support/web-client';
+
+const PASSWORD = 'a long enough passphrase';
+
+describeEachEngine('the backups console', (engine) => {
+  let t: TestApp;
+  let admin: WebClient;
+
+  beforeAll(async () => {
+    const keys = await ageKeyPair();
+    t = await startTestApp({ ...(await freshDatabase(engine)), BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile });
+    admin = new WebClient(t.url);
+    await admin.signup('admin@example.com', PASSWORD, 'Admin');
+  });
+  afterAll(() => t?.close());
+
+  it('shows where backups go and that none has run, then runs one, verifies it again, and records who did', async () => {
+    const empty = await admin.get('/admin/backups');
+    expect(empty.status).toBe(200);
+    expect(empty.text).toContain('No backup has run yet.');
+    expect(empty.text).toMatch(/Stored in .+, on the schedule 0 2 \* \* \* \(UTC\), kept 30 days/);
+    expect(empty.text).not.toContain('Backups cannot be made here');
+
+    const ran = await admin.submit('/admin/backups/run', {});
+    expect(ran.status).toBe(303);
+    expect(ran.headers.get('location')).toBe('/admin/backups');
+    const listed = await admin.get('/admin/backups');
+    expect(listed.text).toContain('Backup made and verified.');
+    expect(listed.text).toMatch(/<span class="badge">stored<\/span>/);
+    expect(listed.text).toMatch(/<span class="badge">passed<\/span>.*\(restore\)/s);
+    const id = /action="\/admin\/backups\/([0-9a-f-]{36})\/verify"/.exec(listed.text)![1];
+
+    expect((await admin.submit(`/admin/backups/${id}/verify`, {})).status).toBe(303);
+    expect((await admin.get('/admin/backups')).text).toContain('The backup passed verification.');
+    expect((await admin.submit('/admin/backups/00000000-0000-4000-8000-000000000000/verify', {})).status).toBe(404);
+
+    const audit = await admin.get('/admin/audit');
+    expect(audit.text).toContain('backup.run');
+    expect(audit.text).toContain('backup.verify');
+  });
+
+  it('says plainly when backups cannot work on this server', async () => {
+    const bare = await startTestApp({ ...(await freshDatabase(engine)), BACKUP_DIR: tempDir() });
+    try {
+      const someone = new WebClient(bare.url);
+      await someone.signup('first@example.com', PASSWORD, 'First');
+      const page = await someone.get('/admin/backups');
+      expect(page.text).toMatch(/Backups cannot be made here: BACKUP_AGE_RECIPIENTS is unset/);
+      await someone.submit('/admin/backups/run', {});
+      const after = await someone.get('/admin/backups');
+      expect(after.text).toContain('The backup failed: see the reason below.');
+      expect(after.text).toMatch(/<span class="badge warn">failed<\/span><div class="small">BACKUP_AGE_RECIPIENTS/);
+    } finally {
+      await bare.close();
+    }
+  });
+});
