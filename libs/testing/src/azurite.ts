@@ -11,14 +11,17 @@ const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 export interface AzuriteServer {
   connectionString: string;
   port: number;
+  /** Where it keeps its data: start another on the same port and location to bring the same account back. */
+  location: string;
   stop(): Promise<void>;
 }
 
 /** Starts Azurite's blob service (the npm devDependency) on a free port, storing in a temp folder. */
-export async function startAzurite(): Promise<AzuriteServer> {
-  const port = await freePort();
+export async function startAzurite(options: { port?: number; location?: string } = {}): Promise<AzuriteServer> {
+  const port = options.port ?? (await freePort());
+  const location = options.location ?? tempDir();
   const bin = join(projectRoot(), 'node_modules/azurite/dist/src/blob/main.js');
-  const child: ChildProcess = spawn(process.execPath, [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', tempDir(), '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c));
   const deadline = Date.now() + 20_000;
@@ -29,6 +32,7 @@ export async function startAzurite(): Promise<AzuriteServer> {
   }
   return {
     port,
+    location,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
     stop: () =>
       new Promise((resolve) => {

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AzuriteServer, startAzurite } from '@kiroku/testing';
+import { BackupService } from '../src/modules/backup';
+import { AzureDestination } from '../src/modules/backup/destinations/azure';
+import { NotesService } from '../src/modules/notes/notes.service';
+import { Accounts } from '../src/modules/auth';
+import { ageKeyPair, smallDisk } from './support/backup-keys';
+import { freshDatabase } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+
+/** A user with `mb` MB of notes that do not compress (random text), so the backup outgrows a small disk. */
+async function fill(t: TestApp, mb: number): Promise<void> {
+  const created = await t.app.get(Accounts).create({ email: `u${randomBytes(4).toString('hex')}@example.com`, displayName: 'U', password: 'a long enough passphrase' }, 'user');
+  if (!('user' in created)) throw new Error('no user');
+  for (let i = 0; i < mb * 20; i++) await t.app.get(NotesService).create(created.user.id, { title: `filler ${i}`, body: randomBytes(37_000).toString('base64').slice(0, 50_000), tags: [], visibility: 'private' });
+}
+
+describe('a backup destination that fails', () => {
+  it('a full disk fails the run visibly, keeps the older backups and leaves no partial file; the next run succeeds once there is room', async () => {
+    const disk = smallDisk(3 * 1024);
+    if ('unavailable' in disk) {
+      if (process.env.CI === 'true') throw new Error(`the disk-full test needs a small real disk: ${disk.unavailable}`);
+      // eslint-disable-next-line no-console
+      console.warn(`SKIPPED: disk-full backup test (${disk.unavailable})`);
+      return;
+    }
+    const keys = await ageKeyPair();
+    const t = await startTestApp({ ...(await freshDatabase('sqlite')), BACKUP_DIR: disk.path, BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile });
+    try {
+      const backups = t.app.get(BackupService);
+      const first = await backups.run('manual');
+      expect(first.status).toBe('succeeded');
+      await fill(t, 4);
+      const failed = await backups.run('manual');
+      expect(failed).toMatchObject({ status: 'failed', objectKey: null });
+      expect(failed.error).toMatch(/ENOSPC|no space/i);
+      expect(readdirSync(join(disk.path, 'backups')).sort()).toEqual([first.objectKey!.split('/')[1], `${first.objectKey!.split('/')[1]}.manifest.json`]);
+      expect(await backups.prune()).toEqual({ pruned: [], held: 'the newest backup run failed' });
+
+      disk.grow(32 * 1024); // the operator makes room
+      const next = await backups.run('manual');
+      expect(next).toMatchObject({ status: 'succeeded', error: null, verifyStatus: 'passed' });
+      expect(readdirSync(join(disk.path, 'backups'))).toHaveLength(4);
+    } finally {
+      await t.close();
+      disk.unmount();
+    }
+  });
+
+  it('an unreachable Azure container fails the run visibly and the older backups are still there when it comes back', async () => {
+    let azurite: AzuriteServer = await startAzurite();
+    const keys = await ageKeyPair();
+    const env = { ...(await freshDatabase('sqlite')), BACKUP_AZURE_CONNECTION_STRING: azurite.connectionString, BACKUP_AZURE_CONTAINER: 'kiroku-backups', BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile };
+    const t = await startTestApp(env);
+    try {
+      const backups = t.app.get(BackupService);
+      const first = await backups.run('manual');
+      expect(first).toMatchObject({ status: 'succeeded', destination: 'azure', verifyStatus: 'passed' });
+
+      await azurite.stop();
+      const failed = await backups.run('manual');
+      expect(failed).toMatchObject({ status: 'failed', objectKey: null });
+      expect(failed.error).toMatch(/ECONNREFUSED|connect/);
+
+      azurite = await startAzurite({ port: azurite.port, location: azurite.location });
+      const objects = await new AzureDestination(azurite.connectionString, 'kiroku-backups').list('backups/');
+      expect(objects.map((o) => o.key)).toEqual([first.objectKey, `${first.objectKey}.manifest.json`]);
+      expect((await backups.verify(first.id)).verifyStatus).toBe('passed');
+    } finally {
+      await t.close();
+      await azurite.stop();
+    }
+  });
+});
