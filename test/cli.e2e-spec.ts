@@ -1,3 +1,5 @@
+import { postgresMigrations } from '../migrations/postgres';
+import { sqliteMigrations } from '../migrations/sqlite';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { runCli } from './support/process';
 import { startTestApp } from './support/test-app';
@@ -59,27 +61,22 @@ describe('kiroku usage errors', () => {
 
 describeEachEngine('kiroku migrate', (engine) => {
   it('shows, runs and reverts migrations', async () => {
+    const names = (engine === 'sqlite' ? sqliteMigrations : postgresMigrations).map((m) => new m().name!);
+    expect(names.slice(0, 3)).toEqual(['CreateFoundationTables1795901079716', 'CreateAccountTables1795902800728', 'CreateNotesTables1795904940286']);
     const env = await freshDatabase(engine);
     const pending = await runCli(['migrate', 'show'], env);
     expect(pending.code).toBe(1);
     expect(pending.stdout).toMatch(engine === 'sqlite' ? /^SQLite 3\.\d+/m : /^PostgreSQL 15\./m);
-    expect(pending.stdout).toMatch(/^\[ \] CreateFoundationTables1795901079716$/m);
-    expect(pending.stdout).toMatch(/^\[ \] CreateAccountTables1795902800728$/m);
-    expect(pending.stdout).toMatch(/^\[ \] CreateNotesTables1795904940286$/m);
-    expect(pending.stderr).toMatch(/kiroku: 3 migration\(s\) pending: run `kiroku migrate run`/);
+    for (const name of names) expect(pending.stdout).toMatch(new RegExp(`^\\[ \\] ${name}$`, 'm'));
+    expect(pending.stderr).toBe(`kiroku: ${names.length} migration(s) pending: run \`kiroku migrate run\`\n`);
 
-    expect(await runCli(['migrate', 'run'], env)).toMatchObject({
-      code: 0,
-      stdout: 'applied CreateFoundationTables1795901079716\napplied CreateAccountTables1795902800728\napplied CreateNotesTables1795904940286\n',
-    });
+    expect(await runCli(['migrate', 'run'], env)).toMatchObject({ code: 0, stdout: names.map((n) => `applied ${n}\n`).join('') });
     expect(await runCli(['migrate', 'run'], env)).toMatchObject({ code: 0, stdout: 'Schema is current: nothing to apply.\n' });
     const current = await runCli(['migrate', 'show'], env);
     expect(current.code).toBe(0);
-    expect(current.stdout).toMatch(/^\[x\] CreateFoundationTables1795901079716$/m);
+    for (const name of names) expect(current.stdout).toMatch(new RegExp(`^\\[x\\] ${name}$`, 'm'));
 
-    expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateNotesTables1795904940286\n' });
-    expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateAccountTables1795902800728\n' });
-    expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'reverted CreateFoundationTables1795901079716\n' });
+    for (const name of [...names].reverse()) expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: `reverted ${name}\n` });
     expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'No migration is applied: nothing to revert.\n' });
   });
 });
