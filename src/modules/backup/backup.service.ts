@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { pipeline as pipelineCallback, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
@@ -129,7 +129,7 @@ export class BackupService {
     let stored: string | undefined;
     try {
       if (keyError) throw keyError;
-      const snapshot = this.db.engine === 'sqlite' ? await sqliteSnapshot(this.db, join(scratch, 'snapshot.sqlite')) : await this.postgresSnapshot();
+      const snapshot = this.db.engine === 'sqlite' ? await sqliteSnapshot(resolvePath(this.database.path), join(scratch, 'snapshot.sqlite')) : await this.postgresSnapshot();
       const objectKey = `backups/kiroku-${this.db.engine}-${stamp(startedAt)}-${id.slice(0, 8)}.${this.db.engine === 'sqlite' ? 'sqlite.gz' : 'pgdump'}.age`;
       const plain = new Measure();
       const storedMeasure = new Measure();

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { STREAM_CHUNK } from './streams';
 import { createReadStream } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { PassThrough, Readable } from 'node:stream';
 import { DatabaseConfig } from '@kiroku/config';
 import { Database, MIGRATIONS_TABLE } from '@kiroku/persistence';
@@ -20,14 +22,34 @@ export interface Snapshot extends SnapshotFacts {
   done: Promise<void>;
 }
 
-/** SQLite: the online backup API copies the live database page by page into `scratchFile`, writes going on meanwhile. */
-export async function sqliteSnapshot(db: Database, scratchFile: string): Promise<Snapshot> {
-  const connection = (db.dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
-  // 2,000 pages (8 MiB) per step, then the event loop gets a turn: requests keep being served.
-  await connection.backup(scratchFile, { progress: () => 2000 });
+/**
+ * SQLite: the online backup API, run in a worker thread on a connection of its
+ * own, copies the live database into `scratchFile` while the application keeps
+ * writing. After a first short step the rest is copied in one step, inside one
+ * read transaction of the WAL: a consistent snapshot that writes from other
+ * connections cannot restart, and the application's thread and page cache are
+ * left alone.
+ */
+export async function sqliteSnapshot(sourceFile: string, scratchFile: string): Promise<Snapshot> {
+  await new Promise<void>((resolve, reject) => {
+    const worker = new Worker(SNAPSHOT_WORKER, { eval: true, workerData: { module: require.resolve('better-sqlite3'), sourceFile, scratchFile } });
+    worker.once('message', (m: { error?: string }) => (m.error ? reject(new Error(`SQLite snapshot failed: ${m.error}`)) : resolve()));
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`SQLite snapshot worker exited ${code}`))));
+  });
   const facts = inspectSqliteFile(scratchFile);
-  return { ...facts, stream: createReadStream(scratchFile, { highWaterMark: 1 << 20 }), done: Promise.resolve() };
+  return { ...facts, stream: createReadStream(scratchFile, { highWaterMark: STREAM_CHUNK }), done: Promise.resolve() };
 }
+
+const SNAPSHOT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const source = new Database(workerData.sourceFile, { readonly: true, fileMustExist: true });
+source.pragma('busy_timeout = 10000');
+source.backup(workerData.scratchFile, { progress: () => 2147483647 })
+  .then(() => parentPort.postMessage({}), (error) => parentPort.postMessage({ error: error.message }))
+  .finally(() => source.close());
+`;
 
 /** Opens a SQLite file read-only: integrity_check, rows per table, schema version. Throws when the file is damaged. */
 export function inspectSqliteFile(file: string): SnapshotFacts {
@@ -66,7 +88,7 @@ export async function postgresSnapshot(db: Database, config: DatabaseConfig): Pr
     const facts = await postgresFacts((sql) => client.query(sql).then((r) => r.rows));
     const dump = spawnPgTool('pg_dump', config.url!, ['--format=custom', '--compress=6', '--no-owner', '--no-privileges', `--snapshot=${snapshot}`]);
     // The stream ends only once pg_dump has exited 0: a dump that dies midway must not end like a complete one.
-    const stream = new PassThrough({ highWaterMark: 1 << 20 });
+    const stream = new PassThrough({ highWaterMark: STREAM_CHUNK });
     dump.stdout.pipe(stream, { end: false });
     const done = dump.exited.finally(finish);
     done.then(() => stream.end(), (error: Error) => stream.destroy(error));

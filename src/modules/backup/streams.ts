@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { Transform, TransformCallback } from 'node:stream';
 import { AGE_HEADER } from './age';
 
+/** Read size of backup streams: large enough for throughput, small enough that a few stages in flight stay a few MiB. */
+export const STREAM_CHUNK = 256 * 1024;
+
 /** Passes bytes through, counting them and hashing them (sha256). */
 export class Measure extends Transform {
   private readonly hash = createHash('sha256');

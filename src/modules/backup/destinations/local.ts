@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { STREAM_CHUNK } from '../streams';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -48,7 +49,7 @@ export class LocalDestination implements BackupDestination {
   async get(key: string): Promise<Readable> {
     const path = this.path(key);
     if (!(await exists(path))) throw new ObjectMissing(key);
-    return createReadStream(path, { highWaterMark: 1 << 20 });
+    return createReadStream(path, { highWaterMark: STREAM_CHUNK });
   }
 
   async list(prefix: string): Promise<StoredObject[]> {
