@@ -8,6 +8,7 @@ import { TaskScheduler } from '@kiroku/scheduler';
 import { tempDir } from '@kiroku/testing';
 import { BackupRun, BackupService, BackupTask } from '../src/modules/backup';
 import { restoreInto, withClient } from '../src/modules/backup/backup.service';
+import { restoreBackup } from '../src/modules/backup/restore';
 import { NotesService } from '../src/modules/notes/notes.service';
 import { Accounts } from '../src/modules/auth';
 import { ageKeyPair } from './support/backup-keys';
@@ -157,7 +158,43 @@ describeEachEngine('backups', (engine) => {
     expect(readdirSync(backupDir)).toEqual([]);
   });
 
+  it('reports its figures for metrics and alerts', async () => {
+    expect(await backups.status()).toEqual({ lastSuccessAt: null, lastVerifiedAt: null, lastDurationMs: null, lastStoredBytes: null, lastRunFailed: false, failures: 0 });
+    const run = await backups.run('manual');
+    expect(await backups.status()).toEqual({
+      lastSuccessAt: run.finishedAt, lastVerifiedAt: run.verifiedAt, lastDurationMs: run.finishedAt!.getTime() - run.startedAt.getTime(),
+      lastStoredBytes: run.storedBytes, lastRunFailed: false, failures: 0,
+    });
+  });
+
+  it('runs one backup at a time: a second request while one runs is refused, and nothing is recorded for it', async () => {
+    const outcomes = await Promise.allSettled([backups.run('manual'), backups.run('manual')]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value.status)).toEqual(['succeeded']);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String(o.reason.message))).toEqual([expect.stringMatching(/another backup is running/)]);
+    expect(await backups.list()).toHaveLength(1);
+    expect((await backups.run('manual')).status).toBe('succeeded'); // the lock was released
+  });
+
+  it('works with a passphrase instead of recipients, restore drill included', async () => {
+    await t.close();
+    t = await startTestApp({ ...env, BACKUP_AGE_RECIPIENTS: undefined, BACKUP_AGE_IDENTITY_FILE: undefined, BACKUP_AGE_PASSPHRASE: 'correct horse battery staple' }, { clock });
+    const run = await t.app.get(BackupService).run('manual');
+    expect(run).toMatchObject({ status: 'succeeded', encryption: 'passphrase', verifyStatus: 'passed', verifyMode: 'restore' });
+    expect(readFileSync(join(backupDir, run.objectKey!)).subarray(0, 40).toString()).toMatch(/^age-encryption\.org\/v1\n-> scrypt /);
+  });
+
   if (engine === 'postgres') {
+    it('restores only into an empty PostgreSQL database unless forced', async () => {
+      const run = await backups.run('manual');
+      const target = (await freshDatabase('postgres')).DATABASE_URL;
+      await withClient(target, (q) => q('CREATE TABLE precious (id int)'));
+      await expect(restoreBackup(t.config.backup, t.config.database, run.id, target, false)).rejects.toThrow(/the target database is not empty/);
+      expect(await withClient(target, (q) => q("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'precious'"))).toEqual([{ n: 1 }]);
+      const forced = await restoreBackup(t.config.backup, t.config.database, run.id.slice(0, 8), target, true);
+      expect(forced.restored.rowCounts).toEqual(JSON.parse(run.rowCounts!));
+      expect(await withClient(target, (q) => q("SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'precious'"))).toEqual([{ n: 0 }]);
+    });
+
     it('three instances firing the same slot make exactly one backup', async () => {
       const others = await Promise.all([1, 2].map(() => startTestApp(env, { clock })));
       try {

@@ -149,6 +149,7 @@ async function postgres(keys) {
     writeFileSync(join(pgDir, '.keep'), '');
     const pgNotes = await fillPostgres(url, bodies());
     const client = new Client({ connectionString: url });
+    client.on('error', () => undefined); // reported through the query that fails
     await client.connect();
     const pgSize = Number((await client.query('SELECT pg_database_size(current_database())::bigint AS size')).rows[0].size);
     const pgLabel = `${(pgSize / MiB).toFixed(0)} MiB, ${pgNotes.toLocaleString('en')} notes`;
@@ -168,6 +169,9 @@ async function postgres(keys) {
     const pgRestore = await cli(['backup', 'restore', pgRow.id, '--to', cluster.url('bench_restored')], pgEnv);
     console.log(`| PostgreSQL 15 | ${pgLabel} | restore (CLI, into an empty database) | ${pgRestore.seconds.toFixed(1)} | ${mbps(pgSize, pgRestore.seconds)} | ${pgRestore.peak.toFixed(0)} |`);
     rmSync(pgDir, { recursive: true, force: true });
+  } catch (error) {
+    console.error(`PostgreSQL part failed: ${error.message}`);
+    throw error;
   } finally {
     await cluster.destroy();
   }

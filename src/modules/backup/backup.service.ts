@@ -11,7 +11,7 @@ import { Clock } from '@kiroku/clock';
 import { BackupConfig, DatabaseConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID, LeaseService } from '@kiroku/persistence';
 import { Client } from 'pg';
-import { IsNull, Not } from 'typeorm';
+import { FindOptionsWhere, IsNull, Not } from 'typeorm';
 import { APP_VERSION } from '../../app-info';
 import { backupKey, canDecrypt, decrypt } from './age';
 import { BackupRun } from './backup-run.entity';
@@ -59,6 +59,18 @@ export interface Manifest {
 }
 
 export const MANIFEST_SUFFIX = '.manifest.json';
+
+export interface BackupStatusFigures {
+  lastSuccessAt: Date | null;
+  lastVerifiedAt: Date | null;
+  /** Snapshot to stored, of the newest successful run. */
+  lastDurationMs: number | null;
+  lastStoredBytes: number | null;
+  /** The newest finished run failed. */
+  lastRunFailed: boolean;
+  /** Failed runs in the catalog. */
+  failures: number;
+}
 
 /**
  * Backups: snapshot, compress, encrypt to age, store atomically, catalog,
@@ -231,12 +243,19 @@ export class BackupService {
     return rows.length === 1 ? this.db.manager.findOneBy(BackupRun, { id: rows[0].id }) : null;
   }
 
-  /** The newest successful and the newest verified backup, for health details and metrics. */
-  async status(): Promise<{ lastSuccessAt: Date | null; lastVerifiedAt: Date | null; lastFailureAt: Date | null }> {
-    const [success] = await this.db.manager.find(BackupRun, { where: { status: 'succeeded' }, order: { startedAt: 'DESC' }, take: 1 });
-    const [verified] = await this.db.manager.find(BackupRun, { where: { verifyStatus: 'passed' }, order: { startedAt: 'DESC' }, take: 1 });
-    const [failure] = await this.db.manager.find(BackupRun, { where: { status: 'failed' }, order: { startedAt: 'DESC' }, take: 1 });
-    return { lastSuccessAt: success?.finishedAt ?? null, lastVerifiedAt: verified?.verifiedAt ?? null, lastFailureAt: failure?.finishedAt ?? null };
+  /** Figures for metrics and alerts: the newest success and verification, the last run's duration and size, failures. */
+  async status(): Promise<BackupStatusFigures> {
+    const newest = (where: FindOptionsWhere<BackupRun>) => this.db.manager.findOne(BackupRun, { where, order: { startedAt: 'DESC' } });
+    const [success, verified, last] = await Promise.all([newest({ status: 'succeeded' }), newest({ verifyStatus: 'passed' }), newest({ status: Not('running') })]);
+    const failures = await this.db.manager.count(BackupRun, { where: { status: 'failed' } });
+    return {
+      lastSuccessAt: success?.finishedAt ?? null,
+      lastVerifiedAt: verified?.verifiedAt ?? null,
+      lastDurationMs: success?.finishedAt ? success.finishedAt.getTime() - success.startedAt.getTime() : null,
+      lastStoredBytes: success?.storedBytes ?? null,
+      lastRunFailed: last?.status === 'failed',
+      failures,
+    };
   }
 
   /** Why a backup could not be made here, or null: encryption settings, and on PostgreSQL a pg_dump at least as new as the server. */
