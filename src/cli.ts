@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { APP_VERSION, newInstanceId } from './app-info';
 import { AuditTrail } from './modules/audit';
 import { Accounts, ApiTokens } from './modules/auth';
-import { BackupBusy, BackupService } from './modules/backup';
+import { BackupBusy, BackupService, formatBytes } from './modules/backup';
 import { backupDestination } from './modules/backup/backup-destination.factory';
 import { readManifests, restoreBackup, RestoreRefused } from './modules/backup/restore';
 import { translate } from './modules/web/i18n';
@@ -172,7 +172,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
           throw error;
         });
         if (run.status !== 'succeeded') throw new CliFailure(`backup ${run.id} failed: ${run.error}`);
-        out(`backup ${run.id} stored as ${run.objectKey} (${formatBytes(run.storedBytes)}; ${formatRows(run.rowCounts)})`);
+        out(`backup ${run.id} stored as ${run.objectKey} (${formatBytes(run.storedBytes ?? 0)}; ${formatRows(run.rowCounts)})`);
         out(`verified: ${run.verifyStatus} (${run.verifyMode})${run.verifyError ? `: ${run.verifyError}` : ''}`);
         if (run.verifyStatus !== 'passed') throw new CliFailure(`backup ${run.id} was stored but failed verification`);
       }),
@@ -195,7 +195,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
         for (const r of runs) {
           const state = r.prunedAt ? 'pruned' : r.status;
           const verified = r.verifyStatus ? `verify ${r.verifyStatus} ${r.verifiedAt!.toISOString()}` : 'not verified';
-          out([r.id, r.startedAt.toISOString(), state, formatBytes(r.storedBytes), verified, r.error ?? r.objectKey ?? ''].join('\t'));
+          out([r.id, r.startedAt.toISOString(), state, (r.storedBytes === null ? '-' : formatBytes(r.storedBytes)), verified, r.error ?? r.objectKey ?? ''].join('\t'));
         }
       });
     });
@@ -266,11 +266,6 @@ async function existingAccount(accounts: Accounts, email: string) {
   const user = await accounts.findByEmail(email);
   if (!user) throw new CliFailure(`no account with the email ${email}`);
   return user;
-}
-
-function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function formatRows(rowCounts: string | null): string {

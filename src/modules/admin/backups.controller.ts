@@ -3,7 +3,7 @@ import { BackupConfig } from '@kiroku/config';
 import type { Request, Response } from 'express';
 import { AuditTrail } from '../audit';
 import { AdminOnly, authOf, Cookies } from '../auth';
-import { BackupBusy, BackupRun, BackupService } from '../backup';
+import { BackupBusy, BackupRun, BackupService, formatBytes } from '../backup';
 import { render } from '../web/render';
 
 /** How long a button waits for a quick answer (busy, or done) before saying "started". */
@@ -26,7 +26,7 @@ export class BackupsController {
       ...r,
       state: r.prunedAt ? 'pruned' : r.status,
       seconds: r.finishedAt ? Math.max(0, Math.round((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000)) : null,
-      size: formatBytes(r.storedBytes),
+      size: r.storedBytes === null ? '' : formatBytes(r.storedBytes),
     }));
     render(res, 'admin/backups', {
       title: 'admin.backups.title', width: 'wide', runs, problem: await this.backups.readiness(),
@@ -70,11 +70,4 @@ async function quickly(work: Promise<BackupRun>): Promise<BackupRun | 'busy' | '
   } finally {
     clearTimeout(timer);
   }
-}
-
-function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '';
-  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(2)} GiB`;
-  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
-  return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
 }

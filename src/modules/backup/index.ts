@@ -2,3 +2,4 @@ export { BackupModule, BackupScheduleModule } from './backup.module';
 export { BackupBusy, BackupService, MANIFEST_SUFFIX, type Manifest } from './backup.service';
 export { BackupRun } from './backup-run.entity';
 export { BackupTask } from './backup.task';
+export { formatBytes } from './streams';

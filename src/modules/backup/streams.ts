@@ -45,3 +45,10 @@ export class RequireAgeHeader extends Transform {
     done(this.checked ? null : new Error('the data is shorter than the age header: refusing it'));
   }
 }
+
+/** A byte count for people: 8 KiB, 175.3 MiB, 1.02 GiB. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1 << 30) return `${(bytes / (1 << 30)).toFixed(2)} GiB`;
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+}
