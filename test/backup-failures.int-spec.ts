@@ -7,7 +7,7 @@ import { AzureDestination } from '../src/modules/backup/destinations/azure';
 import { NotesService } from '../src/modules/notes/notes.service';
 import { Accounts } from '../src/modules/auth';
 import { ageKeyPair, smallDisk } from './support/backup-keys';
-import { freshDatabase } from './support/engines';
+import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 
 /** A user with `mb` MB of notes that do not compress (random text), so the backup outgrows a small disk. */
@@ -17,7 +17,7 @@ async function fill(t: TestApp, mb: number): Promise<void> {
   for (let i = 0; i < mb * 20; i++) await t.app.get(NotesService).create(created.user.id, { title: `filler ${i}`, body: randomBytes(37_000).toString('base64').slice(0, 50_000), tags: [], visibility: 'private' });
 }
 
-describe('a backup destination that fails', () => {
+describeEachEngine('a backup destination that fails', (engine) => {
   it('a full disk fails the run visibly, keeps the older backups and leaves no partial file; the next run succeeds once there is room', async () => {
     const disk = smallDisk(3 * 1024);
     if ('unavailable' in disk) {
@@ -27,7 +27,7 @@ describe('a backup destination that fails', () => {
       return;
     }
     const keys = await ageKeyPair();
-    const t = await startTestApp({ ...(await freshDatabase('sqlite')), BACKUP_DIR: disk.path, BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile });
+    const t = await startTestApp({ ...(await freshDatabase(engine)), BACKUP_DIR: disk.path, BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile });
     try {
       const backups = t.app.get(BackupService);
       const first = await backups.run('manual');
@@ -52,7 +52,7 @@ describe('a backup destination that fails', () => {
   it('an unreachable Azure container fails the run visibly and the older backups are still there when it comes back', async () => {
     let azurite: AzuriteServer = await startAzurite();
     const keys = await ageKeyPair();
-    const env = { ...(await freshDatabase('sqlite')), BACKUP_AZURE_CONNECTION_STRING: azurite.connectionString, BACKUP_AZURE_CONTAINER: 'kiroku-backups', BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile };
+    const env = { ...(await freshDatabase(engine)), BACKUP_AZURE_CONNECTION_STRING: azurite.connectionString, BACKUP_AZURE_CONTAINER: 'kiroku-backups', BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile };
     const t = await startTestApp(env);
     try {
       const backups = t.app.get(BackupService);
@@ -71,6 +71,34 @@ describe('a backup destination that fails', () => {
     } finally {
       await t.close();
       await azurite.stop();
+    }
+  });
+});
+
+describeEachEngine('backups on PostgreSQL', (engine) => {
+  if (engine !== 'postgres') return;
+  it('refuse a pg_dump older than the server, saying which version to install, at start-up and in the run', async () => {
+    const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs');
+    const { tempDir } = await import('@kiroku/testing');
+    const bin = tempDir();
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'pg_dump'), '#!/bin/sh\necho "pg_dump (PostgreSQL) 12.22"\n');
+    chmodSync(join(bin, 'pg_dump'), 0o755);
+    const keys = await ageKeyPair();
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+    try {
+      const t = await startTestApp({ ...(await freshDatabase('postgres')), BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient });
+      try {
+        await t.logs.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('backups will fail'));
+        expect(t.logs.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'backups will fail: pg_dump 12 is older than the PostgreSQL 15 server: install the version 15 client' }));
+        const run = await t.app.get(BackupService).run('manual');
+        expect(run).toMatchObject({ status: 'failed', error: 'pg_dump 12 is older than the PostgreSQL 15 server: install the version 15 client' });
+      } finally {
+        await t.close();
+      }
+    } finally {
+      process.env.PATH = path;
     }
   });
 });

@@ -90,6 +90,11 @@ export async function postgresSnapshot(db: Database, config: DatabaseConfig): Pr
     // The stream ends only once pg_dump has exited 0: a dump that dies midway must not end like a complete one.
     const stream = new PassThrough({ highWaterMark: STREAM_CHUNK });
     dump.stdout.pipe(stream, { end: false });
+    // A consumer that gave up (full disk, unreachable destination) must not leave pg_dump blocked on a full pipe,
+    // holding its snapshot and our connection.
+    stream.once('close', () => {
+      if (dump.child.exitCode === null && dump.child.signalCode === null) dump.child.kill('SIGTERM');
+    });
     const done = dump.exited.finally(finish);
     done.then(() => stream.end(), (error: Error) => stream.destroy(error));
     return { ...facts, stream, done };
@@ -142,7 +147,7 @@ export function spawnPgTool(tool: 'pg_dump' | 'pg_restore', url: string, args: s
 
 /** The major version of a PostgreSQL client tool on PATH (pg_dump --version), or an error that says what is missing. */
 export async function pgToolMajor(tool: 'pg_dump' | 'pg_restore'): Promise<number> {
-  const child = spawn(tool, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(tool, ['--version'], { env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c));
   await new Promise<void>((resolve, reject) => {
