@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     drainAndClose(app, config.app.shutdownGraceMs)
       .then((outcome) => {
         logger.log(`stopped (${outcome})`);
-        // Let pino flush before leaving.
+        // Let pino flush before leaving (the daily files are flushed synchronously at exit).
         setTimeout(() => process.exit(0), 50).unref();
       })
       .catch((error: Error) => {

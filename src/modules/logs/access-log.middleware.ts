@@ -16,7 +16,6 @@ export function requestIdOf(req: Request): string {
  * written while serving it) and writes one access line when the response ends.
  */
 export function accessLog(logger: Logger): RequestHandler {
-  const access = logger.child({ stream: 'access' });
   return (req: Request, res: Response, next: NextFunction) => {
     const requestId = requestIdOf(req);
     const started = process.hrtime.bigint();
@@ -24,7 +23,8 @@ export function accessLog(logger: Logger): RequestHandler {
     // 'close' also fires when the client goes away before the response is complete.
     res.once('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      access.info({
+      logger.info({
+        stream: 'access',
         reqId: requestId,
         method: req.method,
         route: req.route?.path,
@@ -33,6 +33,7 @@ export function accessLog(logger: Logger): RequestHandler {
         bytes: Number(res.getHeader('content-length') ?? 0),
         durationMs: Math.round(durationMs * 10) / 10,
         ip: req.ip,
+        userId: req.auth?.user?.id ?? null,
         userAgent: req.headers['user-agent'],
         ...(res.writableFinished ? {} : { aborted: true }),
       }, 'request');

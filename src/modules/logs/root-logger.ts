@@ -1,27 +1,50 @@
 import pino, { DestinationStream, Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { LogConfig } from '@kiroku/config';
+import { DailyLogFiles, tee } from './daily-files';
 import { requestContext } from './request-context';
 
+/** Daily files opened by this process, flushed synchronously at exit. */
+const openFiles = new Set<DailyLogFiles>();
+let exitHooked = false;
+
+/** Writes every buffered log line to its file now (shutdown, fatal errors). */
+export function flushLogFiles(): void {
+  for (const files of openFiles) files.flushSync();
+}
+
 /**
- * Field paths never written, whatever logs them. The logs issue widens this
- * to every stream; the baseline keeps credentials out of request logs.
+ * Field names never written, at the top of a line or one or two levels down
+ * (`req.body.password`, `config.backup.agePassphrase`), whatever logs them.
  */
 export const REDACTED_PATHS = [
-  'password', '*.password', 'currentPassword', 'newPassword', 'token', '*.token', 'secret', '*.secret',
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie',
+  ...['password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'tokenHash', 'secret', 'idHash', 'sessionId',
+    'cookie', 'authorization', '_csrf', 'csrfToken', 'passphrase', 'agePassphrase', 'connectionString', 'azureConnectionString']
+    .flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
+  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers["set-cookie"]',
   // A failed query carries its bound values: session hashes, password hashes, CSRF tokens.
   'err.parameters', 'err.driverError.parameters', 'err.cause.parameters',
 ];
 
 /**
- * The process's one pino logger: JSON lines on stdout with UTC ISO time,
- * level name, instance id and (inside a request) the request id.
+ * The process's one pino logger: JSON lines with UTC ISO time, level name,
+ * instance id, stream (`access`, `app`, `error`, `security`) and, inside a
+ * request, the request id; on stdout, and with LOG_DIR also in daily files.
  */
 export function createRootLogger(config: LogConfig, instanceId: string, destination?: DestinationStream): Logger {
-  const stream = destination ?? (config.format === 'pretty'
+  const console = destination ?? (config.format === 'pretty'
     ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,instance', singleLine: true, sync: true })
     : pino.destination({ dest: 1, sync: false }));
+  let stream = console;
+  if (config.dir) {
+    const files = new DailyLogFiles(config.dir);
+    openFiles.add(files);
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', flushLogFiles);
+    }
+    stream = tee(console, files);
+  }
   return pino(
     {
       level: config.level,
@@ -29,9 +52,11 @@ export function createRootLogger(config: LogConfig, instanceId: string, destinat
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      mixin: () => {
+      // Lines name their stream; unmarked ones are the application's, or its errors.
+      mixin: (line: object, level: number) => {
         const ctx = requestContext.getStore();
-        return ctx ? { reqId: ctx.requestId } : {};
+        const stream = 'stream' in line ? {} : { stream: level >= 50 ? 'error' : 'app' };
+        return ctx ? { ...stream, reqId: ctx.requestId } : stream;
       },
     },
     stream,
