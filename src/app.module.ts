@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BackupScheduleModule } from './modules/backup';
+import { LogSweepScheduleModule } from './modules/logs/log-sweep.module';
 import { CoreModule, CoreOptions } from './core.module';
 import { SchedulerModule } from '@kiroku/scheduler';
 import { AdminModule } from './modules/admin/admin.module';
@@ -14,6 +15,6 @@ import { WebModule } from './modules/web';
 @Module({})
 export class AppModule {
   static forRoot(options: CoreOptions): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, BackupScheduleModule, AdminModule, ApiDocsModule] };
+    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, BackupScheduleModule, LogSweepScheduleModule, AdminModule, ApiDocsModule] };
   }
 }

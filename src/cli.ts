@@ -15,6 +15,7 @@ import { readManifests, restoreBackup, RestoreRefused } from './modules/backup/r
 import { translate } from './modules/web/i18n';
 import { CliModule } from './cli/cli.module';
 import { PinoLoggerService } from './modules/logs';
+import { LogSweeper, SweepReport } from './modules/logs/log-sweeper';
 import { preflight, reportStartupError } from './preflight';
 
 /** A failure the CLI reports as one line and a non-zero exit code. */
@@ -240,6 +241,25 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
         else out(result.pruned.length ? result.pruned.map((id) => `pruned ${id}`).join('\n') : 'Nothing to prune.');
       }),
     );
+
+  const logs = program.command('logs').description('log files under LOG_DIR: compress, archive, prune (the hourly sweeper, by hand)');
+  const printSweep = (report: SweepReport) => {
+    for (const name of report.compressed) out(`compressed ${name}`);
+    for (const key of report.archived) out(`archived ${key}`);
+    for (const name of report.deleted) out(`deleted ${name}`);
+    for (const key of report.deletedArchives) out(`deleted archive ${key}`);
+    if (report.emergency) out(`log disk past ALERT_DISK_CRIT: deleted ${report.emergencyDeleted.join(', ') || 'nothing more to delete'}`);
+    if (![report.compressed, report.archived, report.deleted, report.deletedArchives].some((l) => l.length)) out('Nothing to do.');
+    if (report.problems.length) throw new CliFailure(report.problems.join('; '));
+  };
+  logs
+    .command('archive')
+    .description('compress closed daily files and copy them, encrypted, to the backup destination')
+    .action(() => withContext(preflight(env), async (ctx) => printSweep(await ctx.get(LogSweeper).sweep({ compress: true, archive: true }))));
+  logs
+    .command('prune')
+    .description('delete log files and archives dated before LOG_RETENTION_DAYS')
+    .action(() => withContext(preflight(env), async (ctx) => printSweep(await ctx.get(LogSweeper).sweep({ prune: true }))));
 
   program
     .command('tokens')

@@ -7,7 +7,7 @@ import { BackupTask } from './backup.task';
 /** Backups as a service (the CLI uses this). */
 @Module({
   providers: [BackupService, { provide: BACKUP_DESTINATION, useFactory: backupDestination, inject: [BackupConfig] }],
-  exports: [BackupService],
+  exports: [BackupService, BACKUP_DESTINATION],
 })
 export class BackupModule {}
 
