@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
 import { FakeClock } from '@kiroku/clock';
 import { testConfig } from './support/test-app';
 import { AzuriteServer, startAzurite, tempDir } from '@kiroku/testing';
@@ -10,7 +11,7 @@ import { AzureDestination } from '../src/modules/backup/destinations/azure';
 import { BackupDestination } from '../src/modules/backup/destinations/destination';
 import { LocalDestination } from '../src/modules/backup/destinations/local';
 import { LogSweeper } from '../src/modules/logs/log-sweeper';
-import { ageKeyPair } from './support/backup-keys';
+import { ageKeyPair, smallDisk } from './support/backup-keys';
 
 const DAY = 24 * 3_600_000;
 
@@ -19,7 +20,7 @@ function pastProcessesWrote(dir: string): Record<string, string> {
   const contents: Record<string, string> = {};
   const file = (name: string, text: string, gz = false) => {
     const path = join(dir, name);
-    writeFileSync(path, gz ? require('node:zlib').gzipSync(text) : text);
+    writeFileSync(path, gz ? gzipSync(text) : text);
     const day = /(\d{4}-\d{2}-\d{2})/.exec(name)?.[1] ?? '2026-11-29';
     utimesSync(path, new Date(`${day}T12:00:00Z`), new Date(`${day}T12:00:00Z`));
     contents[name] = text;
@@ -104,7 +105,6 @@ describe('the log sweeper without backup encryption', () => {
 
 describe('the log sweeper on a full disk', () => {
   it('switches to emergency mode: deletes compressed files oldest first until the disk is below the critical mark', async () => {
-    const { smallDisk } = await import('./support/backup-keys');
     const disk = smallDisk(1024);
     if ('unavailable' in disk) {
       if (process.env.CI === 'true') throw new Error(disk.unavailable);
@@ -113,8 +113,7 @@ describe('the log sweeper on a full disk', () => {
       return;
     }
     try {
-      const random = (n: number) => require('node:crypto').randomBytes(n);
-      for (const day of ['2026-11-20', '2026-11-21', '2026-11-22', '2026-11-23']) writeFileSync(join(disk.path, `app-${day}.log.gz`), random(200 * 1024));
+      for (const day of ['2026-11-20', '2026-11-21', '2026-11-22', '2026-11-23']) writeFileSync(join(disk.path, `app-${day}.log.gz`), randomBytes(200 * 1024));
       const config = testConfig({ LOG_DIR: disk.path, ALERT_DISK_WARN: '0.4', ALERT_DISK_CRIT: '0.5' });
       const report = await new LogSweeper(config.log, config.backup, config.alert, new FakeClock(Date.parse('2026-11-29T01:07:00Z')), new LocalDestination(tempDir())).sweep({});
       expect(report.emergency).toBe(true);

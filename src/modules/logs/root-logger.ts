@@ -2,6 +2,7 @@ import pino, { DestinationStream, Logger } from 'pino';
 import pretty from 'pino-pretty';
 import { LogConfig } from '@kiroku/config';
 import { DailyLogFiles, tee } from './daily-files';
+import { redactSecrets } from './redact';
 import { requestContext } from './request-context';
 
 /** Daily files opened by this process, flushed synchronously at exit. */
@@ -13,18 +14,6 @@ export function flushLogFiles(): void {
   for (const files of openFiles) files.flushSync();
 }
 
-/**
- * Field names never written, at the top of a line or one or two levels down
- * (`req.body.password`, `config.backup.agePassphrase`), whatever logs them.
- */
-export const REDACTED_PATHS = [
-  ...['password', 'currentPassword', 'newPassword', 'passwordHash', 'token', 'tokenHash', 'secret', 'idHash', 'sessionId',
-    'cookie', 'authorization', '_csrf', 'csrfToken', 'passphrase', 'agePassphrase', 'connectionString', 'azureConnectionString']
-    .flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', 'headers["set-cookie"]',
-  // A failed query carries its bound values: session hashes, password hashes, CSRF tokens.
-  'err.parameters', 'err.driverError.parameters', 'err.cause.parameters',
-];
 
 /**
  * The process's one pino logger: JSON lines with UTC ISO time, level name,
@@ -50,8 +39,7 @@ export function createRootLogger(config: LogConfig, instanceId: string, destinat
       level: config.level,
       base: { instance: instanceId },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }), log: (line) => redactSecrets(line) },
       // Lines name their stream; unmarked ones are the application's, or its errors.
       mixin: (line: object, level: number) => {
         const ctx = requestContext.getStore();
