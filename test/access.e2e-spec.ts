@@ -126,6 +126,7 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/admin/users', 302, 403, 200],
     ['/admin/audit', 302, 403, 200],
     ['/admin/backups', 302, 403, 200],
+    ['/admin/logs', 302, 403, 200],
     ['/api/v1/me', 401, 200, 200],
     ['/health/live', 200, 200, 200],
     ['/health/ready', 200, 200, 200],

@@ -21,7 +21,7 @@ describe('screenshots', () => {
     const port = await freePort();
     base = `http://localhost:${port}`;
     const keys = await ageKeyPair();
-    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile }, { port });
+    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile, LOG_DIR: tempDir() }, { port });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -85,6 +85,8 @@ describe('screenshots', () => {
     await admin.click('button:has-text("Back up now")');
     await admin.waitForURL(`${base}/admin/backups`);
     await shoot(admin, 'admin-backups');
+    await admin.goto(`${base}/admin/logs?stream=access`);
+    await shoot(admin, 'admin-logs');
     await admin.goto(`${base}/admin/audit`);
     await shoot(admin, 'admin-audit');
     await admin.goto(`${base}/no/such/page`);

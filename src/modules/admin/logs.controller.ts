@@ -1,0 +1,38 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { LogConfig } from '@kiroku/config';
+import type { Response } from 'express';
+import { AdminOnly } from '../auth';
+import { LogQuery, searchLogs } from '../logs/log-search';
+import { render } from '../web/render';
+
+const STREAMS = ['access', 'app', 'error', 'security'] as const;
+const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
+
+/** /admin/logs: recent entries of this machine's daily log files, filtered; a request id followed across streams. */
+@Controller('admin/logs')
+@AdminOnly()
+export class LogsController {
+  constructor(private readonly config: LogConfig) {}
+
+  @Get()
+  async index(@Res() res: Response, @Query() raw: Record<string, unknown>) {
+    const text = (name: string) => (typeof raw[name] === 'string' ? (raw[name] as string).trim() : '');
+    const form = { stream: text('stream'), level: text('level'), from: text('from'), to: text('to'), reqId: text('reqId'), userId: text('userId'), status: text('status') };
+    const query: LogQuery = {};
+    if ((STREAMS as readonly string[]).includes(form.stream)) query.stream = form.stream as LogQuery['stream'];
+    if ((LEVELS as readonly string[]).includes(form.level)) query.level = form.level as LogQuery['level'];
+    const instant = (v: string) => (/^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(v) && !Number.isNaN(Date.parse(`${v}:00Z`)) ? new Date(`${v}:00Z`) : undefined);
+    query.from = instant(form.from);
+    query.to = instant(form.to);
+    if (/^[A-Za-z0-9._:-]{1,64}$/.test(form.reqId)) query.reqId = form.reqId;
+    if (/^[0-9a-f-]{36}$/.test(form.userId)) query.userId = form.userId;
+    if (/^[1-5]\d\d$/.test(form.status)) query.status = Number(form.status);
+    const result = this.config.dir ? await searchLogs(this.config.dir, query) : null;
+    const entries = result?.entries.map((e) => ({
+      ...e,
+      summary: e.stream === 'access' ? `${e.method} ${e.path} → ${e.status} (${e.durationMs} ms)` : String(e.msg ?? e.event ?? ''),
+      extra: JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k]) => !['time', 'level', 'stream', 'instance', 'reqId', 'msg', 'method', 'path', 'status', 'durationMs', 'route'].includes(k)))),
+    }));
+    render(res, 'admin/logs', { title: 'admin.logs.title', width: 'wide', enabled: !!this.config.dir, entries: entries ?? [], truncated: result?.truncated ?? false, form, streams: STREAMS, levels: LEVELS });
+  }
+}
