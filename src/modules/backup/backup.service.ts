@@ -108,10 +108,8 @@ export class BackupService {
     }
   }
 
-  /** What a killed run left: its catalog row says running, its object a partial. With the lock held, neither is anyone's. */
+  /** A killed run's catalog row still says running; with the lock held, it is nobody's. (Its partial object goes at the start of the run.) */
   private async reapInterrupted(): Promise<void> {
-    const removed = await this.destination.cleanup('backups/');
-    if (removed) this.logger.warn(`removed ${removed} partial backup object(s) left by an interrupted run`);
     const stale = await this.db.manager.find(BackupRun, { where: { status: 'running' } });
     for (const row of stale) {
       Object.assign(row, { status: 'failed', finishedAt: this.clock.now(), error: 'interrupted: the process running it stopped before it finished' });
@@ -141,6 +139,9 @@ export class BackupService {
     let stored: string | undefined;
     try {
       if (keyError) throw keyError;
+      // Inside the recorded run: a destination that cannot even be cleaned fails this run visibly.
+      const removed = await this.destination.cleanup('backups/');
+      if (removed) this.logger.warn(`removed ${removed} partial backup object(s) left by an interrupted run`);
       const snapshot = this.db.engine === 'sqlite' ? await sqliteSnapshot(resolvePath(this.database.path), join(scratch, 'snapshot.sqlite')) : await this.postgresSnapshot();
       const objectKey = `backups/kiroku-${this.db.engine}-${stamp(startedAt)}-${id.slice(0, 8)}.${this.db.engine === 'sqlite' ? 'sqlite.gz' : 'pgdump'}.age`;
       const plain = new Measure();
