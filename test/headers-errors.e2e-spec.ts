@@ -103,6 +103,10 @@ describeEachEngine('headers, transport and errors', (engine) => {
       expectSecurityHeaders(page.headers, true);
       const logged = t.logs.lines.find((l) => l.level === 'error' && l.context === 'Errors');
       expect(JSON.stringify(logged)).toMatch(/api_tokens/); // the details go to the log instead
+      // The error stream: request id, instance, time, and the stack, which never reaches the client.
+      expect(logged).toMatchObject({ stream: 'error', reqId: expect.any(String), instance: expect.any(String), time: expect.stringMatching(/Z$/) });
+      expect(JSON.stringify(logged)).toMatch(/\\n {4}at /);
+      expect(t.logs.lines.find((l) => l.stream === 'access' && l.reqId === logged!.reqId)).toMatchObject({ status: 500, path: '/account', userId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     } finally {
       await db.dataSource.query('ALTER TABLE "api_tokens_away" RENAME TO "api_tokens"');
     }

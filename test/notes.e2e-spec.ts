@@ -171,6 +171,10 @@ describeEachEngine('notes', (engine) => {
     expect(await scheduler.runSlot('purge-trash')).toBe('succeeded');
     expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${purge.id}'`)).toHaveLength(0);
     expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${keep.id}'`)).toHaveLength(1);
+    // A background task's line: the application stream, no request id, what ran and how it went.
+    const taskLine = t.logs.lines.find((l) => l.task === 'purge-trash' && l.outcome === 'succeeded');
+    expect(taskLine).toMatchObject({ stream: 'app', level: 'info', context: 'Scheduler', slot: expect.any(String), durationMs: expect.any(Number), instance: expect.any(String) });
+    expect(taskLine).not.toHaveProperty('reqId');
   });
 });
 
