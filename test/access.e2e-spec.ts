@@ -1,5 +1,6 @@
 import { Database } from '@kiroku/persistence';
 import { sha256 } from '../src/modules/auth/secrets';
+import { SessionStore } from '../src/modules/auth/session.store';
 import { User } from '../src/modules/auth/user.entity';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { listRoutes } from './support/routes';
@@ -44,7 +45,7 @@ describeEachEngine('access control and CSRF', (engine) => {
   const concrete = async (path: string) => {
     const tokenId = (await alice.get('/account')).text.match(/action="\/account\/tokens\/([0-9a-f-]{36})\/revoke"/)?.[1];
     return path
-      .replace('/account/sessions/:id', `/account/sessions/${sha256(alice.cookies.get('kiroku_sid')!)}`)
+      .replace('/account/sessions/:id', `/account/sessions/${t.app.get(SessionStore).handleOf(sha256(alice.cookies.get('kiroku_sid')!))}`)
       .replace('/account/tokens/:id', `/account/tokens/${tokenId ?? '00000000-0000-0000-0000-000000000000'}`)
       .replace('/admin/users/:id', `/admin/users/${aliceId}`)
       .replace('/notes/:id', `/notes/${noteId}`);

@@ -1,6 +1,7 @@
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { Session } from '../src/modules/auth/session.entity';
+import { SessionStore } from '../src/modules/auth/session.store';
 import { sha256 } from '../src/modules/auth/secrets';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
@@ -20,6 +21,8 @@ describeEachEngine('sessions', (engine) => {
   });
   afterEach(() => t.close());
 
+  /** The revoke handle of the session a client holds. */
+  const handleOf = (c: WebClient) => t.app.get(SessionStore).handleOf(sha256(c.cookies.get('kiroku_sid')!));
   const signedUp = async (email = 'alice@example.com') => {
     const c = new WebClient(t.url);
     expect((await c.signup(email, PASSWORD)).status).toBe(303);
@@ -123,10 +126,11 @@ describeEachEngine('sessions', (engine) => {
     await b.login('alice@example.com', PASSWORD);
     await c.login('alice@example.com', PASSWORD);
     const page = await a.get('/account');
-    const ids = [...page.text.matchAll(/action="\/account\/sessions\/([0-9a-f]{64})\/revoke"/g)].map((m) => m[1]);
+    const ids = [...page.text.matchAll(/action="\/account\/sessions\/([A-Za-z0-9_-]{22})\/revoke"/g)].map((m) => m[1]);
+    expect(page.text).not.toMatch(/[0-9a-f]{64}/); // neither a cookie nor its stored hash
     expect(ids).toHaveLength(3);
     expect(page.text).toContain('This device');
-    await a.submit(`/account/sessions/${sha256(b.cookies.get('kiroku_sid')!)}/revoke`, {});
+    await a.submit(`/account/sessions/${handleOf(b)}/revoke`, {});
     expect(await isSignedIn(b)).toBe(false);
     expect(await isSignedIn(c)).toBe(true);
     await a.get('/account');
@@ -136,7 +140,7 @@ describeEachEngine('sessions', (engine) => {
     // Another user's session id is not found, not revoked.
     const mallory = await signedUp('mallory@example.com');
     await mallory.get('/account');
-    expect((await mallory.submit(`/account/sessions/${sha256(a.cookies.get('kiroku_sid')!)}/revoke`, {})).status).toBe(404);
+    expect((await mallory.submit(`/account/sessions/${handleOf(a)}/revoke`, {})).status).toBe(404);
     expect(await isSignedIn(a)).toBe(true);
   });
 

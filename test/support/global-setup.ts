@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { findPostgresBinDir, startPostgres, PostgresCluster } from '../../libs/testing/src';
 
 declare global {
@@ -10,6 +13,7 @@ declare global {
  * database in it. Workers inherit the environment set here.
  */
 export default async function globalSetup(): Promise<void> {
+  process.env.KIROKU_TEST_LOG_DIR = mkdtempSync(join(tmpdir(), 'kiroku-test-logs-'));
   const ci = process.env.CI === 'true' || process.env.CI === '1';
   if (!findPostgresBinDir()) {
     if (ci) throw new Error('CI=true but the PostgreSQL server binaries are missing: the PostgreSQL suites cannot be skipped in CI');

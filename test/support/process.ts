@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { recordLogLines } from './log-scan';
 import { builtEntry, freePort, projectRoot } from '@kiroku/testing';
 
 export interface KirokuProcess {
@@ -29,6 +30,8 @@ export async function spawnServer(env: Record<string, string>, nodeArgs: string[
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  // Its log lines join the run's secret scan.
+  void exited.then(() => recordLogLines(output.split('\n').filter((l) => l.startsWith('{')).join('\n')));
   const waitFor = (pattern: RegExp, timeoutMs = 20_000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {

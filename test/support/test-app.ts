@@ -5,6 +5,7 @@ import { Clock } from '@kiroku/clock';
 import { KirokuConfig, loadConfig } from '@kiroku/config';
 import type { Logger } from 'pino';
 import { Writable } from 'node:stream';
+import { recordLogLines } from './log-scan';
 import { AppModule } from '../../src/app.module';
 import { createRootLogger, PinoLoggerService } from '../../src/modules/logs';
 import { configureApp, createHttpAdapter } from '../../src/server';
@@ -19,6 +20,7 @@ export class CapturedLogs extends Writable {
   readonly lines: Array<Record<string, unknown>> = [];
 
   override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    recordLogLines(chunk.toString('utf8'));
     for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.lines.push(JSON.parse(line));
     done();
     this.emit('lines');

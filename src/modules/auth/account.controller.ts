@@ -63,7 +63,7 @@ export class AccountController {
   @Post('sessions/:id/revoke')
   async revoke(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
     const { user, session } = authOf(req);
-    const own = (await this.sessions.listForUser(user!.id)).find((s) => s.idHash === id);
+    const own = (await this.sessions.listForUser(user!.id)).find((s) => this.sessions.handleOf(s.idHash) === id);
     if (!own) throw new NotFoundException();
     await this.sessions.delete(own.idHash);
     await this.audit.record('session.revoked', { userId: user!.id, ip: req.ip ?? null });
@@ -103,7 +103,7 @@ export class AccountController {
     const [sessions, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.list(user!.id)]);
     render(res, 'account', {
       title: 'account.title', width: 'medium',
-      sessions: sessions.map((s) => ({ ...s, current: s.idHash === session?.idHash })),
+      sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({ ...s, handle: this.sessions.handleOf(idHash), current: idHash === session?.idHash })),
       tokens, newToken, errors,
     }, status);
   }

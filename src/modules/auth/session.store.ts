@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
@@ -66,6 +67,15 @@ export class SessionStore {
     }
     const { user, ...rest } = session;
     return { found: { session: rest as Session, user } };
+  }
+
+  /**
+   * The name a session goes by in URLs and pages (`/account/sessions/<handle>/revoke`):
+   * an HMAC of its id hash under SESSION_SECRET, so that neither the cookie nor
+   * its stored hash ever appears in a URL, an access log or a browser history.
+   */
+  handleOf(idHash: string): string {
+    return createHmac('sha256', this.config.sessionSecret).update(`session-handle\n${idHash}`).digest('base64url').slice(0, 22);
   }
 
   async delete(idHash: string): Promise<void> {
