@@ -16,6 +16,7 @@ import { translate } from './modules/web/i18n';
 import { CliModule } from './cli/cli.module';
 import { PinoLoggerService } from './modules/logs';
 import { LogSweeper, SweepReport } from './modules/logs/log-sweeper';
+import { RecordRetention } from './modules/logs/record-retention';
 import { preflight, reportStartupError } from './preflight';
 
 /** A failure the CLI reports as one line and a non-zero exit code. */
@@ -258,8 +259,14 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action(() => withContext(preflight(env), async (ctx) => printSweep(await ctx.get(LogSweeper).sweep({ compress: true, archive: true }))));
   logs
     .command('prune')
-    .description('delete log files and archives dated before LOG_RETENTION_DAYS')
-    .action(() => withContext(preflight(env), async (ctx) => printSweep(await ctx.get(LogSweeper).sweep({ prune: true }))));
+    .description('delete log files and archives dated before LOG_RETENTION_DAYS, audit events past AUDIT_RETENTION_DAYS, finished task slots past 30 days')
+    .action(() =>
+      withContext(preflight(env), async (ctx) => {
+        const records = await ctx.get(RecordRetention).prune();
+        if (records.auditEvents || records.taskSlots) out(`deleted ${records.auditEvents} audit event(s) and ${records.taskSlots} finished task slot(s) past retention`);
+        printSweep(await ctx.get(LogSweeper).sweep({ prune: true }));
+      }),
+    );
 
   program
     .command('tokens')

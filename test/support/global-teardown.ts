@@ -6,11 +6,11 @@ export default async function globalTeardown(): Promise<void> {
   await globalThis.__KIROKU_PG__?.destroy();
   const dir = process.env.KIROKU_TEST_LOG_DIR;
   if (!dir) return;
-  const findings = scanLogs(dir);
+  const { findings, lines } = scanLogs(dir);
   rmSync(dir, { recursive: true, force: true });
   if (findings.length) {
     process.stderr.write(`\n\n!!! SECRETS IN THE LOGS of this test run (${findings.length}):\n${findings.slice(0, 20).join('\n')}\n\n`);
     throw new Error(`${findings.length} secret(s) found in the logs written during the test run`);
   }
-  process.stderr.write('log secret scan: no password, token, cookie, hash or key in any log line of this run\n');
+  process.stderr.write(`log secret scan: no password, token, cookie, hash or key in the ${lines} log lines of this run\n`);
 }

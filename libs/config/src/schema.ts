@@ -171,6 +171,10 @@ export class LogConfig {
   @Setting('LOG_RETENTION_DAYS', { description: 'log files and archives older than this are deleted' })
   @AsInteger() @IsInt({ message: 'must be a whole number of days, at least 1' }) @Min(1, { message: 'must be a whole number of days, at least 1' })
   retentionDays!: number;
+
+  @Setting('AUDIT_RETENTION_DAYS', { description: 'audit-trail events older than this are deleted from the database' })
+  @AsInteger() @IsInt({ message: 'must be a whole number of days, at least 1' }) @Min(1, { message: 'must be a whole number of days, at least 1' })
+  auditRetentionDays!: number;
 }
 
 export class MetricsConfig {

@@ -12,7 +12,7 @@ describe('log streams', () => {
   it('marks every line with its stream: access, app, error (any error without one), or what the caller said', () => {
     const out: Array<Record<string, unknown>> = [];
     const sink = new Writable({ write: (c: Buffer, _e, done) => (out.push(JSON.parse(c.toString())), done()) });
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', sink);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', sink);
     logger.info({ stream: 'access', status: 200 }, 'request');
     logger.info('started');
     logger.error({ err: new Error('boom') }, 'failed');
@@ -25,7 +25,7 @@ describe('log streams', () => {
   it('never writes secrets, at the top of a line or nested', () => {
     const out: string[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, done) => (out.push(c.toString()), done()) });
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', sink);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', sink);
     logger.info({
       req: { body: { password: 'pw-secret-1', _csrf: 'csrf-secret-2' }, headers: { cookie: 'kiroku_sid=secret-3', authorization: 'Bearer secret-4' } },
       session: { idHash: 'secret-5', csrfToken: 'secret-6' }, token: 'krk_secret-7', config: { backup: { agePassphrase: 'secret-8', azureConnectionString: 'AccountKey=secret-9' } },
@@ -38,7 +38,7 @@ describe('log streams', () => {
   it('escapes user text so that it cannot forge a line or drive a terminal', () => {
     const out: string[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, done) => (out.push(c.toString()), done()) });
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', sink);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', sink);
     logger.info({ displayName: 'eve\n{"level":"error","stream":"access","msg":"forged"}\u001b[31m' }, 'signed up');
     expect(out).toHaveLength(1);
     expect(out[0].trimEnd().split('\n')).toHaveLength(1);
@@ -53,7 +53,7 @@ describe('daily log files', () => {
     const folder = dir();
     let now = Date.parse('2026-11-28T23:59:59.000Z');
     const files = new DailyLogFiles(folder, () => now);
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', files);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', files);
     let written = 0;
     for (let i = 0; i < 3000; i++) {
       if (i === 1500) now = Date.parse('2026-11-29T00:00:00.000Z');
@@ -77,17 +77,17 @@ describe('daily log files', () => {
     const folder = dir();
     const now = () => Date.parse('2026-11-29T10:00:00.000Z');
     const first = new DailyLogFiles(folder, now);
-    createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'one', first).info('from the first process');
+    createRootLogger({ level: 'info', format: 'json' }, 'one', first).info('from the first process');
     first.flushSync();
     const second = new DailyLogFiles(folder, now);
-    createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'two', second).info('from the second process');
+    createRootLogger({ level: 'info', format: 'json' }, 'two', second).info('from the second process');
     second.flushSync();
     expect(lines(join(folder, 'app-2026-11-29.log')).map((l) => l.instance)).toEqual(['one', 'two']);
   });
 
   it('is opened by LOG_DIR, and flushLogFiles writes what is buffered', () => {
     const folder = dir();
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90, dir: folder }, 'i', new Writable({ write: (_c, _e, done) => done() }));
+    const logger = createRootLogger({ level: 'info', format: 'json', dir: folder }, 'i', new Writable({ write: (_c, _e, done) => done() }));
     logger.info('kept');
     flushLogFiles();
     const [name] = readdirSync(folder);

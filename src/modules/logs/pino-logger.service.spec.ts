@@ -19,7 +19,7 @@ function capture() {
 describe('logging baseline', () => {
   it('writes JSON lines with UTC time, level name, instance and the request id of the request being served', () => {
     const { lines, stream } = capture();
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'inst-1', stream);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'inst-1', stream);
     requestContext.run({ requestId: 'req-123456789' }, () => logger.info('inside'));
     logger.info('outside');
     expect(lines[0]).toMatchObject({ level: 'info', instance: 'inst-1', reqId: 'req-123456789', msg: 'inside', time: expect.stringMatching(/Z$/) });
@@ -28,7 +28,7 @@ describe('logging baseline', () => {
 
   it('redacts credentials wherever a caller puts them', () => {
     const { lines, stream } = capture();
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', stream);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', stream);
     logger.info({ password: 'hunter2', req: { headers: { authorization: 'Bearer abc', cookie: 'sid=1' } } }, 'login');
     const line = JSON.stringify(lines[0]);
     expect(line).not.toMatch(/hunter2|Bearer abc|sid=1/);
@@ -36,7 +36,7 @@ describe('logging baseline', () => {
 
   it('keeps the bound values of a failed query out of the log', () => {
     const { lines, stream } = capture();
-    const logger = createRootLogger({ level: 'info', format: 'json', retentionDays: 90 }, 'i', stream);
+    const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', stream);
     const err = Object.assign(new Error('insert failed'), { query: 'INSERT INTO "sessions" VALUES ($1, $2)', parameters: ['hash-of-cookie', 'csrf-token-value'] });
     logger.error({ err }, 'unexpected error');
     const line = JSON.stringify(lines[0]);

@@ -20,7 +20,7 @@ export function flushLogFiles(): void {
  * instance id, stream (`access`, `app`, `error`, `security`) and, inside a
  * request, the request id; on stdout, and with LOG_DIR also in daily files.
  */
-export function createRootLogger(config: LogConfig, instanceId: string, destination?: DestinationStream): Logger {
+export function createRootLogger(config: Pick<LogConfig, 'level' | 'format' | 'dir'>, instanceId: string, destination?: DestinationStream): Logger {
   const console = destination ?? (config.format === 'pretty'
     ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,instance', singleLine: true, sync: true })
     : pino.destination({ dest: 1, sync: false }));
