@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { newInstanceId } from './app-info';
 import { preflight, reportStartupError } from './preflight';
+import { endLogFiles } from './modules/logs';
 import { createServer, drainAndClose } from './server';
 
 async function main(): Promise<void> {
@@ -16,9 +17,10 @@ async function main(): Promise<void> {
     stopping = true;
     logger.log(`${signal} received: draining (grace ${config.app.shutdownGraceMs} ms)`);
     drainAndClose(app, config.app.shutdownGraceMs)
-      .then((outcome) => {
+      .then(async (outcome) => {
         logger.log(`stopped (${outcome})`);
-        // Let pino flush before leaving (the daily files are flushed synchronously at exit).
+        // Every line reaches its daily file before the process leaves; stdout gets a moment to drain.
+        await endLogFiles();
         setTimeout(() => process.exit(0), 50).unref();
       })
       .catch((error: Error) => {

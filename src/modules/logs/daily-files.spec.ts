@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { DailyLogFiles } from './daily-files';
-import { createRootLogger, flushLogFiles } from './root-logger';
+import { createRootLogger, endLogFiles } from './root-logger';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'kiroku-logs-'));
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -73,23 +73,23 @@ describe('daily log files', () => {
     expect(lines(join(folder, 'app-2026-11-29.log')).filter((l) => l.level === 'error').map((l) => l.n)).toEqual([1500, 2000, 2500]);
   });
 
-  it("appends to the day's file another process already wrote, and flushes synchronously on demand", () => {
+  it("appends to the day's file another process already wrote", async () => {
     const folder = dir();
     const now = () => Date.parse('2026-11-29T10:00:00.000Z');
     const first = new DailyLogFiles(folder, now);
     createRootLogger({ level: 'info', format: 'json' }, 'one', first).info('from the first process');
-    first.flushSync();
+    await first.end();
     const second = new DailyLogFiles(folder, now);
     createRootLogger({ level: 'info', format: 'json' }, 'two', second).info('from the second process');
-    second.flushSync();
+    await second.end();
     expect(lines(join(folder, 'app-2026-11-29.log')).map((l) => l.instance)).toEqual(['one', 'two']);
   });
 
-  it('is opened by LOG_DIR, and flushLogFiles writes what is buffered', () => {
+  it('is opened by LOG_DIR, and endLogFiles (a graceful stop) writes every line before it resolves', async () => {
     const folder = dir();
     const logger = createRootLogger({ level: 'info', format: 'json', dir: folder }, 'i', new Writable({ write: (_c, _e, done) => done() }));
     logger.info('kept');
-    flushLogFiles();
+    await endLogFiles();
     const [name] = readdirSync(folder);
     expect(name).toMatch(/^app-\d{4}-\d{2}-\d{2}\.log$/);
     expect(lines(join(folder, name)).map((l) => l.msg)).toEqual(['kept']);

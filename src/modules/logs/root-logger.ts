@@ -9,9 +9,16 @@ import { requestContext } from './request-context';
 const openFiles = new Set<DailyLogFiles>();
 let exitHooked = false;
 
-/** Writes every buffered log line to its file now (shutdown, fatal errors). */
+/** Best effort at process exit: writes what is still buffered, synchronously (a write already in flight is the OS's). */
 export function flushLogFiles(): void {
   for (const files of openFiles) files.flushSync();
+}
+
+/** For a graceful stop: resolves once every line handed to the daily files is written and the files are closed. */
+export async function endLogFiles(): Promise<void> {
+  const all = [...openFiles];
+  openFiles.clear();
+  await Promise.all(all.map((files) => files.end()));
 }
 
 
