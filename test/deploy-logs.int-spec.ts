@@ -1,5 +1,6 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { freePort, projectRoot, tempDir } from '@kiroku/testing';
 
@@ -37,6 +38,13 @@ http {
     const check = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
     expect(check.stderr).toMatch(/syntax is ok/);
     nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+    // Ready once the port accepts a connection (a bare TCP connect writes no access line).
+    const accepts = () => new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+    for (let i = 0; i < 200 && !(await accepts()); i++) await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 100 && !existsSync(join(dir, 'nginx.pid')); i++) await new Promise((r) => setTimeout(r, 50));
   });
   afterAll(() => nginx?.kill('SIGQUIT'));

@@ -114,13 +114,19 @@ async function engine(label, env) {
         body: JSON.stringify({ title: 'Benchmark note', body: 'A new note with a few words about deploy and review. 明日は東京で会議。', tags: ['bench', 'tag1'] }) }],
       ['GET /notes (HTML list)', { url: `${server.url}/notes`, headers: { cookie: session } }],
     ];
+    // The ceiling is measured first and again last; the higher one is used, so that a machine busy at one of
+    // those moments (page-cache write-back after seeding, say) cannot flatter the shares.
+    const measured = [];
+    for (const [name, opts] of [...cases, cases[0]]) {
+      await run({ ...opts, duration: 2 }); // warm-up
+      measured.push([name, await run(opts)]);
+    }
+    const ceilings = [measured[0][1].requests.average, measured[measured.length - 1][1].requests.average];
+    const ceiling = Math.max(...ceilings);
+    console.log(`ceiling (GET /health/live) measured first and last: ${ceilings.map((c) => c.toFixed(0)).join(' and ')} req/s; shares use ${ceiling.toFixed(0)}\n`);
     console.log('| request | req/s | p50 ms | p99 ms | share of ceiling | non-2xx |');
     console.log('| --- | --- | --- | --- | --- | --- |');
-    let ceiling = 0;
-    for (const [name, opts] of cases) {
-      await run({ ...opts, duration: 2 }); // warm-up
-      const r = await run(opts);
-      if (!ceiling) ceiling = r.requests.average;
+    for (const [name, r] of measured.slice(0, -1)) {
       console.log(`| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${r.non2xx} |`);
     }
   } finally {
