@@ -10,6 +10,7 @@ import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
 import { Lifecycle } from './modules/cluster';
 import { accessLog, createRootLogger, PinoLoggerService } from './modules/logs';
+import { MetricsService } from './modules/metrics/metrics.service';
 import { configureWeb } from './modules/web';
 import { ApiDocs } from './modules/api-docs/api-docs';
 
@@ -38,7 +39,8 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
   // Exact hops or ranges only: X-Forwarded-* from anyone else is ignored.
   const trust = config.security.trustProxy;
   app.set('trust proxy', trust ? (/^\d+$/.test(trust[0]) ? Number(trust[0]) : trust) : false);
-  app.use(accessLog(logger));
+  const metrics = app.get(MetricsService);
+  app.use(accessLog(logger, (method, route, status, seconds) => metrics.observe(method, route, status, seconds)));
   const lifecycle = app.get(Lifecycle);
   // While draining, every response tells its client to reconnect (elsewhere) rather than reuse the connection.
   app.use((_req: Request, res: Response, next: NextFunction) => {

@@ -15,7 +15,7 @@ export function requestIdOf(req: Request): string {
  * Gives each request an id (echoed as X-Request-Id, and on every log line
  * written while serving it) and writes one access line when the response ends.
  */
-export function accessLog(logger: Logger): RequestHandler {
+export function accessLog(logger: Logger, observe?: (method: string, route: string | undefined, status: number, seconds: number) => void): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const requestId = requestIdOf(req);
     const started = process.hrtime.bigint();
@@ -23,6 +23,7 @@ export function accessLog(logger: Logger): RequestHandler {
     // 'close' also fires when the client goes away before the response is complete.
     res.once('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      observe?.(req.method, req.route?.path, res.statusCode, durationMs / 1000);
       logger.info({
         stream: 'access',
         reqId: requestId,

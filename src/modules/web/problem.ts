@@ -16,9 +16,9 @@ export interface Problem {
   errors?: FieldProblem[];
 }
 
-/** API routes, and clients that ask for JSON rather than HTML, get problem+json. */
+/** API routes, /metrics (read by machines), and clients that ask for JSON rather than HTML, get problem+json. */
 export function wantsProblemJson(req: Request): boolean {
-  return req.path.startsWith('/api/') || req.accepts(['html', 'json']) === 'json';
+  return req.path.startsWith('/api/') || req.path === '/metrics' || req.accepts(['html', 'json']) === 'json';
 }
 
 export function problem(status: number, detail?: string, errors?: FieldProblem[]): Problem {

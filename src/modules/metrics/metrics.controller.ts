@@ -1,0 +1,59 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { BlockList, isIPv6 } from 'node:net';
+import { Controller, Get, Req, Res } from '@nestjs/common';
+import { MetricsConfig } from '@kiroku/config';
+import type { Request, Response } from 'express';
+import { Public } from '../auth/access.decorator';
+import { sendError } from '../web/problem';
+import { MetricsService } from './metrics.service';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** GET /metrics for Prometheus: with `Authorization: Bearer METRICS_TOKEN`, or from an address in METRICS_ALLOW. */
+@Controller('metrics')
+@Public()
+export class MetricsController {
+  private readonly allowed: (address: string) => boolean;
+
+  constructor(
+    private readonly metrics: MetricsService,
+    private readonly config: MetricsConfig,
+  ) {
+    this.allowed = addressMatcher(config.allow ?? []);
+  }
+
+  @Get()
+  async scrape(@Req() req: Request, @Res() res: Response) {
+    if (!this.permitted(req)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
+      return sendError(req, res, 401, 'Metrics need the METRICS_TOKEN bearer token or an address in METRICS_ALLOW.');
+    }
+    res.setHeader('Content-Type', this.metrics.registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.send(await this.metrics.registry.metrics());
+  }
+
+  private permitted(req: Request): boolean {
+    const header = req.headers.authorization;
+    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+    const token = this.config.token;
+    if (token && given && timingSafeEqual(digest(token), digest(given))) return true;
+    return this.allowed(req.socket.remoteAddress ?? '');
+  }
+}
+
+/** Whether an address is in a list of addresses and CIDRs (IPv4-mapped IPv6 addresses count as IPv4). */
+export function addressMatcher(entries: string[]): (address: string) => boolean {
+  if (!entries.length) return () => false;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const family = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return (raw) => {
+    const address = raw.startsWith('::ffff:') && !isIPv6(raw.slice(7)) ? raw.slice(7) : raw;
+    return list.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+  };
+}

@@ -1,0 +1,8 @@
+import { Module } from '@nestjs/common';
+import { BackupModule } from '../backup';
+import { LogSweepModule } from '../logs/log-sweep.module';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
+
+@Module({ imports: [BackupModule, LogSweepModule], controllers: [MetricsController], providers: [MetricsService], exports: [MetricsService] })
+export class MetricsModule {}
