@@ -20,3 +20,8 @@ export function safeEqual(a: string | undefined, b: string | undefined): boolean
   const y = createHash('sha256').update(b).digest();
   return timingSafeEqual(x, y) && a.length === b.length;
 }
+
+/** Whether an `Authorization` header carries `Bearer <token>` for this (configured) token. */
+export function bearerMatches(header: string | undefined, token: string | undefined): boolean {
+  return !!token && !!header?.startsWith('Bearer ') && safeEqual(header.slice(7), token);
+}

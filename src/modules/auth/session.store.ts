@@ -1,10 +1,9 @@
-import { createHmac } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
 import { Database } from '@kiroku/persistence';
 import { In, LessThan, Not } from 'typeorm';
-import { randomToken, sha256 } from './secrets';
+import { hmac, randomToken, sha256 } from './secrets';
 import { Session } from './session.entity';
 import { User } from './user.entity';
 
@@ -75,7 +74,7 @@ export class SessionStore {
    * its stored hash ever appears in a URL, an access log or a browser history.
    */
   handleOf(idHash: string): string {
-    return createHmac('sha256', this.config.sessionSecret).update(`session-handle\n${idHash}`).digest('base64url').slice(0, 22);
+    return hmac(this.config.sessionSecret, `session-handle\n${idHash}`).slice(0, 22);
   }
 
   async delete(idHash: string): Promise<void> {

@@ -1,9 +1,9 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { Controller, Get, Headers, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { MetricsConfig } from '@kiroku/config';
 import type { Response } from 'express';
 import { Public } from '../auth/access.decorator';
+import { bearerMatches } from '../auth/secrets';
 import { DatabaseIndicator } from './database.indicator';
 import { DiskIndicator } from './disk.indicator';
 import { EventLoopIndicator } from './event-loop.indicator';
@@ -16,8 +16,6 @@ type Checks = HealthCheckResult['details'];
 function statusOnly(checks: Partial<Checks> | undefined): Checks {
   return Object.fromEntries(Object.entries(checks ?? {}).map(([key, value]) => [key, { status: value!.status }]));
 }
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 @Controller('health')
 @Public()
@@ -69,8 +67,6 @@ export class HealthController {
   }
 
   private maySeeDetails(auth: string | undefined): boolean {
-    const token = this.metrics.token;
-    const given = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
-    return !!token && !!given && timingSafeEqual(digest(token), digest(given));
+    return bearerMatches(auth, this.metrics.token);
   }
 }

@@ -1,13 +1,11 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIPv6 } from 'node:net';
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { MetricsConfig } from '@kiroku/config';
 import type { Request, Response } from 'express';
 import { Public } from '../auth/access.decorator';
+import { bearerMatches } from '../auth/secrets';
 import { sendError } from '../web/problem';
 import { MetricsService } from './metrics.service';
-
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** GET /metrics for Prometheus: with `Authorization: Bearer METRICS_TOKEN`, or from an address in METRICS_ALLOW. */
 @Controller('metrics')
@@ -34,11 +32,7 @@ export class MetricsController {
   }
 
   private permitted(req: Request): boolean {
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
-    const token = this.config.token;
-    if (token && given && timingSafeEqual(digest(token), digest(given))) return true;
-    return this.allowed(req.socket.remoteAddress ?? '');
+    return bearerMatches(req.headers.authorization, this.config.token) || this.allowed(req.socket.remoteAddress ?? '');
   }
 }
 
