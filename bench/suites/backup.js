@@ -3,7 +3,7 @@
 // the real CLI (`kiroku backup run` / `restore`), with the peak memory of each process; and, on the same SQLite
 // file, the reference pipeline `sqlite3 .backup` + `gzip -1` + `age`.
 const { spawn, spawnSync, execFileSync } = require('node:child_process');
-const { statSync, writeFileSync, rmSync } = require('node:fs');
+const { statSync, rmSync } = require('node:fs');
 const { join } = require('node:path');
 const { root, tempDir, testing, rssMiB } = require('../support');
 
@@ -138,15 +138,10 @@ async function postgres(keys) {
   const cluster = await testing.startPostgres();
   try {
     const { Client } = require('pg');
-    const admin = new Client({ connectionString: cluster.url() });
-    await admin.connect();
-    await admin.query('CREATE DATABASE bench_backup');
-    await admin.end();
-    const url = cluster.url('bench_backup');
+    const url = await cluster.createDatabase('bench_backup');
     const pgDir = tempDir();
     const pgEnv = { DATABASE_URL: url, BACKUP_DIR: join(pgDir, 'backups'), ...keys };
     execFileSync(process.execPath, [join(root, 'dist/src/cli.js'), 'migrate', 'run'], { env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: url } , stdio: 'ignore' });
-    writeFileSync(join(pgDir, '.keep'), '');
     const pgNotes = await fillPostgres(url, bodies());
     const client = new Client({ connectionString: url });
     client.on('error', () => undefined); // reported through the query that fails
@@ -162,11 +157,7 @@ async function postgres(keys) {
     console.log('| --- | --- | --- | --- | --- | --- |');
     console.log(`| PostgreSQL 15 | ${pgLabel} | backup (pg_dump -Fc, age, store) | ${pgBackup.toFixed(1)} | ${mbps(pgSize, pgBackup)} | ${pgRun.peak.toFixed(0)} (whole run) |`);
     console.log(`| PostgreSQL 15 | ${pgLabel} | verify (decrypt, pg_restore into a scratch database, compare) | ${pgVerify.toFixed(1)} | ${mbps(pgSize, pgVerify)} | ″ |`);
-    const admin2 = new Client({ connectionString: cluster.url() });
-    await admin2.connect();
-    await admin2.query('CREATE DATABASE bench_restored');
-    await admin2.end();
-    const pgRestore = await cli(['backup', 'restore', pgRow.id, '--to', cluster.url('bench_restored')], pgEnv);
+    const pgRestore = await cli(['backup', 'restore', pgRow.id, '--to', await cluster.createDatabase('bench_restored')], pgEnv);
     console.log(`| PostgreSQL 15 | ${pgLabel} | restore (CLI, into an empty database) | ${pgRestore.seconds.toFixed(1)} | ${mbps(pgSize, pgRestore.seconds)} | ${pgRestore.peak.toFixed(0)} |`);
     rmSync(pgDir, { recursive: true, force: true });
   } catch (error) {

@@ -141,12 +141,7 @@ exports.run = async () => {
   await engine('SQLite', { DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') });
   const cluster = await testing.startPostgres();
   try {
-    const { Client } = require('pg');
-    const client = new Client({ connectionString: cluster.url() });
-    await client.connect();
-    await client.query('CREATE DATABASE bench_notes');
-    await client.end();
-    await engine('PostgreSQL 15', { DATABASE_URL: cluster.url('bench_notes') });
+    await engine('PostgreSQL 15', { DATABASE_URL: await cluster.createDatabase('bench_notes') });
   } finally {
     await cluster.destroy();
   }

@@ -40,15 +40,7 @@ exports.run = async () => {
   await engine('SQLite', () => ({ DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') }));
   const cluster = await testing.startPostgres();
   try {
-    const { Client } = require('pg');
-    await engine('PostgreSQL 15', async (i) => {
-      const name = `bench_startup_${process.pid}_${i}`;
-      const client = new Client({ connectionString: cluster.url() });
-      await client.connect();
-      await client.query(`CREATE DATABASE ${name}`);
-      await client.end();
-      return { DATABASE_URL: cluster.url(name) };
-    });
+    await engine('PostgreSQL 15', async (i) => ({ DATABASE_URL: await cluster.createDatabase(`bench_startup_${process.pid}_${i}`) }));
   } finally {
     await cluster.destroy();
   }
