@@ -10,7 +10,7 @@ interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];
 }
 
-/** Statements kept prepared on SQLite; a statement text beyond this many is prepared afresh. */
+/** Statement texts remembered (prepared on SQLite, named on PostgreSQL); beyond this many the memory starts over. */
 const STATEMENT_CACHE = 256;
 
 /**
@@ -22,6 +22,7 @@ export class Database {
   /** better-sqlite3 has one connection: concurrent transactions would interleave on it. */
   private readonly writeQueue = new Mutex();
   private readonly sqliteStatements = new Map<string, SqliteStatement>();
+  private readonly postgresNames = new Map<string, string>();
   private readonly selections = new Map<string, { sql: string; hydrate: (row: Record<string, unknown>) => unknown }>();
 
   constructor(readonly dataSource: DataSource) {
@@ -52,8 +53,7 @@ export class Database {
       return (params.length ? statement.all(Object.fromEntries(params.map((p, i) => [String(i + 1), p]))) : statement.all()) as T[];
     }
     const pool = (this.dataSource.driver as unknown as { master: { query(q: object): Promise<{ rows: T[] }> } }).master;
-    const name = `k_${createHash('sha1').update(sql).digest('base64url')}`;
-    return (await pool.query({ name, text: sql, values: params })).rows;
+    return (await pool.query({ name: this.statementName(sql), text: sql, values: params })).rows;
   }
 
   /** The rows of a JSON array parameter, as a one-column (`value`) table: `x IN (SELECT value FROM ${db.jsonList('$2')})`. */
@@ -82,6 +82,17 @@ export class Database {
       this.selections.set(key, found);
     }
     return found as { sql: string; hydrate: (row: Record<string, unknown>) => T };
+  }
+
+  /** PostgreSQL's name for a prepared statement: derived from its text once, not on every query. */
+  private statementName(sql: string): string {
+    let name = this.postgresNames.get(sql);
+    if (!name) {
+      name = `k_${createHash('sha1').update(sql).digest('base64url')}`;
+      if (this.postgresNames.size >= STATEMENT_CACHE) this.postgresNames.clear();
+      this.postgresNames.set(sql, name);
+    }
+    return name;
   }
 
   private sqliteStatement(sql: string): SqliteStatement {

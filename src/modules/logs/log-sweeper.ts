@@ -62,10 +62,13 @@ export class LogSweeper {
     const today = utcDay(now);
     const cutoff = utcDay(now - this.config.retentionDays * DAY_MS);
     const dir = this.config.dir;
+    // Listed once per sweep: what archiving adds is never old enough for pruning to need it.
+    let archives: Promise<string[]> | undefined;
+    const listArchives = () => (archives ??= this.destination.list('logs/').then((objects) => objects.map((o) => o.key)));
 
     if (dir) {
       if (parts.compress) await this.compress(dir, today, cutoff, now, report);
-      if (parts.archive) await this.archive(dir, cutoff, report);
+      if (parts.archive) await this.archive(dir, cutoff, listArchives, report);
       if (parts.prune) {
         for (const f of await this.localFiles(dir)) {
           if (f.day >= cutoff) continue;
@@ -76,11 +79,11 @@ export class LogSweeper {
       await this.emergency(dir, report);
     }
     if (parts.prune) {
-      for (const object of await this.destination.list('logs/')) {
-        const match = ARCHIVE.exec(object.key);
+      for (const key of await listArchives()) {
+        const match = ARCHIVE.exec(key);
         if (!match || match[2] >= cutoff) continue;
-        await this.destination.delete(object.key);
-        report.deletedArchives.push(object.key);
+        await this.destination.delete(key);
+        report.deletedArchives.push(key);
       }
     }
     this.lastReport = report;
@@ -120,7 +123,7 @@ export class LogSweeper {
     for (const name of await readdir(dir)) if (name.endsWith('.gz.partial') && LOG_FILE.test(name.slice(0, -'.partial'.length))) await rm(join(dir, name), { force: true });
   }
 
-  private async archive(dir: string, cutoff: string, report: SweepReport): Promise<void> {
+  private async archive(dir: string, cutoff: string, listArchives: () => Promise<string[]>, report: SweepReport): Promise<void> {
     let key;
     try {
       key = backupKey(this.backup);
@@ -128,7 +131,7 @@ export class LogSweeper {
       report.problems.push(`log archives are not written: ${(error as Error).message}`);
       return;
     }
-    const archived = new Set((await this.destination.list('logs/')).map((o) => o.key));
+    const archived = new Set(await listArchives());
     for (const f of await this.localFiles(dir)) {
       const objectKey = `logs/${f.name}.age`;
       if (!f.compressed || f.day < cutoff || archived.has(objectKey)) continue;

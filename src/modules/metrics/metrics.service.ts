@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { dirname, resolve } from 'node:path';
 import { APP_VERSION } from '../../app-info';
 import { BackupService } from '../backup';
+import type { BackupStatusFigures } from '../backup/backup.service';
 import { diskUsage } from '../health/disk.indicator';
 import { LogSweeper } from '../logs/log-sweeper';
 
@@ -37,11 +38,17 @@ export class MetricsService {
     new Gauge({ name: 'kiroku_instance_info', help: 'This instance: version and database engine', labelNames: ['version', 'engine', 'instance'], registers })
       .set({ version: APP_VERSION, engine: database.engine, instance: instanceId }, 1);
 
-    const backupGauge = (name: string, help: string, pick: (s: Awaited<ReturnType<BackupService['status']>>) => number | null) =>
+    // One catalog read per scrape, shared by the backup gauges (collected one after another).
+    let status: { at: number; figures: Promise<BackupStatusFigures> } | undefined;
+    const backupStatus = () => {
+      if (!status || Date.now() - status.at > 1000) status = { at: Date.now(), figures: backups.status() };
+      return status.figures;
+    };
+    const backupGauge = (name: string, help: string, pick: (s: BackupStatusFigures) => number | null) =>
       new Gauge({
         name, help, registers,
         collect: async function () {
-          const value = pick(await metricsBackupStatus(backups));
+          const value = pick(await backupStatus());
           if (value === null) this.reset();
           else this.set(value);
         },
@@ -88,12 +95,4 @@ export class MetricsService {
     this.requests.inc({ method, route: r, status: String(status) });
     this.duration.observe({ method, route: r }, seconds);
   }
-}
-
-/** One status read per scrape, shared by the backup gauges (they are collected together). */
-let pending: { at: number; value: Promise<Awaited<ReturnType<BackupService['status']>>> } | undefined;
-function metricsBackupStatus(backups: BackupService) {
-  const now = Date.now();
-  if (!pending || now - pending.at > 1000) pending = { at: now, value: backups.status() };
-  return pending.value;
 }
