@@ -22,10 +22,10 @@ export class MetricsService {
   private readonly duration: Histogram<'method' | 'route'>;
 
   constructor(
-    private readonly backups: BackupService,
-    private readonly sweeper: LogSweeper,
-    private readonly database: DatabaseConfig,
-    private readonly logs: LogConfig,
+    backups: BackupService,
+    sweeper: LogSweeper,
+    database: DatabaseConfig,
+    logs: LogConfig,
     @Inject(INSTANCE_ID) instanceId: string,
   ) {
     collectDefaultMetrics({ register: this.registry });
