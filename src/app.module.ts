@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { BackupScheduleModule } from './modules/backup';
 import { LogSweepScheduleModule } from './modules/logs/log-sweep.module';
+import { AlertsScheduleModule } from './modules/alerts/alerts.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { CoreModule, CoreOptions } from './core.module';
 import { SchedulerModule } from '@kiroku/scheduler';
@@ -16,6 +17,6 @@ import { WebModule } from './modules/web';
 @Module({})
 export class AppModule {
   static forRoot(options: CoreOptions): DynamicModule {
-    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, BackupScheduleModule, LogSweepScheduleModule, MetricsModule, AdminModule, ApiDocsModule] };
+    return { module: AppModule, imports: [CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule, BackupScheduleModule, LogSweepScheduleModule, MetricsModule, AlertsScheduleModule, AdminModule, ApiDocsModule] };
   }
 }

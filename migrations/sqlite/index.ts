@@ -3,5 +3,6 @@ import { CreateFoundationTables1795901079716 } from './1795901079716-CreateFound
 import { CreateAccountTables1795902800728 } from './1795902800728-CreateAccountTables';
 import { CreateNotesTables1795904940286 } from './1795904940286-CreateNotesTables';
 import { CreateBackupRuns1795910400000 } from './1795910400000-CreateBackupRuns';
+import { CreateMonitoringTables1795920000000 } from './1795920000000-CreateMonitoringTables';
 
-export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000];
+export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000, CreateMonitoringTables1795920000000];

@@ -65,8 +65,8 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
   if (!metrics.token && !metrics.allow?.length) {
     add('metrics-closed', 'warning', 'METRICS_TOKEN', 'and METRICS_ALLOW are unset: monitors cannot scrape /metrics');
   }
-  if (!alert.webhookUrl) {
-    add('alerts-no-channel', 'warning', 'ALERT_WEBHOOK_URL', 'is unset: alerts are recorded but nobody is told');
+  if (!alert.webhookUrl && !alert.emailTo?.length) {
+    add('alerts-no-channel', 'warning', 'ALERT_WEBHOOK_URL', 'and ALERT_EMAIL_TO are unset: alerts are recorded but nobody is told');
   }
   if (log.level === 'debug' || log.level === 'trace') {
     add('log-level-verbose', 'warning', 'LOG_LEVEL', `is ${log.level}: verbose logs fill disks and may carry personal data`);

@@ -110,6 +110,9 @@ function crossChecks({ app, security, alert }: KirokuConfig): SettingProblem[] {
   if (alert.diskWarn >= alert.diskCrit) {
     problems.push({ setting: 'ALERT_DISK_WARN', message: 'must be below ALERT_DISK_CRIT' });
   }
+  if (alert.emailTo?.length && !alert.smtpUrl) {
+    problems.push({ setting: 'SMTP_URL', message: 'is required when ALERT_EMAIL_TO is set: alert e-mails need a mail server' });
+  }
   if (!!security.tlsCertFile !== !!security.tlsKeyFile) {
     problems.push({ setting: security.tlsCertFile ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE', message: 'must be set together with the other TLS_* file' });
   }

@@ -1,5 +1,5 @@
 import {
-  IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength,
+  IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength,
 } from 'class-validator';
 import { AsBoolean, AsDuration, AsInteger, AsList, AsNumber, AsString } from './parsers';
 import { Setting } from './setting.decorator';
@@ -185,6 +185,14 @@ export class MetricsConfig {
   @Setting('METRICS_ALLOW', { description: 'addresses / CIDRs allowed to read /metrics without the token' })
   @IsOptional() @AsList() @IsCidrList()
   allow?: string[];
+
+  @Setting('METRICS_SAMPLE_INTERVAL', { description: 'how often each instance records its figures for the console charts and the alerts' })
+  @AsDuration() @IsInt(DURATION) @Min(100, DURATION) @Max(HOUR, AT_MOST_1H)
+  sampleIntervalMs!: number;
+
+  @Setting('METRICS_HISTORY_DAYS', { description: 'recorded figures older than this are deleted (the console charts go back a week)' })
+  @AsInteger() @IsInt({ message: 'must be a whole number of days, at least 1' }) @Min(1, { message: 'must be a whole number of days, at least 1' })
+  historyDays!: number;
 }
 
 export class AlertConfig {
@@ -203,6 +211,54 @@ export class AlertConfig {
   @Setting('ALERT_DISK_CRIT', { description: 'disk usage share that is critical: readiness fails above it' })
   @AsNumber() @IsNumber({}, FRACTION) @Min(0, FRACTION) @Max(1, FRACTION)
   diskCrit!: number;
+
+  @Setting('ALERT_ERROR_WINDOW', { description: 'the error rate is the share of 5xx responses over this window, across all instances' })
+  @AsDuration() @IsInt(DURATION) @Min(1000, DURATION) @Max(24 * HOUR, { message: 'must be at most 1d' })
+  errorWindowMs!: number;
+
+  @Setting('ALERT_ERROR_MIN_REQUESTS', { description: 'fewer requests than this in the window never fire the error-rate alert (two errors at night do not page)' })
+  @AsInteger() @IsInt({ message: 'must be a whole number, at least 1' }) @Min(1, { message: 'must be a whole number, at least 1' })
+  errorMinRequests!: number;
+
+  @Setting('ALERT_BACKUP_MAX_AGE', { description: 'the backup alert fires when the newest successful backup is older than this' })
+  @AsDuration() @IsInt(DURATION) @Min(60_000, { message: 'must be at least 1m' })
+  backupMaxAgeMs!: number;
+
+  @Setting('ALERT_EVAL_INTERVAL', { description: 'how often the alert rules are evaluated (by one instance per tick)' })
+  @AsDuration() @IsInt(DURATION) @Min(100, DURATION) @Max(HOUR, AT_MOST_1H)
+  evalIntervalMs!: number;
+
+  @Setting('ALERT_PENDING', { description: 'a condition must hold this long before its alert fires' })
+  @AsDuration() @IsInt(DURATION) @Max(24 * HOUR, { message: 'must be at most 1d' })
+  pendingMs!: number;
+
+  @Setting('ALERT_RECOVERY', { description: 'a firing alert resolves once its condition has been clear this long' })
+  @AsDuration() @IsInt(DURATION) @Max(24 * HOUR, { message: 'must be at most 1d' })
+  recoveryMs!: number;
+
+  @Setting('ALERT_REMINDER_INTERVAL', { description: 'while an alert stays firing, remind this often' })
+  @AsDuration() @IsInt(DURATION) @Min(1000, DURATION) @Max(7 * 24 * HOUR, { message: 'must be at most 7d' })
+  reminderMs!: number;
+
+  @Setting('ALERT_NOTIFY_BACKOFF', { description: 'first wait before a failed notification is retried; doubles with each attempt' })
+  @AsDuration() @IsInt(DURATION) @Min(10, DURATION) @Max(HOUR, AT_MOST_1H)
+  notifyBackoffMs!: number;
+
+  @Setting('ALERT_NOTIFY_ATTEMPTS', { description: 'a notification that failed this many times is given up and shown as failed' })
+  @AsInteger() @IsInt({ message: 'must be a whole number between 1 and 20' }) @Min(1, { message: 'must be a whole number between 1 and 20' }) @Max(20, { message: 'must be a whole number between 1 and 20' })
+  notifyAttempts!: number;
+
+  @Setting('ALERT_EMAIL_TO', { description: 'addresses that receive alert e-mails, comma separated (needs SMTP_URL)' })
+  @IsOptional() @AsList() @IsEmail({}, { each: true, message: 'must be a comma-separated list of e-mail addresses' })
+  emailTo?: string[];
+
+  @Setting('ALERT_EMAIL_FROM', { description: 'sender address of alert e-mails' })
+  @AsString() @IsEmail({ require_tld: false }, { message: 'must be an e-mail address' })
+  emailFrom!: string;
+
+  @Setting('SMTP_URL', { secret: true, description: 'mail server for alert e-mails: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465' })
+  @IsOptional() @AsString() @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })
+  smtpUrl?: string;
 }
 
 /** Every namespace, in the order they are documented and printed. */

@@ -14,3 +14,9 @@ export const epochMs: ValueTransformer = {
 export function InstantColumn(options: Omit<ColumnOptions, 'type' | 'transformer'> = {}): PropertyDecorator {
   return Column({ ...options, type: 'bigint', transformer: epochMs });
 }
+
+/** bigint columns that hold counts or byte sizes well inside 2^53: numbers in the code, though PostgreSQL returns strings. */
+export const bigintNumber: ValueTransformer = {
+  to: (value: number | null | undefined) => value,
+  from: (value: string | number | null) => (value === null || value === undefined ? null : Number(value)),
+};

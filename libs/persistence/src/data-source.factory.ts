@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path';
 import { DatabaseConfig, InvalidSettingError } from '@kiroku/config';
 import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
+import { QueryStats } from './query-stats';
 import { SnakeNamingStrategy } from './naming.strategy';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -54,6 +55,7 @@ export function buildDataSourceOptions(config: DatabaseConfig, schema: SchemaDef
     synchronize: false,
     namingStrategy: new SnakeNamingStrategy(),
     logging: false,
+    logger: new QueryStats(),
   } as const;
   if (config.engine === 'postgres') {
     return {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DataSource, EntityManager, EntityTarget, ValueTransformer } from 'typeorm';
 import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
+import type { QueryStats } from './query-stats';
 
 /** A bound value: instants travel as epoch milliseconds. */
 export type SqlParam = string | number | null;
@@ -48,6 +49,27 @@ export class Database {
    * parameter through `jsonList`.
    */
   async select<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    try {
+      return await this.prepared<T>(sql, params);
+    } catch (error) {
+      this.dataSource.logger.logQueryError(error as Error, sql);
+      throw error;
+    }
+  }
+
+  /** Statements that failed since start-up, on every path (TypeORM's and `select`). */
+  get queryErrors(): number {
+    return (this.dataSource.logger as Partial<QueryStats>).errors ?? 0;
+  }
+
+  /** The PostgreSQL connection pool's figures (null on SQLite: one connection, no pool). */
+  poolStats(): { total: number; idle: number; waiting: number } | null {
+    if (this.engine !== 'postgres') return null;
+    const pool = (this.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+    return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null;
+  }
+
+  private async prepared<T>(sql: string, params: readonly SqlParam[]): Promise<T[]> {
     if (this.engine === 'sqlite') {
       const statement = this.sqliteStatement(sql);
       return (params.length ? statement.all(Object.fromEntries(params.map((p, i) => [String(i + 1), p]))) : statement.all()) as T[];

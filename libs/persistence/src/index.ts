@@ -1,4 +1,4 @@
-export { InstantColumn, epochMs } from './columns';
+export { InstantColumn, bigintNumber, epochMs } from './columns';
 export { buildDataSourceOptions, createDataSource, prepareSqliteFile, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
 export { Database, type SqlParam } from './database';
 export { LeaseService, type Lease } from './lease.service';

@@ -15,8 +15,10 @@ export interface TaskContext {
 export interface ScheduledTask {
   /** Stable id: the lease key (`prune-sessions`). */
   id: string;
-  /** Five-field cron expression, UTC. */
-  cron: string;
+  /** Five-field cron expression, UTC; or */
+  cron?: string;
+  /** a fixed period: slots are multiples of it since the epoch (for ticks shorter than a minute, or set by a duration setting). */
+  everyMs?: number;
   /** How long a run may hold its slot before renewing; renewed every third of it while running. */
   leaseMs: number;
   run(context: TaskContext): Promise<void>;
@@ -35,7 +37,9 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger('Scheduler');
   private readonly tasks = new Map<string, ScheduledTask>();
   private readonly running = new Set<AbortController>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private started = false;
+  private stopping = false;
 
   constructor(
     private readonly leases: LeaseService,
@@ -45,6 +49,7 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
 
   register(task: ScheduledTask): void {
     if (this.tasks.has(task.id)) throw new Error(`task ${task.id} registered twice`);
+    if (!task.cron === !task.everyMs) throw new Error(`task ${task.id} needs exactly one of cron and everyMs`);
     this.tasks.set(task.id, task);
     if (this.started) this.schedule(task);
   }
@@ -55,7 +60,10 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
     for (const name of this.registry.getCronJobs().keys()) if (this.tasks.has(name)) await this.registry.getCronJob(name).stop();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     for (const controller of this.running) controller.abort();
   }
 
@@ -63,21 +71,33 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
   async runSlot(taskId: string, at: Date = this.clock.now()): Promise<RunOutcome> {
     const task = this.tasks.get(taskId);
     if (!task) throw new Error(`no task ${taskId}`);
-    const slot = slotFor(task.cron, at);
+    const slot = task.everyMs ? new Date(Math.floor(at.getTime() / task.everyMs) * task.everyMs) : slotFor(task.cron!, at);
     const lease = await this.leases.claim(task.id, slot.toISOString(), task.leaseMs);
     if (!lease) return 'skipped';
     return this.execute(task, lease, slot);
   }
 
   private schedule(task: ScheduledTask): void {
-    const job = CronJob.from({
-      cronTime: task.cron,
-      timeZone: 'UTC',
-      start: true,
-      onTick: () => {
-        this.runSlot(task.id).catch((error: Error) => this.logger.error(`task ${task.id} could not be claimed: ${error.message}`));
-      },
-    });
+    const tick = () => {
+      this.runSlot(task.id).catch((error: Error) => this.logger.error(`task ${task.id} could not be claimed: ${error.message}`));
+    };
+    if (task.everyMs) {
+      // Ticks on the period's boundaries (real time), so replicas tick together and each slot is claimed once.
+      const every = task.everyMs;
+      const next = () => {
+        if (this.stopping) return;
+        const timer = setTimeout(() => {
+          this.timers.delete(timer);
+          tick();
+          next();
+        }, every - (Date.now() % every) + 5);
+        timer.unref();
+        this.timers.add(timer);
+      };
+      next();
+      return;
+    }
+    const job = CronJob.from({ cronTime: task.cron!, timeZone: 'UTC', start: true, onTick: tick });
     this.registry.addCronJob(task.id, job);
   }
 

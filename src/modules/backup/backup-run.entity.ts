@@ -1,8 +1,5 @@
-import { Column, Entity, Index, PrimaryColumn, ValueTransformer } from 'typeorm';
-import { InstantColumn } from '@kiroku/persistence';
-
-/** Byte counts are bigint columns; PostgreSQL returns those as strings. */
-const byteCount: ValueTransformer = { to: (v: number | null) => v, from: (v: string | number | null) => (v === null || v === undefined ? null : Number(v)) };
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { bigintNumber as byteCount, InstantColumn } from '@kiroku/persistence';
 
 export type BackupStatus = 'running' | 'succeeded' | 'failed';
 export type VerifyStatus = 'passed' | 'failed';

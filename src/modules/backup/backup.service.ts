@@ -68,6 +68,8 @@ export interface BackupStatusFigures {
   lastStoredBytes: number | null;
   /** The newest finished run failed. */
   lastRunFailed: boolean;
+  /** Why the newest finished run failed, when it did. */
+  lastError: string | null;
   /** Failed runs in the catalog. */
   failures: number;
 }
@@ -255,6 +257,7 @@ export class BackupService {
       lastDurationMs: success?.finishedAt ? success.finishedAt.getTime() - success.startedAt.getTime() : null,
       lastStoredBytes: success?.storedBytes ?? null,
       lastRunFailed: last?.status === 'failed',
+      lastError: last?.status === 'failed' ? last.error : null,
       failures,
     };
   }

@@ -43,6 +43,11 @@ export class InstanceRegistry {
     return this.fileLock ? this.fileLock.tryAcquire() : true;
   }
 
+  /** host:port: how alerts and the console name this process (stable across restarts, unlike the id). */
+  get address(): string {
+    return `${hostname()}:${this.app.port}`;
+  }
+
   /** Registers this instance and heartbeats every HEARTBEAT_INTERVAL until stop(). */
   async start(): Promise<void> {
     this.inflight = this.beat();
@@ -73,7 +78,7 @@ export class InstanceRegistry {
         return;
       }
       await this.db.transaction((m) => m.insert(Instance, {
-        id: this.instanceId, hostname: hostname(), pid: process.pid, version: APP_VERSION,
+        id: this.instanceId, hostname: hostname(), pid: process.pid, address: this.address, version: APP_VERSION,
         engine: this.db.engine, startedAt: this.startedAt, heartbeatAt: now, stoppedAt: null,
       }));
       this.registered = true;

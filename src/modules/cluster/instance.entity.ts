@@ -14,6 +14,10 @@ export class Instance {
   @Column({ type: 'integer' })
   pid!: number;
 
+  /** host:port — the same for a process restarted in place, unlike the id. */
+  @Column({ type: 'varchar', length: 255, default: '' })
+  address!: string;
+
   @Column({ type: 'varchar', length: 32 })
   version!: string;
 

@@ -47,6 +47,7 @@ export class LogSweeper {
   private readonly logger = new Logger('LogSweeper');
   /** Set by the last sweep; for alerts. */
   lastReport: SweepReport | null = null;
+  lastSweptAt: Date | null = null;
 
   constructor(
     private readonly config: LogConfig,
@@ -87,6 +88,7 @@ export class LogSweeper {
       }
     }
     this.lastReport = report;
+    this.lastSweptAt = this.clock.now();
     const did = [report.compressed.length && `${report.compressed.length} compressed`, report.archived.length && `${report.archived.length} archived`,
       report.deleted.length && `${report.deleted.length} deleted`, report.deletedArchives.length && `${report.deletedArchives.length} archives deleted`].filter(Boolean);
     if (did.length) this.logger.log(`log sweep: ${did.join(', ')}`);

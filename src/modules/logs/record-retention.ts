@@ -1,10 +1,12 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { LogConfig } from '@kiroku/config';
+import { LogConfig, MetricsConfig } from '@kiroku/config';
 import { Database, TaskLease } from '@kiroku/persistence';
 import { TaskScheduler } from '@kiroku/scheduler';
 import { In, IsNull, LessThan, Not } from 'typeorm';
+import { Alert } from '../alerts/alert.entity';
 import { AuditEvent } from '../audit/audit-event.entity';
+import { MetricSample } from '../metrics/metric-sample.entity';
 
 const DAY_MS = 24 * 3_600_000;
 /** Finished task slots are kept this long: enough to see what ran, and when, in the last month. */
@@ -24,9 +26,10 @@ export class RecordRetention {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly config: LogConfig,
+    private readonly metrics: MetricsConfig,
   ) {}
 
-  async prune(batch = 500, signal?: AbortSignal): Promise<{ auditEvents: number; taskSlots: number }> {
+  async prune(batch = 500, signal?: AbortSignal): Promise<{ auditEvents: number; taskSlots: number; metricSamples: number; alerts: number }> {
     const now = this.clock.nowMs();
     const auditEvents = await this.inBatches(batch, signal, async () => {
       const doomed = await this.db.manager.find(AuditEvent, { select: { id: true }, where: { at: LessThan(new Date(now - this.config.auditRetentionDays * DAY_MS)) }, take: batch });
@@ -44,8 +47,22 @@ export class RecordRetention {
       });
       return doomed.length;
     });
-    if (auditEvents || taskSlots) this.logger.log({ msg: 'records pruned', auditEvents, taskSlots });
-    return { auditEvents, taskSlots };
+    // Samples go by the hour of history, not by rows: the primary key has two columns, the index is on the time.
+    const sampleCutoff = now - this.metrics.historyDays * DAY_MS;
+    const metricSamples = await this.inBatches(1, signal, async () => {
+      const [oldest] = await this.db.manager.find(MetricSample, { select: { at: true }, order: { at: 'ASC' }, take: 1 });
+      if (!oldest || oldest.at.getTime() >= sampleCutoff) return 0;
+      const upTo = new Date(Math.min(sampleCutoff, oldest.at.getTime() + 3_600_000));
+      return (await this.db.transaction((m) => m.delete(MetricSample, { at: LessThan(upTo) }))).affected ?? 1;
+    });
+    // Resolved alerts are incident history: kept as long as the audit trail (their notifications go with them).
+    const alerts = await this.inBatches(batch, signal, async () => {
+      const doomed = await this.db.manager.find(Alert, { select: { id: true }, where: { resolvedAt: LessThan(new Date(now - this.config.auditRetentionDays * DAY_MS)) }, take: batch });
+      if (doomed.length) await this.db.transaction((m) => m.delete(Alert, { id: In(doomed.map((a) => a.id)) }));
+      return doomed.length;
+    });
+    if (auditEvents || taskSlots || metricSamples || alerts) this.logger.log({ msg: 'records pruned', auditEvents, taskSlots, metricSamples, alerts });
+    return { auditEvents, taskSlots, metricSamples, alerts };
   }
 
   private async inBatches(batch: number, signal: AbortSignal | undefined, step: () => Promise<number>): Promise<number> {

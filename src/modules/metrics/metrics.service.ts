@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DatabaseConfig, LogConfig } from '@kiroku/config';
-import { INSTANCE_ID } from '@kiroku/persistence';
+import { Database, INSTANCE_ID } from '@kiroku/persistence';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { dirname, resolve } from 'node:path';
 import { APP_VERSION } from '../../app-info';
@@ -8,6 +8,7 @@ import { BackupService } from '../backup';
 import type { BackupStatusFigures } from '../backup/backup.service';
 import { diskUsage } from '../health/disk.indicator';
 import { LogSweeper } from '../logs/log-sweeper';
+import { RequestWindow } from './request-window';
 
 /**
  * The process's Prometheus metrics, on a registry of its own. Labels are
@@ -18,6 +19,9 @@ import { LogSweeper } from '../logs/log-sweeper';
 @Injectable()
 export class MetricsService {
   readonly registry = new Registry();
+  /** Requests since the last history sample (see MetricsSampler). */
+  readonly window = new RequestWindow();
+  private readonly dirs: ReadonlyArray<readonly [volume: 'data' | 'logs', path: string]>;
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
 
@@ -26,6 +30,7 @@ export class MetricsService {
     sweeper: LogSweeper,
     database: DatabaseConfig,
     logs: LogConfig,
+    db: Database,
     @Inject(INSTANCE_ID) instanceId: string,
   ) {
     collectDefaultMetrics({ register: this.registry });
@@ -61,20 +66,68 @@ export class MetricsService {
     backupGauge('kiroku_backup_failures', 'Failed backup runs in the catalog', (s) => s.failures);
     backupGauge('kiroku_backup_last_run_failed', '1 when the newest finished backup run failed', (s) => (s.lastRunFailed ? 1 : 0));
 
-    const dirs = () => [
-      ...(database.engine === 'sqlite' ? [['data', dirname(resolve(database.path))]] : []),
-      ...(logs.dir ? [['logs', resolve(logs.dir)]] : []),
-    ] as Array<[string, string]>;
+    this.dirs = [
+      ...(database.engine === 'sqlite' ? [['data', dirname(resolve(database.path))] as const] : []),
+      ...(logs.dir ? [['logs', resolve(logs.dir)] as const] : []),
+    ];
+    // One statfs per volume and scrape, shared by the two disk gauges.
+    let disks: { at: number; figures: ReturnType<MetricsService['volumes']> } | undefined;
+    const volumes = () => {
+      if (!disks || Date.now() - disks.at > 1000) disks = { at: Date.now(), figures: this.volumes() };
+      return disks.figures;
+    };
     new Gauge({
       name: 'kiroku_disk_used_ratio', help: 'Share of the disk in use under the data and log folders', labelNames: ['volume'], registers,
       collect: async function () {
-        for (const [volume, path] of dirs()) this.set({ volume }, (await diskUsage(path)).used);
+        for (const v of await volumes()) this.set({ volume: v.volume }, v.used);
       },
     });
     new Gauge({
       name: 'kiroku_disk_free_bytes', help: 'Free bytes on the disk under the data and log folders', labelNames: ['volume'], registers,
       collect: async function () {
-        for (const [volume, path] of dirs()) this.set({ volume }, (await diskUsage(path)).freeBytes);
+        for (const v of await volumes()) this.set({ volume: v.volume }, v.freeBytes);
+      },
+    });
+    new Gauge({
+      name: 'kiroku_db_pool_connections', help: 'PostgreSQL pool connections of this instance, by state (none on SQLite)', labelNames: ['state'], registers,
+      collect() {
+        const pool = db.poolStats();
+        if (!pool) return;
+        this.set({ state: 'open' }, pool.total);
+        this.set({ state: 'idle' }, pool.idle);
+        this.set({ state: 'waiting' }, pool.waiting);
+      },
+    });
+    let countedErrors = 0;
+    new Counter({
+      name: 'kiroku_db_query_errors_total', help: 'Database statements that failed', registers,
+      collect() {
+        const now = db.queryErrors;
+        this.inc(now - countedErrors);
+        countedErrors = now;
+      },
+    });
+    new Gauge({
+      name: 'kiroku_log_sweeper_last_run_timestamp_seconds', help: 'When this instance last swept its log folder', registers,
+      collect() {
+        if (sweeper.lastSweptAt) this.set(sweeper.lastSweptAt.getTime() / 1000);
+      },
+    });
+    new Gauge({
+      name: 'kiroku_log_sweeper_files', help: 'What the last log sweep did, by action', labelNames: ['action'], registers,
+      collect() {
+        const report = sweeper.lastReport;
+        if (!report) return;
+        this.set({ action: 'compressed' }, report.compressed.length);
+        this.set({ action: 'archived' }, report.archived.length);
+        this.set({ action: 'deleted' }, report.deleted.length);
+        this.set({ action: 'emergency_deleted' }, report.emergencyDeleted.length);
+      },
+    });
+    new Gauge({
+      name: 'kiroku_log_sweeper_problems', help: 'Problems the last log sweep reported (files it could not compress, archive or delete)', registers,
+      collect() {
+        if (sweeper.lastReport) this.set(sweeper.lastReport.problems.length);
       },
     });
     new Gauge({
@@ -94,5 +147,11 @@ export class MetricsService {
     const r = route && route !== '/{*path}' ? route : 'unmatched';
     this.requests.inc({ method, route: r, status: String(status) });
     this.duration.observe({ method, route: r }, seconds);
+    this.window.record(status, seconds);
+  }
+
+  /** Disk use under the SQLite data folder (not on PostgreSQL: that disk is the server's) and LOG_DIR. */
+  async volumes(): Promise<Array<{ volume: 'data' | 'logs'; used: number; freeBytes: number }>> {
+    return Promise.all(this.dirs.map(async ([volume, path]) => ({ volume, ...(await diskUsage(path)) })));
   }
 }

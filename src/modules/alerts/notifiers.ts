@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { AlertConfig, AppConfig } from '@kiroku/config';
+import { createTransport, type Transporter } from 'nodemailer';
+import type { Alert } from './alert.entity';
+import type { Channel, NotificationKind } from './alert-notification.entity';
+import { RULES, RuleId } from './alert-rules';
+
+const SEND_TIMEOUT_MS = 10_000;
+
+export interface Message {
+  kind: NotificationKind;
+  alert: Alert;
+}
+
+/** The one-line headline every channel leads with. */
+export function headline({ kind, alert }: Message): string {
+  const label = kind === 'resolved' ? 'RESOLVED' : kind === 'reminder' ? 'STILL FIRING' : 'FIRING';
+  const title = RULES[alert.rule as RuleId]?.title ?? alert.rule;
+  return `[${label}] Kiroku ${alert.severity}: ${title} — ${alert.subject}`;
+}
+
+/**
+ * The configured channels. The webhook body is `{ text, kiroku }`: Slack and
+ * Microsoft Teams incoming webhooks show `text`; other receivers read the
+ * structured `kiroku` object. Neither the webhook URL nor the SMTP URL (both
+ * carry credentials) ever appears in an error or a log line.
+ */
+@Injectable()
+export class Notifiers {
+  private mailer?: Transporter;
+
+  constructor(
+    private readonly config: AlertConfig,
+    private readonly app: AppConfig,
+  ) {}
+
+  channels(): Channel[] {
+    return [...(this.config.webhookUrl ? ['webhook' as const] : []), ...(this.config.emailTo?.length && this.config.smtpUrl ? ['email' as const] : [])];
+  }
+
+  async send(channel: Channel, message: Message): Promise<void> {
+    if (channel === 'webhook') return this.webhook(message);
+    return this.email(message);
+  }
+
+  private consoleUrl(): string {
+    return new URL('/admin/alerts', this.app.publicUrl).toString();
+  }
+
+  private details({ kind, alert }: Message) {
+    return {
+      status: kind === 'resolved' ? 'resolved' : 'firing',
+      kind,
+      rule: alert.rule,
+      severity: alert.severity,
+      subject: alert.subject,
+      summary: alert.summary,
+      startsAt: (alert.firedAt ?? alert.pendingSince).toISOString(),
+      endsAt: alert.resolvedAt?.toISOString() ?? null,
+      url: this.consoleUrl(),
+    };
+  }
+
+  private async webhook(message: Message): Promise<void> {
+    const body = { text: `${headline(message)}\n${message.alert.summary}\n${this.consoleUrl()}`, kiroku: this.details(message) };
+    let response: Response;
+    try {
+      response = await fetch(this.config.webhookUrl!, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+        redirect: 'error',
+      });
+    } catch (error) {
+      // fetch's messages do not include the URL; its cause (ECONNREFUSED, timeout) says what went wrong.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`webhook unreachable: ${cause?.code ?? cause?.message ?? (error as Error).name}`);
+    }
+    await response.body?.cancel();
+    if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+  }
+
+  private async email(message: Message): Promise<void> {
+    this.mailer ??= createTransport({ url: this.config.smtpUrl!, connectionTimeout: SEND_TIMEOUT_MS, greetingTimeout: SEND_TIMEOUT_MS, socketTimeout: SEND_TIMEOUT_MS });
+    const d = this.details(message);
+    try {
+      await this.mailer.sendMail({
+        from: this.config.emailFrom,
+        to: this.config.emailTo!.join(', '),
+        subject: headline(message),
+        text: [message.alert.summary, '', `Rule: ${d.rule} (${d.severity})`, `Subject: ${d.subject}`, `Since: ${d.startsAt}`, ...(d.endsAt ? [`Resolved: ${d.endsAt}`] : []), '', d.url].join('\n'),
+      });
+    } catch (error) {
+      const e = error as { code?: string; responseCode?: number; message: string };
+      throw new Error(`mail server refused or unreachable: ${e.code ?? ''}${e.responseCode ? ` ${e.responseCode}` : ''}`.trim());
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { FakeClock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
+import { InstanceRegistry } from '../src/modules/cluster';
+import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
+import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { SmtpReceiver, WebhookReceiver } from './support/receivers';
+import { startTestApp, TestApp } from './support/test-app';
+
+const TOKEN = 'metrics-token-for-alert-tests-0123';
+const MIN = 60_000;
+
+describeEachEngine('alerts', (engine) => {
+  let webhook: WebhookReceiver;
+  let smtp: SmtpReceiver;
+  let t: TestApp;
+  let clock: FakeClock;
+  beforeEach(async () => {
+    webhook = await WebhookReceiver.start();
+    smtp = await SmtpReceiver.start();
+    clock = new FakeClock(Date.UTC(2026, 10, 29, 3, 0));
+  });
+  afterEach(async () => {
+    await t?.close();
+    await webhook.close();
+    await smtp.close();
+  });
+  const start = async (settings: Record<string, string>) => {
+    t = await startTestApp({
+      ...(await freshDatabase(engine)), METRICS_TOKEN: TOKEN, ALERT_WEBHOOK_URL: webhook.url, ALERT_EMAIL_TO: 'ops@example.com', SMTP_URL: smtp.url,
+      ALERT_EMAIL_FROM: 'kiroku@example.com', ...settings,
+    }, { clock });
+  };
+  /** The clock moves on; this instance heartbeats as it would have; one evaluation round runs. */
+  const tick = async (ms = MIN) => {
+    clock.advance(ms);
+    await t.app.get(InstanceRegistry).beat();
+    await t.app.get(AlertEvaluator).tick();
+  };
+  /** What another replica would have recorded for the minute just ended. */
+  const otherReplicaMinute = (requests: number, errors: number) =>
+    t.app.get(Database).transaction((m) => m.insert(MetricSample, {
+      instanceId: 'replica-b', at: clock.now(), periodMs: MIN, requests, errors, latencyP95Us: 20_000, cpuPermille: 100, rssBytes: 1e8,
+      heapUsedBytes: 5e7, loopLagP99Us: 1000, diskDataPermille: null, diskLogsPermille: null, logEmergency: 0,
+    }));
+  const scrape = async () => (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const texts = () => webhook.messages.map((m) => m.text.split('\n')[0]);
+
+  it('error rate: fires after the pending period (once, by webhook and e-mail), reminds, holds through a flap, resolves after recovery', async () => {
+    await start({ ALERT_PENDING: '2m', ALERT_RECOVERY: '3m', ALERT_REMINDER_INTERVAL: '1h', ALERT_ERROR_WINDOW: '1m', ALERT_ERROR_MIN_REQUESTS: '20', ALERT_ERROR_RATE: '0.05' });
+    const bad = async () => {
+      clock.advance(MIN);
+      await otherReplicaMinute(100, 30);
+      await tick(0);
+    };
+    // A single bad minute: pending, then forgotten. Nobody is told.
+    await bad();
+    await tick();
+    // Few requests, all failing: under ALERT_ERROR_MIN_REQUESTS, never fires.
+    for (let i = 0; i < 4; i++) {
+      clock.advance(MIN);
+      await otherReplicaMinute(3, 3);
+      await tick(0);
+    }
+    expect(webhook.messages).toEqual([]);
+
+    await bad(); // pending
+    await bad(); // 1 min
+    expect(webhook.messages).toEqual([]);
+    await bad(); // 2 min: fires
+    await webhook.waitForCount(1);
+    expect(texts()).toEqual(['[FIRING] Kiroku critical: Error rate high — all instances']);
+    expect(webhook.messages[0].kiroku).toMatchObject({ status: 'firing', kind: 'firing', rule: 'error-rate', severity: 'critical', url: `${t.config.app.publicUrl}/admin/alerts` });
+    expect(webhook.messages[0].kiroku.summary).toContain('30.0% of 100 requests');
+    const [mail] = await smtp.waitForCount(1);
+    expect(mail.to).toEqual(['ops@example.com']);
+    const parsed = await simpleParser(mail.raw);
+    expect(parsed.subject).toBe('[FIRING] Kiroku critical: Error rate high — all instances');
+    expect(parsed.text).toContain('30.0% of 100 requests failed with a server error');
+    expect(parsed.text).toContain(`${t.config.app.publicUrl}/admin/alerts`);
+    expect(await scrape()).toMatch(/^kiroku_alerts\{rule="error-rate",state="firing"\} 1$/m);
+
+    await bad();
+    await bad();
+    expect(webhook.messages).toHaveLength(1); // still firing: no repeat
+
+    clock.advance(57 * MIN);
+    await bad(); // an hour after it fired: one reminder
+    await webhook.waitForCount(2);
+    expect(texts()[1]).toBe('[STILL FIRING] Kiroku critical: Error rate high — all instances');
+
+    await tick(); // clear for a minute
+    await bad(); // back: still the same alert, no notice
+    await tick(); // clear since now
+    await tick();
+    await tick();
+    expect(webhook.messages).toHaveLength(2);
+    await tick(); // clear for 3 minutes: resolved
+    await webhook.waitForCount(3);
+    expect(texts()[2]).toBe('[RESOLVED] Kiroku critical: Error rate high — all instances');
+    expect(webhook.messages[2].kiroku).toMatchObject({ status: 'resolved', endsAt: clock.now().toISOString() });
+    await smtp.waitForCount(3);
+    await tick();
+    await tick();
+    expect(webhook.messages).toHaveLength(3);
+    expect(smtp.mails).toHaveLength(3);
+    expect(await scrape()).toMatch(/^kiroku_alerts\{rule="error-rate",state="firing"\} 0$/m);
+    const history = await t.app.get(AlertEvaluator).history();
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ rule: 'error-rate', status: 'resolved', openKey: null });
+    expect(history[0].notifications.map((n) => `${n.kind}/${n.channel}/${n.status}`).sort()).toEqual(
+      ['firing/email/sent', 'firing/webhook/sent', 'reminder/email/sent', 'reminder/webhook/sent', 'resolved/email/sent', 'resolved/webhook/sent']);
+  });
+
+  it('disk: a threshold below current usage fires the disk alert from the instance\'s own sample', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'kiroku-alert-logs-'));
+    await start({ LOG_DIR: logDir, ALERT_DISK_WARN: '0.001', ALERT_DISK_CRIT: '0.999', ALERT_PENDING: '0s' });
+    clock.advance(MIN);
+    await t.app.get(MetricsSampler).sample();
+    await tick(0);
+    await webhook.waitForCount(1);
+    expect(texts()).toContain(`[FIRING] Kiroku warning: Disk filling up — ${t.app.get(InstanceRegistry).address} logs`);
+    expect(texts().some((x) => x.includes('Disk almost full'))).toBe(false);
+  });
+
+  it('backup: with no successful backup 26 hours after the deployment started, the backup alert fires', async () => {
+    await start({ ALERT_PENDING: '0s' });
+    await tick(25 * 60 * MIN);
+    expect(webhook.messages).toEqual([]);
+    await tick(2 * 60 * MIN);
+    await webhook.waitForCount(1);
+    expect(texts()).toEqual(['[FIRING] Kiroku critical: No recent backup — backups']);
+    expect(webhook.messages[0].kiroku.summary).toMatch(/no backup has succeeded yet, and Kiroku has been running for 27\.0 h/);
+  });
+
+  it('a failing channel is retried with backoff, then shown as failed in the metrics and the log — without its URL', async () => {
+    webhook.failWith = 500;
+    await start({ ALERT_PENDING: '0s', ALERT_NOTIFY_ATTEMPTS: '3', ALERT_NOTIFY_BACKOFF: '10s' });
+    await tick(27 * 60 * MIN); // the backup alert fires; attempt 1 fails
+    await tick(5_000); // not due yet (10 s)
+    await tick(5_000); // attempt 2 fails; next after 20 s
+    await tick(10_000); // not due
+    const pending = await scrape();
+    expect(pending.split('\n').filter((l) => l.startsWith('kiroku_alert_notifications{'))).toContain('kiroku_alert_notifications{channel="webhook",state="pending"} 1');
+    await tick(10_000); // attempt 3 fails: given up
+    expect(await scrape()).toMatch(/^kiroku_alert_notifications\{channel="webhook",state="failed"\} 1$/m);
+    const [failed] = await t.app.get(AlertEvaluator).undelivered();
+    expect(failed).toMatchObject({ channel: 'webhook', status: 'failed', attempts: 3, lastError: 'webhook answered 500' });
+    const lines = t.logs.lines.filter((l) => String(l.msg).startsWith('webhook notification'));
+    expect(lines.map((l) => l.msg)).toEqual(['webhook notification failed, will retry: webhook answered 500', 'webhook notification failed, will retry: webhook answered 500', 'webhook notification failed for good: webhook answered 500']);
+    expect(JSON.stringify(t.logs.lines)).not.toContain(webhook.url);
+    // The e-mail channel is independent: it was delivered on the first try.
+    expect(smtp.mails).toHaveLength(1);
+  });
+});

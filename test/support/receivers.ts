@@ -1,0 +1,101 @@
+import { once } from 'node:events';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+/** What a Kiroku webhook notification carries besides its Slack/Teams `text`. */
+export interface WebhookMessage {
+  text: string;
+  kiroku: { status: string; kind: string; rule: string; severity: string; subject: string; summary: string; startsAt: string; endsAt: string | null; url: string };
+}
+
+/** A real HTTP server that records the JSON bodies POSTed to it; `failWith` makes it answer an error status instead. */
+export class WebhookReceiver {
+  readonly messages: WebhookMessage[] = [];
+  failWith: number | null = null;
+  private server!: Server;
+  url = '';
+
+  static async start(): Promise<WebhookReceiver> {
+    const r = new WebhookReceiver();
+    r.server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        if (r.failWith) {
+          res.writeHead(r.failWith).end();
+          return;
+        }
+        r.messages.push(JSON.parse(body) as WebhookMessage);
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      });
+    });
+    r.server.listen(0, '127.0.0.1');
+    await once(r.server, 'listening');
+    r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}/hooks/alerts`;
+    return r;
+  }
+
+  /** Waits until at least n messages arrived. */
+  async waitForCount(n: number, timeoutMs = 15_000): Promise<WebhookMessage[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.messages.length < n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.messages;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+/** A real SMTP server (nodemailer's smtp-server) on 127.0.0.1 that keeps every message it accepts. */
+export class SmtpReceiver {
+  readonly mails: ReceivedMail[] = [];
+  private server!: SMTPServer;
+  url = '';
+
+  static async start(): Promise<SmtpReceiver> {
+    const r = new SmtpReceiver();
+    r.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData(stream, session, callback) {
+        let raw = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (c: string) => (raw += c));
+        stream.on('end', () => {
+          r.mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((a) => a.address), raw });
+          callback();
+        });
+      },
+    });
+    r.server.listen(0, '127.0.0.1');
+    await once(r.server.server, 'listening');
+    r.url = `smtp://127.0.0.1:${(r.server.server.address() as AddressInfo).port}`;
+    return r;
+  }
+
+  async waitForCount(n: number, timeoutMs = 15_000): Promise<ReceivedMail[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.mails.length < n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} mail(s), got ${this.mails.length}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return this.mails;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
