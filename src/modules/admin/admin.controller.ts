@@ -4,6 +4,23 @@ import { AuditTrail } from '../audit';
 import { Accounts, AdminOnly, authOf, Cookies, ROLES, Role } from '../auth';
 import { InstanceRegistry } from '../cluster';
 import { field, render } from '../web/render';
+import { Clock } from '@kiroku/clock';
+import { AlertEvaluator } from '../alerts/alert-evaluator';
+import { RULES } from '../alerts/alert-rules';
+import { BackupService, formatBytes } from '../backup';
+import { MetricsHistory, Range, RANGES } from '../metrics/metrics-history';
+
+const rangeOf = (range: unknown): Range => (typeof range === 'string' && range in RANGES ? (range as Range) : 'hour');
+
+/** 3 d 4 h, 5 h 12 min, 42 min, 17 s: the two largest units. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d) return `${d} d ${h} h`;
+  if (h) return `${h} h ${m} min`;
+  if (m) return `${m} min`;
+  return `${s} s`;
+}
 
 
 @Controller('admin')
@@ -14,11 +31,37 @@ export class AdminController {
     private readonly audit: AuditTrail,
     private readonly registry: InstanceRegistry,
     private readonly cookies: Cookies,
+    private readonly alerts: AlertEvaluator,
+    private readonly backups: BackupService,
+    private readonly history: MetricsHistory,
+    private readonly clock: Clock,
   ) {}
 
   @Get()
-  async index(@Res() res: Response) {
-    render(res, 'admin/index', { title: 'admin.title', width: 'wide', instances: await this.registry.live() });
+  async index(@Res() res: Response, @Query('range') range?: string) {
+    const [instances, alerts, runs, backup] = await Promise.all([this.registry.recent(), this.alerts.open(), this.backups.list(3), this.backups.status()]);
+    const now = this.clock.nowMs();
+    render(res, 'admin/index', {
+      title: 'admin.title', width: 'wide', range: rangeOf(range), ranges: Object.keys(RANGES),
+      instances: instances.map((i) => ({ ...i, uptime: duration(i.uptimeMs) })),
+      alerts, firing: alerts.filter((a) => a.status === 'firing').length,
+      live: instances.filter((i) => i.state === 'live').length, missing: instances.filter((i) => i.state === 'missing').length,
+      runs: runs.map((r) => ({ ...r, size: r.storedBytes === null ? '' : formatBytes(r.storedBytes) })),
+      backupAge: backup.lastSuccessAt ? duration(now - backup.lastSuccessAt.getTime()) : null,
+      verifiedAge: backup.lastVerifiedAt ? duration(now - backup.lastVerifiedAt.getTime()) : null,
+    });
+  }
+
+  /** The charts' data (fetched by the console's script; same origin, session, admin only). */
+  @Get('metrics')
+  async metrics(@Query('range') range?: string) {
+    return this.history.series(rangeOf(range));
+  }
+
+  @Get('alerts')
+  async alertHistory(@Res() res: Response) {
+    const [open, history, undelivered] = await Promise.all([this.alerts.open(), this.alerts.history(200), this.alerts.undelivered()]);
+    render(res, 'admin/alerts', { title: 'admin.alerts.title', width: 'wide', open, history, undelivered, rules: RULES });
   }
 
   @Get('users')

@@ -93,6 +93,20 @@ export class InstanceRegistry {
     return this.repo().find({ where: { stoppedAt: IsNull(), heartbeatAt: MoreThan(since) }, order: { startedAt: 'ASC' } });
   }
 
+  /**
+   * Every process heard from in the last day, newest first, with its state:
+   * `live`, `stopped` (gracefully) or `missing` (no heartbeat, no stop).
+   */
+  async recent(): Promise<Array<Instance & { state: 'live' | 'stopped' | 'missing'; uptimeMs: number }>> {
+    const now = this.clock.nowMs();
+    const rows = await this.repo().find({ where: { heartbeatAt: MoreThan(new Date(now - 86_400_000)) }, order: { startedAt: 'DESC' }, take: 50 });
+    return rows.map((i) => ({
+      ...i,
+      state: i.stoppedAt ? 'stopped' : now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs ? 'live' : 'missing',
+      uptimeMs: (i.stoppedAt ?? (now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs ? new Date(now) : i.heartbeatAt)).getTime() - i.startedAt.getTime(),
+    }));
+  }
+
   /** The live instance most likely holding the SQLite lock, to name it in the readiness reason. */
   async likelyHolder(): Promise<Instance | null> {
     return (await this.live()).find((i) => i.id !== this.instanceId) ?? null;

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { MetricsConfig } from '@kiroku/config';
@@ -33,7 +33,7 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
 
   onApplicationBootstrap(): void {
     this.loopDelay.enable();
-    this.last = { at: this.clock.nowMs(), cpu: process.cpuUsage() };
+    this.last = { at: performance.now(), cpu: process.cpuUsage() };
     this.metrics.window.take(); // start-up requests (probes while migrating) belong to no period
     this.timer = setInterval(() => {
       this.inflight = this.sample().catch((error: Error) => this.logger.warn(`could not record a metrics sample: ${error.message}`));
@@ -49,12 +49,14 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
 
   /** Records the period since the previous sample; returns what it wrote. */
   async sample(): Promise<MetricSample> {
-    const now = this.clock.nowMs();
+    // Elapsed time for the CPU share comes from the monotonic clock; the sample's timestamp from the injected one.
+    const elapsed = performance.now();
     const cpu = process.cpuUsage();
-    const elapsedUs = Math.max(1, (now - this.last.at) * 1000);
+    const elapsedUs = Math.max(1, (elapsed - this.last.at) * 1000);
     const cpuUs = cpu.user - this.last.cpu.user + cpu.system - this.last.cpu.system;
-    const periodMs = now - this.last.at;
-    this.last = { at: now, cpu };
+    const periodMs = Math.round(elapsed - this.last.at);
+    this.last = { at: elapsed, cpu };
+    const now = this.clock.nowMs();
     const { requests, errors, p95Us } = this.metrics.window.take();
     const lagUs = Math.round((this.loopDelay.percentile(99) || 0) / 1000);
     this.loopDelay.reset();

@@ -18,6 +18,7 @@ export function configureWeb(app: NestExpressApplication, config: KirokuConfig):
   const https = config.app.publicUrl.startsWith('https://');
   app.use(...securityHeaders(https));
   if (config.security.forceHttps) app.use(forceHttps(config.app.publicUrl));
+  app.use('/static/vendor', vendorFiles());
   app.use('/static', express.static(STATIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
   app.use(cookieParser());
   app.use(express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
@@ -36,6 +37,24 @@ export function configureWeb(app: NestExpressApplication, config: KirokuConfig):
   });
   app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('liquid');
+}
+
+/**
+ * Third-party browser files, served from their npm packages (so `npm update`
+ * updates them), by an explicit list: nothing else in node_modules is reachable.
+ */
+const VENDOR_FILES: Record<string, string> = {
+  'uPlot.iife.min.js': 'uplot/dist/uPlot.iife.min.js',
+  'uPlot.min.css': 'uplot/dist/uPlot.min.css',
+};
+
+function vendorFiles(): RequestHandler {
+  const paths = new Map(Object.entries(VENDOR_FILES).map(([name, module]) => [`/${name}`, require.resolve(module)]));
+  return (req, res, next) => {
+    const file = paths.get(req.path);
+    if (!file) return next();
+    res.sendFile(file, { maxAge: '1h' });
+  };
 }
 
 /** Malformed or oversized bodies and missing static files, answered like any other error. */

@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { FakeClock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { projectRoot, freePort, tempDir } from '@kiroku/testing';
+import type { Browser } from 'playwright-core';
+import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
+import { InstanceRegistry } from '../src/modules/cluster';
+import { Instance } from '../src/modules/cluster/instance.entity';
+import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
+import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
+import { browserMissing, launchChromium, watchCsp } from './support/browser';
+import { freshDatabase } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+
+const missing = browserMissing();
+const SHOTS = join(projectRoot(), 'docs', 'screenshots');
+const MIN = 60_000;
+
+(missing ? describe.skip : describe)('ops console in a real browser (Chromium)', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let base: string;
+  const clock = new FakeClock(Date.now());
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://localhost:${port}`;
+    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, LOG_DIR: tempDir(), ALERT_PENDING: '0s', ALERT_DISK_WARN: '0.001', ALERT_DISK_CRIT: '0.999' }, { port, clock });
+    // An hour of history from two other replicas (one of which stopped answering 10 minutes ago), as they would have recorded it.
+    const db = t.app.get(Database);
+    const now = clock.nowMs();
+    await db.transaction(async (m) => {
+      for (const [id, address, silentFor] of [['replica-b', 'kiroku-b:8888', 0], ['replica-c', 'kiroku-c:8888', 10 * MIN]] as const) {
+        await m.insert(Instance, { id, hostname: address.split(':')[0], pid: 4242, address, version: '0.1.0', engine: 'sqlite', startedAt: new Date(now - 2 * 3_600_000), heartbeatAt: new Date(now - silentFor), stoppedAt: null });
+        const rows: MetricSample[] = [];
+        for (let i = 60; i >= 1; i--) {
+          if (silentFor && i * MIN < silentFor) continue;
+          const wave = Math.sin(i / 6);
+          rows.push({
+            instanceId: id, at: new Date(now - i * MIN), periodMs: MIN, requests: Math.round(3000 + 1500 * wave), errors: i > 20 && i < 26 ? 180 : 3,
+            latencyP95Us: Math.round(18_000 + 9000 * wave), cpuPermille: Math.round(350 + 200 * wave), rssBytes: Math.round((180 + 20 * wave) * 2 ** 20),
+            heapUsedBytes: 9e7, loopLagP99Us: 12_000, diskDataPermille: 420 + Math.round((60 - i) / 2), diskLogsPermille: null, logEmergency: 0,
+          });
+        }
+        await m.insert(MetricSample, rows);
+      }
+    });
+    await t.app.get(MetricsSampler).sample();
+    await t.app.get(InstanceRegistry).beat();
+    await t.app.get(AlertEvaluator).tick(); // disk warning (threshold below usage) and replica-c down fire
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('shows instances, firing alerts, backups and six charts at a glance, with no CSP violation', async () => {
+    const violations: string[] = [];
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    await watchCsp(page, violations);
+    await page.goto(`${base}/signup`);
+    await page.fill('#displayName', 'Operator');
+    await page.fill('#email', 'ops@example.com');
+    await page.fill('#password', 'a long enough passphrase');
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
+
+    await page.goto(`${base}/admin`);
+    await page.waitForSelector('#charts[data-ready="true"]', { timeout: 15_000 });
+    expect(await page.locator('#charts [data-error]').count()).toBe(0);
+    expect(await page.locator('#charts canvas').count()).toBe(6);
+    const text = await page.locator('main').innerText();
+    expect(text).toContain('Instance down');
+    expect(text).toContain('kiroku-c:8888');
+    expect(text).toContain('Disk filling up');
+    expect(await page.locator('#instances tbody tr').count()).toBe(3);
+    expect(await page.locator('#instances .badge.warn').innerText()).toBe('missing');
+    await page.screenshot({ path: join(SHOTS, 'admin-console-desktop.png'), fullPage: true });
+
+    await page.click('nav.ranges a:has-text("day")');
+    await page.waitForSelector('#charts[data-ready="true"]');
+    expect(page.url()).toBe(`${base}/admin?range=day`);
+
+    await page.goto(`${base}/admin/alerts`);
+    expect(await page.locator('main').innerText()).toContain('Instance down');
+    await page.screenshot({ path: join(SHOTS, 'admin-alerts-desktop.png'), fullPage: true });
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/admin`);
+    await page.waitForSelector('#charts[data-ready="true"]');
+    await page.screenshot({ path: join(SHOTS, 'admin-console-phone.png'), fullPage: true });
+    expect(violations).toEqual([]);
+    await context.close();
+  });
+
+  it('serves the chart data to admins only', async () => {
+    const anonymous = await fetch(`${base}/admin/metrics?range=hour`, { redirect: 'manual' });
+    expect([302, 303, 401, 403, 404]).toContain(anonymous.status);
+    expect(await anonymous.text()).not.toContain('requests/s');
+  });
+});
