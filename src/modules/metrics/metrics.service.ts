@@ -34,6 +34,9 @@ export class MetricsService {
     @Inject(INSTANCE_ID) instanceId: string,
   ) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's totals of active handles/requests/resources are gauges named like counters, which
+    // `promtool check metrics` rejects; the same figures are there by type (nodejs_active_handles{type}).
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     const registers = [this.registry];
     this.requests = new Counter({ name: 'kiroku_http_requests_total', help: 'HTTP requests by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
     this.duration = new Histogram({
