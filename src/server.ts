@@ -40,7 +40,7 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
   const trust = config.security.trustProxy;
   app.set('trust proxy', trust ? (/^\d+$/.test(trust[0]) ? Number(trust[0]) : trust) : false);
   const metrics = app.get(MetricsService);
-  app.use(accessLog(logger, (method, route, status, seconds) => metrics.observe(method, route, status, seconds)));
+  app.use(accessLog(logger, config.metrics.enabled ? (method, route, status, seconds) => metrics.observe(method, route, status, seconds) : undefined));
   const lifecycle = app.get(Lifecycle);
   // While draining, every response tells its client to reconnect (elsewhere) rather than reuse the connection.
   app.use((_req: Request, res: Response, next: NextFunction) => {

@@ -178,6 +178,10 @@ export class LogConfig {
 }
 
 export class MetricsConfig {
+  @Setting('METRICS_ENABLED', { description: 'false stops request counting, history sampling and /metrics (404); the error-rate, disk and log alerts then have nothing to read' })
+  @AsBoolean() @IsBoolean({ message: 'must be true or false' })
+  enabled!: boolean;
+
   @Setting('METRICS_TOKEN', { secret: true, description: 'bearer token for /metrics and detailed health' })
   @IsOptional() @AsString() @MinLength(16, { message: 'must be at least 16 characters' })
   token?: string;

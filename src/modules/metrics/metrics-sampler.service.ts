@@ -32,6 +32,7 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   onApplicationBootstrap(): void {
+    if (!this.config.enabled) return;
     this.loopDelay.enable();
     this.last = { at: performance.now(), cpu: process.cpuUsage() };
     this.metrics.window.take(); // start-up requests (probes while migrating) belong to no period

@@ -22,6 +22,7 @@ export class MetricsController {
 
   @Get()
   async scrape(@Req() req: Request, @Res() res: Response) {
+    if (!this.config.enabled) return sendError(req, res, 404, 'Metrics are switched off (METRICS_ENABLED=false).');
     if (!this.permitted(req)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
       return sendError(req, res, 401, 'Metrics need the METRICS_TOKEN bearer token or an address in METRICS_ALLOW.');
