@@ -128,6 +128,8 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/admin/audit', 302, 403, 200],
     ['/admin/backups', 302, 403, 200],
     ['/admin/logs', 302, 403, 200],
+    ['/admin/alerts', 302, 403, 200],
+    ['/admin/metrics', 302, 403, 200],
     ['/metrics', 401, 401, 401], // a bearer token or an allowed address, never a session
     ['/api/v1/me', 401, 200, 200],
     ['/health/live', 200, 200, 200],

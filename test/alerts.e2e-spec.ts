@@ -1,13 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
+import { BackupService } from '../src/modules/backup';
 import { InstanceRegistry } from '../src/modules/cluster';
 import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
 import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
+import { ageKeyPair } from './support/backup-keys';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { SmtpReceiver, WebhookReceiver } from './support/receivers';
 import { startTestApp, TestApp } from './support/test-app';
@@ -136,6 +138,20 @@ describeEachEngine('alerts', (engine) => {
     await webhook.waitForCount(1);
     expect(texts()).toEqual(['[FIRING] Kiroku critical: No recent backup — backups']);
     expect(webhook.messages[0].kiroku.summary).toMatch(/no backup has succeeded yet, and Kiroku has been running for 27\.0 h/);
+  });
+
+  it('backup: a failed run fires the backup-failing alert with its error', async () => {
+    const keys = await ageKeyPair();
+    const blocked = join(mkdtempSync(join(tmpdir(), 'kiroku-alert-backup-')), 'not-a-folder');
+    writeFileSync(blocked, 'a file where the backup folder should be');
+    await start({ ALERT_PENDING: '0s', ALERT_RECOVERY: '0s', BACKUP_DIR: join(blocked, 'backups'), BACKUP_AGE_RECIPIENTS: keys.recipient });
+    const backups = t.app.get(BackupService);
+    const failed = await backups.run('manual').catch((error: Error) => error);
+    expect(failed).toBeDefined();
+    await tick();
+    await webhook.waitForCount(1);
+    expect(texts()).toEqual(['[FIRING] Kiroku warning: Backup failing — backups']);
+    expect(webhook.messages[0].kiroku.summary).toMatch(/^the newest backup run failed: .*(ENOTDIR|not a directory)/i);
   });
 
   it('a failing channel is retried with backoff, then shown as failed in the metrics and the log — without its URL', async () => {

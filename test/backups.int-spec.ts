@@ -159,11 +159,11 @@ describeEachEngine('backups', (engine) => {
   });
 
   it('reports its figures for metrics and alerts', async () => {
-    expect(await backups.status()).toEqual({ lastSuccessAt: null, lastVerifiedAt: null, lastDurationMs: null, lastStoredBytes: null, lastRunFailed: false, failures: 0 });
+    expect(await backups.status()).toEqual({ lastSuccessAt: null, lastVerifiedAt: null, lastDurationMs: null, lastStoredBytes: null, lastRunFailed: false, lastError: null, failures: 0 });
     const run = await backups.run('manual');
     expect(await backups.status()).toEqual({
       lastSuccessAt: run.finishedAt, lastVerifiedAt: run.verifiedAt, lastDurationMs: run.finishedAt!.getTime() - run.startedAt.getTime(),
-      lastStoredBytes: run.storedBytes, lastRunFailed: false, failures: 0,
+      lastStoredBytes: run.storedBytes, lastRunFailed: false, lastError: null, failures: 0,
     });
   });
 
