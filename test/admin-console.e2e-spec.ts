@@ -31,7 +31,7 @@ const MIN = 60_000;
     const now = clock.nowMs();
     await db.transaction(async (m) => {
       for (const [id, address, silentFor] of [['replica-b', 'kiroku-b:8888', 0], ['replica-c', 'kiroku-c:8888', 10 * MIN]] as const) {
-        await m.insert(Instance, { id, hostname: address.split(':')[0], pid: 4242, address, version: '0.1.0', engine: 'sqlite', startedAt: new Date(now - 2 * 3_600_000), heartbeatAt: new Date(now - silentFor), stoppedAt: null });
+        await m.insert(Instance, { id, hostname: address.split(':')[0], pid: 4242, address, ready: 1, notReadyReason: null, version: '0.1.0', engine: 'sqlite', startedAt: new Date(now - 2 * 3_600_000), heartbeatAt: new Date(now - silentFor), stoppedAt: null });
         const rows: MetricSample[] = [];
         for (let i = 60; i >= 1; i--) {
           if (silentFor && i * MIN < silentFor) continue;
@@ -76,6 +76,8 @@ const MIN = 60_000;
     expect(text).toContain('Disk filling up');
     expect(await page.locator('#instances tbody tr').count()).toBe(3);
     expect(await page.locator('#instances .badge.warn').innerText()).toBe('missing');
+    // Every live instance recorded its readiness with its heartbeat.
+    expect(await page.locator('#instances .badge:text-is("ready")').count()).toBe(2);
     await page.screenshot({ path: join(SHOTS, 'admin-console-desktop.png'), fullPage: true });
 
     await page.click('nav.ranges a:has-text("day")');

@@ -156,7 +156,7 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     const sqlText = `SELECT ${sql} FROM instances i WHERE i.started_at >= $1 AND (i.id = $2 OR $2 = 'any') ORDER BY i.started_at`;
     const rows = (await open.db.select<Record<string, unknown>>(sqlText, [2_000, 'any'])).map(hydrate);
     expect(rows.map((r) => r.id)).toEqual(['b', "c'; DROP TABLE instances; --"]);
-    expect(rows[0]).toEqual({ id: 'b', hostname: 'host-b', pid: 7, address: '', version: '1', engine, startedAt: new Date(2_000), heartbeatAt: new Date(2_000), stoppedAt: new Date(9_000) });
+    expect(rows[0]).toEqual({ id: 'b', hostname: 'host-b', pid: 7, address: '', ready: null, notReadyReason: null, version: '1', engine, startedAt: new Date(2_000), heartbeatAt: new Date(2_000), stoppedAt: new Date(9_000) });
     expect(rows[1].stoppedAt).toBeNull();
     // The same text again is served by the prepared statement, with other values.
     expect((await open.db.select<Record<string, unknown>>(sqlText, [0, 'a'])).map(hydrate).map((r) => r.id)).toEqual(['a']);

@@ -7,6 +7,9 @@ export class CreateMonitoringTables1795920000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     // host:port, stable across restarts: a restarted process resolves the instance-down alert of the one it replaces.
     await q.query(`ALTER TABLE "instances" ADD COLUMN "address" varchar(255) NOT NULL DEFAULT ''`);
+    // Readiness as the instance last found it (null: not known yet), for the console.
+    await q.query(`ALTER TABLE "instances" ADD COLUMN "not_ready_reason" varchar(300)`);
+    await q.query(`ALTER TABLE "instances" ADD COLUMN "ready" integer`);
     await q.query(`CREATE TABLE "metric_samples" (
         "instance_id" varchar(128) NOT NULL,
         "at" bigint NOT NULL,
@@ -69,6 +72,8 @@ export class CreateMonitoringTables1795920000000 implements MigrationInterface {
     await q.query(`DROP TABLE "alerts"`);
     await q.query(`DROP INDEX "idx_metric_samples_at"`);
     await q.query(`DROP TABLE "metric_samples"`);
+    await q.query(`ALTER TABLE "instances" DROP COLUMN "ready"`);
+    await q.query(`ALTER TABLE "instances" DROP COLUMN "not_ready_reason"`);
     await q.query(`ALTER TABLE "instances" DROP COLUMN "address"`);
   }
 }

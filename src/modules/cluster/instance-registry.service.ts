@@ -20,6 +20,8 @@ export class InstanceRegistry {
   private registered = false;
   private inflight: Promise<void> = Promise.resolve();
   private readonly startedAt: Date;
+  /** Set by the health module: why this instance is not ready, or null when it is. */
+  readinessProbe?: () => Promise<string | null>;
   /** On SQLite: held while this process serves the database file. */
   private readonly fileLock?: SqliteFileLock;
 
@@ -72,18 +74,29 @@ export class InstanceRegistry {
   /** Heartbeat; registers first when needed (a database that was down at start, or not yet migrated). */
   async beat(): Promise<void> {
     const now = this.clock.now();
+    const readiness = await this.readiness();
     try {
       if (this.registered) {
-        await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { heartbeatAt: now }));
+        await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { heartbeatAt: now, ...readiness }));
         return;
       }
       await this.db.transaction((m) => m.insert(Instance, {
         id: this.instanceId, hostname: hostname(), pid: process.pid, address: this.address, version: APP_VERSION,
-        engine: this.db.engine, startedAt: this.startedAt, heartbeatAt: now, stoppedAt: null,
+        engine: this.db.engine, startedAt: this.startedAt, heartbeatAt: now, stoppedAt: null, ...readiness,
       }));
       this.registered = true;
     } catch (error) {
       this.logger.warn(`heartbeat failed: ${(error as Error).message}`);
+    }
+  }
+
+  private async readiness(): Promise<Pick<Instance, 'ready' | 'notReadyReason'>> {
+    if (!this.readinessProbe) return { ready: null, notReadyReason: null };
+    try {
+      const reason = await this.readinessProbe();
+      return { ready: reason === null ? 1 : 0, notReadyReason: reason?.slice(0, 300) ?? null };
+    } catch (error) {
+      return { ready: 0, notReadyReason: (error as Error).message.slice(0, 300) };
     }
   }
 

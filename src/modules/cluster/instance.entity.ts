@@ -18,6 +18,13 @@ export class Instance {
   @Column({ type: 'varchar', length: 255, default: '' })
   address!: string;
 
+  /** 1 ready, 0 not ready (see notReadyReason), null not known yet: what the instance found at its last heartbeat. */
+  @Column({ type: 'integer', nullable: true })
+  ready!: number | null;
+
+  @Column({ type: 'varchar', length: 300, nullable: true })
+  notReadyReason!: string | null;
+
   @Column({ type: 'varchar', length: 32 })
   version!: string;
 

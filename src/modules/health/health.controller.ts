@@ -1,9 +1,10 @@
-import { Controller, Get, Headers, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Headers, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { MetricsConfig } from '@kiroku/config';
 import type { Response } from 'express';
 import { Public } from '../auth/access.decorator';
 import { bearerMatches } from '../auth/secrets';
+import { InstanceRegistry } from '../cluster';
 import { DatabaseIndicator } from './database.indicator';
 import { DiskIndicator } from './disk.indicator';
 import { EventLoopIndicator } from './event-loop.indicator';
@@ -19,7 +20,7 @@ function statusOnly(checks: Partial<Checks> | undefined): Checks {
 
 @Controller('health')
 @Public()
-export class HealthController {
+export class HealthController implements OnModuleInit {
   constructor(
     private readonly health: HealthCheckService,
     private readonly metrics: MetricsConfig,
@@ -28,7 +29,27 @@ export class HealthController {
     private readonly schema: SchemaIndicator,
     private readonly disk: DiskIndicator,
     private readonly instance: InstanceIndicator,
+    private readonly registry: InstanceRegistry,
   ) {}
+
+  /** Each heartbeat records this instance's readiness, for the console. */
+  onModuleInit(): void {
+    this.registry.readinessProbe = () => this.notReadyReason();
+  }
+
+  /** Null when ready; otherwise the failing checks and their messages, on one line. */
+  async notReadyReason(): Promise<string | null> {
+    const result = await this.health.check(this.readyChecks()).catch((error: unknown) => {
+      if (error instanceof ServiceUnavailableException) return error.getResponse() as HealthCheckResult;
+      throw error;
+    });
+    if (result.status === 'ok') return null;
+    return Object.entries(result.error ?? {}).map(([name, v]) => `${name}: ${String((v as { message?: string }).message ?? 'down')}`).join('; ');
+  }
+
+  private readyChecks(): HealthIndicatorFunction[] {
+    return [() => this.instance.check(), () => this.database.check(), () => this.schema.check(), () => this.disk.check()];
+  }
 
   /** The process can serve. Never touches the database: a database outage must not restart every pod. */
   @Get('live')
@@ -39,11 +60,7 @@ export class HealthController {
   /** May receive traffic. */
   @Get('ready')
   ready(@Headers('authorization') auth: string | undefined, @Res({ passthrough: true }) res: Response) {
-    return this.run(
-      [() => this.instance.check(), () => this.database.check(), () => this.schema.check(), () => this.disk.check()],
-      auth,
-      res,
-    );
+    return this.run(this.readyChecks(), auth, res);
   }
 
   /** Start-up finished: migrations run, modules initialised. */
