@@ -33,6 +33,8 @@ export type RuleId = keyof typeof RULES;
 export const FORGET_INSTANCE_AFTER_MS = 24 * 3_600_000;
 
 const pct = (permille: number) => `${(permille / 10).toFixed(1)}%`;
+/** A threshold setting as people write it: 80%, 5%, 0.1%. */
+const share = (fraction: number) => `${+(fraction * 100).toFixed(2)}%`;
 const ago = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
 
 /**
@@ -92,7 +94,7 @@ export class AlertRules {
     return {
       rule: 'error-rate', subject: 'all instances', severity: RULES['error-rate'].severity,
       holds: requests >= this.alert.errorMinRequests && rate > this.alert.errorRate,
-      summary: `${(rate * 100).toFixed(1)}% of ${requests} requests failed with a server error over the last ${ago(this.alert.errorWindowMs)} (threshold ${(this.alert.errorRate * 100).toFixed(1)}%)`,
+      summary: `${(rate * 100).toFixed(1)}% of ${requests} requests failed with a server error over the last ${ago(this.alert.errorWindowMs)} (threshold ${share(this.alert.errorRate)})`,
     };
   }
 
@@ -108,13 +110,13 @@ export class AlertRules {
         for (const [rule, threshold] of [['disk-critical', this.alert.diskCrit], ['disk-warning', this.alert.diskWarn]] as const) {
           out.push({
             rule, subject: `${address} ${volume}`, severity: RULES[rule].severity, holds: permille / 1000 >= threshold,
-            summary: `the ${volume} disk of ${address} is ${pct(permille)} full (${rule === 'disk-critical' ? 'critical' : 'warning'} at ${(threshold * 100).toFixed(0)}%)`,
+            summary: `the ${volume} disk of ${address} is ${pct(permille)} full (${rule === 'disk-critical' ? 'critical' : 'warning'} at ${share(threshold)})`,
           });
         }
       }
       out.push({
         rule: 'log-emergency', subject: address, severity: RULES['log-emergency'].severity, holds: newest.logEmergency === 1,
-        summary: `the log disk of ${address} is past ${(this.alert.diskCrit * 100).toFixed(0)}%: the log sweeper is deleting compressed logs before their retention`,
+        summary: `the log disk of ${address} is past ${share(this.alert.diskCrit)}: the log sweeper is deleting compressed logs before their retention`,
       });
     }
     return out;
