@@ -250,6 +250,37 @@ describeEachEngine('search', (engine) => {
 });
 
 describeEachEngine('pagination', (engine) => {
+  it('pages through ranked search results (with and without a tag filter) in the same order as one long page', async () => {
+    const t = await startTestApp(await freshDatabase(engine));
+    try {
+      const { api } = await ApiClient.forNewUser(t.url, 'search-pager@example.com');
+      for (let i = 0; i < 25; i++) {
+        // Relevance varies: the word in the title for some, once or several times in the body for others.
+        const title = i % 5 === 0 ? `lighthouse log ${i}` : `entry ${i}`;
+        await api.call('POST', '/api/v1/notes', { title, body: `lighthouse ${'keeper '.repeat(i % 3)}${i % 4 === 0 ? 'lighthouse lighthouse' : ''}`, tags: i % 2 ? ['odd'] : ['even'] });
+      }
+      await api.call('POST', '/api/v1/notes', { title: 'unrelated', body: 'nothing here' });
+      for (const q of ['lighthouse', 'lighthouse tag:odd']) {
+        const all: Json = (await api.call('GET', `/api/v1/notes?limit=100&q=${encodeURIComponent(q)}`)).body;
+        expect(all.items).toHaveLength(q.includes('odd') ? 12 : 25);
+        expect(all.nextCursor).toBeNull();
+        const paged: string[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const res: { body: Json } = await api.call('GET', `/api/v1/notes?limit=10&q=${encodeURIComponent(q)}${cursor ? `&cursor=${cursor}` : ''}`);
+          paged.push(...res.body.items.map((n: Json) => n.id));
+          cursor = res.body.nextCursor;
+          pages++;
+        } while (cursor && pages < 10);
+        expect(paged).toEqual(all.items.map((n: Json) => n.id));
+        expect(pages).toBe(Math.ceil(all.items.length / 10));
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
   it('returns every note exactly once, newest first, while notes are being added', async () => {
     const t = await startTestApp(await freshDatabase(engine));
     try {

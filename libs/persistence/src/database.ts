@@ -128,6 +128,23 @@ export class Database {
     return statement;
   }
 
+  /**
+   * SQLite: refreshes the query planner's statistics where they are missing or
+   * stale (`PRAGMA optimize`, bounded by `analysis_limit`: ~70 ms at 100,000
+   * notes). Without them SQLite guesses, and guessed badly on real data (a
+   * 20-note page of search results read through an index of 100,000 rows,
+   * 26 ms instead of 0.04). Run at start-up, after migrations, and hourly, as
+   * SQLite's documentation advises for long-lived connections. PostgreSQL's
+   * autovacuum does the same on its own: nothing to do there.
+   */
+  async optimize(): Promise<void> {
+    if (this.engine !== 'sqlite') return;
+    await this.writeQueue.run(async () => {
+      await this.dataSource.query('PRAGMA analysis_limit = 400');
+      await this.dataSource.query('PRAGMA optimize = 0x10002');
+    });
+  }
+
   /** A cheap round trip; rejects when the database does not answer within timeoutMs. */
   async ping(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

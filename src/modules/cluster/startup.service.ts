@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DatabaseConfig } from '@kiroku/config';
-import { LeaseService, Migrator } from '@kiroku/persistence';
+import { Database, LeaseService, Migrator } from '@kiroku/persistence';
 import { InstanceRegistry } from './instance-registry.service';
 import { Lifecycle } from './lifecycle';
 
@@ -12,6 +12,7 @@ import { Lifecycle } from './lifecycle';
 @Injectable()
 export class StartupService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Startup');
+  private optimizer?: NodeJS.Timeout;
 
   constructor(
     private readonly config: DatabaseConfig,
@@ -19,6 +20,7 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
     private readonly registry: InstanceRegistry,
     private readonly lifecycle: Lifecycle,
     private readonly leases: LeaseService,
+    private readonly db: Database,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -34,10 +36,16 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
       }
     }
     await this.registry.start();
+    await this.db.optimize();
+    this.optimizer = setInterval(() => {
+      this.db.optimize().catch((error: Error) => this.logger.warn(`could not refresh the SQLite planner statistics: ${error.message}`));
+    }, 3_600_000);
+    this.optimizer.unref();
     this.lifecycle.markStarted();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.optimizer);
     this.lifecycle.beginDrain();
     await this.leases.releaseAll();
     await this.registry.stop();

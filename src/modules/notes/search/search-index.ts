@@ -28,10 +28,11 @@ export abstract class SearchIndex {
   abstract remove(m: EntityManager, noteIds: string[]): Promise<void>;
   /**
    * The owner's notes matching the query's words, best first: the newest
-   * RANKED_CANDIDATES matches, ranked among themselves. Trashed notes are not
-   * in the index. Exclusions are applied here; tags are not.
+   * RANKED_CANDIDATES matches, ranked among themselves; the first `take` of
+   * them when given. Trashed notes are not in the index. Exclusions are
+   * applied here; tags are not.
    */
-  abstract ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]>;
+  abstract ranked(m: EntityManager, query: ParsedQuery, ownerId: string, take?: number): Promise<string[]>;
 
   /**
    * A condition on notes (alias `n`) that keeps those without the excluded
@@ -82,17 +83,20 @@ class SqliteSearchIndex extends SearchIndex {
     await m.query(`DELETE FROM "notes_fts_map" WHERE "note_id" IN (${marks})`, noteIds);
   }
 
-  async ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]> {
+  async ranked(m: EntityManager, query: ParsedQuery, ownerId: string, take = RANKED_CANDIDATES): Promise<string[]> {
     const match = `${ownerMatch(ownerId)} AND ${ftsTerms(query.include, 'AND')}${query.exclude.length ? ` NOT ${ftsTerms(query.exclude, 'OR')}` : ''}`;
     // FTS5's own rowid order gives the newest matches without scoring them all; bm25 (lower is better;
-    // title counts most, then tags, then body) then orders those few.
+    // title counts most, then tags, then body) then orders those few, and only the page's rows are
+    // mapped to note ids.
     const rows: Array<{ id: string }> = await m.query(
       `SELECT map."note_id" AS "id" FROM (
-         SELECT "rowid" AS "fts_rowid", bm25("notes_fts", 0.0, 10.0, 6.0, 1.0) AS "rank" FROM "notes_fts"
-          WHERE "notes_fts" MATCH ? ORDER BY "rowid" DESC LIMIT ${RANKED_CANDIDATES}) AS hits
+         SELECT "fts_rowid", "rank" FROM (
+           SELECT "rowid" AS "fts_rowid", bm25("notes_fts", 0.0, 10.0, 6.0, 1.0) AS "rank" FROM "notes_fts"
+            WHERE "notes_fts" MATCH ? ORDER BY "rowid" DESC LIMIT ${RANKED_CANDIDATES})
+          ORDER BY "rank" ASC, "fts_rowid" DESC LIMIT ?) AS hits
        CROSS JOIN "notes_fts_map" AS map ON map."fts_rowid" = hits."fts_rowid"
        ORDER BY hits."rank" ASC, hits."fts_rowid" DESC`,
-      [match],
+      [match, take],
     );
     return rows.map((r) => r.id);
   }
@@ -121,8 +125,8 @@ class PostgresSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "note_search" WHERE "note_id" = ANY($1)', [noteIds]);
   }
 
-  async ranked(m: EntityManager, query: ParsedQuery, ownerId: string): Promise<string[]> {
-    const params: unknown[] = [ownerId];
+  async ranked(m: EntityManager, query: ParsedQuery, ownerId: string, take = RANKED_CANDIDATES): Promise<string[]> {
+    const params: unknown[] = [ownerId, take];
     const tsquery = (terms: SearchTerm[], joiner: string) =>
       terms
         .map((term) => {
@@ -137,7 +141,7 @@ class PostgresSearchIndex extends SearchIndex {
          SELECT cs.note_id, cs.document, cn.created_at FROM note_search cs INNER JOIN notes cn ON cn.id = cs.note_id
           WHERE cs.document @@ ${include}${exclude} AND cn.owner_id = $1 AND cn.deleted_at IS NULL
           ORDER BY cn.created_at DESC LIMIT ${RANKED_CANDIDATES}) s
-       ORDER BY ts_rank(s.document, ${include}) DESC, s.created_at DESC`,
+       ORDER BY ts_rank(s.document, ${include}) DESC, s.created_at DESC, s.note_id DESC LIMIT $2`,
       params,
     );
     return rows.map((r) => r.id);
