@@ -96,6 +96,34 @@ const MIN = 60_000;
     await context.close();
   });
 
+  it('lets an admin forget a missing instance, which resolves its instance-down alert and is audited', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${base}/login`);
+    await page.fill('#email', 'ops@example.com');
+    await page.fill('#password', 'a long enough passphrase');
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
+    await page.goto(`${base}/admin`);
+    const row = page.locator('#instances tr', { hasText: 'kiroku-c:8888' });
+    await Promise.all([page.waitForURL(`${base}/admin#instances`), row.locator('button', { hasText: 'Forget' }).click()]);
+    expect(await page.locator('.flash').innerText()).toContain('recorded as stopped');
+    expect(await page.locator('#instances tr', { hasText: 'kiroku-c:8888' }).locator('.badge').first().innerText()).toBe('stopped');
+
+    await t.app.get(AlertEvaluator).evaluate(); // clear from now on
+    clock.advance(6 * MIN); // past ALERT_RECOVERY (5 min)
+    await t.app.get(InstanceRegistry).beat();
+    await t.app.get(AlertEvaluator).evaluate();
+    const history = await t.app.get(AlertEvaluator).history();
+    expect(history.find((a) => a.rule === 'instance-down' && a.subject === 'kiroku-c:8888')).toMatchObject({ status: 'resolved' });
+    await page.goto(`${base}/admin/audit`);
+    expect(await page.locator('main').innerText()).toContain('instance.forget');
+    // A live instance cannot be forgotten.
+    const registry = t.app.get(InstanceRegistry);
+    const live = await registry.forget(registry.instanceId);
+    expect(live).toBe(false);
+    await context.close();
+  });
+
   it('serves the chart data to admins only', async () => {
     const anonymous = await fetch(`${base}/admin/metrics?range=hour`, { redirect: 'manual' });
     expect([302, 303, 401, 403, 404]).toContain(anonymous.status);

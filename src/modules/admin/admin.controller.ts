@@ -58,6 +58,14 @@ export class AdminController {
     return this.history.series(rangeOf(range));
   }
 
+  @Post('instances/:id/forget')
+  async forget(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+    if (!/^[\w.:-]{1,128}$/.test(id) || !(await this.registry.forget(id))) throw new NotFoundException();
+    await this.audit.record('instance.forget', { actorId: authOf(req).user!.id, ip: req.ip ?? null, details: { instance: id } });
+    this.cookies.setFlash(res, 'flash.instanceForgotten');
+    res.redirect(303, '/admin#instances');
+  }
+
   @Get('alerts')
   async alertHistory(@Res() res: Response) {
     const [open, history, undelivered] = await Promise.all([this.alerts.open(), this.alerts.history(200), this.alerts.undelivered()]);

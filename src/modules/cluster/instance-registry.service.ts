@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { AppConfig, DatabaseConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID, SqliteFileLock } from '@kiroku/persistence';
-import { IsNull, MoreThan } from 'typeorm';
+import { IsNull, LessThan, MoreThan } from 'typeorm';
 import { APP_VERSION } from '../../app-info';
 import { Instance } from './instance.entity';
 
@@ -118,6 +118,17 @@ export class InstanceRegistry {
       state: i.stoppedAt ? 'stopped' : now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs ? 'live' : 'missing',
       uptimeMs: (i.stoppedAt ?? (now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs ? new Date(now) : i.heartbeatAt)).getTime() - i.startedAt.getTime(),
     }));
+  }
+
+  /**
+   * An operator says a missing instance is gone for good (a replaced pod, a
+   * retired machine): it is recorded as stopped, so its instance-down alert
+   * resolves. Only missing instances qualify; returns whether one did.
+   */
+  async forget(id: string): Promise<boolean> {
+    const staleBefore = new Date(this.clock.nowMs() - this.app.instanceStaleAfterMs);
+    const result = await this.db.transaction((m) => m.update(Instance, { id, stoppedAt: IsNull(), heartbeatAt: LessThan(staleBefore) }, { stoppedAt: this.clock.now() }));
+    return result.affected === 1;
   }
 
   /** The live instance most likely holding the SQLite lock, to name it in the readiness reason. */
