@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,8 @@ import { simpleParser } from 'mailparser';
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
-import { BackupService } from '../src/modules/backup';
+import { BackupRun, BackupService } from '../src/modules/backup';
+import { Instance } from '../src/modules/cluster/instance.entity';
 import { InstanceRegistry } from '../src/modules/cluster';
 import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
 import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
@@ -117,6 +119,72 @@ describeEachEngine('alerts', (engine) => {
     expect(history[0]).toMatchObject({ rule: 'error-rate', status: 'resolved', openKey: null });
     expect(history[0].notifications.map((n) => `${n.kind}/${n.channel}/${n.status}`).sort()).toEqual(
       ['firing/email/sent', 'firing/webhook/sent', 'reminder/email/sent', 'reminder/webhook/sent', 'resolved/email/sent', 'resolved/webhook/sent']);
+  });
+
+  /**
+   * Every rule through the same fake-clock timeline, its world set by writing what the other replica,
+   * the heartbeats or the backup catalog would hold: one bad minute alone (nothing), bad for the
+   * pending period (one notice), a reminder, a flap during recovery (nothing), clear for the recovery
+   * period (one resolve notice).
+   */
+  const REPLICA = { id: 'replica-b', address: 'kiroku-b:8888' };
+  const replicaLive = (db: Database) => db.transaction(async (m) => {
+    await m.delete(Instance, { id: REPLICA.id });
+    await m.insert(Instance, { ...REPLICA, hostname: 'kiroku-b', pid: 7, ready: 1, notReadyReason: null, version: '0.1.0', engine, startedAt: new Date(clock.nowMs() - 3_600_000), heartbeatAt: clock.now(), stoppedAt: null });
+  });
+  const replicaSample = (db: Database, figures: Partial<MetricSample>) => db.transaction((m) => m.insert(MetricSample, {
+    instanceId: REPLICA.id, at: clock.now(), periodMs: MIN, requests: 10, errors: 0, latencyP95Us: 5000, cpuPermille: 100, rssBytes: 1e8, heapUsedBytes: 5e7,
+    loopLagP99Us: 1000, diskDataPermille: null, diskLogsPermille: 500, logEmergency: 0, ...figures,
+  }));
+  const catalog = (db: Database, status: 'succeeded' | 'failed', hoursAgo: number) => db.transaction(async (m) => {
+    await m.clear(BackupRun);
+    const at = new Date(clock.nowMs() - hoursAgo * 3_600_000);
+    await m.insert(BackupRun, {
+      id: randomUUID(), trigger: 'schedule', slot: null, status, startedAt: at, finishedAt: at, error: status === 'failed' ? 'disk full' : null, instanceId: REPLICA.id,
+      destination: 'local', objectKey: null, engine, serverVersion: 'x', schemaVersion: 'x', encryption: 'age-x25519', keyFingerprint: 'f', plainBytes: null, plainSha256: null,
+      storedBytes: null, storedSha256: null, rowCounts: null, verifiedAt: null, verifyStatus: null, verifyMode: null, verifyError: null, prunedAt: null,
+    });
+  });
+  const worlds: Array<[string, string, (db: Database, bad: boolean) => Promise<unknown>]> = [
+    ['instance-down', REPLICA.address, async (db, bad) => {
+      if (!bad) return replicaLive(db);
+      // Registered, then silent (no stop recorded) for longer than INSTANCE_STALE_AFTER.
+      const silentSince = new Date(clock.nowMs() - 2 * MIN);
+      if (!(await db.manager.findOneBy(Instance, { id: REPLICA.id }))) await replicaLive(db);
+      return db.transaction((m) => m.update(Instance, { id: REPLICA.id }, { heartbeatAt: silentSince }));
+    }],
+    ['disk-warning', `${REPLICA.address} logs`, async (db, bad) => (await replicaLive(db), replicaSample(db, { diskLogsPermille: bad ? 850 : 500 }))],
+    ['disk-critical', `${REPLICA.address} logs`, async (db, bad) => (await replicaLive(db), replicaSample(db, { diskLogsPermille: bad ? 950 : 500 }))],
+    ['log-emergency', REPLICA.address, async (db, bad) => (await replicaLive(db), replicaSample(db, { logEmergency: bad ? 1 : 0 }))],
+    ['backup-stale', 'backups', (db, bad) => catalog(db, 'succeeded', bad ? 27 : 1)],
+    ['backup-failing', 'backups', (db, bad) => catalog(db, bad ? 'failed' : 'succeeded', 0)],
+  ];
+  it.each(worlds)('%s: pending, one notice, a reminder, no flapping, one resolve notice', async (rule, subject, world) => {
+    await start({ ALERT_PENDING: '2m', ALERT_RECOVERY: '2m', ALERT_REMINDER_INTERVAL: '30m', ALERT_EMAIL_TO: undefined as unknown as string });
+    const db = t.app.get(Database);
+    const minute = async (bad: boolean, ms = MIN) => {
+      clock.advance(ms);
+      await world(db, bad);
+      await tick(0);
+    };
+    const mine = () => webhook.messages.filter((m) => m.kiroku.rule === rule).map((m) => `${m.kiroku.kind} ${m.kiroku.subject}`);
+    for (const bad of [false, true, false, false]) await minute(bad); // one bad minute: nothing
+    expect(mine()).toEqual([]);
+    for (const bad of [true, true]) await minute(bad);
+    expect(mine()).toEqual([]); // pending for 1 minute
+    await minute(true); // 2 minutes: fires
+    expect(mine()).toEqual([`firing ${subject}`]);
+    await minute(true);
+    await minute(true, 29 * MIN); // 30 minutes after firing: reminded once
+    expect(mine()).toEqual([`firing ${subject}`, `reminder ${subject}`]);
+    for (const bad of [false, true, false, false]) await minute(bad); // clear, back, clear 1 min: still firing
+    expect(mine()).toHaveLength(2);
+    await minute(false); // clear for 2 minutes: resolved
+    await minute(false);
+    expect(mine()).toEqual([`firing ${subject}`, `reminder ${subject}`, `resolved ${subject}`]);
+    // Nothing else fired (above the critical mark the disk warning holds too, as documented).
+    const others = webhook.messages.filter((m) => m.kiroku.rule !== rule && !(rule === 'disk-critical' && m.kiroku.rule === 'disk-warning'));
+    expect(others.map((m) => m.text.split('\n')[0])).toEqual([]);
   });
 
   it('disk: a threshold below current usage fires the disk alert from the instance\'s own sample', async () => {
