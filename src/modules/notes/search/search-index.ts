@@ -39,7 +39,7 @@ export abstract class SearchIndex {
    */
   abstract exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string;
 
-  static for(db: Database): SearchIndex {
+  static for(db: Pick<Database, 'engine'>): SearchIndex {
     return db.engine === 'postgres' ? new PostgresSearchIndex() : new SqliteSearchIndex();
   }
 }
