@@ -105,7 +105,7 @@ export async function readMarkdownZip(upload: Buffer, now: Date): Promise<ZipRea
   try {
     zip = await yauzl.fromBufferPromise(upload, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true });
   } catch (error) {
-    return { notes, skipped, problems: [`not a zip file (${(error as Error).message})`] };
+    return { notes, skipped, problems: ['not a zip file, or one cut short'] };
   }
   let entries = 0;
   let total = 0;
