@@ -8,6 +8,9 @@ import { SCHEMA } from '../../schema';
 import { encodeRow } from './row-codec';
 import { PlannedTable, planTables } from './table-plan';
 
+/** SQLite page cache of a transfer's connection. */
+const TRANSFER_SQLITE_CACHE_KIB = 8 * 1024;
+
 /** A refusal or failure the CLI prints as its one-line reason. */
 export class TransferRefused extends Error {}
 
@@ -85,6 +88,8 @@ export class Endpoint {
     }
     const endpoint = new Endpoint(config, dataSource);
     endpoint.lock = lock;
+    // One pass over every table gains little from the server's 64 MiB page cache, and the copy's memory should not grow with the file.
+    if (endpoint.engine === 'sqlite') endpoint.sqlite().pragma(`cache_size = -${TRANSFER_SQLITE_CACHE_KIB}`);
     return endpoint;
   }
 

@@ -30,7 +30,7 @@ export async function rebuildSearchIndex(engine: Engine, inTransaction: <T>(fn: 
       );
       const tags = new Map<string, string[]>();
       for (const r of tagRows) tags.set(r.noteId, [...(tags.get(r.noteId) ?? []), r.name]);
-      for (const note of notes) await index.write(m, { ...note, tags: tags.get(note.id) ?? [] });
+      await index.writeMany(m, notes.map((note) => ({ ...note, tags: tags.get(note.id) ?? [] })));
       total += notes.length;
       after = notes[notes.length - 1].id;
       return notes.length < batch;
