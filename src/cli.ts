@@ -298,8 +298,8 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .description('moving data between databases')
     .command('copy')
     .description('copy every table from one database to a new one (SQLite file or postgres:// URL on either side), then verify counts and content hashes')
-    .requiredOption('--from <source>', 'SQLite file path or postgres:// URL to read')
-    .requiredOption('--to <target>', 'SQLite file path or postgres:// URL of an empty (or half-copied) database to write')
+    .requiredOption('--from <source>', 'SQLite file path or postgres:// URL to read (env:NAME reads it from the variable NAME)')
+    .requiredOption('--to <target>', 'SQLite file path or postgres:// URL of an empty (or half-copied) database to write (env:NAME: from the variable NAME, keeping a password out of `ps`)')
     .option('--batch-size <rows>', 'rows per read and write', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new CliFailure('--batch-size must be an integer from 1 to 10000');
@@ -308,7 +308,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action((opts: { from: string; to: string; batchSize?: number }) =>
       transfer('copy', async () => {
         const config = loadConfig({ env });
-        const report = await copyDatabase(config.database, opts.from, opts.to, { batch: opts.batchSize, progress: out });
+        const report = await copyDatabase(config.database, fromEnv(opts.from, env), fromEnv(opts.to, env), { batch: opts.batchSize, progress: out });
         out();
         for (const line of formatComparison(report.tables)) out(line);
         const differing = report.tables.filter((t) => !t.matches);
@@ -337,6 +337,14 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
       }),
     );
   return program;
+}
+
+/** `env:NAME` is the value of the variable NAME: a URL with a password does not belong on a command line others can read. */
+function fromEnv(location: string, env: Record<string, string | undefined>): string {
+  if (!location.startsWith('env:')) return location;
+  const value = env[location.slice(4)];
+  if (!value) throw new CliFailure(`${location.slice(4)} is not set (named by ${location})`);
+  return value;
 }
 
 /** Runs a transfer command: refusals and failures become the one-line reason. */
