@@ -204,6 +204,20 @@ describeCrossEngine('moving data between engines', () => {
     }
   });
 
+  it('moves a PostgreSQL sequence behind a copied serial column past the copied keys', async () => {
+    // No Kiroku table has a serial key today; a probe table stands in for the first one that will.
+    const endpoint = await Endpoint.open(databaseAt(base(), (await freshDatabase('postgres')).DATABASE_URL), { exclusive: true });
+    try {
+      await endpoint.dataSource.query('CREATE TABLE seq_probe (id serial PRIMARY KEY, v text)');
+      await endpoint.dataSource.query("INSERT INTO seq_probe (id, v) VALUES (1, 'a'), (7, 'b')");
+      endpoint.plan.push({ name: 'seq_probe', key: ['id'], columns: [{ name: 'id', kind: 'integer' }, { name: 'v', kind: 'text' }] });
+      expect(await endpoint.resetSequences()).toEqual(['public.seq_probe_id_seq']);
+      expect(await endpoint.dataSource.query("INSERT INTO seq_probe (v) VALUES ('c') RETURNING id")).toEqual([{ id: 8 }]);
+    } finally {
+      await endpoint.close();
+    }
+  });
+
   it('a copy killed midway leaves a marked target that the same command clears and copies again', async () => {
     const big = await filledSqlite(600);
     const pg = (await freshDatabase('postgres')).DATABASE_URL;

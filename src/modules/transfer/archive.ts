@@ -187,6 +187,7 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
         if (digest.rows !== listed.rows || digest.sha256 !== listed.sha256) throw damaged(file, new Error(`${listed.file} does not match its checksum in the manifest`));
         progress(`  ${table.name.padEnd(16)} ${digest.rows} rows`);
       }
+      await t.resetSequences((sql, params) => m.query(sql, params));
       const indexed = await rebuildSearchIndex(t.engine, (fn) => fn(m));
       progress(`  search index     ${indexed} notes`);
     });

@@ -186,6 +186,30 @@ export class Endpoint {
     }
   }
 
+  /**
+   * PostgreSQL: moves every sequence behind a copied table's serial or
+   * identity column past the largest copied value, so the next insert does not
+   * collide. (No copied table has one today: keys are UUIDs and natural keys.)
+   * Returns the sequences set.
+   */
+  async resetSequences(query: (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>> = (sql, params) => this.dataSource.query(sql, params)): Promise<string[]> {
+    if (this.engine !== 'postgres') return [];
+    const tables = this.plan.map((t) => t.name);
+    const owned = await query(
+      `SELECT c.table_name AS "table", c.column_name AS "column", pg_get_serial_sequence(quote_ident(c.table_name), c.column_name) AS "sequence"
+         FROM information_schema.columns c
+        WHERE c.table_schema = 'public' AND c.table_name = ANY($1) AND (c.column_default LIKE 'nextval(%' OR c.is_identity = 'YES')`,
+      [tables],
+    );
+    const done: string[] = [];
+    for (const { table, column, sequence } of owned as Array<{ table: string; column: string; sequence: string | null }>) {
+      if (!sequence) continue;
+      await query(`SELECT setval($1, COALESCE((SELECT max(${quote(column)}) FROM ${quote(table)}), 0) + 1, false)`, [sequence]);
+      done.push(sequence);
+    }
+    return done;
+  }
+
   /** Canonical lines of a table, in key order: for hashing and archives. */
   async *lines(table: PlannedTable, batch: number): AsyncGenerator<string[]> {
     for await (const rows of this.rows(table, batch)) yield rows.map((r) => encodeRow(table, r));
