@@ -133,6 +133,11 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     // No CSRF token (a cross-site form could not know it): refused before the file is looked at.
     const forged = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: good }, null);
     expect(forged.status).toBe(403);
+    // A cross-site form post, even one carrying a valid token: refused (and never unpacked).
+    const crossSite = new FormData();
+    crossSite.append('_csrf', web.lastCsrf!);
+    crossSite.append('file', new Blob([new Uint8Array(good)], { type: 'application/zip' }), 'a.zip');
+    expect((await web.request('POST', '/account/notes/import', { multipart: crossSite, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
 
     // A name that climbs out of any folder it would be unpacked into.
     const traversal = Buffer.from(await zipOf([['xx/evil.md', 'boo']]));

@@ -23,7 +23,10 @@ export class MultipartMiddleware implements NestMiddleware {
 
   use(req: Request, res: Response, next: NextFunction): void {
     const parse = this.parsers.get(req.path);
-    if (!parse || req.method !== 'POST' || !req.is('multipart/form-data') || authOf(req).via !== 'session') return next();
+    // Not parsed for anything the CSRF check will refuse anyway: no session, or a cross-site request.
+    const site = req.headers['sec-fetch-site'];
+    const crossSite = typeof site === 'string' && site !== 'same-origin' && site !== 'none';
+    if (!parse || req.method !== 'POST' || !req.is('multipart/form-data') || authOf(req).via !== 'session' || crossSite) return next();
     parse(req, res, (error: unknown) => {
       if (!error) return next();
       const code = (error as { code?: string }).code;
