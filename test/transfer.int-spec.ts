@@ -204,6 +204,22 @@ describeCrossEngine('moving data between engines', () => {
     }
   });
 
+  it('does not write into a SQLite file that a running Kiroku serves', async () => {
+    const served = await freshDatabase('sqlite');
+    const t = await startTestApp(served);
+    try {
+      const archive = join(tempDir(), 'kiroku.zip');
+      await exportArchive(testConfig(source.env), archive);
+      const imported = await runCli(['import', archive], served);
+      expect(imported.code).toBe(1);
+      expect(imported.stderr).toBe(`kiroku: a Kiroku server is using ${served.DATABASE_PATH}: stop it first\n`);
+      const copied = await runCli(['db', 'copy', '--from', source.path, '--to', served.DATABASE_PATH], {});
+      expect(copied.stderr).toBe(`kiroku: a Kiroku server is using ${served.DATABASE_PATH}: stop it first\n`);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('moves a PostgreSQL sequence behind a copied serial column past the copied keys', async () => {
     // No Kiroku table has a serial key today; a probe table stands in for the first one that will.
     const endpoint = await Endpoint.open(databaseAt(base(), (await freshDatabase('postgres')).DATABASE_URL), { exclusive: true });
