@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { DatabaseConfig } from '@kiroku/config';
@@ -15,6 +15,7 @@ import { ApiClient } from './support/api-client';
 import { ageKeyPair } from './support/backup-keys';
 import { freshDatabase, postgresMissing } from './support/engines';
 import { runCli } from './support/process';
+import { smallDisk } from './support/small-disk';
 import { startTestApp, testConfig } from './support/test-app';
 
 const BIG = '9007199254740993'; // 2^53 + 1: a JSON number would round it
@@ -201,6 +202,23 @@ describeCrossEngine('moving data between engines', () => {
           await endpoint.close();
         }
       }
+    }
+  });
+
+  it('an export that runs out of disk fails with the reason and leaves no file behind', async () => {
+    const whole = join(tempDir(), 'whole.zip');
+    await exportArchive(testConfig(source.env), whole);
+    // A disk of one 4 KiB page less than the archive needs.
+    const disk = smallDisk(Math.max(4, Math.ceil(statSync(whole).size / 4096) * 4 - 4), 'export on a full disk');
+    if (!disk) return;
+    try {
+      const out = join(disk.path, 'kiroku.zip');
+      const result = await runCli(['export', '--out', out], source.env);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^kiroku: export failed: ENOSPC: no space left on device.*\n$/);
+      expect(readdirSync(disk.path)).toEqual([]);
+    } finally {
+      disk.unmount();
     }
   });
 

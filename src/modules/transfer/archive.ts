@@ -70,6 +70,13 @@ export async function exportArchive(settings: ArchiveSettings, out: string, opti
     const zip = new yazl.ZipFile();
     const zipped = zip.outputStream as unknown as Readable;
     const written = pipeline(key ? await key.encrypt(zipped) : zipped, createWriteStream(partial, { flags: 'wx', highWaterMark: STREAM_CHUNK }));
+    // A failed write (a full disk) must stop the producer below, not surface later as an unhandled rejection.
+    const waiting: Array<() => void> = [];
+    let writeFailure: Error | undefined;
+    written.catch((error: Error) => {
+      writeFailure = error;
+      for (const wake of waiting.splice(0)) wake();
+    });
     const tables: ArchiveTable[] = [];
     await source.beginSnapshot();
     try {
@@ -81,10 +88,14 @@ export async function exportArchive(settings: ArchiveSettings, out: string, opti
         for await (const lines of source.lines(table, BATCH)) {
           for (const line of lines) {
             digest.add(line);
-            if (!entry.write(line)) await new Promise<void>((done, fail) => {
-              entry.once('drain', done);
-              written.catch(fail);
-            });
+            if (writeFailure) throw writeFailure;
+            if (!entry.write(line)) {
+              await new Promise<void>((done) => {
+                entry.once('drain', done);
+                waiting.push(done);
+              });
+              waiting.length = 0;
+            }
           }
         }
         entry.end();
