@@ -278,7 +278,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
       transfer('export', async () => {
         const config = loadConfig({ env });
         const manifest = await exportArchive(config, opts.out, { encrypt: !!opts.encrypt });
-        for (const t of manifest.tables) out(`  ${t.name.padEnd(16)} ${t.rows} rows`);
+        for (const t of manifest.tables) out(`  ${t.name.padEnd(16)} ${t.rows} ${t.rows === 1 ? 'row' : 'rows'}`);
         out(`exported ${manifest.tables.reduce((a, t) => a + t.rows, 0)} rows in ${manifest.tables.length} tables (schema ${manifest.schemaVersion}) to ${opts.out}${opts.encrypt ? ', encrypted' : ''}`);
       }),
     );

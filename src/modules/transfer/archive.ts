@@ -11,7 +11,7 @@ import yazl from 'yazl';
 import { APP_VERSION } from '../../app-info';
 import { AGE_HEADER, backupKey, decrypt, STREAM_CHUNK } from '../backup';
 import { rebuildSearchIndex } from '../notes';
-import { Endpoint, TransferRefused } from './endpoint';
+import { countRows, Endpoint, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
 import { ColumnKind, EXCLUDED_TABLES, PlannedTable } from './table-plan';
 import { lineBatches } from './zip-lines';
@@ -170,8 +170,8 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
     const schemaVersion = await target.migrate();
     if (manifest.schemaVersion !== schemaVersion) throw new TransferRefused(`the archive holds schema ${manifest.schemaVersion} but this Kiroku has ${schemaVersion}: import it with the Kiroku version that exported it`);
     checkTables(manifest, target.plan, file);
-    const filled = Object.entries(await target.rowCounts()).filter(([, n]) => n > 0);
-    if (filled.length) throw new TransferRefused(`the database is not empty (${filled.map(([t, n]) => `${n} rows in ${t}`).join(', ')}): import into an empty database`);
+    const filled = await target.filledTables();
+    if (filled) throw new TransferRefused(`the database is not empty (${filled}): import into an empty database`);
 
     const t = target;
     const z = zip;
@@ -195,7 +195,7 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
           throw damaged(file, error, listed.file);
         }
         if (digest.rows !== listed.rows || digest.sha256 !== listed.sha256) throw damaged(file, new Error(`${listed.file} does not match its checksum in the manifest`));
-        progress(`  ${table.name.padEnd(16)} ${digest.rows} rows`);
+        progress(`  ${table.name.padEnd(16)} ${countRows(digest.rows)}`);
       }
       await t.resetSequences((sql, params) => m.query(sql, params));
       const indexed = await rebuildSearchIndex(t.engine, (fn) => fn(m));

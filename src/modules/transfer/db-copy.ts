@@ -1,6 +1,6 @@
 import { DatabaseConfig } from '@kiroku/config';
 import { clearSearchIndex, rebuildSearchIndex } from '../notes';
-import { databaseAt, Endpoint, quote, TransferRefused } from './endpoint';
+import { countRows, databaseAt, Endpoint, quote, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
 import { PlannedTable } from './table-plan';
 
@@ -62,8 +62,8 @@ export async function copyDatabase(base: DatabaseConfig, from: string, to: strin
       progress(`${target.description} holds a copy that did not finish: clearing it and starting over`);
       await clearTables(target);
     } else {
-      const filled = Object.entries(await target.rowCounts()).filter(([, n]) => n > 0);
-      if (filled.length) throw new TransferRefused(`the target is not empty (${filled.map(([t, n]) => `${n} rows in ${t}`).join(', ')}): copy into a new database`);
+      const filled = await target.filledTables();
+      if (filled) throw new TransferRefused(`the target is not empty (${filled}): copy into a new database`);
     }
     await target.dataSource.query(`CREATE TABLE IF NOT EXISTS ${quote(COPY_MARKER_TABLE)} (source varchar(500) NOT NULL, started_at bigint NOT NULL)`);
     await target.dataSource.query(`INSERT INTO ${quote(COPY_MARKER_TABLE)} (source, started_at) VALUES (${target.engine === 'postgres' ? '$1, $2' : '?, ?'})`, [source.description, Date.now()]);
@@ -75,7 +75,7 @@ export async function copyDatabase(base: DatabaseConfig, from: string, to: strin
       for (const table of source.plan) {
         const digest = await copyTable(source, target, table, batch);
         sourceDigests.set(table.name, digest);
-        progress(`  ${table.name.padEnd(16)} ${digest.rows} rows`);
+        progress(`  ${table.name.padEnd(16)} ${countRows(digest.rows)}`);
       }
     } finally {
       await source.endSnapshot();

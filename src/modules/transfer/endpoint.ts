@@ -126,6 +126,11 @@ export class Endpoint {
     return counts;
   }
 
+  /** The copied tables that hold rows, for a refusal ("2 rows in users, 1 row in audit_events"); empty when none do. */
+  async filledTables(): Promise<string> {
+    return Object.entries(await this.rowCounts()).filter(([, n]) => n > 0).map(([t, n]) => `${countRows(n)} in ${t}`).join(', ');
+  }
+
   /**
    * Starts one read-only snapshot every later read sees: a REPEATABLE READ
    * transaction on PostgreSQL, a read transaction on SQLite (WAL: writers go
@@ -232,6 +237,10 @@ export class Endpoint {
   private sqlite(): BetterSqlite3.Database {
     return (this.dataSource.driver as unknown as { databaseConnection: BetterSqlite3.Database }).databaseConnection;
   }
+}
+
+export function countRows(n: number): string {
+  return `${n} ${n === 1 ? 'row' : 'rows'}`;
 }
 
 export function quote(identifier: string): string {
