@@ -123,6 +123,7 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/login', 200, 302, 302],
     ['/signup', 200, 302, 302],
     ['/account', 302, 200, 200],
+    ['/account/notes/export', 302, 200, 200],
     ['/admin', 302, 403, 200],
     ['/admin/users', 302, 403, 200],
     ['/admin/audit', 302, 403, 200],

@@ -36,7 +36,7 @@ function run(opts) {
 }
 
 /** Inserts the notes through the application's own entities and search index, 1,000 per transaction. */
-async function seed(env, ownerId) {
+async function seed(env, ownerId, count = NOTES) {
   const { loadConfig } = require(join(root, 'dist/libs/config/src/index.js'));
   const { createDataSource, Database } = require(join(root, 'dist/libs/persistence/src/index.js'));
   const { SCHEMA } = require(join(root, 'dist/src/schema.js'));
@@ -49,10 +49,10 @@ async function seed(env, ownerId) {
   const tagIds = TAGS.map(() => randomUUID());
   await db.transaction((m) => m.getRepository('Tag').insert(TAGS.map((name, i) => ({ id: tagIds[i], ownerId, name }))));
   const started = Date.now();
-  const base = Date.now() - NOTES * 60_000;
-  for (let done = 0; done < NOTES; done += 1000) {
+  const base = Date.now() - count * 60_000;
+  for (let done = 0; done < count; done += 1000) {
     const batch = [];
-    for (let i = done; i < Math.min(NOTES, done + 1000); i++) {
+    for (let i = done; i < Math.min(count, done + 1000); i++) {
       const words = Array.from({ length: 40 + Math.floor(random() * 120) }, () => zipf(random));
       if (random() < 0.3) words.splice(5, 0, JAPANESE[Math.floor(random() * JAPANESE.length)]);
       const at = new Date(base + i * 60_000);

@@ -7,6 +7,18 @@ import { launchChromium } from '../support/browser';
 import { freshDatabase } from '../support/engines';
 import { startTestApp, TestApp } from '../support/test-app';
 
+/** A zip of Markdown files in which one file's tags are invalid. */
+async function badNotesZip(): Promise<Buffer> {
+  const { ZipFile } = await import('yazl');
+  const zip = new ZipFile();
+  zip.addBuffer(Buffer.from('---\ntitle: Fine\n---\nbody'), 'Journal/fine.md');
+  zip.addBuffer(Buffer.from('---\ntags: [Not A Tag]\n---\nbody'), 'Journal/broken.md');
+  zip.end();
+  const chunks: Buffer[] = [];
+  for await (const c of zip.outputStream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** `npm run screenshots`: every page at phone and desktop width, written to docs/screenshots/ to be looked at. */
 const OUT = join(projectRoot(), 'docs', 'screenshots');
 const SIZES = { phone: { width: 390, height: 844 }, desktop: { width: 1280, height: 800 } };
@@ -126,6 +138,11 @@ describe('screenshots', () => {
     await admin.click('form[action$="/delete"] button');
     await admin.goto(`${base}/notes/trash`);
     await shoot(admin, 'trash');
+    // A zip with one bad file: the import is refused, naming the file.
+    await admin.goto(`${base}/account`);
+    await admin.setInputFiles('#notes-zip', { name: 'notes.zip', mimeType: 'application/zip', buffer: await badNotesZip() });
+    await Promise.all([admin.waitForLoadState(), admin.click('form[action="/account/notes/import"] button')]);
+    await shoot(admin, 'notes-import-refused');
     await admin.goto(`${base}/api/docs`);
     await shoot(admin, 'api-docs');
     const stranger = await (await browser.newContext({ locale: 'en-GB' })).newPage();

@@ -21,9 +21,9 @@ export class WebClient {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(method: string, path: string, options: { form?: Record<string, string>; json?: unknown; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async request(method: string, path: string, options: { form?: Record<string, string>; json?: unknown; body?: string; multipart?: FormData; headers?: Record<string, string> } = {}): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'text/html', ...(this.cookies.size ? { cookie: this.cookieHeader() } : {}) };
-    let body: string | undefined;
+    let body: string | FormData | undefined;
     if (method !== 'GET' && method !== 'HEAD') headers['sec-fetch-site'] = 'same-origin';
     if (options.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -34,6 +34,8 @@ export class WebClient {
       body = JSON.stringify(options.json);
     } else if (options.body !== undefined) {
       body = options.body;
+    } else if (options.multipart) {
+      body = options.multipart; // fetch sets the multipart content type with its boundary
     }
     Object.assign(headers, options.headers);
     for (const [k, v] of Object.entries(headers)) if (v === '') delete headers[k];
@@ -56,6 +58,20 @@ export class WebClient {
 
   get(path: string, headers: Record<string, string> = {}) {
     return this.request('GET', path, { headers });
+  }
+
+  /** Posts a file upload form (multipart) the way the page's form would: `_csrf` first, then the file. */
+  async upload(path: string, file: { name: string; type: string; data: Uint8Array }, csrf: string | null = this.lastCsrf ?? null): Promise<Reply> {
+    const form = new FormData();
+    if (csrf !== null) form.append('_csrf', csrf);
+    form.append('file', new Blob([new Uint8Array(file.data)], { type: file.type }), file.name);
+    return this.request('POST', path, { multipart: form });
+  }
+
+  /** A GET whose body is kept as bytes (downloads). */
+  async download(path: string): Promise<{ status: number; headers: Headers; bytes: Buffer }> {
+    const res = await fetch(this.base + path, { headers: { cookie: this.cookieHeader() }, redirect: 'manual' });
+    return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
   }
 
   /** Posts a form the way the page's own form would: with the CSRF token of the last page loaded. */

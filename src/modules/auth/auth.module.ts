@@ -8,6 +8,7 @@ import { AuthMiddleware } from './auth.middleware';
 import { Cookies } from './cookies';
 import { CsrfMiddleware } from './csrf.middleware';
 import { MeController } from './me.controller';
+import { MultipartMiddleware } from './multipart.middleware';
 import { SessionPruneTask } from './session-prune.task';
 import { SignInService } from './sign-in.service';
 
@@ -19,6 +20,6 @@ import { SignInService } from './sign-in.service';
 })
 export class AuthModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(AuthMiddleware, CsrfMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
+    consumer.apply(AuthMiddleware, MultipartMiddleware, CsrfMiddleware).forRoutes({ path: '{*path}', method: RequestMethod.ALL });
   }
 }

@@ -148,6 +148,32 @@ export class NotesService {
     }
   }
 
+  /** The ids and titles of the owner's notes outside the trash, oldest first: the table of contents of an export. */
+  async exportList(ownerId: string): Promise<Array<{ id: string; title: string }>> {
+    return this.db.select<{ id: string; title: string }>('SELECT id, title FROM notes WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id', [ownerId]);
+  }
+
+  /** These notes of the owner with their tags (for an export, a batch at a time). */
+  async exportBatch(ownerId: string, ids: string[]): Promise<NoteView[]> {
+    const found = await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)]);
+    return this.withTags(found);
+  }
+
+  /**
+   * Creates notes that come with their own dates (an import), all in one
+   * transaction: every note with its tags and search entry, or none.
+   */
+  async importMany(ownerId: string, inputs: Array<NoteInput & { createdAt: Date; updatedAt: Date }>): Promise<number> {
+    await this.db.transaction(async (m) => {
+      for (const input of inputs) {
+        const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: input.createdAt, updatedAt: input.updatedAt, deletedAt: null };
+        await m.createQueryBuilder().insert().into(Note).values(note).updateEntity(false).execute();
+        await this.setTags(m, note, input.tags);
+      }
+    });
+    return inputs.length;
+  }
+
   /** The owner's tag names (an index range scan; counting notes per tag would read every note). */
   async tagsOf(ownerId: string): Promise<string[]> {
     const rows = await this.db.select<{ name: string }>('SELECT name FROM tags WHERE owner_id = $1 ORDER BY name LIMIT 200', [ownerId]);

@@ -1,0 +1,50 @@
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Clock } from '@kiroku/clock';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { AuditTrail } from '../audit';
+import { authOf, Cookies, SignedIn } from '../auth';
+import { render } from '../web/render';
+import { markdownZip, readMarkdownZip } from './markdown-archive';
+import { NotesService } from './notes.service';
+
+/** /account's notes section: one's own notes out as a zip of Markdown files, and such a zip back in. */
+@Controller('account/notes')
+@SignedIn()
+export class NotesArchiveController {
+  constructor(
+    private readonly notes: NotesService,
+    private readonly audit: AuditTrail,
+    private readonly cookies: Cookies,
+    private readonly clock: Clock,
+  ) {}
+
+  @Get('export')
+  async export(@Req() req: Request, @Res() res: Response) {
+    const user = authOf(req).user!;
+    const list = await this.notes.exportList(user.id);
+    await this.audit.record('notes.exported', { userId: user.id, ip: req.ip ?? null, details: { notes: list.length } });
+    const day = this.clock.now().toISOString().slice(0, 10);
+    res.setHeader('Content-Type', 'application/zip');
+    res.setHeader('Content-Disposition', `attachment; filename="kiroku-notes-${day}.zip"`);
+    res.setHeader('Cache-Control', 'no-store');
+    // Headers are sent by now: a failure midway can only cut the download short, which unzip reports.
+    await pipeline(markdownZip(list, (ids) => this.notes.exportBatch(user.id, ids)), res).catch((error: Error) => res.destroy(error));
+  }
+
+  @Post('import')
+  async import(@Req() req: Request, @Res() res: Response) {
+    const user = authOf(req).user!;
+    const file = req.file;
+    if (!file) return render(res, 'notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: [], missing: true }, 400);
+    const reading = await readMarkdownZip(file.buffer, this.clock.now());
+    if (reading.problems.length) {
+      await this.audit.record('notes.import.refused', { userId: user.id, ip: req.ip ?? null, details: { problems: reading.problems.length } });
+      return render(res, 'notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: reading.problems.slice(0, 20), more: Math.max(0, reading.problems.length - 20) }, 400);
+    }
+    const imported = await this.notes.importMany(user.id, reading.notes);
+    await this.audit.record('notes.imported', { userId: user.id, ip: req.ip ?? null, details: { notes: imported, skipped: reading.skipped } });
+    this.cookies.setFlash(res, 'flash.notesImported');
+    res.redirect(303, '/notes');
+  }
+}

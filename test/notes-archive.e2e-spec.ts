@@ -1,0 +1,173 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FakeClock } from '@kiroku/clock';
+import { tempDir } from '@kiroku/testing';
+import yazl from 'yazl';
+import { AuditTrail } from '../src/modules/audit';
+import { ApiClient, Json } from './support/api-client';
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+import { WebClient } from './support/web-client';
+
+/** Debian's unzip: an independent reader of what the export writes. */
+function unzip(args: string[]): string {
+  const result = spawnSync('unzip', args, { encoding: 'utf8' });
+  if (result.error) throw new Error(`unzip is not installed (apt-get install unzip): ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`unzip ${args.join(' ')} exited ${result.status}: ${result.stderr}`);
+  return result.stdout;
+}
+
+function zipOf(files: Array<[string, string | Buffer]>): Promise<Buffer> {
+  const zip = new yazl.ZipFile();
+  for (const [name, content] of files) zip.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    zip.outputStream.on('end', () => resolve(Buffer.concat(chunks)));
+    zip.outputStream.on('error', reject);
+  });
+}
+
+const comparable = (notes: Json[]) => notes.map(({ title, body, tags, visibility, createdAt, updatedAt }) => ({ title, body, tags, visibility, createdAt, updatedAt })).sort((a, b) => (a.createdAt + a.title < b.createdAt + b.title ? -1 : 1));
+
+describeEachEngine('notes as Markdown files in a zip', (engine) => {
+  let t: TestApp;
+  let alice: ApiClient;
+  let aliceWeb: WebClient;
+  let bob: ApiClient;
+  let bobWeb: WebClient;
+  const clock = new FakeClock(Date.UTC(2026, 10, 28, 9, 0, 0, 123));
+
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase(engine), { clock });
+    ({ api: alice, web: aliceWeb } = await ApiClient.forNewUser(t.url, 'alice@example.com'));
+    ({ api: bob, web: bobWeb } = await ApiClient.forNewUser(t.url, 'bob@example.com'));
+  });
+  afterAll(() => t.close());
+
+  const create = async (api: ApiClient, note: Json) => {
+    const res = await api.call('POST', '/api/v1/notes', note);
+    expect(res.status).toBe(201);
+    clock.advance(1500);
+    return res.body;
+  };
+  const allNotes = async (api: ApiClient) => {
+    const out: Json[] = [];
+    for (let cursor = ''; ; ) {
+      const page = await api.call('GET', `/api/v1/notes?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
+      out.push(...page.body.items);
+      if (!page.body.nextCursor) return out;
+      cursor = page.body.nextCursor;
+    }
+  };
+
+  it('exports one\'s own notes as plain Markdown files with front matter that unzip reads, and imports them back as the same notes', async () => {
+    await create(alice, { title: 'Plan', body: '# Plan\n\n- one\n- two\n', tags: ['work'], visibility: 'private' });
+    await create(alice, { title: 'plan', body: 'lower-case twin', tags: [], visibility: 'public' });
+    await create(alice, { title: '../../etc/passwd: a "quoted" title?', body: 'name with every unsafe character', tags: ['x'] });
+    await create(alice, { title: '東京 ☕ 日記', body: `${'こんにちは、世界。'.repeat(5000)}\n---\nnot front matter: a rule inside the body\n`, tags: ['ja', 'travel'], visibility: 'public' });
+    await create(alice, { title: 'CON', body: 'a reserved name on Windows', tags: [] });
+    const trashed = await create(alice, { title: 'gone', body: 'in the trash', tags: [] });
+    expect((await alice.call('DELETE', `/api/v1/notes/${trashed.id}`)).status).toBe(204);
+    await create(bob, { title: 'bob keeps his own', body: 'not in alice\'s zip', tags: [] });
+
+    const page = await aliceWeb.get('/account');
+    expect(page.text).toContain('href="/account/notes/export"');
+    expect(page.text).toMatch(/<form method="post" action="\/account\/notes\/import" enctype="multipart\/form-data"[^>]*>\s*<input type="hidden" name="_csrf"/);
+
+    const download = await aliceWeb.download('/account/notes/export');
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/zip');
+    expect(download.headers.get('content-disposition')).toBe('attachment; filename="kiroku-notes-2026-11-28.zip"');
+    const file = join(tempDir(), 'notes.zip');
+    writeFileSync(file, download.bytes);
+
+    expect(unzip(['-tq', file])).toMatch(/No errors detected/);
+    const names = unzip(['-Z1', file]).trim().split('\n');
+    // Oldest first; the lower-case twin gets a suffix (case-insensitive file systems); nothing can climb out of a folder.
+    expect(names).toEqual(['Plan.md', 'plan-2.md', 'etc-passwd-a-quoted-title.md', '東京-日記.md', 'note-CON.md']);
+    for (const name of names) expect(name).toMatch(/^[^/\\]+\.md$/);
+    const plan = unzip(['-p', file, 'Plan.md']);
+    expect(plan).toBe('---\ntitle: Plan\ntags:\n  - work\nvisibility: private\ncreated: 2026-11-28T09:00:00.123Z\nupdated: 2026-11-28T09:00:00.123Z\n---\n# Plan\n\n- one\n- two\n');
+
+    const before = (await bobWeb.get('/account')).text;
+    expect(before).toContain('name="_csrf"');
+    const imported = await bobWeb.upload('/account/notes/import', { name: 'notes.zip', type: 'application/zip', data: download.bytes });
+    expect(imported.status).toBe(303);
+    expect(imported.headers.get('location')).toBe('/notes');
+    expect((await bobWeb.get('/notes')).text).toContain('Notes imported.');
+
+    const bobs = (await allNotes(bob)).filter((n: Json) => n.title !== 'bob keeps his own');
+    expect(comparable(bobs)).toEqual(comparable(await allNotes(alice)));
+    // The imported notes are searchable like any other.
+    expect((await bob.call('GET', `/api/v1/notes?q=${encodeURIComponent('東京')}`)).body.items.map((n: Json) => n.title)).toEqual(['東京 ☕ 日記']);
+
+    const events = await t.app.get(AuditTrail).recent(50);
+    expect(events.find((e) => e.type === 'notes.exported')).toMatchObject({ details: JSON.stringify({ notes: 5 }) });
+    expect(events.find((e) => e.type === 'notes.imported')).toMatchObject({ details: JSON.stringify({ notes: 5, skipped: 0 }) });
+  });
+
+  it('imports Markdown from other tools: no front matter, comma tags, folders, and skips what is not Markdown', async () => {
+    const { web, api } = await ApiClient.forNewUser(t.url, `carol-${engine}@example.com`);
+    await web.get('/account');
+    const zip = await zipOf([
+      ['Journal/2024-01-01 New year.md', 'Just a body, no front matter.\n'],
+      ['Journal/tagged.markdown', '---\ntitle: Tagged\ntags: Work, ideas\ncreated: 2024-02-03T04:05:06Z\n---\nbody'],
+      ['Journal/photo.png', Buffer.from([0x89, 0x50])],
+      ['__MACOSX/Journal/._tagged.markdown', 'resource fork'],
+    ]);
+    const res = await web.upload('/account/notes/import', { name: 'export.zip', type: 'application/zip', data: zip });
+    expect(res.status).toBe(303);
+    const notes = await allNotes(api);
+    expect(notes.map((n: Json) => [n.title, n.tags, n.visibility]).sort()).toEqual([['2024-01-01 New year', [], 'private'], ['Tagged', ['ideas', 'work'], 'private']]);
+    expect(notes.find((n: Json) => n.title === 'Tagged').createdAt).toBe('2024-02-03T04:05:06.000Z');
+  });
+
+  it('refuses bad uploads with a clear reason and imports nothing', async () => {
+    const { web, api } = await ApiClient.forNewUser(t.url, `mallory-${engine}@example.com`);
+    await web.get('/account');
+    const good = await zipOf([['ok.md', 'fine']]);
+
+    // No CSRF token (a cross-site form could not know it): refused before the file is looked at.
+    const forged = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: good }, null);
+    expect(forged.status).toBe(403);
+    // A cross-site form post, even one carrying a valid token: refused (and never unpacked).
+    const crossSite = new FormData();
+    crossSite.append('_csrf', web.lastCsrf!);
+    crossSite.append('file', new Blob([new Uint8Array(good)], { type: 'application/zip' }), 'a.zip');
+    expect((await web.request('POST', '/account/notes/import', { multipart: crossSite, headers: { 'sec-fetch-site': 'cross-site' } })).status).toBe(403);
+
+    // A name that climbs out of any folder it would be unpacked into.
+    const traversal = Buffer.from(await zipOf([['xx/evil.md', 'boo']]));
+    for (let at = traversal.indexOf('xx/evil.md'); at !== -1; at = traversal.indexOf('xx/evil.md', at + 1)) traversal.write('..', at);
+    const climbing = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: traversal });
+    expect(climbing.status).toBe(400);
+    expect(climbing.text).toContain('Import refused');
+    expect(climbing.text).toMatch(/invalid relative path/);
+
+    // A zip bomb: 60 MiB of zeros in a few kilobytes.
+    const bomb = await zipOf([['bomb.md', Buffer.alloc(60 * 1024 * 1024)]]);
+    expect(bomb.length).toBeLessThan(200_000);
+    const exploded = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: bomb });
+    expect(exploded.status).toBe(400);
+    expect(exploded.text).toContain('bomb.md: larger than 512 KiB');
+
+    // One bad file refuses the whole zip.
+    const mixed = await zipOf([['good.md', 'fine'], ['bad.md', '---\ntags: [Not A Tag!]\n---\nbody']]);
+    const refused = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: mixed });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('bad.md: tags must be 1 to 32 characters of a-z, 0-9, _ and -');
+
+    const notZip = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: Buffer.from('not a zip at all') });
+    expect(notZip.status).toBe(400);
+    expect(notZip.text).toContain('not a zip file');
+
+    const tooLarge = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: Buffer.alloc(11 * 1024 * 1024, 1) });
+    expect(tooLarge.status).toBe(413);
+
+    expect(await allNotes(api)).toEqual([]);
+    expect((await t.app.get(AuditTrail).recent(200)).filter((e) => e.type === 'notes.import.refused' && e.userId !== null).length).toBeGreaterThanOrEqual(4);
+  });
+});
