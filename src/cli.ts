@@ -13,7 +13,7 @@ import { BackupBusy, BackupService, formatBytes } from './modules/backup';
 import { backupDestination } from './modules/backup/backup-destination.factory';
 import { readManifests, restoreBackup, RestoreRefused } from './modules/backup/restore';
 import { translate } from './modules/web/i18n';
-import { copyDatabase, exportArchive, formatComparison, importArchive, TransferRefused } from './modules/transfer';
+import { copyDatabase, exportArchive, formatComparison, importArchive, tableLine, TransferRefused } from './modules/transfer';
 import { CliModule } from './cli/cli.module';
 import { PinoLoggerService } from './modules/logs';
 import { LogSweeper, SweepReport } from './modules/logs/log-sweeper';
@@ -278,7 +278,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
       transfer('export', async () => {
         const config = loadConfig({ env });
         const manifest = await exportArchive(config, opts.out, { encrypt: !!opts.encrypt });
-        for (const t of manifest.tables) out(`  ${t.name.padEnd(16)} ${t.rows} ${t.rows === 1 ? 'row' : 'rows'}`);
+        for (const t of manifest.tables) out(tableLine(t.name, t.rows));
         out(`exported ${manifest.tables.reduce((a, t) => a + t.rows, 0)} rows in ${manifest.tables.length} tables (schema ${manifest.schemaVersion}) to ${opts.out}${opts.encrypt ? ', encrypted' : ''}`);
       }),
     );

@@ -11,7 +11,7 @@ import yazl from 'yazl';
 import { APP_VERSION } from '../../app-info';
 import { AGE_HEADER, backupKey, decrypt, STREAM_CHUNK } from '../backup';
 import { rebuildSearchIndex } from '../notes';
-import { countRows, Endpoint, TransferRefused } from './endpoint';
+import { Endpoint, tableLine, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
 import { ColumnKind, EXCLUDED_TABLES, PlannedTable } from './table-plan';
 import { lineBatches } from './zip-lines';
@@ -195,7 +195,7 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
           throw damaged(file, error, listed.file);
         }
         if (digest.rows !== listed.rows || digest.sha256 !== listed.sha256) throw damaged(file, new Error(`${listed.file} does not match its checksum in the manifest`));
-        progress(`  ${table.name.padEnd(16)} ${countRows(digest.rows)}`);
+        progress(tableLine(table.name, digest.rows));
       }
       await t.resetSequences((sql, params) => m.query(sql, params));
       const indexed = await rebuildSearchIndex(t.engine, (fn) => fn(m));

@@ -1,6 +1,6 @@
 import { DatabaseConfig } from '@kiroku/config';
 import { clearSearchIndex, rebuildSearchIndex } from '../notes';
-import { countRows, databaseAt, Endpoint, quote, TransferRefused } from './endpoint';
+import { databaseAt, Endpoint, quote, tableLine, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
 import { PlannedTable } from './table-plan';
 
@@ -75,7 +75,7 @@ export async function copyDatabase(base: DatabaseConfig, from: string, to: strin
       for (const table of source.plan) {
         const digest = await copyTable(source, target, table, batch);
         sourceDigests.set(table.name, digest);
-        progress(`  ${table.name.padEnd(16)} ${countRows(digest.rows)}`);
+        progress(tableLine(table.name, digest.rows));
       }
     } finally {
       await source.endSnapshot();

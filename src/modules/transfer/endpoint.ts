@@ -243,6 +243,11 @@ export function countRows(n: number): string {
   return `${n} ${n === 1 ? 'row' : 'rows'}`;
 }
 
+/** One line of a transfer's per-table progress: the name in a column wide enough for every table (alert_notifications). */
+export function tableLine(name: string, rows: number): string {
+  return `  ${name.padEnd(20)} ${countRows(rows)}`;
+}
+
 export function quote(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
