@@ -13,7 +13,13 @@ const NOTES = 200;
 function load(opts) {
   const instance = autocannon({ connections: CONNECTIONS, duration: DURATION, timeout: 30, ...opts });
   const done = new Promise((resolve, reject) => instance.on('done', resolve).on('error', reject));
-  return { instance, done };
+  // What the connection errors were (a reset by nginx, a refused connect…), by code.
+  const errorCodes = {};
+  instance.on('reqError', (error) => {
+    const code = error.code ?? error.message;
+    errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+  });
+  return { instance, done, errorCodes };
 }
 
 async function throughput(postgres, instances) {
@@ -72,8 +78,9 @@ async function run() {
       console.log(`\nrolling restart of 3 instances under load (${seconds.toFixed(1)} s):\n`);
       console.log('| traffic | requests | req/s | non-2xx responses | connection errors | timeouts |');
       console.log('| --- | --- | --- | --- | --- | --- |');
-      for (const [name, x] of [['GET /api/v1/notes', r], ['POST /api/v1/notes', w]]) {
-        console.log(`| ${name} | ${x.requests.total} | ${x.requests.average.toFixed(0)} | ${x.non2xx} | ${x.errors} | ${x.timeouts} |`);
+      for (const [name, x, codes] of [['GET /api/v1/notes', r, reads.errorCodes], ['POST /api/v1/notes', w, writes.errorCodes]]) {
+        const detail = Object.entries(codes).map(([code, n]) => `${n} ${code}`).join(', ');
+        console.log(`| ${name} | ${x.requests.total} | ${x.requests.average.toFixed(0)} | ${x.non2xx} | ${x.errors}${detail ? ` (${detail})` : ''} | ${x.timeouts} |`);
       }
       console.log(`\nsteps: ${steps.join('; ')}`);
     } finally {
