@@ -154,9 +154,18 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     expect(deployment.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
     expect(rendered.staging.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(3);
     expect(rendered.dev.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(1);
+  });
+
+  it.each(OVERLAYS)('%s: the public entry is the gateway Ingress with TLS, to the internal Service', (overlay) => {
+    const objects = rendered[overlay];
     const ingress = objects.find((o) => o.kind === 'Ingress')!;
+    expect(ingress.spec.ingressClassName).toBe('azure-application-gateway');
+    expect(ingress.spec.tls[0].hosts).toEqual([ingress.spec.rules[0].host]);
     expect(ingress.spec.tls[0].secretName).toBeTruthy();
     expect(ingress.spec.rules[0].http.paths[0].backend.service).toEqual({ name: 'kiroku', port: { name: 'http' } });
+    expect(new URL(config(objects).PUBLIC_URL).host).toBe(ingress.spec.rules[0].host);
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'kiroku')!;
+    expect(service.metadata.annotations!['service.beta.kubernetes.io/azure-load-balancer-internal']).toBe('true');
   });
 
   it.each(OVERLAYS)('%s: SIGTERM timings agree with SHUTDOWN_GRACE_PERIOD (preStop + grace + margin fit in the termination grace period)', (overlay) => {

@@ -248,7 +248,8 @@ class NginxFront {
   async start(): Promise<void> {
     mkdirSync(join(this.dir, 'tmp'), { recursive: true });
     this.write();
-    await run('nginx', ['-t', '-q', '-p', `${this.dir}/`, '-c', this.confFile]).catch((error: Error & { stderr?: string }) => {
+    await run('nginx', ['-t', '-q', '-p', `${this.dir}/`, '-c', this.confFile]).catch((error: Error & { code?: string; stderr?: string }) => {
+      if (error.code === 'ENOENT') throw new Error('nginx is not installed (apt-get install nginx)');
       throw new Error(`nginx -t rejected the generated config:\n${error.stderr ?? error.message}`);
     });
     const child = spawn('nginx', ['-p', `${this.dir}/`, '-c', this.confFile], { stdio: ['ignore', 'pipe', 'pipe'] });
