@@ -224,6 +224,27 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
   });
 });
 
+describe('deploy/ as a whole', () => {
+  const files = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : [join(dir, e)]));
+
+  it('holds no secret: no key, token, password or connection string with a value', () => {
+    const patterns = [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, /AGE-SECRET-KEY-1/, /krk_[A-Za-z0-9]{8,}/, /AccountKey=[A-Za-z0-9+/]{20,}/, /postgres(ql)?:\/\/[^:\s]+:(?!REPLACE_ME|…)[^@\s]+@/, /\b[0-9a-f]{64}\b/];
+    for (const file of [...files(deploy()), join(root, 'azure-pipelines.yml'), join(root, '.github/workflows/ci.yml')]) {
+      const text = readFileSync(file, 'utf8');
+      for (const pattern of patterns) expect([relative(root, file), pattern.test(text)]).toEqual([relative(root, file), false]);
+    }
+  });
+
+  it('Container Insights (cluster-wide) collects stdout with the ContainerLogV2 schema, and never the pods’ environment', () => {
+    const config = parse(read('deploy/k8s/cluster-wide/container-azm-ms-agentconfig.yaml')) as K8s;
+    expect(config.metadata).toMatchObject({ name: 'container-azm-ms-agentconfig', namespace: 'kube-system' });
+    const settings = config.data['log-data-collection-settings'] as string;
+    expect(settings).toMatch(/\[log_collection_settings\.stdout\]\s+enabled = true/);
+    expect(settings).toMatch(/\[log_collection_settings\.env_var\]\s+(#.*\s+)*enabled = false/);
+    expect(settings).toMatch(/containerlog_schema_version = "v2"/);
+  });
+});
+
 /** Whether two IPv4 CIDR blocks share an address. */
 function overlaps(a: string, b: string): boolean {
   const range = (cidr: string) => {
