@@ -102,6 +102,8 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     for (const c of [...objects.filter((o) => o.spec?.template).map((o) => container(o))]) {
       expect(c.envFrom).toEqual([{ configMapRef: { name: 'kiroku-config' } }, { secretRef: { name: 'kiroku-secrets' } }]);
+      // Besides Kiroku's settings, only libpq's own variable for the backup tools (deployment.yaml says why).
+      for (const { name } of c.env ?? []) expect([name, SETTINGS.has(name) || name === 'PGSSLROOTCERT']).toEqual([name, true]);
     }
   });
 
