@@ -67,8 +67,13 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
   const config = (objects: K8s[]) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kiroku-config')!.data as Record<string, string>;
   const container = (workload: K8s) => workload.spec.template.spec.containers[0];
 
-  it('has the dev, staging, production and single-machine overlays', () => {
+  it('has the dev, staging, production and single-machine overlays, each with its branch’s image', () => {
     expect(OVERLAYS).toEqual(['dev', 'production', 'single', 'staging']);
+    const images = (overlay: string) => [...new Set(rendered[overlay].filter((o) => o.spec?.template).map((o) => container(o).image as string))];
+    expect(images('dev')).toEqual(['kirokuacr.azurecr.io/kiroku:dev']);
+    expect(images('staging')).toEqual(['kirokuacr.azurecr.io/kiroku:stg']);
+    expect(images('production')).toEqual(['kirokuacr.azurecr.io/kiroku:main']);
+    expect(images('single')).toEqual(['kirokuacr.azurecr.io/kiroku:main']);
   });
 
   it.each(OVERLAYS)('%s: probes on the app’s health routes and port, Service 80 → 8888 selecting the pods', (overlay) => {
