@@ -4,11 +4,10 @@
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 const autocannon = require('autocannon');
-const { root, tempDir, testing, startServer, msUntilOk, stop } = require('../support');
+const { root, tempDir, testing, startServer, msUntilOk, stop, account } = require('../support');
 
 const NOTES = Number(process.env.BENCH_NOTES ?? 100_000);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
-const PASSWORD = 'a long enough passphrase';
 
 const COMMON = ('the a of to and in is for on with that this it be are as at by from or we will not can our an ' +
   'deploy restart backup review meeting design search index cluster replica migration session token ' +
@@ -72,31 +71,11 @@ async function seed(env, ownerId, count = NOTES) {
   return { seconds, ids };
 }
 
-async function account(server) {
-  const page = async (path, cookie = '') => {
-    const res = await fetch(server.url + path, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
-    const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !c.endsWith('='));
-    return { cookie: [cookie, ...cookies].filter(Boolean).join('; '), token: /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1], res };
-  };
-  const post = (path, cookie, form) => fetch(server.url + path, {
-    method: 'POST', redirect: 'manual', body: new URLSearchParams(form).toString(),
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-  });
-  const signup = await page('/signup');
-  const created = await post('/signup', signup.cookie, { _csrf: signup.token, email: 'bench@example.com', displayName: 'Bench', password: PASSWORD });
-  const session = created.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('kiroku_sid='));
-  const acct = await page('/account', session);
-  const tokenPage = await post('/account/tokens', session, { _csrf: acct.token, name: 'bench' });
-  const token = /id="new-token">([^<]+)</.exec(await tokenPage.text())[1];
-  const me = await (await fetch(`${server.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json();
-  return { session, token, userId: me.id };
-}
-
 async function engine(label, env) {
   const server = await startServer({ ...env, PUBLIC_URL: 'http://127.0.0.1' });
   try {
     await msUntilOk(server, '/health/ready');
-    const { session, token, userId } = await account(server);
+    const { session, token, userId } = await account(server.url);
     const { seconds, ids } = await seed(env, userId);
     console.log(`\n### ${label}: ${NOTES.toLocaleString('en')} notes seeded in ${seconds.toFixed(0)} s (${Math.round(NOTES / seconds)} notes/s)\n`);
     const auth = { authorization: `Bearer ${token}` };
