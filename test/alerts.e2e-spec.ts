@@ -8,6 +8,7 @@ import { Database } from '@kiroku/persistence';
 import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
 import { BackupRun, BackupService } from '../src/modules/backup';
 import { Instance } from '../src/modules/cluster/instance.entity';
+import { AlertNotification } from '../src/modules/alerts/alert-notification.entity';
 import { InstanceRegistry } from '../src/modules/cluster';
 import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
 import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
@@ -140,7 +141,8 @@ describeEachEngine('alerts', (engine) => {
     await m.clear(BackupRun);
     const at = new Date(clock.nowMs() - hoursAgo * 3_600_000);
     await m.insert(BackupRun, {
-      id: randomUUID(), trigger: 'schedule', slot: null, status, startedAt: at, finishedAt: at, error: status === 'failed' ? 'disk full' : null, instanceId: REPLICA.id,
+      // A long error (up to 1000 characters in the catalog) must not break an alert summary of 500.
+      id: randomUUID(), trigger: 'schedule', slot: null, status, startedAt: at, finishedAt: at, error: status === 'failed' ? `disk full: ${'x'.repeat(980)}` : null, instanceId: REPLICA.id,
       destination: 'local', objectKey: null, engine, serverVersion: 'x', schemaVersion: 'x', encryption: 'age-x25519', keyFingerprint: 'f', plainBytes: null, plainSha256: null,
       storedBytes: null, storedSha256: null, rowCounts: null, verifiedAt: null, verifyStatus: null, verifyMode: null, verifyError: null, prunedAt: null,
     });
@@ -220,6 +222,32 @@ describeEachEngine('alerts', (engine) => {
     await webhook.waitForCount(1);
     expect(texts()).toEqual(['[FIRING] Kiroku warning: Backup failing — backups']);
     expect(webhook.messages[0].kiroku.summary).toMatch(/^the newest backup run failed: .*(ENOTDIR|not a directory)/i);
+  });
+
+  it('sends the notices of one alert in order: a resolve waits for its firing notice to be delivered', async () => {
+    webhook.failWith = 503;
+    await start({ ALERT_PENDING: '0s', ALERT_RECOVERY: '0s', ALERT_ERROR_WINDOW: '1m', ALERT_NOTIFY_BACKOFF: '5m', ALERT_EMAIL_TO: undefined as unknown as string });
+    const db = t.app.get(Database);
+    clock.advance(MIN);
+    await otherReplicaMinute(100, 50);
+    await tick(0); // fires; the webhook refuses: retry in 5 minutes
+    await tick(61_000); // clear: resolves; its notice is due now, but the firing notice is not delivered yet
+    const rows = await db.manager.find(AlertNotification, { order: { createdAt: 'ASC' } });
+    expect(rows.map((r) => `${r.kind}:${r.status}`)).toEqual(['firing:pending', 'resolved:pending']);
+    expect(rows[1].attempts).toBe(0); // not even tried out of order
+    webhook.failWith = null;
+    await tick(5 * MIN);
+    expect(webhook.messages.map((m) => m.kiroku.kind)).toEqual(['firing', 'resolved']);
+  });
+
+  it('does not count probes and scrapes as traffic for the error rate', async () => {
+    await start({});
+    for (let i = 0; i < 30; i++) await (await fetch(`${t.url}/health/ready`)).text();
+    await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    await (await fetch(`${t.url}/no/such/page`)).text();
+    await new Promise((r) => setTimeout(r, 100)); // requests are counted when their response has closed
+    const sample = await t.app.get(MetricsSampler).sample();
+    expect(sample.requests).toBe(1);
   });
 
   it('a failing channel is retried with backoff, then shown as failed in the metrics and the log — without its URL', async () => {

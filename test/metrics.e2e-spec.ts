@@ -26,6 +26,9 @@ describeEachEngine('/metrics', (engine) => {
     }
     expect(text).toMatch(new RegExp(`^kiroku_instance_info\\{version="[^"]+",engine="${engine}",instance="test-[0-9a-f]+"\\} 1$`, 'm'));
     if (engine === 'sqlite') expect(text).toMatch(/^kiroku_disk_used_ratio\{volume="data"\} 0\.\d+$/m);
+    // No backup yet: the last-success series is absent (a 0 would read as a backup 56 years old), the failure count is 0.
+    expect(text).not.toMatch(/^kiroku_backup_last_success_timestamp_seconds/m);
+    expect(text).toMatch(/^kiroku_backup_failures\{destination="local"\} 0$/m);
   });
 
   it('counts requests by route pattern, never by raw path or id', async () => {

@@ -191,7 +191,7 @@ export class MetricsConfig {
   allow?: string[];
 
   @Setting('METRICS_SAMPLE_INTERVAL', { description: 'how often each instance records its figures for the console charts and the alerts' })
-  @AsDuration() @IsInt(DURATION) @Min(100, DURATION) @Max(HOUR, AT_MOST_1H)
+  @AsDuration() @IsInt(DURATION) @Min(1000, { message: 'must be at least 1s' }) @Max(HOUR, AT_MOST_1H)
   sampleIntervalMs!: number;
 
   @Setting('METRICS_HISTORY_DAYS', { description: 'recorded figures older than this are deleted (the console charts go back a week)' })

@@ -26,6 +26,9 @@ export interface ScheduledTask {
 
 export type RunOutcome = 'succeeded' | 'failed' | 'skipped';
 
+/** At shutdown, how long running tasks get to stop after being told to. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 /**
  * Every replica ticks every task; each tick claims the slot (task id plus the
  * scheduled time, not "now") through the lease table, so exactly one replica
@@ -37,6 +40,7 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
   private readonly logger = new Logger('Scheduler');
   private readonly tasks = new Map<string, ScheduledTask>();
   private readonly running = new Set<AbortController>();
+  private readonly runs = new Set<Promise<RunOutcome>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private started = false;
   private stopping = false;
@@ -65,6 +69,11 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     for (const controller of this.running) controller.abort();
+    // Let aborted runs reach their next safe point and record their outcome (a notification sent, say) while the
+    // database is still open; a run that does not stop within the grace is left to be taken over.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.runs]), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+    clearTimeout(timer);
   }
 
   /** Claims and runs the slot `at` belongs to; tests and operators call it directly. */
@@ -74,7 +83,11 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
     const slot = task.everyMs ? new Date(Math.floor(at.getTime() / task.everyMs) * task.everyMs) : slotFor(task.cron!, at);
     const lease = await this.leases.claim(task.id, slot.toISOString(), task.leaseMs);
     if (!lease) return 'skipped';
-    return this.execute(task, lease, slot);
+    const run = this.execute(task, lease, slot);
+    this.runs.add(run);
+    const forget = () => void this.runs.delete(run);
+    run.then(forget, forget); // the caller handles the outcome (or the rejection) of `run` itself
+    return run;
   }
 
   private schedule(task: ScheduledTask): void {

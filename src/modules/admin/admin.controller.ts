@@ -10,7 +10,7 @@ import { RULES } from '../alerts/alert-rules';
 import { BackupService, formatBytes } from '../backup';
 import { MetricsHistory, Range, RANGES } from '../metrics/metrics-history';
 
-const rangeOf = (range: unknown): Range => (typeof range === 'string' && range in RANGES ? (range as Range) : 'hour');
+const rangeOf = (range: unknown): Range => (typeof range === 'string' && Object.hasOwn(RANGES, range) ? (range as Range) : 'hour');
 
 /** 3 d 4 h, 5 h 12 min, 42 min, 17 s: the two largest units. */
 export function duration(ms: number): string {

@@ -16,6 +16,11 @@ const ALERTS_LOCK_KEY = 4_710_720_011;
 const CLAIM_MS = 2 * 60_000;
 /** Deliveries per tick: a backlog drains over a few ticks rather than holding one for long. */
 const DELIVERY_BATCH = 50;
+/** Column sizes of `alerts.subject` and `alerts.summary`: longer texts (a backup error, a long host name) are cut, never refused. */
+const SUBJECT_MAX = 200;
+const SUMMARY_MAX = 500;
+/** Rules whose subject is one instance (`host:port`, or `host:port volume`). */
+const PER_INSTANCE_RULES = new Set(['disk-warning', 'disk-critical', 'log-emergency']);
 
 const toState = (a: Alert): AlertState => ({
   status: a.status, pendingSince: a.pendingSince.getTime(), firedAt: a.firedAt?.getTime() ?? null, clearSince: a.clearSince?.getTime() ?? null,
@@ -60,12 +65,22 @@ export class AlertEvaluator {
     const channels = this.notifiers.channels();
     const queued: Array<{ alert: Alert; kind: string }> = [];
     await this.db.transaction(async (m) => {
-      if (this.db.engine === 'postgres') await m.query('SELECT pg_advisory_xact_lock($1)', [ALERTS_LOCK_KEY]);
+      if (this.db.engine === 'postgres') {
+        // Another replica evaluating right now: this tick has nothing to add. Never queue behind a holder that may hang.
+        const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [ALERTS_LOCK_KEY]);
+        if (!locked) return;
+      }
       const now = this.clock.nowMs();
       const open = new Map((await m.find(Alert, { where: { openKey: Not(IsNull()) } })).map((a) => [a.openKey!, a]));
-      const verdicts = new Map(conditions.map((c) => [`${c.rule}|${c.subject}`, c]));
-      // An open alert whose subject the rules no longer see (a forgotten instance) is clear.
-      for (const [key, a] of open) if (!verdicts.has(key)) verdicts.set(key, { rule: a.rule, subject: a.subject, severity: a.severity, holds: false, summary: a.summary } as Condition);
+      const verdicts = new Map(conditions.map((c) => ({ ...c, subject: c.subject.slice(0, SUBJECT_MAX), summary: c.summary.slice(0, SUMMARY_MAX) })).map((c) => [`${c.rule}|${c.subject}`, c]));
+      // An open alert whose subject the rules no longer see is clear (a stopped or forgotten instance), unless
+      // its instance is down: a disk alert of an instance that stopped answering is not resolved by its silence.
+      const down = new Set(conditions.filter((c) => c.rule === 'instance-down' && c.holds).map((c) => c.subject));
+      for (const [key, a] of open) {
+        if (verdicts.has(key)) continue;
+        if (PER_INSTANCE_RULES.has(a.rule) && down.has(a.subject.split(' ')[0])) continue;
+        verdicts.set(key, { rule: a.rule as Condition['rule'], subject: a.subject, severity: a.severity, holds: false, summary: a.summary });
+      }
 
       for (const [key, c] of verdicts) {
         const current = open.get(key);
@@ -110,40 +125,64 @@ export class AlertEvaluator {
    */
   async deliver(signal?: AbortSignal): Promise<{ sent: number; failed: number }> {
     const result = { sent: 0, failed: 0 };
-    const now = this.clock.nowMs();
+    const configured = new Set(this.notifiers.channels());
     const due = await this.db.manager.find(AlertNotification, {
-      where: { status: 'pending', nextAttemptAt: LessThanOrEqual(new Date(now)) }, order: { createdAt: 'ASC' }, take: DELIVERY_BATCH,
+      where: { status: 'pending', nextAttemptAt: LessThanOrEqual(this.clock.now()) }, order: { createdAt: 'ASC' }, take: DELIVERY_BATCH,
     });
-    for (const n of due) {
+    // A channel that failed once in this round is not tried again until the next: a webhook that times out
+    // must not hold up the e-mails, nor spend the round's time on one message after another.
+    const failing = new Set<Channel>();
+    for (const due1 of due) {
       if (signal?.aborted) break;
-      if (!(await this.claim(n.id, now))) continue;
+      // Channels this instance is not configured for (a settings roll-out in progress) are left to another.
+      if (failing.has(due1.channel) || !configured.has(due1.channel)) continue;
+      const n = await this.claim(due1.id);
+      if (!n) continue;
       const alert = await this.db.manager.findOneBy(Alert, { id: n.alertId });
       if (!alert) continue;
       const attempts = n.attempts + 1;
+      let error: Error | null = null;
       try {
         await this.notifiers.send(n.channel, { kind: n.kind, alert });
+      } catch (e) {
+        error = e as Error;
+      }
+      if (!error) {
         await this.db.transaction((m) => m.update(AlertNotification, { id: n.id }, { status: 'sent', attempts, sentAt: this.clock.now(), claimedUntil: null, lastError: null }));
         result.sent++;
-      } catch (error) {
-        const gaveUp = attempts >= this.config.notifyAttempts;
-        const message = (error as Error).message.slice(0, 500);
-        await this.db.transaction((m) => m.update(AlertNotification, { id: n.id }, {
-          status: gaveUp ? 'failed' : 'pending', attempts, lastError: message, claimedUntil: null,
-          nextAttemptAt: new Date(this.clock.nowMs() + this.config.notifyBackoffMs * 2 ** (attempts - 1)),
-        }));
-        this.logger.error({ msg: `${n.channel} notification ${gaveUp ? 'failed for good' : 'failed, will retry'}: ${message}`, alert: alert.id, kind: n.kind, attempts });
-        if (gaveUp) result.failed++;
+        continue;
       }
+      failing.add(n.channel);
+      const gaveUp = attempts >= this.config.notifyAttempts;
+      const message = error.message.slice(0, 500);
+      await this.db.transaction((m) => m.update(AlertNotification, { id: n.id }, {
+        status: gaveUp ? 'failed' : 'pending', attempts, lastError: message, claimedUntil: null,
+        nextAttemptAt: new Date(this.clock.nowMs() + this.config.notifyBackoffMs * 2 ** (attempts - 1)),
+      }));
+      this.logger.error({ msg: `${n.channel} notification ${gaveUp ? 'failed for good' : 'failed, will retry'}: ${message}`, alert: alert.id, kind: n.kind, attempts });
+      if (gaveUp) result.failed++;
     }
     return result;
   }
 
-  private async claim(id: string, now: number): Promise<boolean> {
+  /**
+   * Takes a due notification for this instance, or null: it must still be
+   * pending and due, not held by another instance's unexpired claim, and the
+   * oldest undelivered one of its alert on its channel — notices of one alert
+   * go out in order (never a "resolved" before its "firing"). Returns the row
+   * as it is now (attempts counted by whoever tried before).
+   */
+  private async claim(id: string): Promise<AlertNotification | null> {
+    const now = this.clock.nowMs();
     const result = await this.db.transaction((m: EntityManager) => m.createQueryBuilder().update(AlertNotification)
       .set({ claimedUntil: new Date(now + CLAIM_MS) })
-      .where('id = :id AND status = :status AND (claimed_until IS NULL OR claimed_until < :now)', { id, status: 'pending', now })
+      .where(`id = :id AND status = :status AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now)
+        AND NOT EXISTS (SELECT 1 FROM alert_notifications o WHERE o.alert_id = alert_notifications.alert_id AND o.channel = alert_notifications.channel
+          AND o.status = :status AND (o.created_at < alert_notifications.created_at OR (o.created_at = alert_notifications.created_at AND o.id < alert_notifications.id)))`,
+      { id, status: 'pending', now })
       .execute());
-    return result.affected === 1;
+    if (result.affected !== 1) return null;
+    return this.db.manager.findOneBy(AlertNotification, { id });
   }
 
   /** Open (pending and firing) alerts, most severe and oldest first. */

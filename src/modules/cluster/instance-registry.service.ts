@@ -73,8 +73,8 @@ export class InstanceRegistry {
 
   /** Heartbeat; registers first when needed (a database that was down at start, or not yet migrated). */
   async beat(): Promise<void> {
-    const now = this.clock.now();
     const readiness = await this.readiness();
+    const now = this.clock.now(); // after the probe: a slow probe must not stamp an old time
     try {
       if (this.registered) {
         await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { heartbeatAt: now, ...readiness }));

@@ -36,10 +36,13 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
       }
     }
     await this.registry.start();
-    await this.db.optimize();
-    this.optimizer = setInterval(() => {
-      this.db.optimize().catch((error: Error) => this.logger.warn(`could not refresh the SQLite planner statistics: ${error.message}`));
-    }, 3_600_000);
+    // Planner statistics, on a SQLite file this process serves (never on one another process holds).
+    const optimize = () => {
+      if (!this.registry.servesDatabase()) return Promise.resolve();
+      return this.db.optimize().catch((error: Error) => this.logger.warn(`could not refresh the SQLite planner statistics: ${error.message}`));
+    };
+    await optimize();
+    this.optimizer = setInterval(() => void optimize(), 3_600_000);
     this.optimizer.unref();
     this.lifecycle.markStarted();
   }

@@ -53,6 +53,19 @@ export class MetricsHistory {
       const i = Math.min(points - 1, Math.floor((s.at.getTime() - start - 1) / stepMs));
       if (i >= 0) buckets[i].push(s);
     }
+    // Each instance's rate over the time its samples cover, summed: right for the newest point (partly
+    // elapsed), for gaps, and whatever the sampling interval.
+    const clusterRate = (b: MetricSample[]) => {
+      if (!b.length) return null;
+      const byInstance = new Map<string, { requests: number; ms: number }>();
+      for (const s of b) {
+        const acc = byInstance.get(s.instanceId) ?? { requests: 0, ms: 0 };
+        acc.requests += s.requests;
+        acc.ms += s.periodMs;
+        byInstance.set(s.instanceId, acc);
+      }
+      return round([...byInstance.values()].reduce((a, x) => a + (x.ms ? (x.requests * 1000) / x.ms : 0), 0));
+    };
     const perInstance = (pick: (s: MetricSample) => number | null, agg: (xs: number[]) => number | null = mean, digits = 2) =>
       names.map((name) => ({
         name,
@@ -62,7 +75,7 @@ export class MetricsHistory {
       range,
       t,
       charts: {
-        requests: [{ name: 'requests/s', values: buckets.map((b) => (b.length ? round(b.reduce((a, s) => a + s.requests, 0) / (stepMs / 1000)) : null)) }],
+        requests: [{ name: 'requests/s', values: buckets.map(clusterRate) }],
         errorRate: [{
           name: '5xx %',
           values: buckets.map((b) => {

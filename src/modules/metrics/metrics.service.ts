@@ -11,6 +11,24 @@ import { LogSweeper } from '../logs/log-sweeper';
 import { RequestWindow } from './request-window';
 
 /**
+ * The collect function of a gauge whose figures come from elsewhere (the
+ * database, the disk): when reading fails, the gauge is left out of this
+ * scrape and the failure counted, instead of failing the whole scrape —
+ * /metrics must still answer while the database is down, or every monitor
+ * would call the instance itself down.
+ */
+export function guardedCollect(errors: Counter, read: (gauge: Gauge) => Promise<void>): (this: Gauge) => Promise<void> {
+  return async function (this: Gauge) {
+    try {
+      await read(this);
+    } catch {
+      this.reset();
+      errors.inc();
+    }
+  };
+}
+
+/**
  * The process's Prometheus metrics, on a registry of its own. Labels are
  * bounded: route patterns (`/notes/:id`), methods and status codes, never raw
  * paths or ids. Figures that live elsewhere (backups, disks, the log sweeper)
@@ -21,6 +39,8 @@ export class MetricsService {
   readonly registry = new Registry();
   /** Requests since the last history sample (see MetricsSampler). */
   readonly window = new RequestWindow();
+  /** Gauges that could not be read at a scrape (see guardedCollect). */
+  readonly collectErrors: Counter;
   private readonly dirs: ReadonlyArray<readonly [volume: 'data' | 'logs', path: string]>;
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
@@ -34,6 +54,8 @@ export class MetricsService {
     @Inject(INSTANCE_ID) instanceId: string,
   ) {
     collectDefaultMetrics({ register: this.registry });
+    this.collectErrors = new Counter({ name: 'kiroku_metrics_collect_errors_total', help: 'Figures that could not be read at a scrape (database or disk unavailable)', registers: [this.registry] });
+    const errors = this.collectErrors;
     // prom-client's totals of active handles/requests/resources are gauges named like counters, which
     // `promtool check metrics` rejects; the same figures are there by type (nodejs_active_handles{type}).
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
@@ -52,14 +74,18 @@ export class MetricsService {
       if (!status || Date.now() - status.at > 1000) status = { at: Date.now(), figures: backups.status() };
       return status.figures;
     };
+    // Labelled by destination so that "no value" (no backup yet, or the catalog unreadable) is an absent
+    // series: prom-client prints an unlabelled gauge as 0 even after reset(), and a last-success time of 0
+    // would read as "56 years old".
+    const destination = { destination: backups.destination.kind };
     const backupGauge = (name: string, help: string, pick: (s: BackupStatusFigures) => number | null) =>
       new Gauge({
-        name, help, registers,
-        collect: async function () {
+        name, help, labelNames: ['destination'], registers,
+        collect: guardedCollect(errors, async (gauge) => {
           const value = pick(await backupStatus());
-          if (value === null) this.reset();
-          else this.set(value);
-        },
+          if (value === null) gauge.reset();
+          else gauge.set(destination, value);
+        }),
       });
     const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : null);
     backupGauge('kiroku_backup_last_success_timestamp_seconds', 'When the newest successful backup finished', (s) => seconds(s.lastSuccessAt));
@@ -81,15 +107,15 @@ export class MetricsService {
     };
     new Gauge({
       name: 'kiroku_disk_used_ratio', help: 'Share of the disk in use under the data and log folders', labelNames: ['volume'], registers,
-      collect: async function () {
-        for (const v of await volumes()) this.set({ volume: v.volume }, v.used);
-      },
+      collect: guardedCollect(errors, async (gauge) => {
+        for (const v of await volumes()) gauge.set({ volume: v.volume }, v.used);
+      }),
     });
     new Gauge({
       name: 'kiroku_disk_free_bytes', help: 'Free bytes on the disk under the data and log folders', labelNames: ['volume'], registers,
-      collect: async function () {
-        for (const v of await volumes()) this.set({ volume: v.volume }, v.freeBytes);
-      },
+      collect: guardedCollect(errors, async (gauge) => {
+        for (const v of await volumes()) gauge.set({ volume: v.volume }, v.freeBytes);
+      }),
     });
     new Gauge({
       name: 'kiroku_db_pool_connections', help: 'PostgreSQL pool connections of this instance, by state (none on SQLite)', labelNames: ['state'], registers,
@@ -150,7 +176,9 @@ export class MetricsService {
     const r = route && route !== '/{*path}' ? route : 'unmatched';
     this.requests.inc({ method, route: r, status: String(status) });
     this.duration.observe({ method, route: r }, seconds);
-    this.window.record(status, seconds);
+    // Probes and scrapes are not traffic: they would fill ALERT_ERROR_MIN_REQUESTS on their own, and a
+    // readiness 503 while draining or during an outage is not a server error of a user's request.
+    if (!r.startsWith('/health/') && r !== '/metrics') this.window.record(status, seconds);
   }
 
   /** Disk use under the SQLite data folder (not on PostgreSQL: that disk is the server's) and LOG_DIR. */
