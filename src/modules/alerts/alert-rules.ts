@@ -4,7 +4,7 @@ import { AlertConfig, AppConfig, MetricsConfig } from '@kiroku/config';
 import { Database } from '@kiroku/persistence';
 import { MoreThan } from 'typeorm';
 import { BackupService } from '../backup';
-import { Instance } from '../cluster/instance.entity';
+import { FORGET_INSTANCE_AFTER_MS, Instance, instanceState } from '../cluster/instance.entity';
 import { MetricSample } from '../metrics/metric-sample.entity';
 import type { Severity } from './alert.entity';
 
@@ -29,8 +29,6 @@ export const RULES = {
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 export type RuleId = keyof typeof RULES;
 
-/** An instance that has not been heard from for this long is forgotten (replaced, not down): its alert resolves. */
-export const FORGET_INSTANCE_AFTER_MS = 24 * 3_600_000;
 
 const pct = (permille: number) => `${(permille / 10).toFixed(1)}%`;
 /** A threshold setting as people write it: 80%, 5%, 0.1%. */
@@ -57,7 +55,7 @@ export class AlertRules {
   async conditions(): Promise<Condition[]> {
     const now = this.clock.nowMs();
     const instances = await this.db.manager.find(Instance, { where: { heartbeatAt: MoreThan(new Date(now - FORGET_INSTANCE_AFTER_MS)) }, order: { startedAt: 'ASC' } });
-    const live = instances.filter((i) => !i.stoppedAt && now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs);
+    const live = instances.filter((i) => instanceState(i, now, this.app.instanceStaleAfterMs) === 'live');
     const samples = await this.db.manager.find(MetricSample, { where: { at: MoreThan(new Date(now - Math.max(this.alert.errorWindowMs, 3 * this.metrics.sampleIntervalMs))) } });
     return [
       ...this.instancesDown(instances, now),
@@ -75,7 +73,7 @@ export class AlertRules {
       const silent = now - i.heartbeatAt.getTime();
       return {
         rule: 'instance-down', subject: address, severity: RULES['instance-down'].severity,
-        holds: !i.stoppedAt && silent > this.app.instanceStaleAfterMs,
+        holds: instanceState(i, now, this.app.instanceStaleAfterMs) === 'missing',
         summary: `instance ${address} (pid ${i.pid}, version ${i.version}) has not heartbeaten for ${ago(silent)} and did not stop gracefully`,
       };
     });

@@ -1,4 +1,4 @@
 export { ClusterModule } from './cluster.module';
-export { Instance } from './instance.entity';
+export { FORGET_INSTANCE_AFTER_MS, Instance, instanceState, type InstanceState } from './instance.entity';
 export { InstanceRegistry } from './instance-registry.service';
 export { Lifecycle } from './lifecycle';

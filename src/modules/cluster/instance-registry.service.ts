@@ -6,7 +6,7 @@ import { AppConfig, DatabaseConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID, SqliteFileLock } from '@kiroku/persistence';
 import { IsNull, LessThan, MoreThan } from 'typeorm';
 import { APP_VERSION } from '../../app-info';
-import { Instance } from './instance.entity';
+import { FORGET_INSTANCE_AFTER_MS, Instance, instanceState, InstanceState } from './instance.entity';
 
 /**
  * Each instance records itself and heartbeats, so that the console and the
@@ -110,14 +110,14 @@ export class InstanceRegistry {
    * Every process heard from in the last day, newest first, with its state:
    * `live`, `stopped` (gracefully) or `missing` (no heartbeat, no stop).
    */
-  async recent(): Promise<Array<Instance & { state: 'live' | 'stopped' | 'missing'; uptimeMs: number }>> {
+  async recent(): Promise<Array<Instance & { state: InstanceState; uptimeMs: number }>> {
     const now = this.clock.nowMs();
-    const rows = await this.repo().find({ where: { heartbeatAt: MoreThan(new Date(now - 86_400_000)) }, order: { startedAt: 'DESC' }, take: 50 });
-    return rows.map((i) => ({
-      ...i,
-      state: i.stoppedAt ? 'stopped' : now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs ? 'live' : 'missing',
-      uptimeMs: (i.stoppedAt ?? (now - i.heartbeatAt.getTime() <= this.app.instanceStaleAfterMs ? new Date(now) : i.heartbeatAt)).getTime() - i.startedAt.getTime(),
-    }));
+    const rows = await this.repo().find({ where: { heartbeatAt: MoreThan(new Date(now - FORGET_INSTANCE_AFTER_MS)) }, order: { startedAt: 'DESC' }, take: 50 });
+    return rows.map((i) => {
+      const state = instanceState(i, now, this.app.instanceStaleAfterMs);
+      const until = state === 'live' ? now : (i.stoppedAt ?? i.heartbeatAt).getTime();
+      return { ...i, state, uptimeMs: until - i.startedAt.getTime() };
+    });
   }
 
   /**

@@ -41,3 +41,14 @@ export class Instance {
   @InstantColumn({ nullable: true })
   stoppedAt!: Date | null;
 }
+
+export type InstanceState = 'live' | 'stopped' | 'missing';
+
+/** An instance not heard from for this long is forgotten (replaced, not down): no longer listed, its alert resolves. */
+export const FORGET_INSTANCE_AFTER_MS = 24 * 3_600_000;
+
+/** `stopped` (gracefully), `live` (heartbeats within staleAfterMs) or `missing` (neither). */
+export function instanceState(i: Instance, now: number, staleAfterMs: number): InstanceState {
+  if (i.stoppedAt) return 'stopped';
+  return now - i.heartbeatAt.getTime() <= staleAfterMs ? 'live' : 'missing';
+}

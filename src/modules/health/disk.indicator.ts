@@ -11,6 +11,11 @@ export async function diskUsage(path: string): Promise<{ used: number; freeBytes
   return { used: used / (used + s.bavail), freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
 }
 
+/** The folder of the SQLite database, whose disk this instance writes to; null on PostgreSQL (that disk is the server's). */
+export function dataFolder(database: DatabaseConfig): string | null {
+  return database.engine === 'sqlite' ? dirname(resolve(database.path)) : null;
+}
+
 /** Down when the data directory's disk is past ALERT_DISK_CRIT: writes would start failing. */
 @Injectable()
 export class DiskIndicator {
@@ -22,7 +27,8 @@ export class DiskIndicator {
 
   /** The folders whose disk the instance writes to. On PostgreSQL the database's disk is the server's. */
   paths(): string[] {
-    return this.db.engine === 'sqlite' ? [dirname(resolve(this.db.path))] : [];
+    const folder = dataFolder(this.db);
+    return folder ? [folder] : [];
   }
 
   async check() {

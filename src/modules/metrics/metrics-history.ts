@@ -21,6 +21,8 @@ export interface Series {
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+const max = (xs: number[]) => (xs.length ? Math.max(...xs) : null);
+const VOLUMES = { data: (s: MetricSample) => s.diskDataPermille, logs: (s: MetricSample) => s.diskLogsPermille } as const;
 const round = (x: number | null, digits = 2) => (x === null ? null : Math.round(x * 10 ** digits) / 10 ** digits);
 
 /**
@@ -71,6 +73,16 @@ export class MetricsHistory {
         name,
         values: buckets.map((b) => round(agg(b.filter((s) => nameFor(s) === name).map(pick).filter((x): x is number => x !== null)), digits)),
       }));
+    // One line per instance and volume (instance by instance), for the volumes it has.
+    const byVolume = Object.entries(VOLUMES).map(([volume, permille]) => ({
+      volume,
+      lines: perInstance((s) => {
+        const p = permille(s);
+        return p === null ? null : p / 10;
+      }, max, 1),
+    }));
+    const disk = names.flatMap((name, i) => byVolume.map(({ volume, lines }) => ({ name: `${name} ${volume}`, values: lines[i].values })))
+      .filter((line) => line.values.some((v) => v !== null));
     return {
       range,
       t,
@@ -83,16 +95,10 @@ export class MetricsHistory {
             return requests ? round((100 * b.reduce((a, s) => a + s.errors, 0)) / requests) : b.length ? 0 : null;
           }),
         }],
-        latencyP95: perInstance((s) => (s.latencyP95Us === null ? null : s.latencyP95Us / 1000), (xs) => (xs.length ? Math.max(...xs) : null)),
+        latencyP95: perInstance((s) => (s.latencyP95Us === null ? null : s.latencyP95Us / 1000), max),
         cpu: perInstance((s) => s.cpuPermille / 10, mean, 1),
         memory: perInstance((s) => s.rssBytes / 2 ** 20, mean, 0),
-        disk: names.flatMap((name) => (['data', 'logs'] as const).map((volume) => ({
-          name: `${name} ${volume}`,
-          values: buckets.map((b) => {
-            const xs = b.filter((s) => nameFor(s) === name).map((s) => (volume === 'data' ? s.diskDataPermille : s.diskLogsPermille)).filter((x): x is number => x !== null);
-            return xs.length ? Math.max(...xs) / 10 : null;
-          }),
-        }))).filter((line) => line.values.some((v) => v !== null)),
+        disk,
       },
     };
   }

@@ -53,9 +53,8 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
     // Elapsed time for the CPU share comes from the monotonic clock; the sample's timestamp from the injected one.
     const elapsed = performance.now();
     const cpu = process.cpuUsage();
-    const elapsedUs = Math.max(1, (elapsed - this.last.at) * 1000);
+    const periodMs = elapsed - this.last.at;
     const cpuUs = cpu.user - this.last.cpu.user + cpu.system - this.last.cpu.system;
-    const periodMs = Math.round(elapsed - this.last.at);
     this.last = { at: elapsed, cpu };
     const now = this.clock.nowMs();
     const { requests, errors, p95Us } = this.metrics.window.take();
@@ -70,11 +69,11 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
     const sample: MetricSample = {
       instanceId: this.instanceId,
       at: new Date(now),
-      periodMs,
+      periodMs: Math.round(periodMs),
       requests,
       errors,
       latencyP95Us: p95Us,
-      cpuPermille: Math.round((cpuUs / elapsedUs) * 1000),
+      cpuPermille: Math.round((cpuUs / Math.max(1, periodMs * 1000)) * 1000),
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       loopLagP99Us: lagUs,

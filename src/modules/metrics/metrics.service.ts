@@ -2,11 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DatabaseConfig, LogConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID } from '@kiroku/persistence';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { APP_VERSION } from '../../app-info';
 import { BackupService } from '../backup';
 import type { BackupStatusFigures } from '../backup/backup.service';
-import { diskUsage } from '../health/disk.indicator';
+import { dataFolder, diskUsage } from '../health/disk.indicator';
 import { LogSweeper } from '../logs/log-sweeper';
 import { RequestWindow } from './request-window';
 
@@ -25,6 +25,19 @@ export function guardedCollect(errors: Counter, read: (gauge: Gauge) => Promise<
       this.reset();
       errors.inc();
     }
+  };
+}
+
+/**
+ * `read`'s result, shared by the gauges of one scrape (prom-client collects
+ * them one after another): one catalog read or one statfs per scrape, not one
+ * per gauge.
+ */
+function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let cached: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: read() };
+    return cached.value;
   };
 }
 
@@ -68,12 +81,7 @@ export class MetricsService {
     new Gauge({ name: 'kiroku_instance_info', help: 'This instance: version and database engine', labelNames: ['version', 'engine', 'instance'], registers })
       .set({ version: APP_VERSION, engine: database.engine, instance: instanceId }, 1);
 
-    // One catalog read per scrape, shared by the backup gauges (collected one after another).
-    let status: { at: number; figures: Promise<BackupStatusFigures> } | undefined;
-    const backupStatus = () => {
-      if (!status || Date.now() - status.at > 1000) status = { at: Date.now(), figures: backups.status() };
-      return status.figures;
-    };
+    const backupStatus = perScrape(() => backups.status());
     // Labelled by destination so that "no value" (no backup yet, or the catalog unreadable) is an absent
     // series: prom-client prints an unlabelled gauge as 0 even after reset(), and a last-success time of 0
     // would read as "56 years old".
@@ -95,16 +103,12 @@ export class MetricsService {
     backupGauge('kiroku_backup_failures', 'Failed backup runs in the catalog', (s) => s.failures);
     backupGauge('kiroku_backup_last_run_failed', '1 when the newest finished backup run failed', (s) => (s.lastRunFailed ? 1 : 0));
 
+    const data = dataFolder(database);
     this.dirs = [
-      ...(database.engine === 'sqlite' ? [['data', dirname(resolve(database.path))] as const] : []),
+      ...(data ? [['data', data] as const] : []),
       ...(logs.dir ? [['logs', resolve(logs.dir)] as const] : []),
     ];
-    // One statfs per volume and scrape, shared by the two disk gauges.
-    let disks: { at: number; figures: ReturnType<MetricsService['volumes']> } | undefined;
-    const volumes = () => {
-      if (!disks || Date.now() - disks.at > 1000) disks = { at: Date.now(), figures: this.volumes() };
-      return disks.figures;
-    };
+    const volumes = perScrape(() => this.volumes());
     new Gauge({
       name: 'kiroku_disk_used_ratio', help: 'Share of the disk in use under the data and log folders', labelNames: ['volume'], registers,
       collect: guardedCollect(errors, async (gauge) => {
