@@ -1,16 +1,15 @@
 import { join } from 'node:path';
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
-import { projectRoot, freePort, tempDir } from '@kiroku/testing';
+import { projectRoot, tempDir } from '@kiroku/testing';
 import type { Browser } from 'playwright-core';
 import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
 import { InstanceRegistry } from '../src/modules/cluster';
 import { Instance } from '../src/modules/cluster/instance.entity';
 import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
 import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
-import { browserMissing, launchChromium, watchCsp } from './support/browser';
-import { freshDatabase } from './support/engines';
-import { startTestApp, TestApp } from './support/test-app';
+import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
+import { TestApp } from './support/test-app';
 
 const missing = browserMissing();
 const SHOTS = join(projectRoot(), 'docs', 'screenshots');
@@ -23,9 +22,7 @@ const MIN = 60_000;
   const clock = new FakeClock(Date.now());
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, LOG_DIR: tempDir(), ALERT_PENDING: '0s', ALERT_DISK_WARN: '0.001', ALERT_DISK_CRIT: '0.999' }, { port, clock });
+    ({ t, base } = await startBrowserTestApp({ LOG_DIR: tempDir(), ALERT_PENDING: '0s', ALERT_DISK_WARN: '0.001', ALERT_DISK_CRIT: '0.999' }, { clock }));
     // An hour of history from two other replicas (one of which stopped answering 10 minutes ago), as they would have recorded it.
     const db = t.app.get(Database);
     const now = clock.nowMs();

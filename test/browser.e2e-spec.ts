@@ -1,12 +1,10 @@
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { freePort } from '@kiroku/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Database } from '@kiroku/persistence';
 import { User } from '../src/modules/auth/user.entity';
-import { browserMissing, launchChromium, watchCsp } from './support/browser';
-import { freshDatabase } from './support/engines';
-import { startTestApp, TestApp } from './support/test-app';
+import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
+import { TestApp } from './support/test-app';
 
 const missing = browserMissing();
 
@@ -19,9 +17,7 @@ const missing = browserMissing();
   const violations: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base }, { port });
+    ({ t, base } = await startBrowserTestApp());
     browser = await launchChromium(['evil.test']);
     // Another site that tries to change the victim's preferences with a self-submitting form.
     attacker = createServer((_req, res) => {

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, tempDir } from '@kiroku/testing';
+import { tempDir } from '@kiroku/testing';
 import type { Browser, Page } from 'playwright-core';
-import { browserMissing, launchChromium, watchCsp } from './support/browser';
-import { freshDatabase } from './support/engines';
-import { startTestApp, TestApp } from './support/test-app';
+import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
+import { TestApp } from './support/test-app';
 
 const missing = browserMissing();
 
@@ -15,9 +14,7 @@ const missing = browserMissing();
   const violations: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    base = `http://localhost:${port}`;
-    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base }, { port });
+    ({ t, base } = await startBrowserTestApp());
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, projectRoot, tempDir } from '@kiroku/testing';
+import { projectRoot, tempDir } from '@kiroku/testing';
 import type { Browser, Page } from 'playwright-core';
 import { ageKeyPair } from '../support/backup-keys';
-import { launchChromium } from '../support/browser';
-import { freshDatabase } from '../support/engines';
-import { startTestApp, TestApp } from '../support/test-app';
+import { launchChromium, startBrowserTestApp } from '../support/browser';
+import { TestApp } from '../support/test-app';
 
 /** A zip of Markdown files in which one file's tags are invalid. */
 async function badNotesZip(): Promise<Buffer> {
@@ -30,10 +29,9 @@ describe('screenshots', () => {
 
   beforeAll(async () => {
     mkdirSync(OUT, { recursive: true });
-    const port = await freePort();
-    base = `http://localhost:${port}`;
+
     const keys = await ageKeyPair();
-    t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile, LOG_DIR: tempDir() }, { port });
+    ({ t, base } = await startBrowserTestApp({ BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile, LOG_DIR: tempDir() }));
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -1,6 +1,9 @@
 /// <reference lib="dom" />
 import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
+import { freePort } from '@kiroku/testing';
+import { freshDatabase } from './engines';
+import { startTestApp, TestApp, TestAppOptions } from './test-app';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -40,4 +43,15 @@ export async function watchCsp(page: Page, violations: string[]): Promise<string
     });
   });
   return violations;
+}
+
+/**
+ * The app on a fresh SQLite database, reached by the browser as http://localhost:PORT: PUBLIC_URL must
+ * name the same origin the browser uses, or the CSRF origin check refuses its forms.
+ */
+export async function startBrowserTestApp(overrides: Record<string, string | undefined> = {}, options: TestAppOptions = {}): Promise<{ t: TestApp; base: string }> {
+  const port = await freePort();
+  const base = `http://localhost:${port}`;
+  const t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, ...overrides }, { ...options, port });
+  return { t, base };
 }
