@@ -48,7 +48,7 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
     next();
   });
   configureWeb(app, config);
-  app.get(ApiDocs).build(app, config.app.publicUrl);
+  app.get(ApiDocs).describe(app, config.app.publicUrl);
 }
 
 export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {

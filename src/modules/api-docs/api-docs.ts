@@ -6,8 +6,14 @@ import { APP_VERSION } from '../../app-info';
 @Injectable()
 export class ApiDocs {
   private document?: OpenAPIObject;
+  private source?: { app: INestApplication; publicUrl: string };
 
-  build(app: INestApplication, publicUrl: string): void {
+  /** Where the description comes from; it is generated on the first request for it, not at every start-up. */
+  describe(app: INestApplication, publicUrl: string): void {
+    this.source = { app, publicUrl };
+  }
+
+  private build({ app, publicUrl }: { app: INestApplication; publicUrl: string }): OpenAPIObject {
     const config = new DocumentBuilder()
       .setTitle('Kiroku JSON API')
       .setDescription(
@@ -21,12 +27,12 @@ export class ApiDocs {
     const document = SwaggerModule.createDocument(app, config, { deepScanRoutes: true });
     // Only the JSON API is described: pages and probes are not part of it.
     document.paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith('/api/v1/')));
-    this.document = document;
+    return document;
   }
 
   get(): OpenAPIObject {
-    if (!this.document) throw new Error('the API description was not built at start-up');
-    return this.document;
+    if (!this.source) throw new Error('the API description has no application to describe');
+    return (this.document ??= this.build(this.source));
   }
 
   /** Operations in reading order, for the HTML page. */

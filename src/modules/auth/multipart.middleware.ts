@@ -1,12 +1,14 @@
 import { BadRequestException, Injectable, NestMiddleware, PayloadTooLargeException } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import multer from 'multer';
+import type Multer from 'multer';
 import { authOf } from './request-auth';
 
 /** The forms that upload a file, and the most each may send. */
 export const UPLOAD_ROUTES: Readonly<Record<string, number>> = {
   '/account/notes/import': 10 * 1024 * 1024,
 };
+
+type Parser = ReturnType<ReturnType<typeof Multer>['single']>;
 
 /**
  * Parses the multipart body of an upload form before the CSRF check, so the
@@ -16,17 +18,26 @@ export const UPLOAD_ROUTES: Readonly<Record<string, number>> = {
  */
 @Injectable()
 export class MultipartMiddleware implements NestMiddleware {
-  private readonly parsers = new Map(Object.entries(UPLOAD_ROUTES).map(([path, limit]) => [
-    path,
-    multer({ storage: multer.memoryStorage(), limits: { fileSize: limit, files: 1, fields: 5, fieldSize: 1024, parts: 6, headerPairs: 50 } }).single('file'),
-  ]));
+  private readonly parsers = new Map<string, Parser>();
+
+  /** The listed route's parser, made on its first upload (a process that never sees one does not load multer). */
+  private parser(path: string): Parser {
+    let parse = this.parsers.get(path);
+    if (!parse) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const multer = require('multer') as typeof Multer;
+      parse = multer({ storage: multer.memoryStorage(), limits: { fileSize: UPLOAD_ROUTES[path], files: 1, fields: 5, fieldSize: 1024, parts: 6, headerPairs: 50 } }).single('file');
+      this.parsers.set(path, parse);
+    }
+    return parse;
+  }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    const parse = this.parsers.get(req.path);
     // Not parsed for anything the CSRF check will refuse anyway: no session, or a cross-site request.
     const site = req.headers['sec-fetch-site'];
     const crossSite = typeof site === 'string' && site !== 'same-origin' && site !== 'none';
-    if (!parse || req.method !== 'POST' || !req.is('multipart/form-data') || authOf(req).via !== 'session' || crossSite) return next();
+    const parse = Object.hasOwn(UPLOAD_ROUTES, req.path) && req.method === 'POST' && req.is('multipart/form-data') && authOf(req).via === 'session' && !crossSite ? this.parser(req.path) : undefined;
+    if (!parse) return next();
     parse(req, res, (error: unknown) => {
       if (!error) return next();
       const code = (error as { code?: string }).code;

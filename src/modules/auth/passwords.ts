@@ -1,10 +1,20 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
-import { dictionary } from '@zxcvbn-ts/language-common';
+import type * as ZxcvbnCommon from '@zxcvbn-ts/language-common';
 
 /** OWASP's argon2id minimum (m=19 MiB, t=2, p=1), passed explicitly. */
 export const ARGON2_PARAMS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-const COMMON = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+let common: Set<string> | undefined;
+
+/** The list, loaded on the first password check: ~10 MiB that a process which never sees a password does not pay for. */
+function commonPasswords(): Set<string> {
+  if (!common) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { dictionary } = require('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon;
+    common = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
+  }
+  return common;
+}
 
 export type PasswordProblem = 'password.tooShort' | 'password.tooLong' | 'password.common';
 
@@ -13,7 +23,7 @@ export function passwordProblem(password: string): PasswordProblem | null {
   const length = [...password].length;
   if (length < 8) return 'password.tooShort';
   if (length > 128) return 'password.tooLong';
-  if (COMMON.has(password.toLowerCase())) return 'password.common';
+  if (commonPasswords().has(password.toLowerCase())) return 'password.common';
   return null;
 }
 

@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { BackupConfig } from '@kiroku/config';
-import { Decrypter, Encrypter } from 'age-encryption';
+import type * as Age from 'age-encryption';
+
+/** age-encryption, loaded by the first backup or log archive rather than at every start-up. */
+function age(): typeof Age {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('age-encryption') as typeof Age;
+}
 
 /** Every age file starts with this line; nothing without it is ever stored. */
 export const AGE_HEADER = 'age-encryption.org/v1\n';
@@ -28,7 +34,7 @@ export function backupKey(config: BackupConfig): BackupKey {
     kind,
     fingerprint,
     async encrypt(plain) {
-      const encrypter = new Encrypter();
+      const encrypter = new (age().Encrypter)();
       if (kind === 'x25519') for (const r of recipients) encrypter.addRecipient(r);
       else encrypter.setPassphrase(config.agePassphrase!);
       const out = await encrypter.encrypt(Readable.toWeb(plain) as unknown as ReadableStream<Uint8Array>);
@@ -44,7 +50,7 @@ export function canDecrypt(config: BackupConfig): boolean {
 
 /** The decrypted stream of an age file; errors (wrong key, flipped byte, truncation) surface on the stream. */
 export async function decrypt(config: BackupConfig, encrypted: Readable): Promise<Readable> {
-  const decrypter = new Decrypter();
+  const decrypter = new (age().Decrypter)();
   if (config.ageIdentityFile) for (const identity of readIdentities(config.ageIdentityFile)) decrypter.addIdentity(identity);
   if (config.agePassphrase) decrypter.addPassphrase(config.agePassphrase);
   if (!config.ageIdentityFile && !config.agePassphrase) throw new Error('BACKUP_AGE_IDENTITY_FILE is unset (and so is BACKUP_AGE_PASSPHRASE): this machine cannot decrypt backups');
