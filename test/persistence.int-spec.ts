@@ -3,6 +3,15 @@ import { FakeClock } from '@kiroku/clock';
 import { Instance } from '../src/modules/cluster/instance.entity';
 import { describeEachEngine } from './support/engines';
 import { openFreshDatabase, OpenDatabase } from './support/database';
+import { postgresMigrations } from '../migrations/postgres';
+import { sqliteMigrations } from '../migrations/sqlite';
+
+describe('migration lists', () => {
+  it('name the same migrations in the same order on both engines: the last one is the schema version that exports, imports and copies compare', () => {
+    const names = (list: Array<new () => { name?: string }>) => list.map((m) => new m().name);
+    expect(names(sqliteMigrations)).toEqual(names(postgresMigrations));
+  });
+});
 
 describeEachEngine('migrations', (engine) => {
   let open: OpenDatabase;

@@ -4,5 +4,6 @@ import { CreateAccountTables1795902800728 } from './1795902800728-CreateAccountT
 import { CreateNotesTables1795904940286 } from './1795904940286-CreateNotesTables';
 import { CreateBackupRuns1795910400000 } from './1795910400000-CreateBackupRuns';
 import { CreateMonitoringTables1795920000000 } from './1795920000000-CreateMonitoringTables';
+import { AddOwnerToNoteSearch1795930000000 } from './1795930000000-AddOwnerToNoteSearch';
 
-export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000, CreateMonitoringTables1795920000000];
+export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000, CreateMonitoringTables1795920000000, AddOwnerToNoteSearch1795930000000];

@@ -270,7 +270,7 @@ export class NotesService {
   }
 
   /** Replaces the note's tags (creating the owner's tag rows as needed) and its search entry. */
-  private async setTags(m: EntityManager, note: Pick<Note, 'id' | 'ownerId' | 'title' | 'body'>, names: string[]): Promise<void> {
+  private async setTags(m: EntityManager, note: Pick<Note, 'id' | 'ownerId' | 'title' | 'body' | 'createdAt'>, names: string[]): Promise<void> {
     const unique = [...new Set(names)].sort();
     await m.delete(NoteTag, { noteId: note.id });
     if (unique.length) {
@@ -278,7 +278,7 @@ export class NotesService {
       const tags = await m.find(Tag, { select: { id: true }, where: { ownerId: note.ownerId, name: In(unique) } });
       await m.createQueryBuilder().insert().into(NoteTag).values(tags.map((t) => ({ noteId: note.id, tagId: t.id }))).updateEntity(false).execute();
     }
-    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: unique });
+    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: unique, createdAt: note.createdAt });
   }
 }
 

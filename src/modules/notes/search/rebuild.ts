@@ -18,8 +18,8 @@ export async function rebuildSearchIndex(engine: Engine, inTransaction: <T>(fn: 
   let total = 0;
   for (;;) {
     const done = await inTransaction(async (m) => {
-      const notes: Array<{ id: string; ownerId: string; title: string; body: string }> = await m.query(
-        `SELECT id, owner_id AS "ownerId", title, body FROM notes WHERE deleted_at IS NULL AND id${c} > ${p(1)} ORDER BY id${c} LIMIT ${batch}`,
+      const notes: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string }> = await m.query(
+        `SELECT id, owner_id AS "ownerId", title, body, created_at AS "createdAt" FROM notes WHERE deleted_at IS NULL AND id${c} > ${p(1)} ORDER BY id${c} LIMIT ${batch}`,
         [after],
       );
       if (notes.length === 0) return true;
@@ -30,7 +30,7 @@ export async function rebuildSearchIndex(engine: Engine, inTransaction: <T>(fn: 
       );
       const tags = new Map<string, string[]>();
       for (const r of tagRows) tags.set(r.noteId, [...(tags.get(r.noteId) ?? []), r.name]);
-      await index.writeMany(m, notes.map((note) => ({ ...note, tags: tags.get(note.id) ?? [] })));
+      await index.writeMany(m, notes.map((note) => ({ ...note, createdAt: new Date(Number(note.createdAt)), tags: tags.get(note.id) ?? [] })));
       total += notes.length;
       after = notes[notes.length - 1].id;
       return notes.length < batch;

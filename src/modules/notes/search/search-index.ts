@@ -16,6 +16,7 @@ export interface IndexedNote {
   title: string;
   body: string;
   tags: string[];
+  createdAt: Date;
 }
 
 /**
@@ -117,23 +118,29 @@ const ftsTerms = (list: SearchTerm[], op: string) => `{title tags body} : (${lis
 
 class PostgresSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote): Promise<void> {
-    await m.query(
-      `INSERT INTO "note_search" ("note_id", "document")
-       VALUES ($1, setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B'))
-       ON CONFLICT ("note_id") DO UPDATE SET "document" = EXCLUDED."document"`,
-      [note.id, indexText(note.title), note.tags.join(' '), indexText(note.body)],
-    );
+    await this.writeMany(m, [note]);
   }
 
-  /** One statement for the whole batch: a rebuild of 100,000 notes would otherwise be 100,000 round trips. */
+  /**
+   * One statement for the whole batch: a rebuild of 100,000 notes would otherwise be 100,000 round trips.
+   * Each entry carries its note's owner and creation time, so that a search reads note_search alone.
+   */
   override async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
     if (notes.length === 0) return;
     await m.query(
-      `INSERT INTO "note_search" ("note_id", "document")
-       SELECT id, setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', tags), 'A') || setweight(to_tsvector('simple', body), 'B')
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS n(id, title, tags, body)
+      `INSERT INTO "note_search" ("note_id", "owner_id", "created_at", "document")
+       SELECT id, owner_id, created_at,
+              setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', tags), 'A') || setweight(to_tsvector('simple', body), 'B')
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS n(id, owner_id, created_at, title, tags, body)
        ON CONFLICT ("note_id") DO UPDATE SET "document" = EXCLUDED."document"`,
-      [notes.map((n) => n.id), notes.map((n) => indexText(n.title)), notes.map((n) => n.tags.join(' ')), notes.map((n) => indexText(n.body))],
+      [
+        notes.map((n) => n.id),
+        notes.map((n) => n.ownerId),
+        notes.map((n) => n.createdAt.getTime()),
+        notes.map((n) => indexText(n.title)),
+        notes.map((n) => n.tags.join(' ')),
+        notes.map((n) => indexText(n.body)),
+      ],
     );
   }
 
@@ -153,22 +160,27 @@ class PostgresSearchIndex extends SearchIndex {
         .join(joiner);
     const include = `(${tsquery(query.include, ' && ')})`;
     const exclude = query.exclude.length ? ` AND NOT (cs.document @@ (${tsquery(query.exclude, ' || ')}))` : '';
+    // The rank is computed beside each match so that the sort by time carries a number, not the document
+    // (sorting 5,000 documents spilled to disk); PostgreSQL computes it only for the rows it keeps when it
+    // walks the owner's entries newest first.
     const rows: Array<{ id: string }> = await m.query(
       `SELECT s.note_id AS id FROM (
-         SELECT cs.note_id, cs.document, cn.created_at FROM note_search cs INNER JOIN notes cn ON cn.id = cs.note_id
-          WHERE cs.document @@ ${include}${exclude} AND cn.owner_id = $1 AND cn.deleted_at IS NULL
-          ORDER BY cn.created_at DESC LIMIT ${RANKED_CANDIDATES}) s
-       ORDER BY ts_rank(s.document, ${include}) DESC, s.created_at DESC, s.note_id DESC LIMIT $2`,
+         SELECT cs.note_id, cs.created_at, ts_rank(cs.document, ${include}) AS rank FROM note_search cs
+          WHERE cs.owner_id = $1 AND cs.document @@ ${include}${exclude}
+          ORDER BY cs.created_at DESC LIMIT ${RANKED_CANDIDATES}) s
+       ORDER BY s.rank DESC, s.created_at DESC, s.note_id DESC LIMIT $2`,
       params,
     );
     return rows.map((r) => r.id);
   }
 
-  exclude(query: ParsedQuery, _ownerId: string, params: SqlParam[]): string {
+  exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
+    params.push(ownerId);
+    const owner = `$${params.length}`;
     const parts = query.exclude.map((term) => {
       params.push(term.tokens.join(' '));
       return pgTermQuery(term, `$${params.length}`);
     });
-    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "document" @@ (${parts.join(' || ')}))`;
+    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "owner_id" = ${owner} AND "document" @@ (${parts.join(' || ')}))`;
   }
 }
