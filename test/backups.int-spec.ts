@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import BetterSqlite3 from 'better-sqlite3';
 import { FakeClock } from '@kiroku/clock';
+import { Database, LeaseService } from '@kiroku/persistence';
 import { TaskScheduler } from '@kiroku/scheduler';
 import { tempDir } from '@kiroku/testing';
 import { BackupRun, BackupService, BackupTask } from '../src/modules/backup';
-import { restoreInto, withClient } from '../src/modules/backup/backup.service';
+import { BACKUP_DESTINATION, restoreInto, withClient } from '../src/modules/backup/backup.service';
+import type { BackupDestination } from '../src/modules/backup/destinations/destination';
 import { restoreBackup } from '../src/modules/backup/restore';
 import { NotesService } from '../src/modules/notes/notes.service';
 import { Accounts } from '../src/modules/auth';
@@ -173,6 +175,24 @@ describeEachEngine('backups', (engine) => {
     expect(outcomes.filter((o) => o.status === 'rejected').map((o) => String(o.reason.message))).toEqual([expect.stringMatching(/another backup is running/)]);
     expect(await backups.list()).toHaveLength(1);
     expect((await backups.run('manual')).status).toBe('succeeded'); // the lock was released
+  });
+
+  it('stops a run that lost its lock (lease ran out, another instance took it over): recorded as failed, its object removed, nothing pruned', async () => {
+    const kept = await backups.run('manual');
+    clock.advance(40 * DAY); // `kept` is now past retention: only a prune would remove it
+    const destination = t.app.get<BackupDestination>(BACKUP_DESTINATION);
+    const put = destination.put.bind(destination);
+    jest.spyOn(destination, 'put').mockImplementationOnce(async (key, body) => {
+      // Mid-upload, the renewals have failed for longer than the lease and another instance claims the lock.
+      clock.advance(3 * 60_000);
+      expect(await new LeaseService(t.app.get(Database), clock, 'another-instance').claim('backup-exclusive', 'run', 60_000)).not.toBeNull();
+      return put(key, body);
+    });
+    const run = await backups.run('manual');
+    expect(run).toMatchObject({ status: 'failed', objectKey: null });
+    expect(run.error).toMatch(/backup lock was lost .* its object was removed/);
+    expect(storedFiles()).toEqual([kept.objectKey!.split('/')[1], `${kept.objectKey!.split('/')[1]}.manifest.json`]);
+    expect((await backups.list()).find((r) => r.id === kept.id)).toMatchObject({ prunedAt: null });
   });
 
   it('works with a passphrase instead of recipients, restore drill included', async () => {

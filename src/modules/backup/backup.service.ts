@@ -28,6 +28,7 @@ export const BACKUP_DESTINATION = Symbol('BACKUP_DESTINATION');
  */
 const LOCK = { task: 'backup-exclusive', slot: 'run' };
 const LOCK_MS = 2 * 60_000;
+const LOST_LOCK = 'the backup lock was lost (its renewals failed until the lease ran out, or another instance took it over), so the run stopped: two backups must never overlap';
 
 /** Another backup holds the lock: not a failed run, nothing is recorded. */
 export class BackupBusy extends Error {
@@ -100,10 +101,14 @@ export class BackupService {
   async run(trigger: 'schedule' | 'manual', slot: string | null = null): Promise<BackupRun> {
     const lock = await this.leases.claim(LOCK.task, LOCK.slot, LOCK_MS);
     if (!lock) throw new BackupBusy();
-    const renewal = setInterval(() => void this.leases.renew(lock, LOCK_MS).catch(() => undefined), LOCK_MS / 3);
+    // The lock is checked before the run records success and before it prunes: a run whose renewals failed
+    // until the lease ran out (or that was taken over) may be overlapping another backup, so it stops there.
+    let lost = false;
+    const renewal = setInterval(() => void this.leases.renew(lock, LOCK_MS).then((ok) => (lost ||= !ok), () => undefined), LOCK_MS / 3);
+    const held = () => !lost && this.clock.nowMs() < lock.expiresAt.getTime();
     try {
       await this.reapInterrupted();
-      return await this.runLocked(trigger, slot);
+      return await this.runLocked(trigger, slot, held);
     } finally {
       clearInterval(renewal);
       await this.leases.release(lock).catch(() => undefined);
@@ -119,7 +124,7 @@ export class BackupService {
     }
   }
 
-  private async runLocked(trigger: 'schedule' | 'manual', slot: string | null): Promise<BackupRun> {
+  private async runLocked(trigger: 'schedule' | 'manual', slot: string | null, held: () => boolean): Promise<BackupRun> {
     const startedAt = this.clock.now();
     const id = randomUUID();
     let key: ReturnType<typeof backupKey> | undefined;
@@ -153,6 +158,7 @@ export class BackupService {
       const storedBytes = await this.destination.put(objectKey, chain(encrypted, new RequireAgeHeader(), storedMeasure));
       stored = objectKey;
       await snapshot.done;
+      if (!held()) throw new Error(`${LOST_LOCK}: its object was removed`);
       const finishedAt = this.clock.now();
       const manifest: Manifest = {
         format: 'kiroku-backup/1', id, object: objectKey, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), appVersion: APP_VERSION,
@@ -177,8 +183,10 @@ export class BackupService {
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
-    await this.verify(row.id);
-    await this.prune();
+    // The backup is complete and catalogued; without the lock, verifying and pruning are left to the next run.
+    if (held()) await this.verify(row.id);
+    if (held()) await this.prune();
+    else this.logger.error(`backup ${id} is stored, but ${LOST_LOCK}: its verification or pruning is left to the next run`);
     return (await this.find(row.id))!;
   }
 
