@@ -14,5 +14,13 @@ export async function openFreshDatabase(engine: Engine, overrides: Record<string
   const env = { ...(await freshDatabase(engine)), ...overrides };
   const dataSource = createDataSource(testConfig(env).database, SCHEMA, 'kiroku-test');
   await dataSource.initialize();
-  return { db: new Database(dataSource), env, close: () => dataSource.destroy() };
+  const db = new Database(dataSource);
+  return {
+    db,
+    env,
+    close: async () => {
+      await db.onApplicationShutdown();
+      await dataSource.destroy();
+    },
+  };
 }

@@ -3,6 +3,7 @@ import { DataSource, EntityManager, EntityTarget, ValueTransformer } from 'typeo
 import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
 import type { QueryStats } from './query-stats';
+import { SqliteReader } from './sqlite-reader';
 
 /** A bound value: instants travel as epoch milliseconds. */
 export type SqlParam = string | number | null;
@@ -10,6 +11,9 @@ export type SqlParam = string | number | null;
 interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];
 }
+
+/** `$1`…`$n` as better-sqlite3's named parameters. */
+const sqliteParams = (params: readonly SqlParam[]): Record<string, SqlParam> => Object.fromEntries(params.map((p, i) => [String(i + 1), p]));
 
 /** Statement texts remembered (prepared on SQLite, named on PostgreSQL); beyond this many the memory starts over. */
 const STATEMENT_CACHE = 256;
@@ -25,6 +29,7 @@ export class Database {
   private readonly sqliteStatements = new Map<string, SqliteStatement>();
   private readonly postgresNames = new Map<string, string>();
   private readonly selections = new Map<string, { sql: string; hydrate: (row: Record<string, unknown>) => unknown }>();
+  private reader?: SqliteReader;
 
   constructor(readonly dataSource: DataSource) {
     this.engine = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
@@ -57,6 +62,33 @@ export class Database {
     }
   }
 
+  /**
+   * `select` for reads heavy enough to hold up other requests (ranked
+   * search). On SQLite it runs on a read-only connection in a worker thread
+   * (see SqliteReader), so the event loop goes on meanwhile; it sees committed
+   * data only. On PostgreSQL it is `select`: the pool already runs reads beside
+   * each other.
+   */
+  async selectOffThread<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    if (this.engine !== 'sqlite') return this.select<T>(sql, params);
+    try {
+      return await this.sqliteReader().all<T>(sql, sqliteParams(params));
+    } catch (error) {
+      this.dataSource.logger.logQueryError(error as Error, sql);
+      throw error;
+    }
+  }
+
+  /** Stops what this handle started beside the DataSource (the SQLite reader thread); Nest calls it at shutdown. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.reader?.close();
+  }
+
+  private sqliteReader(): SqliteReader {
+    const options = this.dataSource.options as { database: string; timeout?: number };
+    return (this.reader ??= new SqliteReader(options.database, options.timeout ?? 5000));
+  }
+
   /** Statements that failed since start-up, on every path (TypeORM's and `select`). */
   get queryErrors(): number {
     return (this.dataSource.logger as Partial<QueryStats>).errors ?? 0;
@@ -72,7 +104,7 @@ export class Database {
   private async prepared<T>(sql: string, params: readonly SqlParam[]): Promise<T[]> {
     if (this.engine === 'sqlite') {
       const statement = this.sqliteStatement(sql);
-      return (params.length ? statement.all(Object.fromEntries(params.map((p, i) => [String(i + 1), p]))) : statement.all()) as T[];
+      return (params.length ? statement.all(sqliteParams(params)) : statement.all()) as T[];
     }
     const pool = (this.dataSource.driver as unknown as { master: { query(q: object): Promise<{ rows: T[] }> } }).master;
     return (await pool.query({ name: this.statementName(sql), text: sql, values: params })).rows;

@@ -198,7 +198,7 @@ export class NotesService {
       if (!Number.isInteger(offset) || offset < 0 || offset > 100_000) throw new BadCursor();
       // Tag filters need every candidate; otherwise the page and one more (to know whether there is a next page).
       const tagged = query.tags.length > 0 || query.excludedTags.length > 0;
-      let ids = await this.index.ranked(this.db.manager, query, ownerId, tagged ? undefined : offset + options.limit + 1);
+      let ids = await this.index.ranked(this.db, query, ownerId, tagged ? undefined : offset + options.limit + 1);
       if (tagged) ids = await this.withTagFilters(ids, query);
       const pageIds = ids.slice(offset, offset + options.limit);
       const found = pageIds.length ? await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(pageIds)]) : [];
