@@ -1,16 +1,24 @@
 'use strict';
 // Shared by the suites: run the built server, poll it, read its memory.
 const { spawn } = require('node:child_process');
-const { readFileSync, mkdtempSync } = require('node:fs');
+const { readFileSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 
 const root = join(__dirname, '..');
 const testing = require(join(root, 'dist/libs/testing/src/index.js'));
 
+const created = [];
+/** A folder for one benchmark's files (a seeded database is a few hundred MiB); all are removed when the run exits. */
 function tempDir() {
-  return mkdtempSync(join(tmpdir(), 'kiroku-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'kiroku-bench-'));
+  created.push(dir);
+  return dir;
 }
+process.on('exit', () => {
+  if (process.env.KIROKU_KEEP_BENCH_FILES === '1') return;
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
 
 /** Starts `node dist/src/main.js`; resolves once spawned. */
 async function startServer(env) {

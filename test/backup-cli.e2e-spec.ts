@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { FakeClock } from '@kiroku/clock';
-import { builtEntry, projectRoot, tempDir } from '@kiroku/testing';
+import { builtEntry, childEnv, projectRoot, tempDir } from '@kiroku/testing';
 import { BackupService } from '../src/modules/backup';
 import { ageKeyPair } from './support/backup-keys';
 import { runCli } from './support/process';
@@ -64,7 +64,7 @@ describe('kiroku backup (CLI, SQLite)', () => {
     })();
     db.close();
 
-    const child = spawn(process.execPath, [builtEntry('cli'), 'backup', 'run'], { cwd: projectRoot(), env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [builtEntry('cli'), 'backup', 'run'], { cwd: projectRoot(), env: { ...childEnv(), NODE_ENV: 'test', ...env }, stdio: 'ignore' });
     const folder = join(env.BACKUP_DIR, 'backups');
     const deadline = Date.now() + 30_000;
     while (!(existsSync(folder) && readdirSync(folder).some((f) => f.startsWith('.partial-')))) {

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { DatabaseConfig } from '@kiroku/config';
-import { builtEntry, projectRoot, tempDir } from '@kiroku/testing';
+import { builtEntry, childEnv, projectRoot, tempDir } from '@kiroku/testing';
 import { Accounts, ApiTokens } from '../src/modules/auth';
 import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
 import { AuditTrail } from '../src/modules/audit';
@@ -264,7 +264,7 @@ describeCrossEngine('moving data between engines', () => {
   it('a copy killed midway leaves a marked target that the same command clears and copies again', async () => {
     const big = await filledSqlite(600);
     const pg = (await freshDatabase('postgres')).DATABASE_URL;
-    const child = spawn(process.execPath, [builtEntry('cli'), 'db', 'copy', '--from', big.path, '--to', pg, '--batch-size', '2'], { cwd: projectRoot(), env: { PATH: process.env.PATH, NODE_ENV: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [builtEntry('cli'), 'db', 'copy', '--from', big.path, '--to', pg, '--batch-size', '2'], { cwd: projectRoot(), env: { ...childEnv(), NODE_ENV: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     const exited = new Promise<string | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
     await new Promise<void>((resolve, reject) => {

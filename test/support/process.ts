@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { recordLogLines } from './log-scan';
-import { builtEntry, freePort, projectRoot } from '@kiroku/testing';
+import { builtEntry, childEnv, freePort, projectRoot } from '@kiroku/testing';
 
 export interface KirokuProcess {
   child: ChildProcess;
@@ -18,7 +18,7 @@ export async function spawnServer(env: Record<string, string>, nodeArgs: string[
   const port = Number(env.PORT ?? (await freePort()));
   const child = spawn(process.execPath, [...nodeArgs, builtEntry('main')], {
     cwd: projectRoot(),
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
+    env: { ...childEnv(), NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -70,7 +70,7 @@ export async function spawnServer(env: Record<string, string>, nodeArgs: string[
 export async function runCli(args: string[], env: Record<string, string>, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [builtEntry('cli'), ...args], {
     cwd: projectRoot(),
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env },
+    env: { ...childEnv(), NODE_ENV: 'test', ...env },
     stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
   if (input !== undefined) child.stdin!.end(input);

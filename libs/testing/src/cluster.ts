@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { builtEntry, projectRoot, tempDir } from './paths';
+import { builtEntry, childEnv, projectRoot, tempDir } from './paths';
 import { freePort, PostgresCluster, startPostgres } from './postgres-launcher';
 
 const run = promisify(execFile);
@@ -88,7 +88,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Kiroku
     mkdirSync(join(dir, 'backups'));
 
     const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      ...childEnv(),
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl,

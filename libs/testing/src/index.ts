@@ -1,4 +1,4 @@
 export { findPostgresBinDir, freePort, startPostgres, type PostgresCluster } from './postgres-launcher';
-export { builtEntry, projectRoot, tempDir } from './paths';
+export { builtEntry, childEnv, projectRoot, tempDir } from './paths';
 export { startAzurite, type AzuriteServer } from './azurite';
 export { renderUpstream, startCluster, type ClusterInstance, type ClusterOptions, type KirokuCluster } from './cluster';

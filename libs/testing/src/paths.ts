@@ -13,6 +13,15 @@ export function projectRoot(): string {
   return dir;
 }
 
+/**
+ * The environment a spawned server or CLI starts from: only PATH and TMPDIR
+ * (where the test run keeps its temporary files), so that nothing of the
+ * caller's own settings leaks into the child.
+ */
+export function childEnv(): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) };
+}
+
 /** A new empty folder under the system temp dir. */
 export function tempDir(prefix = 'kiroku-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
