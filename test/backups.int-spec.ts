@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import BetterSqlite3 from 'better-sqlite3';
 import { FakeClock } from '@kiroku/clock';
+import { DatabaseConfig } from '@kiroku/config';
 import { Database, LeaseService } from '@kiroku/persistence';
 import { TaskScheduler } from '@kiroku/scheduler';
 import { tempDir } from '@kiroku/testing';
 import { BackupRun, BackupService, BackupTask } from '../src/modules/backup';
-import { BACKUP_DESTINATION, restoreInto, withClient } from '../src/modules/backup/backup.service';
+import { BACKUP_DESTINATION, backupScratchPrefix, restoreInto, withClient } from '../src/modules/backup/backup.service';
 import type { BackupDestination } from '../src/modules/backup/destinations/destination';
 import { restoreBackup } from '../src/modules/backup/restore';
 import { NotesService } from '../src/modules/notes/notes.service';
@@ -193,6 +195,19 @@ describeEachEngine('backups', (engine) => {
     expect(run.error).toMatch(/backup lock was lost .* its object was removed/);
     expect(storedFiles()).toEqual([kept.objectKey!.split('/')[1], `${kept.objectKey!.split('/')[1]}.manifest.json`]);
     expect((await backups.list()).find((r) => r.id === kept.id)).toMatchObject({ prunedAt: null });
+  });
+
+  it('removes what a killed backup of this database left in the temp folder, and nothing of another database', async () => {
+    const leftover = mkdtempSync(join(tmpdir(), backupScratchPrefix(t.app.get(DatabaseConfig))));
+    writeFileSync(join(leftover, 'snapshot.sqlite'), 'a half-written snapshot');
+    const another = mkdtempSync(join(tmpdir(), 'kiroku-backup-000000000000-'));
+    try {
+      expect((await backups.run('manual')).status).toBe('succeeded');
+      expect(existsSync(leftover)).toBe(false);
+      expect(existsSync(another)).toBe(true);
+    } finally {
+      rmSync(another, { recursive: true, force: true });
+    }
   });
 
   it('works with a passphrase instead of recipients, restore drill included', async () => {

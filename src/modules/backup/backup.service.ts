@@ -1,6 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pipeline as pipelineCallback, Readable } from 'node:stream';
@@ -29,6 +29,33 @@ export const BACKUP_DESTINATION = Symbol('BACKUP_DESTINATION');
 const LOCK = { task: 'backup-exclusive', slot: 'run' };
 const LOCK_MS = 2 * 60_000;
 const LOST_LOCK = 'the backup lock was lost (its renewals failed until the lease ran out, or another instance took it over), so the run stopped: two backups must never overlap';
+
+/**
+ * The temporary folder of a backup of this database (SQLite's snapshot, as
+ * large as the database, waits there to be compressed and encrypted). Named
+ * after the database, so that another Kiroku on the same machine never counts
+ * as this one's.
+ */
+export function backupScratchPrefix(database: DatabaseConfig): string {
+  const id = database.engine === 'sqlite' ? resolvePath(database.path) : postgresIdentity(database.url ?? '');
+  return `kiroku-backup-${createHash('sha256').update(id).digest('hex').slice(0, 12)}-`;
+}
+
+/** Server and database of a PostgreSQL URL, without user or password. */
+function postgresIdentity(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
+}
+
+/**
+ * Removes what a backup process that was killed left in the temp folder. Runs
+ * with the backup lock held: no other backup of this database is running, so
+ * every folder with its prefix is stale.
+ */
+async function removeStaleScratch(prefix: string): Promise<void> {
+  const stale = (await readdir(tmpdir())).filter((name) => name.startsWith(prefix));
+  await Promise.all(stale.map((name) => rm(join(tmpdir(), name), { recursive: true, force: true })));
+}
 
 /** Another backup holds the lock: not a failed run, nothing is recorded. */
 export class BackupBusy extends Error {
@@ -142,7 +169,9 @@ export class BackupService {
       verifiedAt: null, verifyStatus: null, verifyMode: null, verifyError: null, prunedAt: null,
     };
     await this.db.transaction((m) => m.insert(BackupRun, row));
-    const scratch = await mkdtemp(join(tmpdir(), 'kiroku-backup-'));
+    const prefix = backupScratchPrefix(this.database);
+    await removeStaleScratch(prefix);
+    const scratch = await mkdtemp(join(tmpdir(), prefix));
     let stored: string | undefined;
     try {
       if (keyError) throw keyError;
