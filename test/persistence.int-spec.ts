@@ -1,8 +1,13 @@
+import { copyFileSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
 import { Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
 import { FakeClock } from '@kiroku/clock';
 import { Instance } from '../src/modules/cluster/instance.entity';
-import { describeEachEngine } from './support/engines';
+import { describeEachEngine, freshDatabase } from './support/engines';
 import { openFreshDatabase, OpenDatabase } from './support/database';
+import { startTestApp } from './support/test-app';
+import { Accounts } from '../src/modules/auth';
+import { NotesService } from '../src/modules/notes/notes.service';
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
 
@@ -205,7 +210,7 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
   it('reports a bad heavy read as a rejected promise and keeps answering, also after its reader was stopped', async () => {
     await expect(open.db.selectOffThread('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
     expect(await open.db.selectOffThread('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
-    await open.db.onApplicationShutdown();
+    await open.db.beforeApplicationShutdown();
     expect(await open.db.selectOffThread('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
   });
 });
@@ -220,6 +225,27 @@ describe('SQLite connection settings', () => {
       expect(await q('PRAGMA busy_timeout')).toBe(7000);
     } finally {
       await open.close();
+    }
+  });
+
+  it('leaves every committed row in the database file itself after the app, having searched, shuts down', async () => {
+    const env = await freshDatabase('sqlite');
+    const t = await startTestApp(env);
+    const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
+    if (!('user' in created)) throw new Error('no user');
+    const notes = t.app.get(NotesService);
+    await notes.create(created.user.id, { title: 'kept after shutdown', body: 'searchable words', tags: [], visibility: 'private' });
+    expect((await notes.list(created.user.id, { q: 'searchable', limit: 20 })).items.map((n) => n.title)).toEqual(['kept after shutdown']);
+    await t.close();
+    // The last connection to close checkpoints the write-ahead log into the file: the reader thread must have
+    // closed before the main connection, or a copy of the .sqlite file alone would miss the latest writes.
+    const copy = `${env.DATABASE_PATH}.copy`;
+    copyFileSync(env.DATABASE_PATH, copy);
+    const alone = new BetterSqlite3(copy, { readonly: true });
+    try {
+      expect(alone.prepare('SELECT title FROM notes').all()).toEqual([{ title: 'kept after shutdown' }]);
+    } finally {
+      alone.close();
     }
   });
 });

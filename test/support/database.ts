@@ -19,7 +19,7 @@ export async function openFreshDatabase(engine: Engine, overrides: Record<string
     db,
     env,
     close: async () => {
-      await db.onApplicationShutdown();
+      await db.beforeApplicationShutdown();
       await dataSource.destroy();
     },
   };

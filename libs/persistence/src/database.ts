@@ -79,8 +79,14 @@ export class Database {
     }
   }
 
-  /** Stops what this handle started beside the DataSource (the SQLite reader thread); Nest calls it at shutdown. */
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops what this handle started beside the DataSource (the SQLite reader
+   * thread). Nest calls it at shutdown before any module's
+   * onApplicationShutdown, so before TypeORM closes the main connection: that
+   * close checkpoints the WAL into the database file only when it is the
+   * last connection.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     await this.reader?.close();
   }
 

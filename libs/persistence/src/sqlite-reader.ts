@@ -18,9 +18,8 @@ const READER_CACHE_KIB = 32 * 1024;
  * next call; calls in flight when it died are rejected.
  */
 export class SqliteReader {
-  private worker?: Worker;
+  private thread?: ReaderThread;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve(rows: unknown[]): void; reject(error: Error): void }>();
 
   constructor(
     private readonly file: string,
@@ -28,46 +27,54 @@ export class SqliteReader {
   ) {}
 
   all<T>(sql: string, params: Params): Promise<T[]> {
-    const worker = this.worker ?? this.start();
+    const thread = this.thread ?? this.start();
     const id = this.nextId++;
     // Referenced while it owes answers, so that a process waiting for one does not exit; idle, it does not hold the process.
-    if (this.pending.size === 0) worker.ref();
+    if (thread.pending.size === 0) thread.worker.ref();
     return new Promise<T[]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
-      worker.postMessage({ id, sql, params });
+      thread.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
+      thread.worker.postMessage({ id, sql, params });
     });
   }
 
-  /** Stops the worker and closes its connection; a later call starts a new one. */
+  /** Stops the worker and closes its connection (calls still waiting are rejected); a later call starts a new one. */
   async close(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
+    const thread = this.thread;
+    this.thread = undefined;
+    await thread?.worker.terminate();
   }
 
-  private start(): Worker {
+  private start(): ReaderThread {
     const worker = new Worker(READER_WORKER, {
       eval: true,
       workerData: { module: require.resolve('better-sqlite3'), file: this.file, busyTimeoutMs: this.busyTimeoutMs, cacheKib: READER_CACHE_KIB },
     });
+    // Each thread answers its own calls: one that stops fails only what was sent to it, never a newer thread's calls.
+    const thread: ReaderThread = { worker, pending: new Map() };
     worker.on('message', (m: { id: number; rows?: unknown[]; error?: string; code?: string }) => {
-      const call = this.pending.get(m.id);
+      const call = thread.pending.get(m.id);
       if (!call) return;
-      this.pending.delete(m.id);
-      if (this.pending.size === 0) worker.unref();
+      thread.pending.delete(m.id);
+      if (thread.pending.size === 0) worker.unref();
       if (m.rows) call.resolve(m.rows);
       else call.reject(Object.assign(new Error(m.error ?? 'SQLite reader failed'), { code: m.code }));
     });
     const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const call of this.pending.values()) call.reject(error);
-      this.pending.clear();
+      if (this.thread === thread) this.thread = undefined;
+      for (const call of thread.pending.values()) call.reject(error);
+      thread.pending.clear();
+      worker.unref();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the SQLite reader thread stopped (exit ${code})`)));
-    this.worker = worker;
-    return worker;
+    this.thread = thread;
+    return thread;
   }
+}
+
+interface ReaderThread {
+  worker: Worker;
+  pending: Map<number, { resolve(rows: unknown[]): void; reject(error: Error): void }>;
 }
 
 const READER_WORKER = `

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { tempDir } from '@kiroku/testing';
+import { SqliteReader } from './sqlite-reader';
+
+describe('SqliteReader', () => {
+  let file: string;
+  let reader: SqliteReader;
+  beforeEach(() => {
+    file = join(tempDir(), 'reader.sqlite');
+    const db = new BetterSqlite3(file);
+    db.pragma('journal_mode = WAL');
+    db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t (name) VALUES ('a'), ('b')");
+    db.close();
+    reader = new SqliteReader(file, 1000);
+  });
+  afterEach(() => reader.close());
+
+  it('answers with named $n parameters, and reports a bad statement with its SQLite code', async () => {
+    expect(await reader.all('SELECT name FROM t WHERE id >= $1 ORDER BY id', { 1: 2 })).toEqual([{ name: 'b' }]);
+    await expect(reader.all('SELECT nope FROM t', {})).rejects.toMatchObject({ code: 'SQLITE_ERROR', message: expect.stringMatching(/nope/) });
+  });
+
+  it('answers a call made while the previous thread is being stopped, on a new thread', async () => {
+    expect(await reader.all('SELECT count(*) AS n FROM t', {})).toEqual([{ n: 2 }]);
+    const stopping = reader.close();
+    expect(await reader.all('SELECT count(*) AS n FROM t', {})).toEqual([{ n: 2 }]);
+    await stopping;
+  });
+
+  it('rejects the calls a stopped thread still owed', async () => {
+    const owed = reader.all('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c', {});
+    await reader.close();
+    await expect(owed).rejects.toThrow(/reader thread stopped/);
+  });
+});
