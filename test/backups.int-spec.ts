@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, truncateSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -197,16 +197,22 @@ describeEachEngine('backups', (engine) => {
     expect((await backups.list()).find((r) => r.id === kept.id)).toMatchObject({ prunedAt: null });
   });
 
-  it('removes what a killed backup of this database left in the temp folder, and nothing of another database', async () => {
+  it('removes what a killed backup of this database left in the temp folder, and any restore folder abandoned for a day, nothing else', async () => {
     const leftover = mkdtempSync(join(tmpdir(), backupScratchPrefix(t.app.get(DatabaseConfig))));
     writeFileSync(join(leftover, 'snapshot.sqlite'), 'a half-written snapshot');
     const another = mkdtempSync(join(tmpdir(), 'kiroku-backup-000000000000-'));
+    const abandonedRestore = mkdtempSync(join(tmpdir(), 'kiroku-restore-'));
+    const dayAndMinuteAgo = new Date(Date.now() - 24 * 3_600_000 - 60_000);
+    utimesSync(abandonedRestore, dayAndMinuteAgo, dayAndMinuteAgo);
+    const recentRestore = mkdtempSync(join(tmpdir(), 'kiroku-restore-'));
     try {
       expect((await backups.run('manual')).status).toBe('succeeded');
       expect(existsSync(leftover)).toBe(false);
-      expect(existsSync(another)).toBe(true);
+      expect(existsSync(another)).toBe(true); // another database's, and recent
+      expect(existsSync(abandonedRestore)).toBe(false); // a day old: a killed restore's decrypted copy
+      expect(existsSync(recentRestore)).toBe(true); // may be a restore running now
     } finally {
-      rmSync(another, { recursive: true, force: true });
+      for (const dir of [another, recentRestore]) rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,6 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
+import { Database, Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
 import { FakeClock } from '@kiroku/clock';
 import { Instance } from '../src/modules/cluster/instance.entity';
 import { describeEachEngine, freshDatabase } from './support/engines';
@@ -246,6 +246,32 @@ describe('SQLite connection settings', () => {
       expect(alone.prepare('SELECT title FROM notes').all()).toEqual([{ title: 'kept after shutdown' }]);
     } finally {
       alone.close();
+    }
+  });
+});
+
+describeEachEngine('search entries during a rolling deploy', (engine) => {
+  if (engine !== 'postgres') return; // SQLite's index did not change (the migration is a no-op there)
+
+  it('finds notes whose entry an instance of the previous version wrote without owner and time: the trigger fills them in', async () => {
+    const t = await startTestApp(await freshDatabase(engine));
+    try {
+      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
+      if (!('user' in created)) throw new Error('no user');
+      const notes = t.app.get(NotesService);
+      const note = await notes.create(created.user.id, { title: 'Written by the old version', body: 'placeholder', tags: [], visibility: 'private' });
+      // The previous version's statement, as it would run on a pod not yet replaced.
+      const db = t.app.get(Database);
+      await db.dataSource.query('DELETE FROM note_search WHERE note_id = $1', [note.id]);
+      await db.dataSource.query(
+        `INSERT INTO "note_search" ("note_id", "document") VALUES ($1, setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B'))
+         ON CONFLICT ("note_id") DO UPDATE SET "document" = EXCLUDED."document"`,
+        [note.id, 'Written by the old version', 'oldversion words'],
+      );
+      expect(await db.dataSource.query('SELECT owner_id, created_at FROM note_search WHERE note_id = $1', [note.id])).toEqual([{ owner_id: created.user.id, created_at: String(note.createdAt.getTime()) }]);
+      expect((await notes.list(created.user.id, { q: 'oldversion', limit: 20 })).items.map((n) => n.id)).toEqual([note.id]);
+    } finally {
+      await t.close();
     }
   });
 });

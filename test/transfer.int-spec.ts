@@ -134,6 +134,13 @@ describeCrossEngine('moving data between engines', () => {
     const row = new BetterSqlite3(back, { readonly: true }).prepare('SELECT plain_bytes FROM backup_runs').safeIntegers(true).get() as { plain_bytes: bigint };
     expect(row.plain_bytes.toString()).toBe(BIG);
 
+    // SQLite search takes the newest FTS rowids as an owner's newest matches: the rebuild writes each owner's oldest first.
+    const copied = new BetterSqlite3(back, { readonly: true });
+    const column = (sql: string) => (copied.prepare(sql).all() as Array<{ id: string }>).map((r) => r.id);
+    expect(column('SELECT m.note_id AS id FROM notes_fts_map m INNER JOIN notes n ON n.id = m.note_id ORDER BY n.owner_id, m.fts_rowid'))
+      .toEqual(column('SELECT id FROM notes WHERE deleted_at IS NULL ORDER BY owner_id, created_at, id'));
+    copied.close();
+
     for (const env of [{ DATABASE_URL: pg }, { DATABASE_PATH: back }] as Array<Record<string, string>>) {
       expect(await search(env, source.ownerId, 'zeppelin')).toEqual([source.largeNoteId]);
       expect(await search(env, source.ownerId, '東京')).toEqual([source.largeNoteId]);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import { pipeline as pipelineCallback, Readable } from 'node:stream';
@@ -41,20 +41,36 @@ export function backupScratchPrefix(database: DatabaseConfig): string {
   return `kiroku-backup-${createHash('sha256').update(id).digest('hex').slice(0, 12)}-`;
 }
 
-/** Server and database of a PostgreSQL URL, without user or password. */
+/** Server and database of a PostgreSQL URL, without user or password (pg also takes URLs that URL cannot parse, e.g. a socket in `?host=`). */
 function postgresIdentity(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.host}${parsed.pathname}`;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.host}${parsed.pathname}${parsed.searchParams.get('host') ?? ''}`;
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
 }
 
+/** A Kiroku backup or restore scratch folder untouched this long belongs to a process that was killed. */
+const ABANDONED_SCRATCH_MS = 24 * 3_600_000;
+
 /**
- * Removes what a backup process that was killed left in the temp folder. Runs
- * with the backup lock held: no other backup of this database is running, so
- * every folder with its prefix is stale.
+ * Removes what killed processes left in the temp folder. Runs with the backup
+ * lock held: no other backup of this database is running, so every folder
+ * with its prefix is stale. Any Kiroku's backup or restore folder untouched for
+ * a day goes too (a restore's holds a decrypted copy of a database); file
+ * times are the operating system's, so they are compared with its clock.
  */
 async function removeStaleScratch(prefix: string): Promise<void> {
-  const stale = (await readdir(tmpdir())).filter((name) => name.startsWith(prefix));
-  await Promise.all(stale.map((name) => rm(join(tmpdir(), name), { recursive: true, force: true })));
+  for (const name of await readdir(tmpdir())) {
+    const path = join(tmpdir(), name);
+    if (name.startsWith(prefix)) {
+      await rm(path, { recursive: true, force: true });
+    } else if (/^kiroku-(backup|restore)-/.test(name)) {
+      const info = await stat(path).catch(() => null);
+      if (info?.isDirectory() && Date.now() - info.mtimeMs > ABANDONED_SCRATCH_MS) await rm(path, { recursive: true, force: true });
+    }
+  }
 }
 
 /** Another backup holds the lock: not a failed run, nothing is recorded. */
@@ -169,12 +185,13 @@ export class BackupService {
       verifiedAt: null, verifyStatus: null, verifyMode: null, verifyError: null, prunedAt: null,
     };
     await this.db.transaction((m) => m.insert(BackupRun, row));
-    const prefix = backupScratchPrefix(this.database);
-    await removeStaleScratch(prefix);
-    const scratch = await mkdtemp(join(tmpdir(), prefix));
+    let scratch: string | undefined;
     let stored: string | undefined;
     try {
       if (keyError) throw keyError;
+      const prefix = backupScratchPrefix(this.database);
+      await removeStaleScratch(prefix);
+      scratch = await mkdtemp(join(tmpdir(), prefix));
       // Inside the recorded run: a destination that cannot even be cleaned fails this run visibly.
       const removed = await this.destination.cleanup('backups/');
       if (removed) this.logger.warn(`removed ${removed} partial backup object(s) left by an interrupted run`);
@@ -210,12 +227,12 @@ export class BackupService {
       this.logger.error(`backup ${id} failed: ${row.error}`);
       return row;
     } finally {
-      await rm(scratch, { recursive: true, force: true });
+      if (scratch) await rm(scratch, { recursive: true, force: true });
     }
-    // The backup is complete and catalogued; without the lock, verifying and pruning are left to the next run.
+    // The backup is complete and catalogued. Without the lock it is neither test-restored nor followed by pruning.
     if (held()) await this.verify(row.id);
     if (held()) await this.prune();
-    else this.logger.error(`backup ${id} is stored, but ${LOST_LOCK}: its verification or pruning is left to the next run`);
+    else this.logger.error(`backup ${id} is stored but not verified, and nothing was pruned: ${LOST_LOCK}; run \`kiroku backup verify ${id}\``);
     return (await this.find(row.id))!;
   }
 
