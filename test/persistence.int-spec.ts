@@ -183,6 +183,17 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     expect(await open.db.select('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
   });
 
+  it('gathers a subquery into a sorted JSON array column, empty when it has no rows (jsonArray)', async () => {
+    const hosts = open.db.jsonArray("SELECT i2.hostname AS value FROM instances i2 WHERE i2.pid = i.pid AND i2.id <> 'a'");
+    const rows = await open.db.select<{ id: string; hosts: unknown }>(`SELECT i.id, ${hosts} AS hosts FROM instances i WHERE i.id IN ('a', 'b') ORDER BY i.id`);
+    expect(rows.map((r) => [r.id, open.db.readJsonArray<string>(r.hosts)])).toEqual([
+      ['a', ["host-b", "host-c'; DROP TABLE instances; --"]],
+      ['b', ["host-b", "host-c'; DROP TABLE instances; --"]],
+    ]);
+    const none = await open.db.select<{ hosts: unknown }>(`SELECT ${open.db.jsonArray('SELECT i2.hostname AS value FROM instances i2 WHERE i2.pid = 0')} AS hosts`);
+    expect(open.db.readJsonArray(none[0].hosts)).toEqual([]);
+  });
+
   it('reports a bad statement as a rejected promise', async () => {
     await expect(open.db.select('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
   });
