@@ -220,6 +220,7 @@ describeEachEngine('search', (engine) => {
     ['会議 -東京', []],
     ['議', ['tokyo']],
     ['nothing-matches-this', []],
+    ['__ deploy', ['deploy', 'staging']],
   ])('%j finds %j', async (q, expected) => {
     expect(await search(q)).toEqual(expected);
   });

@@ -122,14 +122,16 @@ export class Database {
   }
 
   /**
-   * A subquery's one column, named `value`, as a JSON array sorted by value,
+   * A subquery's one column, named `value`, as a JSON array sorted by value in
+   * byte order on both engines (PostgreSQL's default collation would sort
+   * `_x` and `-y` unlike JavaScript's sort, which writes use),
    * for one more column of a `select`: `${db.jsonArray('SELECT t.name AS value FROM …')} AS "names"`.
    * Read the column back with `readJsonArray` (SQLite answers text, PostgreSQL parsed JSON).
    */
   jsonArray(subquery: string): string {
     return this.engine === 'sqlite'
       ? `(SELECT json_group_array(value ORDER BY value) FROM (${subquery}))`
-      : `(SELECT coalesce(json_agg(value ORDER BY value), '[]'::json) FROM (${subquery}) AS list)`;
+      : `(SELECT coalesce(json_agg(value ORDER BY value COLLATE "C"), '[]'::json) FROM (${subquery}) AS list)`;
   }
 
   /** A `jsonArray` column as read from either engine. */

@@ -27,6 +27,8 @@ describe('parseQuery', () => {
     ['a AND b OR NOT c*', { include: [['a'], ['and'], ['b'], ['or'], ['not'], ['c']] }],
     ["'; DROP TABLE notes; --", { include: [['drop'], ['table'], ['notes']] }],
     ['NEAR(a b) title:x ^y', { include: [['near', 'a'], ['b'], ['title', 'x'], ['y']] }],
+    ['__ hello _', { include: [['hello']] }],
+    ['snake_case', { include: [['snake_case']] }],
   ])('never fails on %j', (input, expected) => {
     const q = parseQuery(input);
     expect(q.include.map((t) => t.tokens)).toEqual(expected.include);

@@ -29,19 +29,21 @@ export async function rebuildSearchIndex(engine: Engine, inTransaction: <T>(fn: 
       );
       if (rows.length === 0) return true;
       const last = rows[rows.length - 1];
-      after = [last.ownerId, Number(last.createdAt), last.id];
       const notes = rows.filter((r) => !r.trashed).map(({ trashed: _, ...note }) => note);
-      if (notes.length === 0) return rows.length < batch;
       const ids = notes.map((n) => n.id);
-      const tagRows: Array<{ noteId: string; name: string }> = await m.query(
-        `SELECT nt.note_id AS "noteId", t.name FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id
-          WHERE nt.note_id IN (${ids.map((_, i) => p(i + 1)).join(', ')}) ORDER BY t.name`,
-        ids,
-      );
+      const tagRows: Array<{ noteId: string; name: string }> = ids.length
+        ? await m.query(
+            `SELECT nt.note_id AS "noteId", t.name FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id
+              WHERE nt.note_id IN (${ids.map((_, i) => p(i + 1)).join(', ')}) ORDER BY t.name`,
+            ids,
+          )
+        : [];
       const tags = new Map<string, string[]>();
       for (const r of tagRows) tags.set(r.noteId, [...(tags.get(r.noteId) ?? []), r.name]);
       await index.writeMany(m, notes.map((note) => ({ ...note, createdAt: new Date(Number(note.createdAt)), tags: tags.get(note.id) ?? [] })));
       total += notes.length;
+      // Moved on only once the batch is written: a retried batch is written again, never skipped.
+      after = [last.ownerId, Number(last.createdAt), last.id];
       return rows.length < batch;
     });
     if (done) return total;

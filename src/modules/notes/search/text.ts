@@ -21,11 +21,15 @@ export function indexText(text: string): string {
   return text.normalize('NFKC').toLowerCase().replace(CJK_RUN, (run) => ` ${bigrams(run).join(' ')} `);
 }
 
-/** Word and bigram tokens of a query term, in order. */
+/**
+ * Word and bigram tokens of a query term, in order. A token without a letter
+ * or digit (`_`, `__`) is dropped: neither engine indexes one, and SQLite
+ * would read it as an empty phrase that matches nothing.
+ */
 export function queryTokens(term: string): string[] {
   return indexText(term)
     .split(/[^\p{L}\p{N}_]+/u)
-    .filter(Boolean);
+    .filter((token) => /[\p{L}\p{N}]/u.test(token));
 }
 
 export function hasCjk(text: string): boolean {
