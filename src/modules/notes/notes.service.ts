@@ -74,7 +74,7 @@ export class NotesService {
     const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: now, updatedAt: now, deletedAt: null };
     await this.db.transaction(async (m) => {
       await m.createQueryBuilder().insert().into(Note).values(note).updateEntity(false).execute();
-      await this.setTags(m, note, input.tags);
+      await this.setTags(m, note, input.tags, true);
     });
     return { ...note, tags: [...new Set(input.tags)].sort() };
   }
@@ -167,7 +167,7 @@ export class NotesService {
       for (const input of inputs) {
         const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: input.createdAt, updatedAt: input.updatedAt, deletedAt: null };
         await m.createQueryBuilder().insert().into(Note).values(note).updateEntity(false).execute();
-        await this.setTags(m, note, input.tags);
+        await this.setTags(m, note, input.tags, true);
       }
     });
     return inputs.length;
@@ -255,16 +255,19 @@ export class NotesService {
     return ids.filter((id) => keep.has(id));
   }
 
-  /** Replaces the note's tags (creating the owner's tag rows as needed) and its search entry. */
-  private async setTags(m: EntityManager, note: Pick<Note, 'id' | 'ownerId' | 'title' | 'body' | 'createdAt'>, names: string[]): Promise<void> {
+  /**
+   * Replaces the note's tags (creating the owner's tag rows as needed) and its search entry; `fresh`: the
+   * note was just inserted, so it has neither tags nor an entry to replace.
+   */
+  private async setTags(m: EntityManager, note: Pick<Note, 'id' | 'ownerId' | 'title' | 'body' | 'createdAt'>, names: string[], fresh = false): Promise<void> {
     const unique = [...new Set(names)].sort();
-    await m.delete(NoteTag, { noteId: note.id });
+    if (!fresh) await m.delete(NoteTag, { noteId: note.id });
     if (unique.length) {
       await m.createQueryBuilder().insert().into(Tag).values(unique.map((name) => ({ id: randomUUID(), ownerId: note.ownerId, name }))).orIgnore().updateEntity(false).execute();
       const tags = await m.find(Tag, { select: { id: true }, where: { ownerId: note.ownerId, name: In(unique) } });
       await m.createQueryBuilder().insert().into(NoteTag).values(tags.map((t) => ({ noteId: note.id, tagId: t.id }))).updateEntity(false).execute();
     }
-    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: unique, createdAt: note.createdAt });
+    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: unique, createdAt: note.createdAt }, { fresh });
   }
 }
 

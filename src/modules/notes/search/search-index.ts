@@ -25,11 +25,12 @@ export interface IndexedNote {
  * only ever travels as bound parameters.
  */
 export abstract class SearchIndex {
-  abstract write(m: EntityManager, note: IndexedNote): Promise<void>;
+  /** Writes (or replaces) the note's entry; `fresh`: the note was just created and has none yet, so none is looked for. */
+  abstract write(m: EntityManager, note: IndexedNote, options?: { fresh?: boolean }): Promise<void>;
 
-  /** Writes many entries (a rebuild); the same result as writing each. */
+  /** Writes the entries of many notes that have none yet (a rebuild into an empty index). */
   async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
-    for (const note of notes) await this.write(m, note);
+    for (const note of notes) await this.write(m, note, { fresh: true });
   }
   abstract remove(m: EntityManager, noteIds: string[]): Promise<void>;
   /**
@@ -71,8 +72,8 @@ function pgTermQuery(term: SearchTerm, placeholder: string): string {
 const ownerToken = (ownerId: string) => `o${ownerId.replace(/-/g, '')}`;
 
 class SqliteSearchIndex extends SearchIndex {
-  async write(m: EntityManager, note: IndexedNote): Promise<void> {
-    const [row] = await m.query('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
+  async write(m: EntityManager, note: IndexedNote, options: { fresh?: boolean } = {}): Promise<void> {
+    const [row] = options.fresh ? [] : await m.query('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
     const values = [ownerToken(note.ownerId), indexText(note.title), note.tags.join(' '), indexText(note.body)];
     if (row) {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
