@@ -198,7 +198,7 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
         progress(tableLine(table.name, digest.rows));
       }
       await t.resetSequences((sql, params) => m.query(sql, params));
-      const indexed = await rebuildSearchIndex(t.engine, (fn) => fn(m));
+      const indexed = await rebuildSearchIndex(t.db, (fn) => fn(m));
       progress(`  search index     ${indexed} notes`);
     });
     return manifest;

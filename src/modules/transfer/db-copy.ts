@@ -82,7 +82,7 @@ export async function copyDatabase(base: DatabaseConfig, from: string, to: strin
     }
     const t = target;
     for (const sequence of await t.resetSequences()) progress(`  sequence         ${sequence} reset`);
-    const searchIndexed = await rebuildSearchIndex(t.engine, (fn) => t.db.transaction(fn), batch);
+    const searchIndexed = await rebuildSearchIndex(t.db, (fn) => t.db.transaction(fn), batch);
     progress(`  search index     ${searchIndexed} notes`);
 
     const tables: TableComparison[] = [];
