@@ -92,7 +92,7 @@ export class Database {
 
   private sqliteReader(): SqliteReader {
     const options = this.dataSource.options as { database: string; timeout?: number };
-    return (this.reader ??= new SqliteReader(options.database, options.timeout ?? 5000));
+    return (this.reader ??= new SqliteReader(options.database, options.timeout ?? 5000, STATEMENT_CACHE));
   }
 
   /** Statements that failed since start-up, on every path (TypeORM's and `select`). */

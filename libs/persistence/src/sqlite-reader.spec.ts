@@ -12,7 +12,7 @@ describe('SqliteReader', () => {
     db.pragma('journal_mode = WAL');
     db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t (name) VALUES ('a'), ('b')");
     db.close();
-    reader = new SqliteReader(file, 1000);
+    reader = new SqliteReader(file, 1000, 256);
   });
   afterEach(() => reader.close());
 

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
+import type { SqlParam } from './database';
 
-type Params = Record<string, string | number | null>;
+type Params = Record<string, SqlParam>;
 
 /** Page cache of the reader's connection: a share of the main one's, for the pages heavy reads walk. */
 const READER_CACHE_KIB = 32 * 1024;
@@ -24,6 +25,8 @@ export class SqliteReader {
   constructor(
     private readonly file: string,
     private readonly busyTimeoutMs: number,
+    /** Statement texts kept prepared; beyond this many the memory starts over (as on the main connection). */
+    private readonly statementCache: number,
   ) {}
 
   all<T>(sql: string, params: Params): Promise<T[]> {
@@ -47,7 +50,7 @@ export class SqliteReader {
   private start(): ReaderThread {
     const worker = new Worker(READER_WORKER, {
       eval: true,
-      workerData: { module: require.resolve('better-sqlite3'), file: this.file, busyTimeoutMs: this.busyTimeoutMs, cacheKib: READER_CACHE_KIB },
+      workerData: { module: require.resolve('better-sqlite3'), file: this.file, busyTimeoutMs: this.busyTimeoutMs, cacheKib: READER_CACHE_KIB, statementCache: this.statementCache },
     });
     // Each thread answers its own calls: one that stops fails only what was sent to it, never a newer thread's calls.
     const thread: ReaderThread = { worker, pending: new Map() };
@@ -89,7 +92,7 @@ parentPort.on('message', ({ id, sql, params }) => {
     let statement = statements.get(sql);
     if (!statement) {
       statement = db.prepare(sql);
-      if (statements.size >= 256) statements.clear();
+      if (statements.size >= workerData.statementCache) statements.clear();
       statements.set(sql, statement);
     }
     parentPort.postMessage({ id, rows: Object.keys(params).length ? statement.all(params) : statement.all() });
