@@ -204,12 +204,15 @@ describeEachEngine('backups', (engine) => {
     const abandonedRestore = mkdtempSync(join(tmpdir(), 'kiroku-restore-'));
     const dayAndMinuteAgo = new Date(Date.now() - 24 * 3_600_000 - 60_000);
     utimesSync(abandonedRestore, dayAndMinuteAgo, dayAndMinuteAgo);
+    const abandonedImport = mkdtempSync(join(tmpdir(), 'kiroku-import-'));
+    utimesSync(abandonedImport, dayAndMinuteAgo, dayAndMinuteAgo);
     const recentRestore = mkdtempSync(join(tmpdir(), 'kiroku-restore-'));
     try {
       expect((await backups.run('manual')).status).toBe('succeeded');
       expect(existsSync(leftover)).toBe(false);
       expect(existsSync(another)).toBe(true); // another database's, and recent
       expect(existsSync(abandonedRestore)).toBe(false); // a day old: a killed restore's decrypted copy
+      expect(existsSync(abandonedImport)).toBe(false); // likewise a killed import of an encrypted archive
       expect(existsSync(recentRestore)).toBe(true); // may be a restore running now
     } finally {
       for (const dir of [another, recentRestore]) rmSync(dir, { recursive: true, force: true });

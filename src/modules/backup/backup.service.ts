@@ -51,14 +51,15 @@ function postgresIdentity(url: string): string {
   }
 }
 
-/** A Kiroku backup or restore scratch folder untouched this long belongs to a process that was killed. */
+/** A Kiroku backup, restore or import scratch folder untouched this long belongs to a process that was killed. */
 const ABANDONED_SCRATCH_MS = 24 * 3_600_000;
 
 /**
  * Removes what killed processes left in the temp folder. Runs with the backup
  * lock held: no other backup of this database is running, so every folder
- * with its prefix is stale. Any Kiroku's backup or restore folder untouched for
- * a day goes too (a restore's holds a decrypted copy of a database); file
+ * with its prefix is stale. Any Kiroku's backup, restore or import folder
+ * untouched for a day goes too (a restore's or an encrypted import's holds a
+ * decrypted copy of a database); file
  * times are the operating system's, so they are compared with its clock.
  */
 async function removeStaleScratch(prefix: string): Promise<void> {
@@ -66,7 +67,7 @@ async function removeStaleScratch(prefix: string): Promise<void> {
     const path = join(tmpdir(), name);
     if (name.startsWith(prefix)) {
       await rm(path, { recursive: true, force: true });
-    } else if (/^kiroku-(backup|restore)-/.test(name)) {
+    } else if (/^kiroku-(backup|restore|import)-/.test(name)) {
       const info = await stat(path).catch(() => null);
       if (info?.isDirectory() && Date.now() - info.mtimeMs > ABANDONED_SCRATCH_MS) await rm(path, { recursive: true, force: true });
     }

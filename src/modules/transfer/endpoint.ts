@@ -34,9 +34,14 @@ export function databaseAt(base: DatabaseConfig, location: string): DatabaseConf
 /** A location as people may see it: never a password. */
 export function describeLocation(config: DatabaseConfig): string {
   if (!config.url) return config.path;
-  const url = new URL(config.url);
-  if (url.password) url.password = '***';
-  return url.toString();
+  try {
+    const url = new URL(config.url);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    // pg takes URLs that URL cannot parse (a socket folder in ?host=, no host name): mask the password by hand.
+    return config.url.replace(/^([^:]+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
+  }
 }
 
 /** Rows read from one table, in key order, one batch at a time. */
