@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseConfig } from '@kiroku/config';
 import { createDataSource, Database, Engine, Migrator, SqliteFileLock } from '@kiroku/persistence';
@@ -76,7 +77,6 @@ export class Endpoint {
    */
   static async open(config: DatabaseConfig, options: { exclusive: boolean; mustExist?: boolean }): Promise<Endpoint> {
     if (config.engine === 'sqlite' && options.mustExist) {
-      const { existsSync } = await import('node:fs');
       if (!existsSync(config.path)) throw new TransferRefused(`${config.path} does not exist`);
     }
     let lock: SqliteFileLock | undefined;
