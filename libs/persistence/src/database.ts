@@ -116,6 +116,15 @@ export class Database {
     return (await pool.query({ name: this.statementName(sql), text: sql, values: params })).rows;
   }
 
+  /**
+   * The i-th (1-based) parameter of a statement sent through TypeORM
+   * (`manager.query`): `$i` on PostgreSQL, a positional `?` on SQLite (whose
+   * values then go once per `?`, in order). `select` takes `$n` on both.
+   */
+  placeholder(i: number): string {
+    return this.engine === 'postgres' ? `$${i}` : '?';
+  }
+
   /** The rows of a JSON array parameter, as a one-column (`value`) table: `x IN (SELECT value FROM ${db.jsonList('$2')})`. */
   jsonList(placeholder: string): string {
     return this.engine === 'sqlite' ? `json_each(${placeholder})` : `json_array_elements_text(${placeholder}::json)`;

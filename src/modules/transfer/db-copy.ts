@@ -66,7 +66,7 @@ export async function copyDatabase(base: DatabaseConfig, from: string, to: strin
       if (filled) throw new TransferRefused(`the target is not empty (${filled}): copy into a new database`);
     }
     await target.dataSource.query(`CREATE TABLE IF NOT EXISTS ${quote(COPY_MARKER_TABLE)} (source varchar(500) NOT NULL, started_at bigint NOT NULL)`);
-    await target.dataSource.query(`INSERT INTO ${quote(COPY_MARKER_TABLE)} (source, started_at) VALUES (${target.engine === 'postgres' ? '$1, $2' : '?, ?'})`, [source.description, Date.now()]);
+    await target.dataSource.query(`INSERT INTO ${quote(COPY_MARKER_TABLE)} (source, started_at) VALUES (${target.db.placeholder(1)}, ${target.db.placeholder(2)})`, [source.description, Date.now()]);
 
     progress(`Copying ${source.description} → ${target.description} (schema ${schemaVersion})`);
     const sourceDigests = new Map<string, TableDigest>();

@@ -169,10 +169,9 @@ export class Endpoint {
     // PostgreSQL sorts text by the database's collation; "C" is byte order, which is SQLite's order too.
     const keyExpr = (c: string) => (this.engine === 'postgres' && table.columns.find((x) => x.name === c)!.kind === 'text' ? `${quote(c)} COLLATE "C"` : quote(c));
     const order = table.key.map(keyExpr).join(', ');
-    const p = (i: number) => (this.engine === 'postgres' ? `$${i}` : '?');
     let after: unknown[] | null = null;
     for (;;) {
-      const where: string = after ? `WHERE (${order}) > (${table.key.map((_, i) => p(i + 1)).join(', ')})` : '';
+      const where: string = after ? `WHERE (${order}) > (${table.key.map((_, i) => this.db.placeholder(i + 1)).join(', ')})` : '';
       const sql = `SELECT ${columns} FROM ${quote(table.name)} ${where} ORDER BY ${order} LIMIT ${batch}`;
       const rows = await this.read(sql, after ?? []);
       if (rows.length === 0) return;
@@ -191,7 +190,7 @@ export class Endpoint {
     for (let start = 0; start < rows.length; start += perStatement) {
       const chunk = rows.slice(start, start + perStatement);
       let n = 0;
-      const values = chunk.map((r) => `(${r.map(() => (this.engine === 'postgres' ? `$${++n}` : '?')).join(', ')})`).join(', ');
+      const values = chunk.map((r) => `(${r.map(() => this.db.placeholder(++n)).join(', ')})`).join(', ');
       await query(`INSERT INTO ${quote(table.name)} (${columns}) VALUES ${values}`, chunk.flat());
     }
   }

@@ -13,7 +13,6 @@ import { SearchIndex } from './search-index';
  */
 export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m: EntityManager) => Promise<T>) => Promise<T>, batch = 500): Promise<number> {
   const index = SearchIndex.for(db);
-  const p = (i: number) => (db.engine === 'postgres' ? `$${i}` : '?');
   const tags = db.jsonArray('SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id');
   // A keyset over the (owner_id, created_at, id) index: each owner's notes oldest first, which is the order
   // that matters (a search only walks its owner's entries).
@@ -25,7 +24,7 @@ export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m
       const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tags: unknown }> = await m.query(
         `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", ${tags} AS "tags"
            FROM notes n
-          WHERE (n.owner_id, n.created_at, n.id) > (${p(1)}, ${p(2)}, ${p(3)})
+          WHERE (n.owner_id, n.created_at, n.id) > (${db.placeholder(1)}, ${db.placeholder(2)}, ${db.placeholder(3)})
           ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
         after,
       );
