@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { catalogKeys } from '../src/modules/web/i18n';
 import { VIEWS_DIR } from '../src/modules/web/view-engine';
 import { freshDatabase } from './support/engines';
@@ -17,11 +17,24 @@ describe('message catalogs and templates', () => {
 
   it('use only keys that exist, and never bypass escaping', () => {
     const keys = new Set(catalogKeys('en'));
-    for (const file of templates()) {
+    const files = templates();
+    expect(files.length).toBeGreaterThan(15);
+    for (const file of files) {
       const source = readFileSync(file, 'utf8');
-      for (const [, key] of source.matchAll(/'([a-zA-Z][a-zA-Z0-9.]*)' \| t\b/g)) expect({ file, key, known: keys.has(key) }).toEqual({ file, key, known: true });
-      expect({ file, raw: /\|\s*raw\b/.test(source) }).toEqual({ file, raw: false });
+      for (const [, key] of source.matchAll(/\bt\('([a-zA-Z][a-zA-Z0-9.]*)'\s*[,)]/g)) expect({ file, key, known: keys.has(key) }).toEqual({ file, key, known: true });
+      // Unescaped output once: the layout writes the page it wraps.
+      const raw = [...source.matchAll(/<%~([^%]*)%>/g)].map((m) => `${basename(file)}:${m[1].trim()}`);
+      expect({ file, raw }).toEqual({ file, raw: basename(file) === 'layout.eta' ? ['layout.eta:it.body'] : [] });
       expect({ file, inlineScriptOrStyle: /<script(?![^>]*nonce)|style=/.test(source) }).toEqual({ file, inlineScriptOrStyle: false });
+    }
+  });
+
+  it('only read their data and call the view helpers', () => {
+    for (const file of templates()) {
+      // The JavaScript inside <% %>, string literals removed.
+      const code = [...readFileSync(file, 'utf8').matchAll(/<%[=~]?([\s\S]*?)%>/g)].map((m) => m[1].replace(/'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`/g, "''")).join('\n');
+      const reaching = [...code.matchAll(/\b(require|import|process|globalThis|global|eval|Function|constructor|__proto__|prototype|this|fetch|setTimeout|setInterval)\b/g)].map((m) => m[1]);
+      expect({ file, reaching }).toEqual({ file, reaching: [] });
     }
   });
 });
