@@ -176,6 +176,20 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     expect((await open.db.select<Record<string, unknown>>(sqlText, [0, 'a'])).map(hydrate).map((r) => r.id)).toEqual(['a']);
   });
 
+  it('answers rows as arrays (selectValues) that read back into the same entities, two of them side by side', async () => {
+    const a = open.db.columns(Instance, 'a');
+    const b = open.db.columns(Instance, 'b');
+    const sqlText = `SELECT ${a.sql}, ${b.sql}, 42 AS extra FROM instances a INNER JOIN instances b ON b.pid = a.pid AND b.id <> a.id WHERE a.started_at >= $1 ORDER BY a.started_at, b.started_at`;
+    const values = await open.db.selectValues(sqlText, [2_000]);
+    expect(values.map((v) => [a.read(v).id, b.read(v, a.count).id, Number(v[a.count * 2])])).toEqual([
+      ['b', 'a', 42], ['b', "c'; DROP TABLE instances; --", 42], ["c'; DROP TABLE instances; --", 'a', 42], ["c'; DROP TABLE instances; --", 'b', 42],
+    ]);
+    // The same statement text through select still answers objects: the two forms are prepared apart.
+    const objects = await open.db.select<Record<string, unknown>>(sqlText, [2_000]);
+    expect(objects.map((row) => a.hydrate(row))).toEqual(values.map((v) => a.read(v)));
+    expect(b.read(values[0], a.count)).toEqual({ id: 'a', hostname: 'host-a', pid: 7, address: '', ready: null, notReadyReason: null, version: '1', engine, startedAt: new Date(1_000), heartbeatAt: new Date(1_000), stoppedAt: null });
+  });
+
   it('passes hostile text only as a value, and a list as one JSON parameter', async () => {
     const sqlText = `SELECT id FROM instances WHERE id IN (SELECT value FROM ${open.db.jsonList('$1')}) ORDER BY id`;
     expect(await open.db.select(sqlText, [JSON.stringify(["c'; DROP TABLE instances; --", 'a', 'zz'])])).toEqual([{ id: 'a' }, { id: "c'; DROP TABLE instances; --" }]);

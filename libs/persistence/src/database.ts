@@ -10,6 +10,19 @@ export type SqlParam = string | number | null;
 
 interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];
+  raw(toggle?: boolean): SqliteStatement;
+}
+
+/** The columns of an entity for a statement, and what turns them back into the entity (instants as Dates). */
+export interface EntityColumns<T> {
+  /** `alias.column AS "prefix.property"`, comma-separated, in entity order. */
+  sql: string;
+  /** How many columns `sql` selects. */
+  count: number;
+  /** The entity from a `select` row (keyed "prefix.property"). */
+  hydrate(row: Record<string, unknown>): T;
+  /** The entity from a `selectValues` row, its columns starting at `offset`. */
+  read(values: readonly unknown[], offset?: number): T;
 }
 
 /** `$1`…`$n` as better-sqlite3's named parameters. */
@@ -27,8 +40,9 @@ export class Database {
   /** better-sqlite3 has one connection: concurrent transactions would interleave on it. */
   private readonly writeQueue = new Mutex();
   private readonly sqliteStatements = new Map<string, SqliteStatement>();
+  private readonly sqliteValueStatements = new Map<string, SqliteStatement>();
   private readonly postgresNames = new Map<string, string>();
-  private readonly selections = new Map<string, { sql: string; hydrate: (row: Record<string, unknown>) => unknown }>();
+  private readonly selections = new Map<string, EntityColumns<unknown>>();
   private reader?: SqliteReader;
 
   constructor(readonly dataSource: DataSource) {
@@ -56,6 +70,20 @@ export class Database {
   async select<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
     try {
       return await this.prepared<T>(sql, params);
+    } catch (error) {
+      this.dataSource.logger.logQueryError(error as Error, sql);
+      throw error;
+    }
+  }
+
+  /**
+   * `select` answering each row as an array of its columns in the statement's
+   * order, with no object per row: the hot reads of many columns (note pages,
+   * sign-in look-ups) read them with `columns(…).read`.
+   */
+  async selectValues(sql: string, params: readonly SqlParam[] = []): Promise<unknown[][]> {
+    try {
+      return await this.prepared<unknown[]>(sql, params, true);
     } catch (error) {
       this.dataSource.logger.logQueryError(error as Error, sql);
       throw error;
@@ -107,13 +135,13 @@ export class Database {
     return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null;
   }
 
-  private async prepared<T>(sql: string, params: readonly SqlParam[]): Promise<T[]> {
+  private async prepared<T>(sql: string, params: readonly SqlParam[], asValues = false): Promise<T[]> {
     if (this.engine === 'sqlite') {
-      const statement = this.sqliteStatement(sql);
+      const statement = this.sqliteStatement(sql, asValues);
       return (params.length ? statement.all(sqliteParams(params)) : statement.all()) as T[];
     }
     const pool = (this.dataSource.driver as unknown as { master: { query(q: object): Promise<{ rows: T[] }> } }).master;
-    return (await pool.query({ name: this.statementName(sql), text: sql, values: params })).rows;
+    return (await pool.query({ name: this.statementName(sql), text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
   }
 
   /**
@@ -149,10 +177,11 @@ export class Database {
   }
 
   /**
-   * The columns of an entity for a `select`, as `alias.column AS "prefix.property"`,
-   * and a function that turns such a row back into the entity (instants as Dates).
+   * The columns of an entity for a statement, as `alias.column AS "prefix.property"`,
+   * and functions that turn such a row back into the entity (instants as Dates):
+   * `hydrate` for `select`'s objects, `read` for `selectValues`' arrays.
    */
-  columns<T>(entity: EntityTarget<T>, alias: string, prefix = alias): { sql: string; hydrate: (row: Record<string, unknown>) => T } {
+  columns<T>(entity: EntityTarget<T>, alias: string, prefix = alias): EntityColumns<T> {
     const key = `${typeof entity === 'function' ? entity.name : String(entity)}\n${alias}\n${prefix}`;
     let found = this.selections.get(key);
     if (!found) {
@@ -160,15 +189,24 @@ export class Database {
       const fields = columns.map((c) => ({ key: `${prefix}.${c.propertyName}`, property: c.propertyName, from: (c.transformer as ValueTransformer | undefined)?.from }));
       found = {
         sql: columns.map((c) => `${alias}.${c.databaseName} AS "${prefix}.${c.propertyName}"`).join(', '),
+        count: fields.length,
         hydrate: (row) => {
           const out: Record<string, unknown> = {};
           for (const f of fields) out[f.property] = f.from ? f.from(row[f.key]) : row[f.key];
           return out;
         },
+        read: (values, offset = 0) => {
+          const out: Record<string, unknown> = {};
+          for (let i = 0; i < fields.length; i++) {
+            const f = fields[i];
+            out[f.property] = f.from ? f.from(values[offset + i]) : values[offset + i];
+          }
+          return out;
+        },
       };
       this.selections.set(key, found);
     }
-    return found as { sql: string; hydrate: (row: Record<string, unknown>) => T };
+    return found as EntityColumns<T>;
   }
 
   /** PostgreSQL's name for a prepared statement: derived from its text once, not on every query. */
@@ -182,13 +220,15 @@ export class Database {
     return name;
   }
 
-  private sqliteStatement(sql: string): SqliteStatement {
-    let statement = this.sqliteStatements.get(sql);
+  private sqliteStatement(sql: string, asValues: boolean): SqliteStatement {
+    const cache = asValues ? this.sqliteValueStatements : this.sqliteStatements;
+    let statement = cache.get(sql);
     if (!statement) {
       const connection = (this.dataSource.driver as unknown as { databaseConnection: { prepare(sql: string): SqliteStatement } }).databaseConnection;
       statement = connection.prepare(sql);
-      if (this.sqliteStatements.size >= STATEMENT_CACHE) this.sqliteStatements.clear();
-      this.sqliteStatements.set(sql, statement);
+      if (asValues) statement.raw(true);
+      if (cache.size >= STATEMENT_CACHE) cache.clear();
+      cache.set(sql, statement);
     }
     return statement;
   }

@@ -40,8 +40,8 @@ export class ApiTokens {
     if (!match) return null;
     const t = this.db.columns(ApiToken, 't');
     const u = this.db.columns(User, 'u');
-    const [raw] = await this.db.select<Record<string, unknown>>(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [`krk_${match[1]}`]);
-    const row = raw && { ...t.hydrate(raw), user: u.hydrate(raw) };
+    const [values] = await this.db.selectValues(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [`krk_${match[1]}`]);
+    const row = values && { ...t.read(values), user: u.read(values, t.count) };
     if (!row || row.revokedAt || row.user.disabledAt || !safeEqual(row.tokenHash, sha256(token))) return null;
     const now = this.clock.now();
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {

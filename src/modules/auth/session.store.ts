@@ -52,9 +52,9 @@ export class SessionStore {
   async lookup(cookie: string): Promise<Lookup> {
     const s = this.db.columns(Session, 's');
     const u = this.db.columns(User, 'u');
-    const [raw] = await this.db.select<Record<string, unknown>>(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [sha256(cookie)]);
-    if (!raw) return { missing: true };
-    const session = { ...s.hydrate(raw), user: u.hydrate(raw) };
+    const [values] = await this.db.selectValues(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [sha256(cookie)]);
+    if (!values) return { missing: true };
+    const session = { ...s.read(values), user: u.read(values, s.count) };
     const now = this.clock.nowMs();
     if (now >= session.expiresAt.getTime() || now >= session.lastSeenAt.getTime() + this.config.sessionIdleMs) {
       await this.delete(session.idHash);

@@ -231,10 +231,14 @@ export class NotesService {
    * statement (a round trip fewer than reading the tags apart). The text may end with ORDER BY / LIMIT.
    */
   private async notesWhere(condition: string, params: SqlParam[]): Promise<NoteView[]> {
-    const { sql, hydrate } = this.db.columns(Note, 'n');
+    const n = this.db.columns(Note, 'n');
     const tags = this.db.jsonArray('SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id');
-    const rows = await this.db.select<Record<string, unknown>>(`SELECT ${sql}, ${tags} AS "n_tags" FROM notes n WHERE ${condition}`, params);
-    return rows.map((row) => ({ ...hydrate(row), tags: this.db.readJsonArray<string>(row.n_tags) }));
+    const rows = await this.db.selectValues(`SELECT ${n.sql}, ${tags} AS "n_tags" FROM notes n WHERE ${condition}`, params);
+    return rows.map((values) => {
+      const note = n.read(values) as NoteView;
+      note.tags = this.db.readJsonArray<string>(values[n.count]);
+      return note;
+    });
   }
 
   /** SQL conditions on `n` for the query's tags and excluded tags, their names appended to params. */
