@@ -49,6 +49,20 @@ describeEachEngine('notes', (engine) => {
     expect((await alice.call('DELETE', `/api/v1/notes/${created.id}`)).status).toBe(404);
   });
 
+  it('lists and searches each note with its own tags, in byte order, as a single read gives them', async () => {
+    const notes = [
+      await create(alice, { title: 'Tagged zeta', body: 'tagsort zeta', tags: ['z-last', 'a_first', 'm0', '_under', '-dash'] }),
+      await create(alice, { title: 'Tagged none', body: 'tagsort none' }),
+      await create(alice, { title: 'Tagged one', body: 'tagsort one', tags: ['solo'] }),
+    ];
+    expect(notes[0].tags).toEqual(['-dash', '_under', 'a_first', 'm0', 'z-last']);
+    for (const path of ['/api/v1/notes?limit=3', '/api/v1/notes?q=tagsort']) {
+      const items: Json[] = (await alice.call('GET', path)).body.items;
+      for (const note of notes) expect({ path, note: note.title, item: items.find((i) => i.id === note.id) }).toEqual({ path, note: note.title, item: note });
+    }
+    for (const note of notes) await alice.call('DELETE', `/api/v1/notes/${note.id}`);
+  });
+
   it.each([
     ['an empty title', { title: '', body: '' }, 'title'],
     ['a 201-character title', { title: 'x'.repeat(201), body: '' }, 'title'],

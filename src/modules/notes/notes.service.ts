@@ -155,7 +155,7 @@ export class NotesService {
 
   /** These notes of the owner with their tags (for an export, a batch at a time). */
   async exportBatch(ownerId: string, ids: string[]): Promise<NoteView[]> {
-    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)]);
+    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)], 'page');
   }
 
   /**
@@ -200,7 +200,7 @@ export class NotesService {
       let ids = await this.index.ranked(this.db, query, ownerId, tagged ? undefined : offset + options.limit + 1);
       if (tagged) ids = await this.withTagFilters(ids, query);
       const pageIds = ids.slice(offset, offset + options.limit);
-      const found = pageIds.length ? await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(pageIds)]) : [];
+      const found = pageIds.length ? await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(pageIds)], 'page') : [];
       const byId = new Map(found.map((n) => [n.id, n]));
       notes = pageIds.map((id) => byId.get(id)).filter((n): n is NoteView => !!n);
       if (ids.length > offset + options.limit) nextCursor = encodeCursor(['o', offset + options.limit]);
@@ -215,7 +215,7 @@ export class NotesService {
         where.push(`(n.created_at < ${at} OR (n.created_at = ${at} AND n.id < ${id}))`);
       }
       params.push(options.limit + 1);
-      const found = await this.notesWhere(`${where.join(' AND ')} ORDER BY n.created_at DESC, n.id DESC LIMIT $${params.length}`, params);
+      const found = await this.notesWhere(`${where.join(' AND ')} ORDER BY n.created_at DESC, n.id DESC LIMIT $${params.length}`, params, 'page');
       notes = found.slice(0, options.limit);
       if (found.length > options.limit) {
         const last = notes[notes.length - 1];
@@ -227,18 +227,38 @@ export class NotesService {
   }
 
   /**
-   * Notes (alias `n`) matching a condition written with $n parameters, each with its tag names: one
-   * statement (a round trip fewer than reading the tags apart). The text may end with ORDER BY / LIMIT.
+   * Notes (alias `n`) matching a condition written with $n parameters, each with its tag names. The
+   * text may end with ORDER BY / LIMIT. `page` is for many notes: their tags come in one more statement
+   * for all of them; otherwise a subquery per note reads its tags in the same statement (one round trip
+   * fewer for a single note, but on PostgreSQL each subquery run costs ~15 us of executor set-up, 0.3 ms
+   * on a page of 20).
    */
-  private async notesWhere(condition: string, params: SqlParam[]): Promise<NoteView[]> {
+  private async notesWhere(condition: string, params: SqlParam[], shape: 'one' | 'page' = 'one'): Promise<NoteView[]> {
     const n = this.db.columns(Note, 'n');
-    const tags = this.db.jsonArray('SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id');
-    const rows = await this.db.selectValues(`SELECT ${n.sql}, ${tags} AS "n_tags" FROM notes n WHERE ${condition}`, params);
-    return rows.map((values) => {
-      const note = n.read(values) as NoteView;
-      note.tags = this.db.readJsonArray<string>(values[n.count]);
-      return note;
-    });
+    if (shape === 'one') {
+      const tags = this.db.jsonArray('SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id');
+      const rows = await this.db.selectValues(`SELECT ${n.sql}, ${tags} AS "n_tags" FROM notes n WHERE ${condition}`, params);
+      return rows.map((values) => {
+        const note = n.read(values) as NoteView;
+        note.tags = this.db.readJsonArray<string>(values[n.count]);
+        return note;
+      });
+    }
+    const notes = (await this.db.selectValues(`SELECT ${n.sql} FROM notes n WHERE ${condition}`, params)).map((values) => n.read(values) as NoteView);
+    if (!notes.length) return notes;
+    const byId = new Map<string, NoteView>();
+    for (const note of notes) {
+      note.tags = [];
+      byId.set(note.id, note);
+    }
+    const tags = await this.db.selectValues(
+      `SELECT nt.note_id, t.name FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id IN (SELECT value FROM ${this.db.jsonList('$1')})`,
+      [JSON.stringify([...byId.keys()])],
+    );
+    for (const [noteId, name] of tags) byId.get(noteId as string)!.tags.push(name as string);
+    // Byte order, as writes sort them and jsonArray reads them ([a-z0-9_-] only, so code units are bytes).
+    for (const note of notes) if (note.tags.length > 1) note.tags.sort();
+    return notes;
   }
 
   /** SQL conditions on `n` for the query's tags and excluded tags, their names appended to params. */
