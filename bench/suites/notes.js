@@ -1,6 +1,7 @@
 'use strict';
 // 100,000 notes on SQLite and on PostgreSQL: API list, get, search and create, the HTML list page,
 // and /health/live as the ceiling, each at 50 connections on 127.0.0.1.
+const { execFileSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
 const autocannon = require('autocannon');
@@ -84,6 +85,8 @@ async function engine(label, env) {
     // 100,000 of them: that one was left with a 30 MiB write-ahead log it had not checkpointed and statements
     // planned for empty tables (SQLite search 36 req/s instead of 130, create 440 instead of 700).
     await stop(server);
+    // Write the seeded files out now, not while the first requests are measured.
+    execFileSync('sync');
     server = await startServer({ ...env, PUBLIC_URL: 'http://127.0.0.1' });
     await msUntilOk(server, '/health/ready');
     console.log(`\n### ${label}: ${NOTES.toLocaleString('en')} notes seeded in ${seconds.toFixed(0)} s (${Math.round(NOTES / seconds)} notes/s)\n`);
@@ -103,21 +106,29 @@ async function engine(label, env) {
       ['GET /notes (HTML list)', { url: `${server.url}/notes`, headers: { cookie: session } }],
     ];
     // The ceiling is measured first and again last; the higher one is used, so that a machine busy at one of
-    // those moments (page-cache write-back after seeding, say) cannot flatter the shares.
+    // those moments (page-cache write-back after seeding, say) cannot flatter the shares. Each request kind
+    // also gets a ceiling of its own, measured just before and just after it (5 s each): this machine's
+    // speed drifts by a quarter within minutes, and a pair measured back to back sees the same machine.
     const measured = [];
-    for (const [name, opts] of [...cases, cases[0]]) {
+    for (const [i, [name, opts]] of [...cases, cases[0]].entries()) {
       await run({ ...opts, duration: 2 }); // warm-up
-      measured.push([name, await run(opts)]);
+      const paired = i > 0 && i < cases.length;
+      const before = paired ? await run({ ...cases[0][1], duration: 5 }) : null;
+      const result = await run(opts);
+      const after = paired ? await run({ ...cases[0][1], duration: 5 }) : null;
+      measured.push([name, result, paired ? (before.requests.average + after.requests.average) / 2 : null]);
     }
     // A probe's latency while searches run: SQLite ranks in a reader thread, so the event loop keeps answering.
     const [searching, probing] = await Promise.all([run({ ...cases[3][1], connections: 10 }), run({ ...cases[0][1], connections: 10 })]);
     const ceilings = [measured[0][1].requests.average, measured[measured.length - 1][1].requests.average];
     const ceiling = Math.max(...ceilings);
-    console.log(`ceiling (GET /health/live) measured first and last: ${ceilings.map((c) => c.toFixed(0)).join(' and ')} req/s; shares use ${ceiling.toFixed(0)}\n`);
-    console.log('| request | req/s | p50 ms | p99 ms | share of ceiling | non-2xx |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
-    for (const [name, r] of measured.slice(0, -1)) {
-      console.log(`| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${r.non2xx} |`);
+    console.log(`ceiling (GET /health/live) measured first and last: ${ceilings.map((c) => c.toFixed(0)).join(' and ')} req/s; the run's share uses ${ceiling.toFixed(0)}\n`);
+    console.log('| request | req/s | p50 ms | p99 ms | share of run ceiling | paired ceiling (before/after) | share of paired | non-2xx |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const [name, r, pair] of measured.slice(0, -1)) {
+      const paired = pair === null ? '–' : `${pair.toFixed(0)}`;
+      const share = pair === null ? '–' : `${((r.requests.average / pair) * 100).toFixed(0)}%`;
+      console.log(`| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${paired} | ${share} | ${r.non2xx} |`);
     }
     console.log(`\nAt once, 10 connections each: search ${searching.requests.average.toFixed(0)} req/s (p99 ${searching.latency.p99} ms) while GET /health/live answers ${probing.requests.average.toFixed(0)} req/s, p50 ${probing.latency.p50} ms, p99 ${probing.latency.p99} ms, max ${probing.latency.max} ms`);
   } finally {
