@@ -1,0 +1,20 @@
+import { formatInstant } from './i18n';
+
+describe('formatInstant', () => {
+  const at = Date.UTC(2026, 10, 29, 7, 5, 0);
+
+  it("writes an instant in the reader's language and zone, to the minute", () => {
+    expect(formatInstant(at, 'en', 'UTC')).toBe('29 Nov 2026, 07:05');
+    expect(formatInstant(new Date(at), 'en', 'Asia/Tokyo')).toBe('29 Nov 2026, 16:05');
+    expect(formatInstant(at, 'ja', 'Asia/Tokyo')).toBe('2026/11/29 16:05');
+    expect(formatInstant(null, 'en', 'UTC')).toBe('');
+  });
+
+  it('gives every instant of a minute the same text and the next minute its own, whatever it remembered', () => {
+    for (let i = 0; i < 2_100; i++) formatInstant(at + i * 60_000, 'en', 'Europe/Paris'); // past what it keeps
+    expect(formatInstant(at + 59_999, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:05');
+    expect(formatInstant(at + 60_000, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:06');
+    expect(formatInstant(at - 1, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:04');
+    expect(formatInstant(-1, 'en', 'UTC')).toBe('31 Dec 1969, 23:59');
+  });
+});
