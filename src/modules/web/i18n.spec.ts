@@ -10,6 +10,12 @@ describe('formatInstant', () => {
     expect(formatInstant(null, 'en', 'UTC')).toBe('');
   });
 
+  it("follows a zone's offsets that have seconds (New York before 1883: -4:56:02)", () => {
+    const lmt = Date.UTC(1880, 0, 1, 0, 0, 0);
+    expect(formatInstant(lmt, 'en', 'America/New_York')).toBe('31 Dec 1879, 19:03');
+    expect(formatInstant(lmt + 30_000, 'en', 'America/New_York')).toBe('31 Dec 1879, 19:04');
+  });
+
   it('gives every instant of a minute the same text and the next minute its own, whatever it remembered', () => {
     for (let i = 0; i < 2_100; i++) formatInstant(at + i * 60_000, 'en', 'Europe/Paris'); // past what it keeps
     expect(formatInstant(at + 59_999, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:05');

@@ -27,30 +27,32 @@ export function catalogKeys(locale: Locale): string[] {
 }
 
 /** Building an Intl.DateTimeFormat costs far more than using one: keep one per language and zone. */
-const formats = new Map<string, { format: Intl.DateTimeFormat; byMinute: Map<number, string> }>();
-/** Formatted minutes kept per language and zone: a list page shows the same few dozen on every view. */
-const MINUTES_KEPT = 2000;
+const formats = new Map<string, { format: Intl.DateTimeFormat; bySecond: Map<number, string> }>();
+/** Formatted instants kept per language and zone: a list page shows the same few dozen on every view. */
+const INSTANTS_KEPT = 2000;
 
 /**
  * A date and time in the reader's language and time zone, to the minute. Each
- * minute is formatted once and remembered (Intl's format is ~2.5 us, a
- * visible share of a page of 20 notes).
+ * second is formatted once and remembered (Intl's format is ~2.5 us, a
+ * visible share of a page of 20 notes). Seconds, not minutes: a zone's old
+ * offsets can have seconds (New York's -4:56:02 before 1883), so two instants
+ * of one UTC minute can fall in two local minutes.
  */
 export function formatInstant(value: Date | number | null | undefined, locale: Locale, timeZone: string): string {
   if (value === null || value === undefined) return '';
   const key = `${locale} ${timeZone}`;
   let entry = formats.get(key);
   if (!entry) {
-    entry = { format: new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }), byMinute: new Map() };
+    entry = { format: new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }), bySecond: new Map() };
     formats.set(key, entry);
   }
   const ms = typeof value === 'number' ? value : value.getTime();
-  const minute = Math.floor(ms / 60_000);
-  let text = entry.byMinute.get(minute);
+  const second = Math.floor(ms / 1000);
+  let text = entry.bySecond.get(second);
   if (text === undefined) {
     text = entry.format.format(ms);
-    if (entry.byMinute.size >= MINUTES_KEPT) entry.byMinute.clear();
-    entry.byMinute.set(minute, text);
+    if (entry.bySecond.size >= INSTANTS_KEPT) entry.bySecond.clear();
+    entry.bySecond.set(second, text);
   }
   return text;
 }
