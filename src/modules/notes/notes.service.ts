@@ -231,7 +231,8 @@ export class NotesService {
    * text may end with ORDER BY / LIMIT. `page` is for many notes: their tags come in one more statement
    * for all of them; otherwise a subquery per note reads its tags in the same statement (one round trip
    * fewer for a single note, but on PostgreSQL each subquery run costs ~15 us of executor set-up, 0.3 ms
-   * on a page of 20).
+   * on a page of 20). The two statements of a page read two snapshots: a note edited between them shows
+   * its new tags beside its old title in that one answer (the next read agrees with itself).
    */
   private async notesWhere(condition: string, params: SqlParam[], shape: 'one' | 'page' = 'one'): Promise<NoteView[]> {
     const n = this.db.columns(Note, 'n');

@@ -17,7 +17,8 @@ export const BODY_LIMIT = '1mb';
 export function configureWeb(app: NestExpressApplication, config: KirokuConfig): void {
   const https = config.app.publicUrl.startsWith('https://');
   // Every dynamic response is Cache-Control: no-store, so an ETag (a SHA-1 of each body) would never be
-  // used; static files keep theirs (express.static makes its own).
+  // used. Files under /static keep theirs (express.static makes its own); the two vendor files, sent with
+  // sendFile, which follows this setting, are revalidated by Last-Modified instead.
   app.set('etag', false);
   app.use(...securityHeaders(https));
   if (config.security.forceHttps) app.use(forceHttps(config.app.publicUrl));

@@ -17,7 +17,7 @@ describe('formatInstant', () => {
   });
 
   it('gives every instant of a minute the same text and the next minute its own, whatever it remembered', () => {
-    for (let i = 0; i < 2_100; i++) formatInstant(at + i * 60_000, 'en', 'Europe/Paris'); // past what it keeps
+    for (let i = 0; i < 5_100; i++) formatInstant(at + i * 60_000, 'en', 'Europe/Paris'); // past what it keeps
     expect(formatInstant(at + 59_999, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:05');
     expect(formatInstant(at + 60_000, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:06');
     expect(formatInstant(at - 1, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:04');

@@ -27,32 +27,34 @@ export function catalogKeys(locale: Locale): string[] {
 }
 
 /** Building an Intl.DateTimeFormat costs far more than using one: keep one per language and zone. */
-const formats = new Map<string, { format: Intl.DateTimeFormat; bySecond: Map<number, string> }>();
-/** Formatted instants kept per language and zone: a list page shows the same few dozen on every view. */
-const INSTANTS_KEPT = 2000;
+const formats = new Map<string, Intl.DateTimeFormat>();
+/** Formatted instants remembered, all languages and zones together (about 1 MiB when full, then cleared). */
+const formatted = new Map<string, string>();
+const INSTANTS_KEPT = 5000;
 
 /**
  * A date and time in the reader's language and time zone, to the minute. Each
- * second is formatted once and remembered (Intl's format is ~2.5 us, a
- * visible share of a page of 20 notes). Seconds, not minutes: a zone's old
- * offsets can have seconds (New York's -4:56:02 before 1883), so two instants
- * of one UTC minute can fall in two local minutes.
+ * instant is formatted once per language and zone and remembered, to the
+ * second (Intl's format is ~2.5 us, a visible share of a page of 20 notes).
+ * Seconds, not minutes: a zone's old offsets can have seconds (New York's
+ * -4:56:02 before 1883), so two instants of one UTC minute can fall in two
+ * local minutes.
  */
 export function formatInstant(value: Date | number | null | undefined, locale: Locale, timeZone: string): string {
   if (value === null || value === undefined) return '';
-  const key = `${locale} ${timeZone}`;
-  let entry = formats.get(key);
-  if (!entry) {
-    entry = { format: new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone }), bySecond: new Map() };
-    formats.set(key, entry);
-  }
+  const zoneKey = `${locale} ${timeZone}`;
   const ms = typeof value === 'number' ? value : value.getTime();
-  const second = Math.floor(ms / 1000);
-  let text = entry.bySecond.get(second);
+  const key = `${zoneKey} ${Math.floor(ms / 1000)}`;
+  let text = formatted.get(key);
   if (text === undefined) {
-    text = entry.format.format(ms);
-    if (entry.bySecond.size >= INSTANTS_KEPT) entry.bySecond.clear();
-    entry.bySecond.set(second, text);
+    let format = formats.get(zoneKey);
+    if (!format) {
+      format = new Intl.DateTimeFormat(locale === 'ja' ? 'ja-JP' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone });
+      formats.set(zoneKey, format);
+    }
+    text = format.format(ms);
+    if (formatted.size >= INSTANTS_KEPT) formatted.clear();
+    formatted.set(key, text);
   }
   return text;
 }
