@@ -1,0 +1,92 @@
+'use strict';
+// Two builds side by side, for a change too small to see across runs minutes apart (this machine's speed drifts
+// by a quarter within minutes). Before the change: `npm run build && mkdir -p .bench-ab && cp -r dist .bench-ab/before`;
+// after it: `npm run bench -- ab` (which builds dist first). Both servers get the same seeded data (a copy each
+// on SQLite, one database on PostgreSQL) and take turns under the same load; the median server CPU per request
+// (/proc/<pid>/stat) of each is printed, with its req/s.
+//   AB_BEFORE  the other build's dist folder (.bench-ab/before), inside this repository so that it finds
+//              node_modules, package.json and config/ as dist does
+//   AB_PATH    the request (/api/v1/notes); AB_AUTH token | cookie | none (token)
+//   AB_ROUNDS  rounds per build (8); AB_SECONDS seconds per round (3); BENCH_NOTES notes (100,000);
+//   BENCH_ENGINE sqlite | postgres (sqlite)
+const { copyFileSync, existsSync, readFileSync } = require('node:fs');
+const { spawn } = require('node:child_process');
+const { join, resolve } = require('node:path');
+const autocannon = require('autocannon');
+const { root, tempDir, testing, msUntilOk, stop, account } = require('../support');
+const notes = require('./notes');
+
+const BEFORE = resolve(root, process.env.AB_BEFORE ?? '.bench-ab/before');
+const PATH = process.env.AB_PATH ?? '/api/v1/notes';
+const AUTH = process.env.AB_AUTH ?? 'token';
+const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
+const SECONDS = Number(process.env.AB_SECONDS ?? 3);
+
+async function start(label, dist, env) {
+  const port = await testing.freePort();
+  const child = spawn(process.execPath, [join(dist, 'src/main.js')], {
+    cwd: root,
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', PUBLIC_URL: 'http://127.0.0.1', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const server = { label, child, port, started: process.hrtime.bigint(), url: `http://127.0.0.1:${port}`, exited: new Promise((r) => child.on('exit', r)) };
+  await msUntilOk(server, '/health/ready');
+  return server;
+}
+
+/** User and system CPU time of a process so far, in milliseconds. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+exports.run = async () => {
+  if (!existsSync(join(BEFORE, 'src/main.js'))) {
+    console.log(`nothing to compare: no build in ${BEFORE} (before a change: npm run build && mkdir -p .bench-ab && cp -r dist .bench-ab/before)`);
+    return;
+  }
+  const engine = process.env.BENCH_ENGINE === 'postgres' ? 'postgres' : 'sqlite';
+  const cluster = engine === 'postgres' ? await testing.startPostgres() : null;
+  try {
+    const base = cluster ? { DATABASE_URL: await cluster.createDatabase('bench_ab') } : { DATABASE_PATH: join(tempDir(), 'seed.sqlite') };
+    // Seed through the current build, then stop it: each server under test starts on the finished data.
+    const seeder = await start('seed', join(root, 'dist'), base);
+    const acct = await account(seeder.url);
+    await notes._seed(base, acct.userId);
+    await stop(seeder);
+    const envFor = (name) => {
+      if (cluster) return base;
+      const file = join(tempDir(), `${name}.sqlite`);
+      copyFileSync(base.DATABASE_PATH, file);
+      return { DATABASE_PATH: file };
+    };
+    const servers = [await start('before', BEFORE, envFor('before')), await start('after', join(root, 'dist'), envFor('after'))];
+    const headers = AUTH === 'cookie' ? { cookie: acct.session } : AUTH === 'token' ? { authorization: `Bearer ${acct.token}` } : {};
+    const load = (server, duration) => new Promise((res, rej) => autocannon({ url: server.url + PATH, headers, connections: 50, duration }, (e, r) => (e ? rej(e) : res(r))));
+    try {
+      for (const server of servers) await load(server, 2); // warm-up
+      const figures = { before: [], after: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const server of round % 2 ? [...servers].reverse() : servers) {
+          const cpu = cpuMs(server.child.pid);
+          const result = await load(server, SECONDS);
+          if (result.non2xx) throw new Error(`${server.label}: ${result.non2xx} answers were not 2xx`);
+          figures[server.label].push({ us: (1000 * (cpuMs(server.child.pid) - cpu)) / result.requests.total, rps: result.requests.average });
+        }
+      }
+      console.log(`${Number(process.env.BENCH_NOTES ?? 100_000).toLocaleString('en')} notes on ${engine}; GET ${PATH} (${AUTH}), 50 connections, ${ROUNDS} alternating rounds of ${SECONDS} s per build\n`);
+      console.log('| build | median server CPU per request | median req/s | CPU per request, each round |');
+      console.log('| --- | --- | --- | --- |');
+      for (const label of ['before', 'after']) {
+        const rows = figures[label];
+        console.log(`| ${label} | ${median(rows.map((r) => r.us)).toFixed(0)} µs | ${median(rows.map((r) => r.rps)).toFixed(0)} | ${rows.map((r) => r.us.toFixed(0)).join(' ')} |`);
+      }
+    } finally {
+      for (const server of servers) await stop(server);
+    }
+  } finally {
+    await cluster?.destroy();
+  }
+};
