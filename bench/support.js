@@ -20,11 +20,11 @@ process.on('exit', () => {
   for (const dir of created) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `node dist/src/main.js`; resolves once spawned. */
-async function startServer(env) {
+/** Starts `node dist/src/main.js` (or another build's, `dist`); resolves once spawned. */
+async function startServer(env, dist = join(root, 'dist')) {
   const port = await testing.freePort();
   const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [join(dist, 'src/main.js')], {
     cwd: root,
     env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -10,10 +10,9 @@
 //   AB_ROUNDS  rounds per build (8); AB_SECONDS seconds per round (3); BENCH_NOTES notes (100,000);
 //   BENCH_ENGINE sqlite | postgres (sqlite)
 const { copyFileSync, existsSync, readFileSync } = require('node:fs');
-const { spawn } = require('node:child_process');
 const { join, resolve } = require('node:path');
 const autocannon = require('autocannon');
-const { root, tempDir, testing, msUntilOk, stop, account } = require('../support');
+const { root, tempDir, testing, startServer, msUntilOk, stop, account } = require('../support');
 const notes = require('./notes');
 
 const BEFORE = resolve(root, process.env.AB_BEFORE ?? '.bench-ab/before');
@@ -23,13 +22,7 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
 const SECONDS = Number(process.env.AB_SECONDS ?? 3);
 
 async function start(label, dist, env) {
-  const port = await testing.freePort();
-  const child = spawn(process.execPath, [join(dist, 'src/main.js')], {
-    cwd: root,
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', PUBLIC_URL: 'http://127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const server = { label, child, port, started: process.hrtime.bigint(), url: `http://127.0.0.1:${port}`, exited: new Promise((r) => child.on('exit', r)) };
+  const server = { ...(await startServer({ PUBLIC_URL: 'http://127.0.0.1', ...env }, dist)), label };
   await msUntilOk(server, '/health/ready');
   return server;
 }
