@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -7,6 +7,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { AlertConfig, BackupConfig, LogConfig } from '@kiroku/config';
 import { backupKey } from '../backup/age';
+import { commitFile } from '../backup/files';
 import { BACKUP_DESTINATION } from '../backup/backup.service';
 import type { BackupDestination } from '../backup/destinations/destination';
 import { LOG_FILE, utcDay } from './daily-files';
@@ -112,9 +113,7 @@ export class LogSweeper {
       const partial = `${path}.gz.partial`;
       try {
         await pipeline(createReadStream(path), createGzip({ level: 6 }), createWriteStream(partial));
-        const handle = await open(partial, 'r+');
-        await handle.sync().finally(() => handle.close());
-        await rename(partial, `${path}.gz`);
+        await commitFile(partial, `${path}.gz`);
         await rm(path, { force: true });
         report.compressed.push(f.name);
       } catch (error) {

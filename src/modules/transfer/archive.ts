@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdtemp, open, rename, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -10,6 +10,7 @@ import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { APP_VERSION } from '../../app-info';
 import { AGE_HEADER, backupKey, decrypt, STREAM_CHUNK } from '../backup';
+import { commitFile } from '../backup/files';
 import { rebuildSearchIndex } from '../notes';
 import { Endpoint, tableLine, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
@@ -111,13 +112,7 @@ export async function exportArchive(settings: ArchiveSettings, out: string, opti
     zip.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MANIFEST_ENTRY, { mtime: new Date(0) });
     zip.end();
     await written;
-    const handle = await open(partial, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(partial, file);
+    await commitFile(partial, file);
     return manifest;
   } finally {
     await rm(partial, { force: true });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { commitFile } from '../files';
 import { STREAM_CHUNK } from '../streams';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -30,15 +31,8 @@ export class LocalDestination implements BackupDestination {
     const partial = join(dirname(target), `${PARTIAL}${randomBytes(6).toString('hex')}-${target.split(sep).pop()}`);
     try {
       await pipeline(body, createWriteStream(partial, { flags: 'wx' }));
-      const file = await open(partial, 'r+');
-      try {
-        await file.sync();
-      } finally {
-        await file.close();
-      }
       const { size } = await stat(partial);
-      await rename(partial, target);
-      await syncDir(dirname(target));
+      await commitFile(partial, target);
       return size;
     } catch (error) {
       await rm(partial, { force: true });
@@ -82,16 +76,6 @@ export class LocalDestination implements BackupDestination {
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
-}
-
-/** Makes the rename itself durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function walk(dir: string): Promise<string[]> {
