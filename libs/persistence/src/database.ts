@@ -15,12 +15,10 @@ interface SqliteStatement {
 
 /** The columns of an entity for a statement, and what turns them back into the entity (instants as Dates). */
 export interface EntityColumns<T> {
-  /** `alias.column AS "prefix.property"`, comma-separated, in entity order. */
+  /** `alias.column AS "alias.property"`, comma-separated, in entity order. */
   sql: string;
   /** How many columns `sql` selects. */
   count: number;
-  /** The entity from a `select` row (keyed "prefix.property"). */
-  hydrate(row: Record<string, unknown>): T;
   /** The entity from a `selectValues` row, its columns starting at `offset`. */
   read(values: readonly unknown[], offset?: number): T;
 }
@@ -67,13 +65,8 @@ export class Database {
    * Keep the text constant (no values spliced in): lists go in as one JSON
    * parameter through `jsonList`.
    */
-  async select<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    try {
-      return await this.prepared<T>(sql, params);
-    } catch (error) {
-      this.dataSource.logger.logQueryError(error as Error, sql);
-      throw error;
-    }
+  select<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+    return this.logged(sql, () => this.prepared<T>(sql, params));
   }
 
   /**
@@ -81,13 +74,8 @@ export class Database {
    * order, with no object per row: the hot reads of many columns (note pages,
    * sign-in look-ups) read them with `columns(…).read`.
    */
-  async selectValues(sql: string, params: readonly SqlParam[] = []): Promise<unknown[][]> {
-    try {
-      return await this.prepared<unknown[]>(sql, params, true);
-    } catch (error) {
-      this.dataSource.logger.logQueryError(error as Error, sql);
-      throw error;
-    }
+  selectValues(sql: string, params: readonly SqlParam[] = []): Promise<unknown[][]> {
+    return this.logged(sql, () => this.prepared<unknown[]>(sql, params, true));
   }
 
   /**
@@ -97,10 +85,15 @@ export class Database {
    * data only. On PostgreSQL it is `select`: the pool already runs reads beside
    * each other.
    */
-  async selectOffThread<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
+  selectOffThread<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
     if (this.engine !== 'sqlite') return this.select<T>(sql, params);
+    return this.logged(sql, () => this.sqliteReader().all<T>(sql, sqliteParams(params)));
+  }
+
+  /** A statement's failure is logged (and counted in `queryErrors`) as TypeORM's own are, then passed on. */
+  private async logged<T>(sql: string, run: () => Promise<T>): Promise<T> {
     try {
-      return await this.sqliteReader().all<T>(sql, sqliteParams(params));
+      return await run();
     } catch (error) {
       this.dataSource.logger.logQueryError(error as Error, sql);
       throw error;
@@ -177,24 +170,18 @@ export class Database {
   }
 
   /**
-   * The columns of an entity for a statement, as `alias.column AS "prefix.property"`,
-   * and functions that turn such a row back into the entity (instants as Dates):
-   * `hydrate` for `select`'s objects, `read` for `selectValues`' arrays.
+   * The columns of an entity for a `selectValues` statement, as `alias.column AS "alias.property"`,
+   * and the function that turns such a row back into the entity (instants as Dates).
    */
-  columns<T>(entity: EntityTarget<T>, alias: string, prefix = alias): EntityColumns<T> {
-    const key = `${typeof entity === 'function' ? entity.name : String(entity)}\n${alias}\n${prefix}`;
+  columns<T>(entity: EntityTarget<T>, alias: string): EntityColumns<T> {
+    const key = `${typeof entity === 'function' ? entity.name : String(entity)}\n${alias}`;
     let found = this.selections.get(key);
     if (!found) {
       const columns = this.dataSource.getMetadata(entity).columns;
-      const fields = columns.map((c) => ({ key: `${prefix}.${c.propertyName}`, property: c.propertyName, from: (c.transformer as ValueTransformer | undefined)?.from }));
+      const fields = columns.map((c) => ({ property: c.propertyName, from: (c.transformer as ValueTransformer | undefined)?.from }));
       found = {
-        sql: columns.map((c) => `${alias}.${c.databaseName} AS "${prefix}.${c.propertyName}"`).join(', '),
+        sql: columns.map((c) => `${alias}.${c.databaseName} AS "${alias}.${c.propertyName}"`).join(', '),
         count: fields.length,
-        hydrate: (row) => {
-          const out: Record<string, unknown> = {};
-          for (const f of fields) out[f.property] = f.from ? f.from(row[f.key]) : row[f.key];
-          return out;
-        },
         read: (values, offset = 0) => {
           const out: Record<string, unknown> = {};
           for (let i = 0; i < fields.length; i++) {
