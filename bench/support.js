@@ -26,7 +26,7 @@ async function startServer(env, dist = join(root, 'dist')) {
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [join(dist, 'src/main.js')], {
     cwd: root,
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    env: { ...testing.childEnv(), NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database, SqlParam } from '@kiroku/persistence';
 import { EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
-import { NoteTag } from './note-tag.entity';
+import { NoteTag, TAG_NAMES_OF_NOTE_N } from './note-tag.entity';
 import { Note, Visibility } from './note.entity';
 import { isEmpty, ParsedQuery, parseQuery } from './search/query';
 import { SearchIndex } from './search/search-index';
@@ -237,7 +237,7 @@ export class NotesService {
   private async notesWhere(condition: string, params: SqlParam[], shape: 'one' | 'page' = 'one'): Promise<NoteView[]> {
     const n = this.db.columns(Note, 'n');
     if (shape === 'one') {
-      const tags = this.db.jsonArray('SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id');
+      const tags = this.db.jsonArray(TAG_NAMES_OF_NOTE_N);
       const rows = await this.db.selectValues(`SELECT ${n.sql}, ${tags} AS "n_tags" FROM notes n WHERE ${condition}`, params);
       return rows.map((values) => {
         const note = n.read(values) as NoteView;

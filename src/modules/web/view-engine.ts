@@ -21,10 +21,10 @@ export class Html {
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const UNSAFE = /[&<>"']/;
-export const escapeHtml = (s: string): string => (UNSAFE.test(s) ? s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]) : s);
+const escapeHtml = (s: string): string => (UNSAFE.test(s) ? s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]) : s);
 
 /** What every `<%= %>` goes through: absent values print nothing, Html prints as it is, anything else escaped. */
-export function escapeOutput(value: unknown): string {
+function escapeOutput(value: unknown): string {
   if (value === null || value === undefined || value === false) return '';
   if (value instanceof Html) return value.html;
   return escapeHtml(String(value));

@@ -1,5 +1,6 @@
 import { Database, Engine } from '@kiroku/persistence';
 import { EntityManager } from 'typeorm';
+import { TAG_NAMES_OF_NOTE_N } from '../note-tag.entity';
 import { SearchIndex } from './search-index';
 
 /**
@@ -13,7 +14,7 @@ import { SearchIndex } from './search-index';
  */
 export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m: EntityManager) => Promise<T>) => Promise<T>, batch = 500): Promise<number> {
   const index = SearchIndex.for(db);
-  const tags = db.jsonArray('SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id');
+  const tags = db.jsonArray(TAG_NAMES_OF_NOTE_N);
   // A keyset over the (owner_id, created_at, id) index: each owner's notes oldest first, which is the order
   // that matters (a search only walks its owner's entries).
   let after: [string, number, string] = ['', Number.MIN_SAFE_INTEGER, ''];
