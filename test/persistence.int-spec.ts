@@ -256,14 +256,17 @@ describe('SQLite connection settings', () => {
   it('leaves every committed row in the database file itself after the app, having searched, shuts down', async () => {
     const env = await freshDatabase('sqlite');
     const t = await startTestApp(env);
+    // Checkpoints are the checkpoint thread's once the app is up; the app's own connection keeps a backstop.
+    expect(await t.app.get(Database).dataSource.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 16_384 }]);
     const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
     if (!('user' in created)) throw new Error('no user');
     const notes = t.app.get(NotesService);
     await notes.create(created.user.id, { title: 'kept after shutdown', body: 'searchable words', tags: [], visibility: 'private' });
     expect((await notes.list(created.user.id, { q: 'searchable', limit: 20 })).items.map((n) => n.title)).toEqual(['kept after shutdown']);
     await t.close();
-    // The last connection to close checkpoints the write-ahead log into the file: the reader thread must have
-    // closed before the main connection, or a copy of the .sqlite file alone would miss the latest writes.
+    // The last connection to close checkpoints the write-ahead log into the file: the reader and checkpoint
+    // threads must have closed before the main connection, or a copy of the .sqlite file alone could miss the
+    // latest writes.
     const copy = `${env.DATABASE_PATH}.copy`;
     copyFileSync(env.DATABASE_PATH, copy);
     const alone = new BetterSqlite3(copy, { readonly: true });

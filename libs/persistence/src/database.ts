@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager, EntityTarget, ValueTransformer } from 'typeorm';
 import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
 import type { QueryStats } from './query-stats';
+import { CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteReader } from './sqlite-reader';
 
 /** A bound value: instants travel as epoch milliseconds. */
@@ -11,6 +13,12 @@ export type SqlParam = string | number | null;
 interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];
   raw(toggle?: boolean): SqliteStatement;
+}
+
+interface SqliteConnection {
+  readonly open: boolean;
+  prepare(sql: string): SqliteStatement;
+  pragma(sql: string): unknown;
 }
 
 /** The columns of an entity for a statement, and what turns them back into the entity (instants as Dates). */
@@ -42,6 +50,7 @@ export class Database {
   private readonly postgresNames = new Map<string, string>();
   private readonly selections = new Map<string, EntityColumns<unknown>>();
   private reader?: SqliteReader;
+  private checkpointer?: SqliteCheckpointer;
 
   constructor(readonly dataSource: DataSource) {
     this.engine = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
@@ -108,12 +117,40 @@ export class Database {
    * last connection.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await this.reader?.close();
+    await Promise.all([this.reader?.close(), this.checkpointer?.close()]);
+  }
+
+  /** SQLite: WAL checkpoints move to a thread of their own once the application is up (see SqliteCheckpointer). */
+  onApplicationBootstrap(): void {
+    if (this.engine !== 'sqlite' || this.checkpointer) return;
+    const logger = new Logger('Database');
+    this.checkpointer = new SqliteCheckpointer(
+      this.sqliteFile().database,
+      this.sqliteFile().timeout ?? 5000,
+      (pages) => {
+        const connection = this.sqliteConnection();
+        if (connection.open) connection.pragma(`wal_autocheckpoint = ${pages}`);
+      },
+      (message) => logger.warn(message),
+    );
+    this.checkpointer.start();
+  }
+
+  /** The SQLite checkpoint thread's last figures (null on PostgreSQL, or before it started). */
+  checkpointStats(): CheckpointStats | null {
+    return this.checkpointer?.stats ?? null;
   }
 
   private sqliteReader(): SqliteReader {
-    const options = this.dataSource.options as { database: string; timeout?: number };
-    return (this.reader ??= new SqliteReader(options.database, options.timeout ?? 5000, STATEMENT_CACHE));
+    return (this.reader ??= new SqliteReader(this.sqliteFile().database, this.sqliteFile().timeout ?? 5000, STATEMENT_CACHE));
+  }
+
+  private sqliteFile(): { database: string; timeout?: number } {
+    return this.dataSource.options as { database: string; timeout?: number };
+  }
+
+  private sqliteConnection(): SqliteConnection {
+    return (this.dataSource.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
   }
 
   /** Statements that failed since start-up, on every path (TypeORM's and `select`). */
@@ -211,8 +248,7 @@ export class Database {
     const cache = asValues ? this.sqliteValueStatements : this.sqliteStatements;
     let statement = cache.get(sql);
     if (!statement) {
-      const connection = (this.dataSource.driver as unknown as { databaseConnection: { prepare(sql: string): SqliteStatement } }).databaseConnection;
-      statement = connection.prepare(sql);
+      statement = this.sqliteConnection().prepare(sql);
       if (asValues) statement.raw(true);
       if (cache.size >= STATEMENT_CACHE) cache.clear();
       cache.set(sql, statement);

@@ -131,6 +131,15 @@ export class MetricsService {
         this.set({ state: 'waiting' }, pool.waiting);
       },
     });
+    new Gauge({
+      name: 'kiroku_sqlite_wal_pages', help: 'SQLite write-ahead log at the last checkpoint: pages in it, and pages not yet copied into the database file (none on PostgreSQL)', labelNames: ['state'], registers,
+      collect() {
+        const wal = db.checkpointStats();
+        if (!wal) return;
+        this.set({ state: 'written' }, wal.walPages);
+        this.set({ state: 'not_checkpointed' }, wal.lagPages);
+      },
+    });
     let countedErrors = 0;
     new Counter({
       name: 'kiroku_db_query_errors_total', help: 'Database statements that failed', registers,
