@@ -197,17 +197,6 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     expect(await open.db.select('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
   });
 
-  it('gathers a subquery into a sorted JSON array column, empty when it has no rows (jsonArray)', async () => {
-    const hosts = open.db.jsonArray("SELECT i2.hostname AS value FROM instances i2 WHERE i2.pid = i.pid AND i2.id <> 'a'");
-    const rows = await open.db.select<{ id: string; hosts: unknown }>(`SELECT i.id, ${hosts} AS hosts FROM instances i WHERE i.id IN ('a', 'b') ORDER BY i.id`);
-    expect(rows.map((r) => [r.id, open.db.readJsonArray<string>(r.hosts)])).toEqual([
-      ['a', ["host-b", "host-c'; DROP TABLE instances; --"]],
-      ['b', ["host-b", "host-c'; DROP TABLE instances; --"]],
-    ]);
-    const none = await open.db.select<{ hosts: unknown }>(`SELECT ${open.db.jsonArray('SELECT i2.hostname AS value FROM instances i2 WHERE i2.pid = 0')} AS hosts`);
-    expect(open.db.readJsonArray(none[0].hosts)).toEqual([]);
-  });
-
   it('reports a bad statement as a rejected promise', async () => {
     await expect(open.db.select('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
   });
@@ -300,6 +289,71 @@ describeEachEngine('search entries during a rolling deploy', (engine) => {
       expect((await notes.list(created.user.id, { q: 'oldversion', limit: 20 })).items.map((n) => n.id)).toEqual([note.id]);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describeEachEngine("a note's copy of its tag names", (engine) => {
+  /** A hand-written statement with $n parameters, as another writer would send it. */
+  const statements = (db: Database) => (text: string, params: unknown[] = []) => db.dataSource.query(text.replace(/\$(\d+)/g, (_, n) => db.placeholder(Number(n))), params);
+
+  it('follows note_tags and tags whoever writes them: the application, a hand-written statement, a rename, a deleted tag', async () => {
+    const t = await startTestApp(await freshDatabase(engine));
+    try {
+      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
+      if (!('user' in created)) throw new Error('no user');
+      const owner = created.user.id;
+      const notes = t.app.get(NotesService);
+      const db = t.app.get(Database);
+      const sql = statements(db);
+      const tagsOf = async (id: string) => (await notes.get(id, owner))!.tags;
+      const listed = async () => (await notes.list(owner, { limit: 20 })).items.map((n) => [n.title, n.tags]);
+
+      const first = await notes.create(owner, { title: 'first', body: 'x', tags: ['zeta', 'alpha', '_under', 'alpha'], visibility: 'private' });
+      const second = await notes.create(owner, { title: 'second', body: 'x', tags: [], visibility: 'private' });
+      expect(await tagsOf(first.id)).toEqual(['_under', 'alpha', 'zeta']);
+      expect(await tagsOf(second.id)).toEqual([]);
+
+      // As an instance of the previous version (or an import) writes them, knowing nothing of the copy.
+      const [alpha] = await sql('SELECT id FROM tags WHERE owner_id = $1 AND name = $2', [owner, 'alpha']);
+      await sql('INSERT INTO note_tags (note_id, tag_id) VALUES ($1, $2)', [second.id, alpha.id]);
+      expect(await listed()).toEqual([['second', ['alpha']], ['first', ['_under', 'alpha', 'zeta']]]);
+
+      await sql('UPDATE tags SET name = $1 WHERE id = $2', ['omega', alpha.id]);
+      expect(await listed()).toEqual([['second', ['omega']], ['first', ['_under', 'omega', 'zeta']]]);
+
+      await sql('DELETE FROM tags WHERE owner_id = $1 AND name = $2', [owner, 'zeta']);
+      await sql('DELETE FROM note_tags WHERE note_id = $1', [second.id]);
+      expect(await listed()).toEqual([['second', []], ['first', ['_under', 'omega']]]);
+
+      await notes.update(owner, first.id, { tags: ['beta'] });
+      expect(await tagsOf(first.id)).toEqual(['beta']);
+      // The filter reads note_tags, the truth; the copy agrees with it.
+      expect((await notes.list(owner, { tag: 'beta', limit: 20 })).items.map((n) => [n.title, n.tags])).toEqual([['first', ['beta']]]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is filled in by the migration for notes written before it', async () => {
+    const open = await openFreshDatabase(engine);
+    try {
+      const migrator = new Migrator(open.db);
+      await migrator.run();
+      expect(await migrator.revert()).toBe('AddTagNamesToNotes1795940000000');
+      const sql = statements(open.db);
+      await sql("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'old@example.com', 'Old', 'x', 0, 0, 0)");
+      for (const [id, title] of [['n1', 'tagged'], ['n2', 'untagged']]) {
+        await sql("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES ($1, 'u1', $2, 'b', 'private', 1, 1)", [id, title]);
+      }
+      await sql("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'ops'), ('t2', 'u1', 'db'), ('t3', 'u1', '-first')");
+      await sql("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1'), ('n1', 't2'), ('n1', 't3')");
+
+      expect(await migrator.run()).toEqual(['AddTagNamesToNotes1795940000000']);
+      expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([{ id: 'n1', tag_names: '-first db ops' }, { id: 'n2', tag_names: '' }]);
+      expect(await schemaDrift(open.db)).toEqual([]);
+    } finally {
+      await open.close();
     }
   });
 });

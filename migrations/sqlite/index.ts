@@ -5,5 +5,6 @@ import { CreateNotesTables1795904940286 } from './1795904940286-CreateNotesTable
 import { CreateBackupRuns1795910400000 } from './1795910400000-CreateBackupRuns';
 import { CreateMonitoringTables1795920000000 } from './1795920000000-CreateMonitoringTables';
 import { AddOwnerToNoteSearch1795930000000 } from './1795930000000-AddOwnerToNoteSearch';
+import { AddTagNamesToNotes1795940000000 } from './1795940000000-AddTagNamesToNotes';
 
-export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000, CreateMonitoringTables1795920000000, AddOwnerToNoteSearch1795930000000];
+export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000, CreateMonitoringTables1795920000000, AddOwnerToNoteSearch1795930000000, AddTagNamesToNotes1795940000000];

@@ -189,24 +189,6 @@ export class Database {
   }
 
   /**
-   * A subquery's one column, named `value`, as a JSON array sorted by value in
-   * byte order on both engines (PostgreSQL's default collation would sort
-   * `_x` and `-y` unlike JavaScript's sort, which writes use),
-   * for one more column of a `select`: `${db.jsonArray('SELECT t.name AS value FROM …')} AS "names"`.
-   * Read the column back with `readJsonArray` (SQLite answers text, PostgreSQL parsed JSON).
-   */
-  jsonArray(subquery: string): string {
-    return this.engine === 'sqlite'
-      ? `(SELECT json_group_array(value ORDER BY value) FROM (${subquery}))`
-      : `(SELECT coalesce(json_agg(value ORDER BY value COLLATE "C"), '[]'::json) FROM (${subquery}) AS list)`;
-  }
-
-  /** A `jsonArray` column as read from either engine. */
-  readJsonArray<T>(column: unknown): T[] {
-    return (typeof column === 'string' ? JSON.parse(column) : column) as T[];
-  }
-
-  /**
    * The columns of an entity for a `selectValues` statement, as `alias.column AS "alias.property"`,
    * and the function that turns such a row back into the entity (instants as Dates).
    */

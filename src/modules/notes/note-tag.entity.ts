@@ -19,6 +19,3 @@ export class NoteTag {
   @JoinColumn({ name: 'tag_id', foreignKeyConstraintName: 'fk_note_tags_tag' })
   tag?: Tag;
 }
-
-/** The tag names of the note aliased `n`, one row each as `value`: the subquery `Database.jsonArray` gathers. */
-export const TAG_NAMES_OF_NOTE_N = 'SELECT t.name AS value FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id = n.id';

@@ -37,4 +37,15 @@ export class Note {
   /** In the trash since; purged 30 days later. */
   @InstantColumn({ nullable: true })
   deletedAt!: Date | null;
+
+  /**
+   * Its tag names, space-separated in byte order ('' for none): a copy of
+   * note_tags that database triggers keep (migration AddTagNamesToNotes), so
+   * that a page of notes is one statement. Read it; never write it.
+   */
+  @Column({ type: 'text', default: '' })
+  tagNames!: string;
 }
+
+/** The tag names of a `tagNames` column. */
+export const splitTagNames = (tagNames: string): string[] => (tagNames ? tagNames.split(' ') : []);

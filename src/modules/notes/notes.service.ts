@@ -3,8 +3,8 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database, SqlParam } from '@kiroku/persistence';
 import { EntityManager, In, IsNull, LessThan, Not } from 'typeorm';
-import { NoteTag, TAG_NAMES_OF_NOTE_N } from './note-tag.entity';
-import { Note, Visibility } from './note.entity';
+import { NoteTag } from './note-tag.entity';
+import { Note, Visibility, splitTagNames } from './note.entity';
 import { isEmpty, ParsedQuery, parseQuery } from './search/query';
 import { SearchIndex } from './search/search-index';
 import { Tag } from './tag.entity';
@@ -71,7 +71,7 @@ export class NotesService {
 
   async create(ownerId: string, input: NoteInput): Promise<NoteView> {
     const now = this.clock.now();
-    const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: now, updatedAt: now, deletedAt: null };
+    const note = newNote(ownerId, input, now, now);
     await this.db.transaction(async (m) => {
       await m.createQueryBuilder().insert().into(Note).values(note).updateEntity(false).execute();
       await this.setTags(m, note, input.tags, true);
@@ -155,7 +155,7 @@ export class NotesService {
 
   /** These notes of the owner with their tags (for an export, a batch at a time). */
   async exportBatch(ownerId: string, ids: string[]): Promise<NoteView[]> {
-    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)], 'page');
+    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)]);
   }
 
   /**
@@ -165,7 +165,7 @@ export class NotesService {
   async importMany(ownerId: string, inputs: Array<NoteInput & { createdAt: Date; updatedAt: Date }>): Promise<number> {
     await this.db.transaction(async (m) => {
       for (const input of inputs) {
-        const note: Note = { id: randomUUID(), ownerId, ...pick(input), createdAt: input.createdAt, updatedAt: input.updatedAt, deletedAt: null };
+        const note = newNote(ownerId, input, input.createdAt, input.updatedAt);
         await m.createQueryBuilder().insert().into(Note).values(note).updateEntity(false).execute();
         await this.setTags(m, note, input.tags, true);
       }
@@ -200,7 +200,7 @@ export class NotesService {
       let ids = await this.index.ranked(this.db, query, ownerId, tagged ? undefined : offset + options.limit + 1);
       if (tagged) ids = await this.withTagFilters(ids, query);
       const pageIds = ids.slice(offset, offset + options.limit);
-      const found = pageIds.length ? await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(pageIds)], 'page') : [];
+      const found = pageIds.length ? await this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(pageIds)]) : [];
       const byId = new Map(found.map((n) => [n.id, n]));
       notes = pageIds.map((id) => byId.get(id)).filter((n): n is NoteView => !!n);
       if (ids.length > offset + options.limit) nextCursor = encodeCursor(['o', offset + options.limit]);
@@ -215,7 +215,7 @@ export class NotesService {
         where.push(`(n.created_at < ${at} OR (n.created_at = ${at} AND n.id < ${id}))`);
       }
       params.push(options.limit + 1);
-      const found = await this.notesWhere(`${where.join(' AND ')} ORDER BY n.created_at DESC, n.id DESC LIMIT $${params.length}`, params, 'page');
+      const found = await this.notesWhere(`${where.join(' AND ')} ORDER BY n.created_at DESC, n.id DESC LIMIT $${params.length}`, params);
       notes = found.slice(0, options.limit);
       if (found.length > options.limit) {
         const last = notes[notes.length - 1];
@@ -226,40 +226,15 @@ export class NotesService {
     return { items, nextCursor, notice: query.notice };
   }
 
-  /**
-   * Notes (alias `n`) matching a condition written with $n parameters, each with its tag names. The
-   * text may end with ORDER BY / LIMIT. `page` is for many notes: their tags come in one more statement
-   * for all of them; otherwise a subquery per note reads its tags in the same statement (one round trip
-   * fewer for a single note, but on PostgreSQL each subquery run costs ~15 us of executor set-up, 0.3 ms
-   * on a page of 20). The two statements of a page read two snapshots: a note edited between them shows
-   * its new tags beside its old title in that one answer (the next read agrees with itself).
-   */
-  private async notesWhere(condition: string, params: SqlParam[], shape: 'one' | 'page' = 'one'): Promise<NoteView[]> {
+  /** Notes (alias `n`) matching a condition written with $n parameters, each with its tag names. The text may end with ORDER BY / LIMIT. */
+  private async notesWhere(condition: string, params: SqlParam[]): Promise<NoteView[]> {
     const n = this.db.columns(Note, 'n');
-    if (shape === 'one') {
-      const tags = this.db.jsonArray(TAG_NAMES_OF_NOTE_N);
-      const rows = await this.db.selectValues(`SELECT ${n.sql}, ${tags} AS "n_tags" FROM notes n WHERE ${condition}`, params);
-      return rows.map((values) => {
-        const note = n.read(values) as NoteView;
-        note.tags = this.db.readJsonArray<string>(values[n.count]);
-        return note;
-      });
-    }
-    const notes = (await this.db.selectValues(`SELECT ${n.sql} FROM notes n WHERE ${condition}`, params)).map((values) => n.read(values) as NoteView);
-    if (!notes.length) return notes;
-    const byId = new Map<string, NoteView>();
-    for (const note of notes) {
-      note.tags = [];
-      byId.set(note.id, note);
-    }
-    const tags = await this.db.selectValues(
-      `SELECT nt.note_id, t.name FROM note_tags nt INNER JOIN tags t ON t.id = nt.tag_id WHERE nt.note_id IN (SELECT value FROM ${this.db.jsonList('$1')})`,
-      [JSON.stringify([...byId.keys()])],
-    );
-    for (const [noteId, name] of tags) byId.get(noteId as string)!.tags.push(name as string);
-    // Byte order, as writes sort them and jsonArray reads them ([a-z0-9_-] only, so code units are bytes).
-    for (const note of notes) if (note.tags.length > 1) note.tags.sort();
-    return notes;
+    const rows = await this.db.selectValues(`SELECT ${n.sql} FROM notes n WHERE ${condition}`, params);
+    return rows.map((values) => {
+      const note = n.read(values) as Note & { tags?: string[] };
+      note.tags = splitTagNames(note.tagNames);
+      return note as NoteView;
+    });
   }
 
   /** SQL conditions on `n` for the query's tags and excluded tags, their names appended to params. */
@@ -298,6 +273,11 @@ export class NotesService {
 
 function pick(input: Pick<NoteInput, 'title' | 'body' | 'visibility'>) {
   return { title: input.title, body: input.body, visibility: input.visibility };
+}
+
+/** A note to insert; its tagNames are filled in by the triggers as its tags are inserted. */
+function newNote(ownerId: string, input: NoteInput, createdAt: Date, updatedAt: Date): Note {
+  return { id: randomUUID(), ownerId, ...pick(input), createdAt, updatedAt, deletedAt: null, tagNames: '' };
 }
 
 function definedOnly<T extends object>(patch: T): Partial<T> {

@@ -1,6 +1,6 @@
 import { Database, Engine } from '@kiroku/persistence';
 import { EntityManager } from 'typeorm';
-import { TAG_NAMES_OF_NOTE_N } from '../note-tag.entity';
+import { splitTagNames } from '../note.entity';
 import { SearchIndex } from './search-index';
 
 /**
@@ -14,7 +14,6 @@ import { SearchIndex } from './search-index';
  */
 export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m: EntityManager) => Promise<T>) => Promise<T>, batch = 500): Promise<number> {
   const index = SearchIndex.for(db);
-  const tags = db.jsonArray(TAG_NAMES_OF_NOTE_N);
   // A keyset over the (owner_id, created_at, id) index: each owner's notes oldest first, which is the order
   // that matters (a search only walks its owner's entries).
   let after: [string, number, string] = ['', Number.MIN_SAFE_INTEGER, ''];
@@ -22,15 +21,15 @@ export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m
   for (;;) {
     const done = await inTransaction(async (m) => {
       // Trashed notes are skipped here rather than in SQL, where the condition drew SQLite to the deleted_at index.
-      const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tags: unknown }> = await m.query(
-        `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", ${tags} AS "tags"
+      const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> = await m.query(
+        `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
            FROM notes n
           WHERE (n.owner_id, n.created_at, n.id) > (${db.placeholder(1)}, ${db.placeholder(2)}, ${db.placeholder(3)})
           ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
         after,
       );
       if (rows.length === 0) return true;
-      const notes = rows.filter((r) => !r.trashed).map((r) => ({ ...r, createdAt: new Date(Number(r.createdAt)), tags: db.readJsonArray<string>(r.tags) }));
+      const notes = rows.filter((r) => !r.trashed).map((r) => ({ ...r, createdAt: new Date(Number(r.createdAt)), tags: splitTagNames(r.tagNames) }));
       await index.writeMany(m, notes);
       total += notes.length;
       // Moved on only once the batch is written: a retried batch is written again, never skipped.
