@@ -237,6 +237,7 @@ describe('SQLite connection settings', () => {
       expect(await q('PRAGMA journal_mode')).toBe('wal');
       expect(await q('PRAGMA foreign_keys')).toBe(1);
       expect(await q('PRAGMA busy_timeout')).toBe(7000);
+      expect(await q('PRAGMA journal_size_limit')).toBe(16 * 1024 * 1024);
     } finally {
       await open.close();
     }

@@ -44,10 +44,12 @@ exports.run = async () => {
   const cluster = engine === 'postgres' ? await testing.startPostgres() : null;
   try {
     const base = cluster ? { DATABASE_URL: await cluster.createDatabase('bench_ab') } : { DATABASE_PATH: join(tempDir(), 'seed.sqlite') };
-    // Seed through the current build, then stop it: each server under test starts on the finished data.
-    const seeder = await start('seed', join(root, 'dist'), base);
+    // Seed through the build before the change, then stop it: each server under test starts on the finished data,
+    // and the build after the change migrates it at start as an upgrade would (its copy on SQLite; on PostgreSQL
+    // the one database, once the build before is already serving).
+    const seeder = await start('seed', BEFORE, base);
     const acct = await account(seeder.url);
-    await notes._seed(base, acct.userId);
+    await notes._seed(base, acct.userId, undefined, BEFORE);
     await stop(seeder);
     const envFor = (name) => {
       if (cluster) return base;

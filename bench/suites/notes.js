@@ -35,12 +35,12 @@ function run(opts) {
   return new Promise((resolve, reject) => autocannon({ connections: 50, duration: DURATION, timeout: 30, ...opts }, (e, r) => (e ? reject(e) : resolve(r))));
 }
 
-/** Inserts the notes through the application's own entities and search index, 1,000 per transaction. */
-async function seed(env, ownerId, count = NOTES) {
-  const { loadConfig } = require(join(root, 'dist/libs/config/src/index.js'));
-  const { createDataSource, Database } = require(join(root, 'dist/libs/persistence/src/index.js'));
-  const { SCHEMA } = require(join(root, 'dist/src/schema.js'));
-  const { SearchIndex } = require(join(root, 'dist/src/modules/notes/search/search-index.js'));
+/** Inserts the notes through the application's own entities and search index (those of the build in `dist`), 1,000 per transaction. */
+async function seed(env, ownerId, count = NOTES, dist = join(root, 'dist')) {
+  const { loadConfig } = require(join(dist, 'libs/config/src/index.js'));
+  const { createDataSource, Database } = require(join(dist, 'libs/persistence/src/index.js'));
+  const { SCHEMA } = require(join(dist, 'src/schema.js'));
+  const { SearchIndex } = require(join(dist, 'src/modules/notes/search/search-index.js'));
   const ds = createDataSource(loadConfig({ env: { NODE_ENV: 'test', ...env } }).database, SCHEMA, 'bench-seed');
   await ds.initialize();
   const db = new Database(ds);

@@ -19,6 +19,8 @@ export const MIGRATIONS_TABLE = 'schema_migrations';
 
 /** SQLite's page cache: 64 MiB, filled only as pages are read. */
 const SQLITE_CACHE_KIB = 64 * 1024;
+/** The write-ahead log's size on disk once it starts over after a burst. */
+const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Makes sure the SQLite file can be created and written, creating its folder.
@@ -87,6 +89,9 @@ export function buildDataSourceOptions(config: DatabaseConfig, schema: SchemaDef
       db.pragma('foreign_keys = ON');
       // SQLite's default page cache is 2 MiB: at 100,000 notes nearly every read went to the OS for its pages.
       db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+      // A burst of writes can grow the WAL to tens of MiB between two checkpoints (see SqliteCheckpointer);
+      // when it starts over, the file is cut back to this instead of keeping its largest size on disk.
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     },
   };
 }
