@@ -28,6 +28,21 @@ describe('SqliteReader', () => {
     await stopping;
   });
 
+  it('keeps one thread for one call at a time, and starts more only while all are busy, up to its limit', async () => {
+    const pool = new SqliteReader(file, 1000, 256, 2);
+    try {
+      for (let i = 0; i < 3; i++) expect(await pool.all('SELECT count(*) AS n FROM t', {})).toEqual([{ n: 2 }]);
+      expect(pool.size).toBe(1);
+      const slow = 'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000) SELECT count(*) AS n FROM c';
+      const answers = await Promise.all([pool.all(slow, {}), pool.all(slow, {}), pool.all(slow, {}), pool.all('SELECT name FROM t WHERE id = $1', { 1: 1 })]);
+      expect(answers).toEqual([[{ n: 300000 }], [{ n: 300000 }], [{ n: 300000 }], [{ name: 'a' }]]);
+      expect(pool.size).toBe(2);
+    } finally {
+      await pool.close();
+    }
+    expect(pool.size).toBe(0);
+  });
+
   it('rejects the calls a stopped thread still owed', async () => {
     const owed = reader.all('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c', {});
     await reader.close();

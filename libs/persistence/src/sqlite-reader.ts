@@ -1,36 +1,49 @@
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { SqlParam } from './database';
 
 type Params = Record<string, SqlParam>;
 
-/** Page cache of the reader's connection: a share of the main one's, for the pages heavy reads walk. */
+/** Page cache of each reader connection: a share of the main one's, for the pages heavy reads walk. */
 const READER_CACHE_KIB = 32 * 1024;
 
+/** At most this many reader threads: one per core, up to four. */
+export const MAX_READERS = Math.min(4, availableParallelism());
+
 /**
- * A read-only connection to the SQLite file in a worker thread, for reads
- * heavy enough to matter (ranked search at 100,000 notes costs 10–30 ms of
+ * Read-only connections to the SQLite file in worker threads, for reads
+ * heavy enough to matter (ranked search at 100,000 notes costs 2–10 ms of
  * SQLite). On the application's own connection such a read stops the event
  * loop: every other request, health probes included, waits behind it. Here it
- * runs on another core while the event loop goes on. It sees committed data
+ * runs on another core while the event loop goes on. Each sees committed data
  * only (WAL gives it a consistent snapshot per statement), never the open
  * transaction of another request.
  *
- * The worker starts on first use, and a worker that dies is replaced by the
- * next call; calls in flight when it died are rejected.
+ * The first thread starts on first use. A call goes to an idle thread; when
+ * every thread is busy, another one starts, up to one per core (MAX_READERS),
+ * and past that the call waits on the thread with the fewest calls. A thread
+ * that dies is dropped (its calls in flight are rejected) and replaced when
+ * needed.
  */
 export class SqliteReader {
-  private thread?: ReaderThread;
+  private threads: ReaderThread[] = [];
   private nextId = 1;
 
   constructor(
     private readonly file: string,
     private readonly busyTimeoutMs: number,
-    /** Statement texts kept prepared; beyond this many the memory starts over (as on the main connection). */
+    /** Statement texts kept prepared per thread; beyond this many its memory starts over (as on the main connection). */
     private readonly statementCache: number,
+    private readonly maxThreads = MAX_READERS,
   ) {}
 
+  /** Threads running now. */
+  get size(): number {
+    return this.threads.length;
+  }
+
   all<T>(sql: string, params: Params): Promise<T[]> {
-    const thread = this.thread ?? this.start();
+    const thread = this.pick();
     const id = this.nextId++;
     // Referenced while it owes answers, so that a process waiting for one does not exit; idle, it does not hold the process.
     if (thread.pending.size === 0) thread.worker.ref();
@@ -40,11 +53,20 @@ export class SqliteReader {
     });
   }
 
-  /** Stops the worker and closes its connection (calls still waiting are rejected); a later call starts a new one. */
+  /** Stops the threads and closes their connections (calls still waiting are rejected); a later call starts a new one. */
   async close(): Promise<void> {
-    const thread = this.thread;
-    this.thread = undefined;
-    await thread?.worker.terminate();
+    const threads = this.threads;
+    this.threads = [];
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+
+  private pick(): ReaderThread {
+    let least: ReaderThread | undefined;
+    for (const thread of this.threads) {
+      if (thread.pending.size === 0) return thread;
+      if (!least || thread.pending.size < least.pending.size) least = thread;
+    }
+    return !least || this.threads.length < this.maxThreads ? this.start() : least;
   }
 
   private start(): ReaderThread {
@@ -52,7 +74,7 @@ export class SqliteReader {
       eval: true,
       workerData: { module: require.resolve('better-sqlite3'), file: this.file, busyTimeoutMs: this.busyTimeoutMs, cacheKib: READER_CACHE_KIB, statementCache: this.statementCache },
     });
-    // Each thread answers its own calls: one that stops fails only what was sent to it, never a newer thread's calls.
+    // Each thread answers its own calls: one that stops fails only what was sent to it, never another thread's calls.
     const thread: ReaderThread = { worker, pending: new Map() };
     worker.on('message', (m: { id: number; rows?: unknown[]; error?: string; code?: string }) => {
       const call = thread.pending.get(m.id);
@@ -63,14 +85,14 @@ export class SqliteReader {
       else call.reject(Object.assign(new Error(m.error ?? 'SQLite reader failed'), { code: m.code }));
     });
     const fail = (error: Error) => {
-      if (this.thread === thread) this.thread = undefined;
+      this.threads = this.threads.filter((t) => t !== thread);
       for (const call of thread.pending.values()) call.reject(error);
       thread.pending.clear();
       worker.unref();
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the SQLite reader thread stopped (exit ${code})`)));
-    this.thread = thread;
+    this.threads.push(thread);
     return thread;
   }
 }
