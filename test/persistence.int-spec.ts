@@ -1,5 +1,6 @@
 import { copyFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { Client } from 'pg';
 import { Database, Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
 import { FakeClock } from '@kiroku/clock';
 import { Instance } from '../src/modules/cluster/instance.entity';
@@ -247,7 +248,7 @@ describe('SQLite connection settings', () => {
     const env = await freshDatabase('sqlite');
     const t = await startTestApp(env);
     // Checkpoints are the checkpoint thread's once the app is up; the app's own connection keeps a backstop.
-    expect(await t.app.get(Database).dataSource.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 16_384 }]);
+    expect(await t.app.get(Database).dataSource.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 4096 }]);
     const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
     if (!('user' in created)) throw new Error('no user');
     const notes = t.app.get(NotesService);
@@ -323,7 +324,12 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await sql('UPDATE tags SET name = $1 WHERE id = $2', ['omega', alpha.id]);
       expect(await listed()).toEqual([['second', ['omega']], ['first', ['_under', 'omega', 'zeta']]]);
 
+      // A hand-made merge moves a row to another note.
+      await sql('UPDATE note_tags SET note_id = $1 WHERE note_id = $2 AND tag_id = (SELECT id FROM tags WHERE name = $3)', [second.id, first.id, 'zeta']);
+      expect(await listed()).toEqual([['second', ['omega', 'zeta']], ['first', ['_under', 'omega']]]);
+
       await sql('DELETE FROM tags WHERE owner_id = $1 AND name = $2', [owner, 'zeta']);
+      expect(await listed()).toEqual([['second', ['omega']], ['first', ['_under', 'omega']]]);
       await sql('DELETE FROM note_tags WHERE note_id = $1', [second.id]);
       expect(await listed()).toEqual([['second', []], ['first', ['_under', 'omega']]]);
 
@@ -333,6 +339,51 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       expect((await notes.list(owner, { tag: 'beta', limit: 20 })).items.map((n) => [n.title, n.tags])).toEqual([['first', ['beta']]]);
     } finally {
       await t.close();
+    }
+  });
+
+  it('agrees with note_tags after concurrent writers: two transactions tagging one note, a tag added while renamed (PostgreSQL)', async () => {
+    if (engine !== 'postgres') return; // one writer at a time on SQLite
+    const open = await openFreshDatabase(engine);
+    const clients = [new Client({ connectionString: open.env.DATABASE_URL }), new Client({ connectionString: open.env.DATABASE_URL })];
+    try {
+      await new Migrator(open.db).run();
+      const [a, b] = clients;
+      await Promise.all(clients.map((c) => c.connect()));
+      await a.query("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'u@example.com', 'U', 'x', 0, 0, 0)");
+      await a.query("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES ('n1', 'u1', 'one', 'b', 'private', 1, 1), ('n2', 'u1', 'two', 'b', 'private', 2, 2)");
+      await a.query("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'alpha'), ('t2', 'u1', 'beta'), ('t3', 'u1', 'gamma')");
+      /** Until a statement of the other connection waits for a lock (2 s at most: without the locking, none does). */
+      const waitsForLock = async () => {
+        const deadline = Date.now() + 2000;
+        const waiting = "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()";
+        while (Number((await open.db.dataSource.query(waiting))[0].n) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      };
+
+      // Two transactions tag the same note; the second's trigger waits for the first.
+      await a.query('BEGIN');
+      await b.query('BEGIN');
+      await a.query("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1')");
+      const second = b.query("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't2')");
+      await waitsForLock();
+      await a.query('COMMIT');
+      await second;
+      await b.query('COMMIT');
+
+      // A note gains a tag while another transaction renames that tag and commits first.
+      await a.query('BEGIN');
+      await b.query('BEGIN');
+      await b.query("UPDATE tags SET name = 'zeta' WHERE id = 't3'");
+      const tagging = a.query("INSERT INTO note_tags (note_id, tag_id) VALUES ('n2', 't3')");
+      await waitsForLock();
+      await b.query('COMMIT');
+      await tagging;
+      await a.query('COMMIT');
+
+      expect(await open.db.dataSource.query('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([{ id: 'n1', tag_names: 'alpha beta' }, { id: 'n2', tag_names: 'zeta' }]);
+    } finally {
+      await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+      await open.close();
     }
   });
 

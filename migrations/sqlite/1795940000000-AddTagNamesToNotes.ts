@@ -1,8 +1,12 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** The note's tag names, space-separated in byte order ('' for none), as the triggers below compute them. */
+/**
+ * The note's tag names, space-separated in byte order ('' for none), as the triggers below compute them.
+ * Ordered in a subquery rather than with `group_concat(… ORDER BY …)`: the schema holds this text, and
+ * SQLite before 3.44 (Debian 12's sqlite3 tool, say) could not open a file whose triggers use the newer form.
+ */
 const tagNamesOf = (noteId: string) =>
-  `(SELECT coalesce(group_concat(t."name", ' ' ORDER BY t."name"), '') FROM "note_tags" nt INNER JOIN "tags" t ON t."id" = nt."tag_id" WHERE nt."note_id" = ${noteId})`;
+  `(SELECT coalesce(group_concat("name", ' '), '') FROM (SELECT t."name" FROM "note_tags" nt INNER JOIN "tags" t ON t."id" = nt."tag_id" WHERE nt."note_id" = ${noteId} ORDER BY t."name"))`;
 
 /**
  * Each note carries a copy of its tag names, so that a page of notes is one
@@ -24,6 +28,10 @@ export class AddTagNamesToNotes1795940000000 implements MigrationInterface {
     await q.query(`CREATE TRIGGER "trg_note_tags_deleted" AFTER DELETE ON "note_tags" BEGIN
         UPDATE "notes" SET "tag_names" = ${tagNamesOf('OLD."note_id"')} WHERE "id" = OLD."note_id";
       END`);
+    // A row moved to another note or tag (a hand-made merge) changes the copy of both notes.
+    await q.query(`CREATE TRIGGER "trg_note_tags_moved" AFTER UPDATE ON "note_tags" BEGIN
+        UPDATE "notes" SET "tag_names" = ${tagNamesOf('"notes"."id"')} WHERE "id" IN (OLD."note_id", NEW."note_id");
+      END`);
     await q.query(`CREATE TRIGGER "trg_tags_renamed" AFTER UPDATE OF "name" ON "tags" BEGIN
         UPDATE "notes" SET "tag_names" = ${tagNamesOf('"notes"."id"')} WHERE "id" IN (SELECT "note_id" FROM "note_tags" WHERE "tag_id" = NEW."id");
       END`);
@@ -32,6 +40,7 @@ export class AddTagNamesToNotes1795940000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP TRIGGER "trg_tags_renamed"`);
+    await q.query(`DROP TRIGGER "trg_note_tags_moved"`);
     await q.query(`DROP TRIGGER "trg_note_tags_deleted"`);
     await q.query(`DROP TRIGGER "trg_note_tags_inserted"`);
     await q.query(`ALTER TABLE "notes" DROP COLUMN "tag_names"`);
