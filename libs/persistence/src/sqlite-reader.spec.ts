@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { tempDir } from '@kiroku/testing';
@@ -41,6 +42,14 @@ describe('SqliteReader', () => {
       await pool.close();
     }
     expect(pool.size).toBe(0);
+  });
+
+  (process.platform === 'linux' ? it : it.skip)('runs its threads below the event loop: nice 10 on Linux', async () => {
+    const niceThreads = () =>
+      readdirSync('/proc/self/task').filter((tid) => readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16] === '10').length;
+    const before = niceThreads();
+    await reader.all('SELECT 1 AS one', {});
+    expect(niceThreads()).toBeGreaterThan(before);
   });
 
   it('rejects the calls a stopped thread still owed', async () => {

@@ -97,6 +97,18 @@ export class SqliteReader {
   }
 }
 
+/**
+ * Worker code that lowers its own thread's CPU priority (nice 10) on Linux, where a thread has an id of its own
+ * that setpriority takes: when cores are short, the event loop (health probes, every other request) goes first
+ * and this thread gets the rest. Elsewhere it does nothing.
+ */
+export const BELOW_EVENT_LOOP = `
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid > 0) require('node:os').setPriority(tid, 10);
+} catch {}
+`;
+
 interface ReaderThread {
   worker: Worker;
   pending: Map<number, { resolve(rows: unknown[]): void; reject(error: Error): void }>;
@@ -104,6 +116,7 @@ interface ReaderThread {
 
 const READER_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
+${BELOW_EVENT_LOOP}
 const Database = require(workerData.module);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = ' + Number(workerData.busyTimeoutMs));
