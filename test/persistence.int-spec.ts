@@ -353,32 +353,26 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await a.query("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'u@example.com', 'U', 'x', 0, 0, 0)");
       await a.query("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES ('n1', 'u1', 'one', 'b', 'private', 1, 1), ('n2', 'u1', 'two', 'b', 'private', 2, 2)");
       await a.query("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'alpha'), ('t2', 'u1', 'beta'), ('t3', 'u1', 'gamma')");
-      /** Until a statement of the other connection waits for a lock (2 s at most: without the locking, none does). */
-      const waitsForLock = async () => {
+      /**
+       * Each statement in its own open transaction: the second is sent once the first has run, the first
+       * commits once the second waits for a lock (or after 2 s: without the locking, it does not wait), then
+       * the second commits.
+       */
+      const overlapping = async (first: [Client, string], second: [Client, string]) => {
+        await Promise.all([first[0].query('BEGIN'), second[0].query('BEGIN')]);
+        await first[0].query(first[1]);
+        const later = second[0].query(second[1]);
         const deadline = Date.now() + 2000;
         const waiting = "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()";
         while (Number((await open.db.dataSource.query(waiting))[0].n) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        await first[0].query('COMMIT');
+        await later;
+        await second[0].query('COMMIT');
       };
-
-      // Two transactions tag the same note; the second's trigger waits for the first.
-      await a.query('BEGIN');
-      await b.query('BEGIN');
-      await a.query("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1')");
-      const second = b.query("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't2')");
-      await waitsForLock();
-      await a.query('COMMIT');
-      await second;
-      await b.query('COMMIT');
-
-      // A note gains a tag while another transaction renames that tag and commits first.
-      await a.query('BEGIN');
-      await b.query('BEGIN');
-      await b.query("UPDATE tags SET name = 'zeta' WHERE id = 't3'");
-      const tagging = a.query("INSERT INTO note_tags (note_id, tag_id) VALUES ('n2', 't3')");
-      await waitsForLock();
-      await b.query('COMMIT');
-      await tagging;
-      await a.query('COMMIT');
+      // Two transactions tag the same note.
+      await overlapping([a, "INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1')"], [b, "INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't2')"]);
+      // A note gains a tag while another transaction renames that tag.
+      await overlapping([b, "UPDATE tags SET name = 'zeta' WHERE id = 't3'"], [a, "INSERT INTO note_tags (note_id, tag_id) VALUES ('n2', 't3')"]);
 
       expect(await open.db.dataSource.query('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([{ id: 'n1', tag_names: 'alpha beta' }, { id: 'n2', tag_names: 'zeta' }]);
     } finally {
