@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { FakeClock } from '@kiroku/clock';
+import { SqliteFileLock } from '@kiroku/persistence';
 import { builtEntry, childEnv, projectRoot, tempDir } from '@kiroku/testing';
 import { BackupService } from '../src/modules/backup';
 import { ageKeyPair } from './support/backup-keys';
@@ -50,6 +51,15 @@ describe('kiroku backup (CLI, SQLite)', () => {
     expect(again.stderr).toMatch(/^kiroku: .+restored\.sqlite exists: restore into a new file, or add --force/);
     const toPostgres = await runCli(['backup', 'restore', id, '--to', 'postgres://x@127.0.0.1:1/x'], env);
     expect(toPostgres.stderr).toMatch(/this is a SQLite backup: --to must be a file path/);
+
+    // --force over a file a running server serves (it holds the file's lock, as this test does) is refused.
+    const served = new SqliteFileLock(target);
+    expect(served.tryAcquire()).toBe(true);
+    const inUse = await runCli(['backup', 'restore', id, '--to', target, '--force'], env);
+    served.release();
+    expect(inUse.code).toBe(1);
+    expect(inUse.stderr).toMatch(/^kiroku: a Kiroku server is using .+restored\.sqlite: stop it first\n$/);
+    expect((await runCli(['backup', 'restore', id, '--to', target, '--force'], env)).code).toBe(0);
   });
 
   it('leaves nothing that looks complete when killed mid-backup; the next run cleans up and succeeds', async () => {

@@ -3,6 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BackupConfig, DatabaseConfig } from '@kiroku/config';
+import { SqliteFileLock } from '@kiroku/persistence';
 import { backupDestination } from './backup-destination.factory';
 import { compareFacts, Manifest, MANIFEST_SUFFIX, restoreInto, withClient } from './backup.service';
 import { BackupDestination } from './destinations/destination';
@@ -59,6 +60,10 @@ export async function restoreBackup(config: BackupConfig, database: DatabaseConf
   } else {
     const file = resolve(target);
     if (existsSync(file) && !force) throw new RestoreRefused(`${file} exists: restore into a new file, or add --force to replace it (stop the server using it first)`);
+    // A server holds this lock while it serves the file; replacing the file under it would leave it writing to the
+    // old one, and the restore lost at its next start. Held until the new file is in place.
+    const lock = new SqliteFileLock(file);
+    if (!lock.tryAcquire()) throw new RestoreRefused(`a Kiroku server is using ${file}: stop it first`);
     // Restored beside the target and renamed over it only once whole and checked.
     const partial = join(dirname(file), `.restoring-${randomBytes(6).toString('hex')}.sqlite`);
     try {
@@ -67,6 +72,7 @@ export async function restoreBackup(config: BackupConfig, database: DatabaseConf
       for (const suffix of ['-wal', '-shm']) await rm(`${file}${suffix}`, { force: true });
       await rename(partial, file);
     } finally {
+      lock.release();
       await rm(partial, { force: true });
     }
   }
