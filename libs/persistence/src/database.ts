@@ -124,9 +124,10 @@ export class Database {
   onApplicationBootstrap(): void {
     if (this.engine !== 'sqlite' || this.checkpointer) return;
     const logger = new Logger('Database');
+    const { database, timeout } = this.sqliteFile();
     this.checkpointer = new SqliteCheckpointer(
-      this.sqliteFile().database,
-      this.sqliteFile().timeout ?? 5000,
+      database,
+      timeout,
       (pages) => {
         const connection = this.sqliteConnection();
         if (connection.open) connection.pragma(`wal_autocheckpoint = ${pages}`);
@@ -142,11 +143,17 @@ export class Database {
   }
 
   private sqliteReader(): SqliteReader {
-    return (this.reader ??= new SqliteReader(this.sqliteFile().database, this.sqliteFile().timeout ?? 5000, STATEMENT_CACHE));
+    if (!this.reader) {
+      const { database, timeout } = this.sqliteFile();
+      this.reader = new SqliteReader(database, timeout, STATEMENT_CACHE);
+    }
+    return this.reader;
   }
 
-  private sqliteFile(): { database: string; timeout?: number } {
-    return this.dataSource.options as { database: string; timeout?: number };
+  /** The SQLite file and its busy timeout (SQLite's 5 s when the options name none). */
+  private sqliteFile(): { database: string; timeout: number } {
+    const options = this.dataSource.options as { database: string; timeout?: number };
+    return { database: options.database, timeout: options.timeout ?? 5000 };
   }
 
   private sqliteConnection(): SqliteConnection {

@@ -102,7 +102,7 @@ export class SqliteReader {
  * that setpriority takes: when cores are short, the event loop (health probes, every other request) goes first
  * and this thread gets the rest. Elsewhere it does nothing.
  */
-export const BELOW_EVENT_LOOP = `
+const BELOW_EVENT_LOOP = `
 try {
   const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
   if (tid > 0) require('node:os').setPriority(tid, 10);
