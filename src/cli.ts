@@ -2,23 +2,22 @@ import 'reflect-metadata';
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Command, CommanderError } from 'commander';
-import { checkDeployment, describeConfig, formatFinding, KirokuConfig, loadConfig } from '@kiroku/config';
-import { Database, Migrator } from '@kiroku/persistence';
+import { APP_VERSION, checkDeployment, describeConfig, formatFinding, KirokuConfig, loadConfig, newInstanceId } from '@kiroku/config';
+import { Database, Migrator, RetentionRegistry } from '@kiroku/persistence';
 import pino from 'pino';
 import { randomBytes } from 'node:crypto';
-import { APP_VERSION, newInstanceId } from './app-info';
+
 import { AuditTrail } from './modules/audit';
 import { Accounts, ApiTokens } from './modules/auth';
-import { BackupBusy, BackupService, formatBytes } from './modules/backup';
-import { backupDestination } from './modules/backup/backup-destination.factory';
-import { readManifests, restoreBackup, RestoreRefused } from './modules/backup/restore';
-import { translate } from './modules/web/i18n';
+import { BackupBusy, BackupService, readManifests, restoreBackup, RestoreRefused } from './modules/backup';
+import { formatBytes, storageDestination } from './modules/storage';
+import { translate } from './modules/web';
 import { copyDatabase, exportArchive, formatComparison, importArchive, tableLine, TransferRefused } from './modules/transfer';
 import { CliModule } from './cli/cli.module';
 import { PinoLoggerService } from './modules/logs';
-import { LogSweeper, SweepReport } from './modules/logs/log-sweeper';
-import { RecordRetention } from './modules/logs/record-retention';
+import { LogSweeper, type SweepReport } from './modules/log-sweep';
 import { preflight, reportStartupError } from './preflight';
+import { SCHEMA } from './schema';
 
 /** A failure the CLI reports as one line and a non-zero exit code. */
 class CliFailure extends Error {}
@@ -187,7 +186,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action((opts: { destination?: boolean }) => {
       if (opts.destination) {
         const config = loadConfig({ env });
-        return readManifests(backupDestination(config.backup)).then((manifests) => {
+        return readManifests(storageDestination(config.backup)).then((manifests) => {
           if (!manifests.length) out('No backups in the destination.');
           for (const m of manifests) out([m.id, m.startedAt, m.engine, m.schemaVersion, formatBytes(m.storedBytes), m.object].join('\t'));
         });
@@ -260,11 +259,10 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action(() => withContext(preflight(env), async (ctx) => printSweep(await ctx.get(LogSweeper).sweep({ compress: true, archive: true }))));
   logs
     .command('prune')
-    .description('delete log files and archives dated before LOG_RETENTION_DAYS, audit events past AUDIT_RETENTION_DAYS, finished task slots past 30 days')
+    .description('delete log files and archives dated before LOG_RETENTION_DAYS, and database records past their retention (the daily prune-records task, now)')
     .action(() =>
       withContext(preflight(env), async (ctx) => {
-        const records = await ctx.get(RecordRetention).prune();
-        if (records.auditEvents || records.taskSlots) out(`deleted ${records.auditEvents} audit event(s) and ${records.taskSlots} finished task slot(s) past retention`);
+        for (const { name, deleted } of await ctx.get(RetentionRegistry).prune()) if (deleted) out(`deleted ${deleted} ${name} past retention`);
         printSweep(await ctx.get(LogSweeper).sweep({ prune: true }));
       }),
     );
@@ -277,7 +275,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action((opts: { out: string; encrypt?: boolean }) =>
       transfer('export', async () => {
         const config = loadConfig({ env });
-        const manifest = await exportArchive(config, opts.out, { encrypt: !!opts.encrypt });
+        const manifest = await exportArchive({ ...config, schema: SCHEMA }, opts.out, { encrypt: !!opts.encrypt });
         for (const t of manifest.tables) out(tableLine(t.name, t.rows));
         out(`exported ${manifest.tables.reduce((a, t) => a + t.rows, 0)} rows in ${manifest.tables.length} tables (schema ${manifest.schemaVersion}) to ${opts.out}${opts.encrypt ? ', encrypted' : ''}`);
       }),
@@ -289,7 +287,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action((file: string) =>
       transfer('import', async () => {
         const config = loadConfig({ env });
-        const manifest = await importArchive(config, file, { progress: out });
+        const manifest = await importArchive({ ...config, schema: SCHEMA }, file, { progress: out });
         out(`imported ${manifest.tables.reduce((a, t) => a + t.rows, 0)} rows in ${manifest.tables.length} tables (exported ${manifest.createdAt} from ${manifest.sourceEngine})`);
       }),
     );
@@ -308,7 +306,7 @@ export function buildProgram(env: Record<string, string | undefined> = process.e
     .action((opts: { from: string; to: string; batchSize?: number }) =>
       transfer('copy', async () => {
         const config = loadConfig({ env });
-        const report = await copyDatabase(config.database, fromEnv(opts.from, env), fromEnv(opts.to, env), { batch: opts.batchSize, progress: out });
+        const report = await copyDatabase(config.database, SCHEMA, fromEnv(opts.from, env), fromEnv(opts.to, env), { batch: opts.batchSize, progress: out });
         out();
         for (const line of formatComparison(report.tables)) out(line);
         const differing = report.tables.filter((t) => !t.matches);

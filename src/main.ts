@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { newInstanceId } from './app-info';
+import { newInstanceId } from '@kiroku/config';
 import { preflight, reportStartupError } from './preflight';
 import { endLogFiles } from './modules/logs';
 import { createServer, drainAndClose } from './server';

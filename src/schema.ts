@@ -1,19 +1,13 @@
 import { SchemaDefinition, TaskLease } from '@kiroku/persistence';
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
-import { AlertNotification } from './modules/alerts/alert-notification.entity';
-import { Alert } from './modules/alerts/alert.entity';
-import { AuditEvent } from './modules/audit/audit-event.entity';
-import { ApiToken } from './modules/auth/api-token.entity';
-import { LoginThrottle } from './modules/auth/login-throttle.entity';
-import { Session } from './modules/auth/session.entity';
-import { User } from './modules/auth/user.entity';
-import { BackupRun } from './modules/backup/backup-run.entity';
-import { Instance } from './modules/cluster/instance.entity';
-import { MetricSample } from './modules/metrics/metric-sample.entity';
-import { NoteTag } from './modules/notes/note-tag.entity';
-import { Note } from './modules/notes/note.entity';
-import { Tag } from './modules/notes/tag.entity';
+import { Alert, AlertNotification } from './modules/alerts';
+import { AuditEvent } from './modules/audit';
+import { ApiToken, LoginThrottle, Session, User } from './modules/auth';
+import { BackupRun } from './modules/backup';
+import { Instance } from './modules/cluster';
+import { MetricSample } from './modules/metrics';
+import { Note, NoteTag, Tag } from './modules/notes';
 
 /** Every entity and every migration, listed explicitly: nothing is picked up by a glob. */
 export const SCHEMA: SchemaDefinition = {

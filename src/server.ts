@@ -10,9 +10,9 @@ import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
 import { Lifecycle } from './modules/cluster';
 import { accessLog, createRootLogger, PinoLoggerService } from './modules/logs';
-import { MetricsService } from './modules/metrics/metrics.service';
+import { MetricsService } from './modules/metrics';
 import { configureWeb } from './modules/web';
-import { ApiDocs } from './modules/api-docs/api-docs';
+import { ApiDocs } from './modules/api-docs';
 
 export interface ServerOptions {
   config: KirokuConfig;

@@ -1,7 +1,6 @@
 import { Database } from '@kiroku/persistence';
-import { sha256 } from '../src/modules/auth/secrets';
-import { SessionStore } from '../src/modules/auth/session.store';
-import { User } from '../src/modules/auth/user.entity';
+import { sha256 } from '../src/modules/web';
+import { SessionStore, User } from '../src/modules/auth';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { listRoutes } from './support/routes';
 import { databaseDigest } from './support/snapshot';

@@ -3,11 +3,9 @@ import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { projectRoot, tempDir } from '@kiroku/testing';
 import type { Browser } from 'playwright-core';
-import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
-import { InstanceRegistry } from '../src/modules/cluster';
-import { Instance } from '../src/modules/cluster/instance.entity';
-import { MetricSample } from '../src/modules/metrics/metric-sample.entity';
-import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
+import { AlertEvaluator } from '../src/modules/alerts';
+import { Instance, InstanceRegistry } from '../src/modules/cluster';
+import { MetricSample, MetricsSampler } from '../src/modules/metrics';
 import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
 import { TestApp } from './support/test-app';
 

@@ -1,9 +1,7 @@
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { hash } from '@node-rs/argon2';
-import { ApiToken } from '../src/modules/auth/api-token.entity';
-import { PasswordHasher } from '../src/modules/auth/passwords';
-import { User } from '../src/modules/auth/user.entity';
+import { ApiToken, PasswordHasher, User } from '../src/modules/auth';
 import { describeEachEngine, freshDatabase, postgresMissing } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';

@@ -3,8 +3,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AzuriteServer, startAzurite } from '@kiroku/testing';
 import { BackupService } from '../src/modules/backup';
-import { AzureDestination } from '../src/modules/backup/destinations/azure';
-import { NotesService } from '../src/modules/notes/notes.service';
+import { azureDestination } from '../src/modules/storage';
+import { NotesService } from '../src/modules/notes';
 import { Accounts } from '../src/modules/auth';
 import { ageKeyPair } from './support/backup-keys';
 import { smallDisk } from './support/small-disk';
@@ -61,7 +61,7 @@ describeEachEngine('a backup destination that fails', (engine) => {
       expect(failed.error).toMatch(/ECONNREFUSED|connect/);
 
       azurite = await startAzurite({ port: azurite.port, location: azurite.location });
-      const objects = await new AzureDestination(azurite.connectionString, 'kiroku-backups').list('backups/');
+      const objects = await azureDestination(azurite.connectionString, 'kiroku-backups').list('backups/');
       expect(objects.map((o) => o.key)).toEqual([first.objectKey, `${first.objectKey}.manifest.json`]);
       expect((await backups.verify(first.id)).verifyStatus).toBe('passed');
     } finally {

@@ -9,11 +9,10 @@ import { DatabaseConfig } from '@kiroku/config';
 import { Database, LeaseService } from '@kiroku/persistence';
 import { TaskScheduler } from '@kiroku/scheduler';
 import { tempDir } from '@kiroku/testing';
-import { BackupRun, BackupService, BackupTask } from '../src/modules/backup';
-import { BACKUP_DESTINATION, backupScratchPrefix, restoreInto, withClient } from '../src/modules/backup/backup.service';
-import type { BackupDestination } from '../src/modules/backup/destinations/destination';
-import { restoreBackup } from '../src/modules/backup/restore';
-import { NotesService } from '../src/modules/notes/notes.service';
+import { BackupRun, backupScratchPrefix, BackupService, BackupTask, restoreBackup, restoreInto, withClient } from '../src/modules/backup';
+import { STORAGE_DESTINATION } from '../src/modules/storage';
+import { type StorageDestination } from '../src/modules/storage';
+import { NotesService } from '../src/modules/notes';
 import { Accounts } from '../src/modules/auth';
 import { ageKeyPair } from './support/backup-keys';
 import { describeEachEngine, freshDatabase } from './support/engines';
@@ -182,7 +181,7 @@ describeEachEngine('backups', (engine) => {
   it('stops a run that lost its lock (lease ran out, another instance took it over): recorded as failed, its object removed, nothing pruned', async () => {
     const kept = await backups.run('manual');
     clock.advance(40 * DAY); // `kept` is now past retention: only a prune would remove it
-    const destination = t.app.get<BackupDestination>(BACKUP_DESTINATION);
+    const destination = t.app.get<StorageDestination>(STORAGE_DESTINATION);
     const put = destination.put.bind(destination);
     jest.spyOn(destination, 'put').mockImplementationOnce(async (key, body) => {
       // Mid-upload, the renewals have failed for longer than the lease and another instance claims the lock.

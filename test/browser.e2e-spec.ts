@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Database } from '@kiroku/persistence';
-import { User } from '../src/modules/auth/user.entity';
+import { User } from '../src/modules/auth';
 import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
 import { TestApp } from './support/test-app';
 

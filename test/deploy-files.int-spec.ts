@@ -10,7 +10,7 @@ import { validate as lintDockerfile } from 'dockerfile-utils';
 import { parse, parseAllDocuments } from 'yaml';
 import { allSettings, parseDuration } from '@kiroku/config';
 import { freePort, projectRoot, tempDir } from '@kiroku/testing';
-import { HealthController } from '../src/modules/health/health.controller';
+import { HealthController } from '../src/modules/health';
 import { KirokuProcess, spawnServer, waitForStatus } from './support/process';
 
 // The deploy/ files, checked with the tools that run here: kubectl kustomize (every overlay rendered and

@@ -7,10 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { FakeClock } from '@kiroku/clock';
 import { testConfig } from './support/test-app';
 import { AzuriteServer, startAzurite, tempDir } from '@kiroku/testing';
-import { AzureDestination } from '../src/modules/backup/destinations/azure';
-import { BackupDestination } from '../src/modules/backup/destinations/destination';
-import { LocalDestination } from '../src/modules/backup/destinations/local';
-import { LogSweeper } from '../src/modules/logs/log-sweeper';
+import { azureDestination, LocalDestination, StorageDestination } from '../src/modules/storage';
+import { LogSweeper } from '../src/modules/log-sweep';
 import { ageKeyPair } from './support/backup-keys';
 import { smallDisk } from './support/small-disk';
 
@@ -37,7 +35,7 @@ function pastProcessesWrote(dir: string): Record<string, string> {
   return contents;
 }
 
-function sweeperFor(dir: string, destination: BackupDestination, clock: FakeClock, recipient: string): LogSweeper {
+function sweeperFor(dir: string, destination: StorageDestination, clock: FakeClock, recipient: string): LogSweeper {
   const config = testConfig({ LOG_DIR: dir, BACKUP_AGE_RECIPIENTS: recipient });
   return new LogSweeper(config.log, config.backup, config.alert, clock, destination);
 }
@@ -48,7 +46,7 @@ afterAll(() => azurite?.stop());
 
 describe.each([
   ['a local folder', () => new LocalDestination(tempDir())],
-  ['Azure Blob Storage (Azurite)', () => new AzureDestination(azurite.connectionString, `logs-${Math.random().toString(16).slice(2, 10)}`)],
+  ['Azure Blob Storage (Azurite)', () => azureDestination(azurite.connectionString, `logs-${Math.random().toString(16).slice(2, 10)}`)],
 ] as const)('the log sweeper, archiving to %s', (_label, makeDestination) => {
   it('compresses closed files, archives them encrypted, deletes exactly what is older than 90 days, and keeps doing so after a restart', async () => {
     const dir = tempDir();

@@ -1,4 +1,4 @@
-import { addressMatcher } from '../src/modules/metrics/metrics.controller';
+import { addressMatcher } from '../src/modules/metrics';
 import { ApiClient } from './support/api-client';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot, tempDir } from '@kiroku/testing';
 import { parse } from 'yaml';
-import { RULES } from '../src/modules/alerts/alert-rules';
+import { RULES } from '../src/modules/alerts';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 

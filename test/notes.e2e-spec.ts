@@ -178,15 +178,15 @@ describeEachEngine('notes', (engine) => {
     const db = t.app.get(Database);
     const scheduler = t.app.get(TaskScheduler);
     clock.advance(29 * 24 * 3_600_000);
-    clock.set(new Date(Math.floor(clock.nowMs() / 86_400_000) * 86_400_000 + (3 * 60 + 30) * 60_000));
-    expect(await scheduler.runSlot('purge-trash')).toBe('succeeded');
+    clock.set(new Date(Math.floor(clock.nowMs() / 86_400_000) * 86_400_000 + (4 * 60 + 23) * 60_000));
+    expect(await scheduler.runSlot('prune-records')).toBe('succeeded');
     expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${purge.id}'`)).toHaveLength(1);
     clock.advance(2 * 24 * 3_600_000);
-    expect(await scheduler.runSlot('purge-trash')).toBe('succeeded');
+    expect(await scheduler.runSlot('prune-records')).toBe('succeeded');
     expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${purge.id}'`)).toHaveLength(0);
     expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${keep.id}'`)).toHaveLength(1);
     // A background task's line: the application stream, no request id, what ran and how it went.
-    const taskLine = t.logs.lines.find((l) => l.task === 'purge-trash' && l.outcome === 'succeeded');
+    const taskLine = t.logs.lines.find((l) => l.task === 'prune-records' && l.outcome === 'succeeded');
     expect(taskLine).toMatchObject({ stream: 'app', level: 'info', context: 'Scheduler', slot: expect.any(String), durationMs: expect.any(Number), instance: expect.any(String) });
     expect(taskLine).not.toHaveProperty('reqId');
   });

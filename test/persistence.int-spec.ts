@@ -3,12 +3,12 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Client } from 'pg';
 import { Database, Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
 import { FakeClock } from '@kiroku/clock';
-import { Instance } from '../src/modules/cluster/instance.entity';
+import { Instance } from '../src/modules/cluster';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { openFreshDatabase, OpenDatabase } from './support/database';
 import { startTestApp } from './support/test-app';
 import { Accounts } from '../src/modules/auth';
-import { NotesService } from '../src/modules/notes/notes.service';
+import { NotesService } from '../src/modules/notes';
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
 

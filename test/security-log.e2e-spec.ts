@@ -1,7 +1,5 @@
 import { Database } from '@kiroku/persistence';
-import { ApiToken } from '../src/modules/auth/api-token.entity';
-import { Session } from '../src/modules/auth/session.entity';
-import { User } from '../src/modules/auth/user.entity';
+import { ApiToken, Session, User } from '../src/modules/auth';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp } from './support/test-app';
 import { WebClient } from './support/web-client';

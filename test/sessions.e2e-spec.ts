@@ -1,8 +1,7 @@
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
-import { Session } from '../src/modules/auth/session.entity';
-import { SessionStore } from '../src/modules/auth/session.store';
-import { sha256 } from '../src/modules/auth/secrets';
+import { Session, SessionStore } from '../src/modules/auth';
+import { sha256 } from '../src/modules/web';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -150,9 +149,9 @@ describeEachEngine('sessions', (engine) => {
     const keep = await signedUp('fresh@example.com');
     const { TaskScheduler } = await import('@kiroku/scheduler');
     const scheduler = t.app.get(TaskScheduler);
-    clock.set(Date.UTC(2026, 10, 28, 22, 15, 1));
-    expect(await scheduler.runSlot('prune-sessions')).toBe('succeeded');
-    expect(await scheduler.runSlot('prune-sessions')).toBe('skipped'); // the same slot runs once
+    clock.set(Date.UTC(2026, 10, 29, 4, 23, 1));
+    expect(await scheduler.runSlot('prune-records')).toBe('succeeded');
+    expect(await scheduler.runSlot('prune-records')).toBe('skipped'); // the same slot runs once
     expect(await db.manager.count(Session)).toBe(1);
     expect(await isSignedIn(keep)).toBe(true);
   });

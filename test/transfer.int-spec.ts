@@ -3,16 +3,15 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { DatabaseConfig } from '@kiroku/config';
+import { SCHEMA } from '../src/schema';
 import { builtEntry, childEnv, projectRoot, tempDir } from '@kiroku/testing';
 import { Accounts, ApiTokens } from '../src/modules/auth';
-import { AlertEvaluator } from '../src/modules/alerts/alert-evaluator';
+import { AlertEvaluator } from '../src/modules/alerts';
 import { AuditTrail } from '../src/modules/audit';
 import { BackupService } from '../src/modules/backup';
-import { MetricsSampler } from '../src/modules/metrics/metrics-sampler.service';
+import { MetricsSampler } from '../src/modules/metrics';
 import { NotesService } from '../src/modules/notes';
-import { copyDatabase, COPY_MARKER_TABLE, Endpoint, exportArchive, importArchive } from '../src/modules/transfer';
-import { databaseAt } from '../src/modules/transfer/endpoint';
-import { TableDigest } from '../src/modules/transfer/row-codec';
+import { COPY_MARKER_TABLE, copyDatabase, databaseAt, Endpoint, exportArchive, importArchive, TableDigest } from '../src/modules/transfer';
 import { ApiClient } from './support/api-client';
 import { ageKeyPair } from './support/backup-keys';
 import { freshDatabase, postgresMissing } from './support/engines';
@@ -74,7 +73,7 @@ const base = (): DatabaseConfig => testConfig().database;
 
 /** Rows and content hash per copied table, as the copy and the archive compute them. */
 async function contentHashes(location: string): Promise<Record<string, string>> {
-  const endpoint = await Endpoint.open(databaseAt(base(), location), { exclusive: false, mustExist: true });
+  const endpoint = await Endpoint.open(databaseAt(base(), location), SCHEMA, { exclusive: false, mustExist: true });
   try {
     const out: Record<string, string> = {};
     for (const table of endpoint.plan) {
@@ -121,14 +120,14 @@ describeCrossEngine('moving data between engines', () => {
   it('copies SQLite → PostgreSQL → SQLite with identical content hashes, big integers exact, and search working on each target', async () => {
     const pg = (await freshDatabase('postgres')).DATABASE_URL;
     const lines: string[] = [];
-    const there = await copyDatabase(base(), source.path, pg, { progress: (l) => lines.push(l) });
+    const there = await copyDatabase(base(), SCHEMA, source.path, pg, { progress: (l) => lines.push(l) });
     expect(there.tables.every((t) => t.matches)).toBe(true);
     expect(there.resumed).toBe(false);
     expect(there.searchIndexed).toBe(22); // every note but the trashed one
     expect(await contentHashes(pg)).toEqual(sourceHashes);
 
     const back = join(tempDir(), 'back.sqlite');
-    const again = await copyDatabase(base(), pg, back);
+    const again = await copyDatabase(base(), SCHEMA, pg, back);
     expect(again.tables.every((t) => t.matches)).toBe(true);
     expect(await contentHashes(back)).toEqual(sourceHashes);
     const row = new BetterSqlite3(back, { readonly: true }).prepare('SELECT plain_bytes FROM backup_runs').safeIntegers(true).get() as { plain_bytes: bigint };
@@ -152,7 +151,7 @@ describeCrossEngine('moving data between engines', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^kiroku: .*x\.sqlite does not exist\n$/);
     const pg = (await freshDatabase('postgres')).DATABASE_URL;
-    await copyDatabase(base(), source.path, pg);
+    await copyDatabase(base(), SCHEMA, source.path, pg);
     const twice = await runCli(['db', 'copy', '--from', source.path, '--to', pg], {});
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/^kiroku: the target is not empty \(.*\b\d+ rows in users, .*\): copy into a new database\n$/);
@@ -161,11 +160,11 @@ describeCrossEngine('moving data between engines', () => {
 
   it('exports and imports round-trip exactly across engines, plain and encrypted', async () => {
     const plain = join(tempDir(), 'kiroku.zip');
-    const manifest = await exportArchive(testConfig(source.env), plain);
+    const manifest = await exportArchive({ ...testConfig(source.env), schema: SCHEMA }, plain);
     expect(Object.fromEntries(manifest.tables.map((t) => [t.name, `${t.rows}:${t.sha256}`]))).toEqual(sourceHashes);
 
     const pg = (await freshDatabase('postgres')).DATABASE_URL;
-    await importArchive(testConfig({ ...source.env, DATABASE_URL: pg }), plain);
+    await importArchive({ ...testConfig({ ...source.env, DATABASE_URL: pg }), schema: SCHEMA }, plain);
     expect(await contentHashes(pg)).toEqual(sourceHashes);
     expect(await search({ DATABASE_URL: pg }, source.ownerId, 'zeppelin')).toEqual([source.largeNoteId]);
 
@@ -190,7 +189,7 @@ describeCrossEngine('moving data between engines', () => {
 
   it('refuses a corrupted or truncated archive with a clear message and writes nothing', async () => {
     const archive = join(tempDir(), 'kiroku.zip');
-    await exportArchive(testConfig(source.env), archive);
+    await exportArchive({ ...testConfig(source.env), schema: SCHEMA }, archive);
     const bytes = readFileSync(archive);
     const truncated = join(tempDir(), 'truncated.zip');
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
@@ -210,7 +209,7 @@ describeCrossEngine('moving data between engines', () => {
         expect(result.stderr).toMatch(reason);
         expect(result.stderr.split('\n')).toHaveLength(2);
         const location = target.DATABASE_URL ?? target.DATABASE_PATH;
-        const endpoint = await Endpoint.open(databaseAt(base(), location), { exclusive: false });
+        const endpoint = await Endpoint.open(databaseAt(base(), location), SCHEMA, { exclusive: false });
         try {
           await endpoint.migrate(); // a refusal may come before the target was opened at all
           expect(Object.values(await endpoint.rowCounts()).every((n) => n === 0)).toBe(true);
@@ -223,7 +222,7 @@ describeCrossEngine('moving data between engines', () => {
 
   it('an export that runs out of disk fails with the reason and leaves no file behind', async () => {
     const whole = join(tempDir(), 'whole.zip');
-    await exportArchive(testConfig(source.env), whole);
+    await exportArchive({ ...testConfig(source.env), schema: SCHEMA }, whole);
     // A disk of one 4 KiB page less than the archive needs.
     const disk = smallDisk(Math.max(4, Math.ceil(statSync(whole).size / 4096) * 4 - 4), 'export on a full disk');
     if (!disk) return;
@@ -243,7 +242,7 @@ describeCrossEngine('moving data between engines', () => {
     const t = await startTestApp(served);
     try {
       const archive = join(tempDir(), 'kiroku.zip');
-      await exportArchive(testConfig(source.env), archive);
+      await exportArchive({ ...testConfig(source.env), schema: SCHEMA }, archive);
       const imported = await runCli(['import', archive], served);
       expect(imported.code).toBe(1);
       expect(imported.stderr).toBe(`kiroku: a Kiroku server is using ${served.DATABASE_PATH}: stop it first\n`);
@@ -256,7 +255,7 @@ describeCrossEngine('moving data between engines', () => {
 
   it('moves a PostgreSQL sequence behind a copied serial column past the copied keys', async () => {
     // No Kiroku table has a serial key today; a probe table stands in for the first one that will.
-    const endpoint = await Endpoint.open(databaseAt(base(), (await freshDatabase('postgres')).DATABASE_URL), { exclusive: true });
+    const endpoint = await Endpoint.open(databaseAt(base(), (await freshDatabase('postgres')).DATABASE_URL), SCHEMA, { exclusive: true });
     try {
       await endpoint.dataSource.query('CREATE TABLE seq_probe (id serial PRIMARY KEY, v text)');
       await endpoint.dataSource.query("INSERT INTO seq_probe (id, v) VALUES (1, 'a'), (7, 'b')");
@@ -285,7 +284,7 @@ describeCrossEngine('moving data between engines', () => {
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
 
-    const partial = await Endpoint.open(databaseAt(base(), pg), { exclusive: false });
+    const partial = await Endpoint.open(databaseAt(base(), pg), SCHEMA, { exclusive: false });
     try {
       const counts = await partial.rowCounts();
       expect(counts.users).toBe(2);

@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Eta } from 'eta';
-import { catalogKeys } from '../src/modules/web/i18n';
-import { VIEWS_DIR } from '../src/modules/web/view-engine';
+import { catalogKeys, VIEWS_DIR } from '../src/modules/web';
 import { freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';

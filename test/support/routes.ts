@@ -1,7 +1,7 @@
 import { INestApplication, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { ModulesContainer } from '@nestjs/core';
-import { ACCESS_KEY, AccessLevel } from '../../src/modules/auth/access.decorator';
+import { ACCESS_KEY, AccessLevel } from '../../src/modules/web';
 
 export interface RouteInfo {
   method: string;

@@ -1,8 +1,10 @@
 export { InstantColumn, bigintNumber, epochMs } from './columns';
 export { buildDataSourceOptions, createDataSource, prepareSqliteFile, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
+export { deleteInBatches, type BatchDelete } from './batches';
 export { Database, type SqlParam } from './database';
 export { LeaseService, type Lease } from './lease.service';
 export { Migrator, schemaDrift, type MigrationState } from './migrator';
+export { RetentionRegistry, TASK_SLOT_RETENTION_MS, type Pruner, type PruneResult } from './retention';
 export { SnakeNamingStrategy } from './naming.strategy';
 export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
 export { SqliteFileLock } from './sqlite-file-lock';

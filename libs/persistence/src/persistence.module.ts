@@ -7,6 +7,7 @@ import { SchemaDefinition, buildDataSourceOptions } from './data-source.factory'
 import { Database } from './database';
 import { LeaseService } from './lease.service';
 import { Migrator } from './migrator';
+import { RetentionRegistry } from './retention';
 
 /** The identity this process writes into lease and registry rows. */
 export const INSTANCE_ID = Symbol('INSTANCE_ID');
@@ -47,8 +48,9 @@ export class PersistenceModule {
           inject: [Database, Clock, INSTANCE_ID],
           useFactory: (db: Database, clock: Clock, id: string) => new LeaseService(db, clock, id),
         },
+        { provide: RetentionRegistry, inject: [Database, Clock], useFactory: (db: Database, clock: Clock) => new RetentionRegistry(db, clock) },
       ],
-      exports: [INSTANCE_ID, Database, Migrator, LeaseService, TypeOrmModule],
+      exports: [INSTANCE_ID, Database, Migrator, LeaseService, RetentionRegistry, TypeOrmModule],
     };
   }
 }

@@ -1,14 +1,14 @@
 import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { Accounts, AdminOnly, authOf, Cookies, ROLES, Role } from '../auth';
+import { Accounts, authOf, Cookies, Role, ROLES } from '../auth';
 import { InstanceRegistry } from '../cluster';
-import { field, render } from '../web/render';
+import { AdminOnly, field, render } from '../web';
 import { Clock } from '@kiroku/clock';
-import { AlertEvaluator } from '../alerts/alert-evaluator';
-import { RULES } from '../alerts/alert-rules';
-import { BackupService, formatBytes } from '../backup';
-import { MetricsHistory, Range, RANGES } from '../metrics/metrics-history';
+import { AlertEvaluator, RULES } from '../alerts';
+import { BackupService } from '../backup';
+import { MetricsHistory, Range, RANGES } from '../metrics';
+import { formatBytes } from '../storage';
 
 const rangeOf = (range: unknown): Range => (typeof range === 'string' && Object.hasOwn(RANGES, range) ? (range as Range) : 'hour');
 

@@ -2,9 +2,10 @@ import { Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nest
 import { BackupConfig } from '@kiroku/config';
 import type { Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { AdminOnly, authOf, Cookies } from '../auth';
-import { BackupBusy, BackupRun, BackupService, formatBytes } from '../backup';
-import { render } from '../web/render';
+import { authOf, Cookies } from '../auth';
+import { BackupBusy, BackupRun, BackupService } from '../backup';
+import { AdminOnly, render } from '../web';
+import { formatBytes } from '../storage';
 
 /** How long a button waits for a quick answer (busy, or done) before saying "started". */
 const QUICK_MS = 1500;

@@ -1,9 +1,8 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { LogConfig } from '@kiroku/config';
 import type { Response } from 'express';
-import { AdminOnly } from '../auth';
-import { LogQuery, searchLogs } from '../logs/log-search';
-import { render } from '../web/render';
+import { LogQuery, searchLogs } from '../logs';
+import { AdminOnly, render } from '../web';
 
 const STREAMS = ['access', 'app', 'error', 'security'] as const;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;

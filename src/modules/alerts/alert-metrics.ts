@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { Gauge } from 'prom-client';
-import { guardedCollect, MetricsService } from '../metrics/metrics.service';
+import { guardedCollect, MetricsService } from '../metrics';
 import { RULES } from './alert-rules';
 
 /**

@@ -4,8 +4,8 @@ import { AlertConfig, AppConfig, MetricsConfig } from '@kiroku/config';
 import { Database } from '@kiroku/persistence';
 import { MoreThan } from 'typeorm';
 import { BackupService } from '../backup';
-import { FORGET_INSTANCE_AFTER_MS, Instance, instanceState } from '../cluster/instance.entity';
-import { MetricSample } from '../metrics/metric-sample.entity';
+import { FORGET_INSTANCE_AFTER_MS, Instance, instanceState } from '../cluster';
+import { MetricSample } from '../metrics';
 import type { Severity } from './alert.entity';
 
 /** One rule's verdict for one subject at one evaluation. */

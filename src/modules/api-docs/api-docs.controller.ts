@@ -1,8 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public } from '../auth';
-import { render } from '../web/render';
+import { Public, render } from '../web';
 import { ApiDocs } from './api-docs';
 
 @ApiExcludeController()

@@ -1,6 +1,6 @@
 import { INestApplication, Injectable } from '@nestjs/common';
+import { APP_VERSION } from '@kiroku/config';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { APP_VERSION } from '../../app-info';
 
 /** The OpenAPI description of /api/v1, generated from the controllers and DTOs themselves. */
 @Injectable()

@@ -2,8 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Internal
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { SignInRequired } from '../web/errors';
-import { ACCESS_KEY, AccessLevel } from './access.decorator';
+import { ACCESS_KEY, AccessLevel, SignInRequired } from '../web';
 import { authOf } from './request-auth';
 
 /** Deny by default: a route without @Public(), @SignedIn() or @AdminOnly() is refused for everyone. */

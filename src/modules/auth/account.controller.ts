@@ -1,9 +1,7 @@
 import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { isLocale, isTimeZone } from '../web/i18n';
-import { field, render } from '../web/render';
-import { SignedIn } from './access.decorator';
+import { field, isLocale, isTimeZone, render, SignedIn } from '../web';
 import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { AuditTrail } from '../audit';
-import { Locale } from '../web/i18n';
+import { Locale } from '../web';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, ThrottlePolicy, accountKey, addressKey } from './login-throttle.service';
 import { PasswordHasher, passwordProblem } from './passwords';
 import { SessionStore } from './session.store';

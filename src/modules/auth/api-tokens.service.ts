@@ -4,7 +4,7 @@ import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { IsNull } from 'typeorm';
 import { ApiToken } from './api-token.entity';
-import { randomToken, safeEqual, sha256 } from './secrets';
+import { randomToken, safeEqual, sha256 } from '../web';
 import { User } from './user.entity';
 
 const TOKEN_FORMAT = /^krk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;

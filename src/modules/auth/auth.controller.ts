@@ -2,8 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/
 import { SecurityConfig } from '@kiroku/config';
 import type { Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { field, render, safeNext } from '../web/render';
-import { Public, SignedIn } from './access.decorator';
+import { field, Public, render, safeNext, SignedIn } from '../web';
 import { Accounts } from './accounts.service';
 import { Cookies } from './cookies';
 import { authOf } from './request-auth';

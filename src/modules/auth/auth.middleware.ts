@@ -2,12 +2,10 @@ import { Injectable, Logger, NestMiddleware, ServiceUnavailableException } from 
 import { SecurityConfig } from '@kiroku/config';
 import type { NextFunction, Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { SignInRequired } from '../web/errors';
-import { hasMessage, isLocale, Locale } from '../web/i18n';
+import { hasMessage, hmac, isLocale, Locale, randomToken, SignInRequired } from '../web';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
 import { ANONYMOUS } from './request-auth';
-import { hmac, randomToken } from './secrets';
 import { SessionStore } from './session.store';
 
 /** The token forms carry before anyone has signed in: an HMAC of a random cookie, bound to this server's secret. */

@@ -7,15 +7,15 @@ import { AuthController } from './auth.controller';
 import { AuthMiddleware } from './auth.middleware';
 import { Cookies } from './cookies';
 import { CsrfMiddleware } from './csrf.middleware';
+import { HomeController } from './home.controller';
 import { MeController } from './me.controller';
 import { MultipartMiddleware } from './multipart.middleware';
-import { SessionPruneTask } from './session-prune.task';
 import { SignInService } from './sign-in.service';
 
 @Module({
   imports: [AccountsModule],
-  controllers: [AuthController, AccountController, MeController],
-  providers: [Cookies, SignInService, SessionPruneTask, { provide: APP_GUARD, useClass: AccessGuard }],
+  controllers: [HomeController, AuthController, AccountController, MeController],
+  providers: [Cookies, SignInService, { provide: APP_GUARD, useClass: AccessGuard }],
   exports: [AccountsModule, Cookies],
 })
 export class AuthModule implements NestModule {

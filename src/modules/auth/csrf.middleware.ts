@@ -5,7 +5,7 @@ import { AuditTrail } from '../audit';
 import { preSessionToken } from './auth.middleware';
 import { Cookies } from './cookies';
 import { authOf } from './request-auth';
-import { safeEqual } from './secrets';
+import { safeEqual } from '../web';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -1,13 +1,11 @@
-export { Access, AdminOnly, Public, SignedIn, type AccessLevel, ACCESS_KEY } from './access.decorator';
 export { Accounts, type FieldErrors } from './accounts.service';
 export { ApiTokens } from './api-tokens.service';
 export { AccountsModule } from './accounts.module';
 export { AuthModule } from './auth.module';
-export { passwordProblem } from './passwords';
+export { PasswordHasher, passwordProblem } from './passwords';
 export { Cookies } from './cookies';
 export { authOf, type AuthState } from './request-auth';
 export { SessionStore } from './session.store';
-export { SessionPruneTask } from './session-prune.task';
 export { ROLES, User, type Role } from './user.entity';
 export { Session } from './session.entity';
 export { ApiToken } from './api-token.entity';

@@ -4,7 +4,7 @@ import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { In, LessThan } from 'typeorm';
 import { LoginThrottle } from './login-throttle.entity';
-import { sha256 } from './secrets';
+import { sha256 } from '../web';
 
 export interface ThrottlePolicy {
   /** Attempts allowed before any delay. */
@@ -93,13 +93,6 @@ export class LoginThrottleService {
 
   async clear(key: string): Promise<void> {
     await this.db.transaction((m) => m.delete(LoginThrottle, { key }));
-  }
-
-  /** Deletes counters nobody has touched for FORGET_AFTER_MS (their delays are long over). */
-  async prune(): Promise<number> {
-    const cutoff = new Date(this.clock.nowMs() - FORGET_AFTER_MS);
-    const result = await this.db.transaction((m) => m.delete(LoginThrottle, { updatedAt: LessThan(cutoff) }));
-    return result.affected ?? 0;
   }
 
   private async count(key: string, policy: ThrottlePolicy): Promise<Reservation> {

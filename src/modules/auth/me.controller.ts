@@ -1,9 +1,8 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemDto } from '../web/problem.dto';
+import { ProblemDto, SignedIn } from '../web';
 import { MeDto } from './me.dto';
-import { SignedIn } from './access.decorator';
 import { authOf } from './request-auth';
 
 @ApiTags('account')

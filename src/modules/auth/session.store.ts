@@ -3,7 +3,7 @@ import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
 import { Database } from '@kiroku/persistence';
 import { In, LessThan, Not } from 'typeorm';
-import { hmac, randomToken, sha256 } from './secrets';
+import { hmac, randomToken, sha256 } from '../web';
 import { Session } from './session.entity';
 import { User } from './user.entity';
 
@@ -94,23 +94,5 @@ export class SessionStore {
     const now = this.clock.nowMs();
     const sessions = await this.db.manager.find(Session, { where: { userId }, order: { lastSeenAt: 'DESC' } });
     return sessions.filter((s) => now < s.expiresAt.getTime() && now < s.lastSeenAt.getTime() + this.config.sessionIdleMs);
-  }
-
-  /** Deletes expired rows, at most `batch` per statement, until none is left; returns how many. */
-  async pruneExpired(batch = 500, signal?: AbortSignal): Promise<number> {
-    let total = 0;
-    for (;;) {
-      if (signal?.aborted) return total;
-      const now = this.clock.nowMs();
-      const idleSince = new Date(now - this.config.sessionIdleMs);
-      const doomed = await this.db.manager.find(Session, {
-        select: { idHash: true },
-        where: [{ expiresAt: LessThan(new Date(now)) }, { lastSeenAt: LessThan(idleSince) }],
-        take: batch,
-      });
-      if (doomed.length === 0) return total;
-      await this.db.transaction((m) => m.delete(Session, { idHash: In(doomed.map((s) => s.idHash)) }));
-      total += doomed.length;
-    }
   }
 }

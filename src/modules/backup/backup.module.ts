@@ -1,13 +1,15 @@
 import { Module } from '@nestjs/common';
-import { BackupConfig } from '@kiroku/config';
-import { backupDestination } from './backup-destination.factory';
-import { BACKUP_DESTINATION, BackupService } from './backup.service';
+import { MetricsModule } from '../metrics';
+import { StorageModule } from '../storage';
+import { BackupMetrics } from './backup.metrics';
+import { BackupService } from './backup.service';
 import { BackupTask } from './backup.task';
 
-/** Backups as a service (the CLI uses this). */
+/** Backups as a service (the CLI uses this), with the catalog's figures on /metrics. */
 @Module({
-  providers: [BackupService, { provide: BACKUP_DESTINATION, useFactory: backupDestination, inject: [BackupConfig] }],
-  exports: [BackupService, BACKUP_DESTINATION],
+  imports: [StorageModule, MetricsModule],
+  providers: [BackupService, BackupMetrics],
+  exports: [BackupService],
 })
 export class BackupModule {}
 

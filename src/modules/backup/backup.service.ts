@@ -8,19 +8,14 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { BackupConfig, DatabaseConfig } from '@kiroku/config';
+import { BackupConfig, DatabaseConfig, APP_VERSION } from '@kiroku/config';
 import { Database, INSTANCE_ID, LeaseService } from '@kiroku/persistence';
 import { Client } from 'pg';
 import { FindOptionsWhere, IsNull, Not } from 'typeorm';
-import { APP_VERSION } from '../../app-info';
-import { backupKey, canDecrypt, decrypt } from './age';
+import { canDecrypt, decrypt, encryptionKey, Measure, RequireAgeHeader, STORAGE_DESTINATION, StorageDestination } from '../storage';
 import { BackupRun } from './backup-run.entity';
-import { BackupDestination } from './destinations/destination';
 import { retentionDecision } from './retention';
 import { inspectSqliteFile, pgToolMajor, postgresFacts, postgresSnapshot, Snapshot, SnapshotFacts, spawnPgTool, sqliteSnapshot } from './snapshot';
-import { Measure, RequireAgeHeader } from './streams';
-
-export const BACKUP_DESTINATION = Symbol('BACKUP_DESTINATION');
 
 /**
  * One backup at a time across every replica and the CLI: a lease renewed while
@@ -133,7 +128,7 @@ export class BackupService {
     private readonly clock: Clock,
     private readonly config: BackupConfig,
     private readonly database: DatabaseConfig,
-    @Inject(BACKUP_DESTINATION) readonly destination: BackupDestination,
+    @Inject(STORAGE_DESTINATION) readonly destination: StorageDestination,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
     private readonly leases: LeaseService,
   ) {}
@@ -171,10 +166,10 @@ export class BackupService {
   private async runLocked(trigger: 'schedule' | 'manual', slot: string | null, held: () => boolean): Promise<BackupRun> {
     const startedAt = this.clock.now();
     const id = randomUUID();
-    let key: ReturnType<typeof backupKey> | undefined;
+    let key: ReturnType<typeof encryptionKey> | undefined;
     let keyError: Error | undefined;
     try {
-      key = backupKey(this.config);
+      key = encryptionKey(this.config);
     } catch (error) {
       keyError = error as Error;
     }
@@ -320,7 +315,7 @@ export class BackupService {
   /** Why a backup could not be made here, or null: encryption settings, and on PostgreSQL a pg_dump at least as new as the server. */
   async readiness(): Promise<string | null> {
     try {
-      backupKey(this.config);
+      encryptionKey(this.config);
       if (this.db.engine === 'postgres') await this.checkPgDump();
       return null;
     } catch (error) {

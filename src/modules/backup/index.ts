@@ -1,6 +1,5 @@
 export { BackupModule, BackupScheduleModule } from './backup.module';
-export { BackupBusy, BackupService, MANIFEST_SUFFIX, type Manifest } from './backup.service';
+export { BackupBusy, backupScratchPrefix, BackupService, MANIFEST_SUFFIX, restoreInto, withClient, type BackupStatusFigures, type Manifest } from './backup.service';
 export { BackupRun } from './backup-run.entity';
 export { BackupTask } from './backup.task';
-export { formatBytes, STREAM_CHUNK } from './streams';
-export { AGE_HEADER, backupKey, decrypt } from './age';
+export { readManifests, restoreBackup, RestoreRefused } from './restore';

@@ -4,17 +4,15 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BackupConfig, DatabaseConfig } from '@kiroku/config';
 import { SqliteFileLock } from '@kiroku/persistence';
-import { backupDestination } from './backup-destination.factory';
+import { RequireAgeHeader, StorageDestination, storageDestination } from '../storage';
 import { compareFacts, Manifest, MANIFEST_SUFFIX, restoreInto, withClient } from './backup.service';
-import { BackupDestination } from './destinations/destination';
-import { RequireAgeHeader } from './streams';
 import { SnapshotFacts } from './snapshot';
 
 /** Refusals the CLI prints as its one-line reason. */
 export class RestoreRefused extends Error {}
 
 /** Every manifest in the destination, newest first: the backups, known without the database. */
-export async function readManifests(destination: BackupDestination): Promise<Manifest[]> {
+export async function readManifests(destination: StorageDestination): Promise<Manifest[]> {
   const out: Manifest[] = [];
   for (const object of await destination.list('backups/')) {
     if (!object.key.endsWith(MANIFEST_SUFFIX)) continue;
@@ -36,7 +34,7 @@ export async function readManifests(destination: BackupDestination): Promise<Man
  * the backup came from. A non-empty target is refused unless `force`.
  */
 export async function restoreBackup(config: BackupConfig, database: DatabaseConfig, id: string, target: string, force: boolean): Promise<{ manifest: Manifest; restored: SnapshotFacts }> {
-  const destination = backupDestination(config);
+  const destination = storageDestination(config);
   const matches = (await readManifests(destination)).filter((m) => m.id === id || (id.length >= 8 && m.id.startsWith(id)));
   if (matches.length === 0) throw new RestoreRefused(`no backup ${id} in ${destination.description}`);
   if (matches.length > 1) throw new RestoreRefused(`${id} names ${matches.length} backups: give more of the id`);

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { STREAM_CHUNK } from './streams';
 import { createReadStream } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { PassThrough, Readable } from 'node:stream';
 import { DatabaseConfig } from '@kiroku/config';
 import { Database, MIGRATIONS_TABLE } from '@kiroku/persistence';
 import BetterSqlite3 from 'better-sqlite3';
+import { STREAM_CHUNK } from '../storage';
 
 /** What a snapshot holds, checked against the restored copy by verify and restore. */
 export interface SnapshotFacts {

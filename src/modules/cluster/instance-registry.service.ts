@@ -2,10 +2,9 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { AppConfig, DatabaseConfig } from '@kiroku/config';
+import { AppConfig, DatabaseConfig, APP_VERSION } from '@kiroku/config';
 import { Database, INSTANCE_ID, SqliteFileLock } from '@kiroku/persistence';
 import { IsNull, LessThan, MoreThan } from 'typeorm';
-import { APP_VERSION } from '../../app-info';
 import { FORGET_INSTANCE_AFTER_MS, Instance, instanceState, InstanceState } from './instance.entity';
 
 /**

@@ -2,8 +2,7 @@ import { Controller, Get, Headers, OnModuleInit, Res, ServiceUnavailableExceptio
 import { HealthCheckResult, HealthCheckService, HealthIndicatorFunction } from '@nestjs/terminus';
 import { MetricsConfig } from '@kiroku/config';
 import type { Response } from 'express';
-import { Public } from '../auth/access.decorator';
-import { bearerMatches } from '../auth/secrets';
+import { bearerMatches, Public } from '../web';
 import { InstanceRegistry } from '../cluster';
 import { DatabaseIndicator } from './database.indicator';
 import { DiskIndicator } from './disk.indicator';

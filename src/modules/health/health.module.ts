@@ -13,6 +13,6 @@ import { SchemaIndicator } from './schema.indicator';
   imports: [TerminusModule.forRoot({ logger: false }), ClusterModule],
   controllers: [HealthController],
   providers: [DatabaseIndicator, DiskIndicator, EventLoopIndicator, InstanceIndicator, SchemaIndicator],
-  exports: [DiskIndicator],
+  
 })
 export class HealthModule {}

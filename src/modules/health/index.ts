@@ -1,2 +1,2 @@
 export { HealthModule } from './health.module';
-export { diskUsage, DiskIndicator } from './disk.indicator';
+export { HealthController } from './health.controller';

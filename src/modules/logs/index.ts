@@ -4,3 +4,4 @@ export { requestContext, type RequestContext } from './request-context';
 export { createRootLogger, endLogFiles, flushLogFiles } from './root-logger';
 export { redactSecrets, SECRET_KEYS } from './redact';
 export { DailyLogFiles, LOG_FILE, utcDay } from './daily-files';
+export { type LogQuery, searchLogs, type LogEntry } from './log-search';

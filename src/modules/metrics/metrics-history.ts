@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { MoreThan } from 'typeorm';
-import { Instance } from '../cluster/instance.entity';
+import { Instance } from '../cluster';
 import { MetricSample } from './metric-sample.entity';
 
 /** The console's ranges: how far back, and how wide each point is. */

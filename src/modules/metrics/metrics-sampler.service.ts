@@ -3,7 +3,6 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { Clock } from '@kiroku/clock';
 import { MetricsConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID } from '@kiroku/persistence';
-import { LogSweeper } from '../logs/log-sweeper';
 import { MetricSample } from './metric-sample.entity';
 import { MetricsService } from './metrics.service';
 
@@ -27,7 +26,6 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     private readonly config: MetricsConfig,
     private readonly metrics: MetricsService,
-    private readonly sweeper: LogSweeper,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {}
 
@@ -79,7 +77,7 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
       loopLagP99Us: lagUs,
       diskDataPermille: permille('data'),
       diskLogsPermille: permille('logs'),
-      logEmergency: this.sweeper.lastReport?.emergency ? 1 : 0,
+      ...this.metrics.sampleContributions(),
     };
     await this.db.transaction((m) => m.insert(MetricSample, sample));
     return sample;

@@ -2,9 +2,7 @@ import { BlockList, isIPv6 } from 'node:net';
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { MetricsConfig } from '@kiroku/config';
 import type { Request, Response } from 'express';
-import { Public } from '../auth/access.decorator';
-import { bearerMatches } from '../auth/secrets';
-import { sendError } from '../web/problem';
+import { bearerMatches, Public, sendError } from '../web';
 import { MetricsService } from './metrics.service';
 
 /** GET /metrics for Prometheus: with `Authorization: Bearer METRICS_TOKEN`, or from an address in METRICS_ALLOW. */

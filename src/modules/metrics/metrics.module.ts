@@ -1,9 +1,14 @@
 import { Module } from '@nestjs/common';
-import { BackupModule } from '../backup';
-import { LogSweepModule } from '../logs/log-sweep.module';
 import { MetricsController } from './metrics.controller';
+import { MetricsHistory } from './metrics-history';
+import { MetricsRetention } from './metrics.retention';
 import { MetricsSampler } from './metrics-sampler.service';
 import { MetricsService } from './metrics.service';
 
-@Module({ imports: [BackupModule, LogSweepModule], controllers: [MetricsController], providers: [MetricsService, MetricsSampler], exports: [MetricsService] })
+/** The registry that modules register their figures with, and the history the console reads (the CLI has these too). */
+@Module({ providers: [MetricsService, MetricsHistory, MetricsRetention], exports: [MetricsService, MetricsHistory] })
 export class MetricsModule {}
+
+/** What only the serving app runs: GET /metrics and the sampler that writes metric_samples. */
+@Module({ imports: [MetricsModule], controllers: [MetricsController], providers: [MetricsSampler] })
+export class MetricsEndpointModule {}

@@ -1,51 +1,23 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DatabaseConfig, LogConfig } from '@kiroku/config';
-import { Database, INSTANCE_ID } from '@kiroku/persistence';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { resolve } from 'node:path';
-import { APP_VERSION } from '../../app-info';
-import { BackupService } from '../backup';
-import type { BackupStatusFigures } from '../backup/backup.service';
-import { dataFolder, diskUsage } from '../health/disk.indicator';
-import { LogSweeper } from '../logs/log-sweeper';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_VERSION, DatabaseConfig, LogConfig } from '@kiroku/config';
+import { Database, INSTANCE_ID } from '@kiroku/persistence';
+import { collectDefaultMetrics, Counter, Gauge, GaugeConfiguration, Histogram, Registry } from 'prom-client';
+import { guardedCollect, perScrape } from './collect';
+import { dataFolder, diskUsage } from './disk';
+import type { MetricSample } from './metric-sample.entity';
 import { RequestWindow } from './request-window';
 
-/**
- * The collect function of a gauge whose figures come from elsewhere (the
- * database, the disk): when reading fails, the gauge is left out of this
- * scrape and the failure counted, instead of failing the whole scrape —
- * /metrics must still answer while the database is down, or every monitor
- * would call the instance itself down.
- */
-export function guardedCollect(errors: Counter, read: (gauge: Gauge) => Promise<void>): (this: Gauge) => Promise<void> {
-  return async function (this: Gauge) {
-    try {
-      await read(this);
-    } catch {
-      this.reset();
-      errors.inc();
-    }
-  };
-}
-
-/**
- * `read`'s result, shared by the gauges of one scrape (prom-client collects
- * them one after another): one catalog read or one statfs per scrape, not one
- * per gauge.
- */
-function perScrape<T>(read: () => Promise<T>): () => Promise<T> {
-  let cached: { at: number; value: Promise<T> } | undefined;
-  return () => {
-    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), value: read() };
-    return cached.value;
-  };
-}
+/** Columns of a history sample that another module supplies (see MetricsService.contributeToSamples). */
+export type SampleFigures = Pick<MetricSample, 'logEmergency'>;
 
 /**
  * The process's Prometheus metrics, on a registry of its own. Labels are
  * bounded: route patterns (`/notes/:id`), methods and status codes, never raw
- * paths or ids. Figures that live elsewhere (backups, disks, the log sweeper)
- * are read when scraped.
+ * paths or ids. This service owns the request, process, disk and database
+ * figures; a module with figures of its own (backups, the log sweeper,
+ * alerts) registers its gauges here (`gauge`, `guarded`) and imports
+ * nothing of this module but its door.
  */
 @Injectable()
 export class MetricsService {
@@ -57,10 +29,9 @@ export class MetricsService {
   private readonly dirs: ReadonlyArray<readonly [volume: 'data' | 'logs', path: string]>;
   private readonly requests: Counter<'method' | 'route' | 'status'>;
   private readonly duration: Histogram<'method' | 'route'>;
+  private readonly sampleFigures: Array<() => Partial<SampleFigures>> = [];
 
   constructor(
-    backups: BackupService,
-    sweeper: LogSweeper,
     database: DatabaseConfig,
     logs: LogConfig,
     db: Database,
@@ -80,28 +51,6 @@ export class MetricsService {
     });
     new Gauge({ name: 'kiroku_instance_info', help: 'This instance: version and database engine', labelNames: ['version', 'engine', 'instance'], registers })
       .set({ version: APP_VERSION, engine: database.engine, instance: instanceId }, 1);
-
-    const backupStatus = perScrape(() => backups.status());
-    // Labelled by destination so that "no value" (no backup yet, or the catalog unreadable) is an absent
-    // series: prom-client prints an unlabelled gauge as 0 even after reset(), and a last-success time of 0
-    // would read as "56 years old".
-    const destination = { destination: backups.destination.kind };
-    const backupGauge = (name: string, help: string, pick: (s: BackupStatusFigures) => number | null) =>
-      new Gauge({
-        name, help, labelNames: ['destination'], registers,
-        collect: guardedCollect(errors, async (gauge) => {
-          const value = pick(await backupStatus());
-          if (value === null) gauge.reset();
-          else gauge.set(destination, value);
-        }),
-      });
-    const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : null);
-    backupGauge('kiroku_backup_last_success_timestamp_seconds', 'When the newest successful backup finished', (s) => seconds(s.lastSuccessAt));
-    backupGauge('kiroku_backup_last_verified_timestamp_seconds', 'When a backup last passed verification', (s) => seconds(s.lastVerifiedAt));
-    backupGauge('kiroku_backup_last_duration_seconds', 'Snapshot-to-stored time of the newest successful backup', (s) => (s.lastDurationMs === null ? null : s.lastDurationMs / 1000));
-    backupGauge('kiroku_backup_last_size_bytes', 'Stored size of the newest successful backup', (s) => s.lastStoredBytes);
-    backupGauge('kiroku_backup_failures', 'Failed backup runs in the catalog', (s) => s.failures);
-    backupGauge('kiroku_backup_last_run_failed', '1 when the newest finished backup run failed', (s) => (s.lastRunFailed ? 1 : 0));
 
     const data = dataFolder(database);
     this.dirs = [
@@ -149,35 +98,30 @@ export class MetricsService {
         countedErrors = now;
       },
     });
-    new Gauge({
-      name: 'kiroku_log_sweeper_last_run_timestamp_seconds', help: 'When this instance last swept its log folder', registers,
-      collect() {
-        if (sweeper.lastSweptAt) this.set(sweeper.lastSweptAt.getTime() / 1000);
-      },
-    });
-    new Gauge({
-      name: 'kiroku_log_sweeper_files', help: 'What the last log sweep did, by action', labelNames: ['action'], registers,
-      collect() {
-        const report = sweeper.lastReport;
-        if (!report) return;
-        this.set({ action: 'compressed' }, report.compressed.length);
-        this.set({ action: 'archived' }, report.archived.length);
-        this.set({ action: 'deleted' }, report.deleted.length);
-        this.set({ action: 'emergency_deleted' }, report.emergencyDeleted.length);
-      },
-    });
-    new Gauge({
-      name: 'kiroku_log_sweeper_problems', help: 'Problems the last log sweep reported (files it could not compress, archive or delete)', registers,
-      collect() {
-        if (sweeper.lastReport) this.set(sweeper.lastReport.problems.length);
-      },
-    });
-    new Gauge({
-      name: 'kiroku_log_sweeper_emergency', help: '1 when the last log sweep found the log disk past ALERT_DISK_CRIT', registers,
-      collect() {
-        this.set(sweeper.lastReport?.emergency ? 1 : 0);
-      },
-    });
+  }
+
+  /** A gauge on this registry; its `collect` runs at each scrape. */
+  gauge<T extends string>(config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
+    return new Gauge<T>({ ...config, registers: [this.registry] });
+  }
+
+  /**
+   * A collect function for figures read from elsewhere (the database, a
+   * destination): a failed read leaves the gauge out of this scrape and
+   * counts in kiroku_metrics_collect_errors_total instead of failing it.
+   */
+  guarded<T extends string>(read: (gauge: Gauge<T>) => Promise<void>): (this: Gauge<T>) => Promise<void> {
+    return guardedCollect(this.collectErrors, read);
+  }
+
+  /** A module's figures for each history sample (metric_samples), read when the sample is taken. */
+  contributeToSamples(read: () => Partial<SampleFigures>): void {
+    this.sampleFigures.push(read);
+  }
+
+  /** What the contributors report now; absent figures are 0. */
+  sampleContributions(): SampleFigures {
+    return Object.assign({ logEmergency: 0 }, ...this.sampleFigures.map((read) => read()));
   }
 
   /**

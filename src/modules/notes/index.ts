@@ -3,6 +3,5 @@ export { NotesService, TRASH_RETENTION_MS, type NoteView, type NoteInput } from 
 export { Note, type Visibility } from './note.entity';
 export { Tag } from './tag.entity';
 export { NoteTag } from './note-tag.entity';
-export { PurgeTrashTask } from './purge-trash.task';
 export { NoteDto, NoteListDto } from './note.dto';
 export { rebuildSearchIndex, clearSearchIndex } from './search/rebuild';

@@ -1,6 +1,6 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { InstantColumn } from '@kiroku/persistence';
-import { User } from '../auth/user.entity';
+import { User } from '../auth';
 
 export type Visibility = 'private' | 'public';
 export const VISIBILITIES: Visibility[] = ['private', 'public'];

@@ -3,9 +3,8 @@ import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse,
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Request } from 'express';
-import { authOf, SignedIn } from '../auth';
-import { ProblemException } from '../web/errors';
-import { ProblemDto } from '../web/problem.dto';
+import { authOf } from '../auth';
+import { ProblemDto, ProblemException, SignedIn } from '../web';
 import { CreateNoteDto, NoteDto, NoteListDto, TAG_PATTERN, UpdateNoteDto } from './note.dto';
 import { BadCursor, NotesService, NoteView } from './notes.service';
 import { apiValidationPipe } from './validation';

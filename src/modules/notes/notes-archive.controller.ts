@@ -3,8 +3,8 @@ import { Clock } from '@kiroku/clock';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AuditTrail } from '../audit';
-import { authOf, Cookies, SignedIn } from '../auth';
-import { render } from '../web/render';
+import { authOf, Cookies } from '../auth';
+import { render, SignedIn } from '../web';
 import { markdownZip, readMarkdownZip } from './markdown-archive';
 import { NotesService } from './notes.service';
 

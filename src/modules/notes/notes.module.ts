@@ -4,12 +4,12 @@ import { NotesApiController } from './notes-api.controller';
 import { NotesArchiveController } from './notes-archive.controller';
 import { NotesController } from './notes.controller';
 import { NotesService } from './notes.service';
-import { PurgeTrashTask } from './purge-trash.task';
+import { NotesRetention } from './notes.retention';
 
 @Module({
   imports: [AuthModule],
   controllers: [NotesController, NotesApiController, NotesArchiveController],
-  providers: [NotesService, PurgeTrashTask],
+  providers: [NotesService, NotesRetention],
   exports: [NotesService],
 })
 export class NotesModule {}

@@ -134,19 +134,6 @@ export class NotesService {
     return result.affected ?? 0;
   }
 
-  /** Deletes notes trashed more than 30 days ago, `batch` at a time; returns how many. */
-  async purgeTrash(batch = 500, signal?: AbortSignal): Promise<number> {
-    let total = 0;
-    const before = new Date(this.clock.nowMs() - TRASH_RETENTION_MS);
-    for (;;) {
-      if (signal?.aborted) return total;
-      const doomed = await this.db.manager.find(Note, { select: { id: true }, where: { deletedAt: LessThan(before) }, take: batch });
-      if (doomed.length === 0) return total;
-      await this.db.transaction((m) => m.delete(Note, { id: In(doomed.map((n) => n.id)) }));
-      total += doomed.length;
-    }
-  }
-
   /** The ids and titles of the owner's notes outside the trash, oldest first: the table of contents of an export. */
   async exportList(ownerId: string): Promise<Array<{ id: string; title: string }>> {
     return this.db.select<{ id: string; title: string }>('SELECT id, title FROM notes WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id', [ownerId]);

@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn, Unique } from 'typeorm';
-import { User } from '../auth/user.entity';
+import { User } from '../auth';
 
 /** A tag belongs to its owner: two people's "work" tags are different rows. */
 @Entity({ name: 'tags' })

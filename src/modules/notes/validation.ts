@@ -1,6 +1,5 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
-import { ProblemException } from '../web/errors';
-import type { FieldProblem } from '../web/problem';
+import { type FieldProblem, ProblemException } from '../web';
 
 /** class-validator's errors as problem-details field problems ("tags[3]": "must be …"). */
 export function fieldProblems(errors: ValidationError[], parent = ''): FieldProblem[] {

@@ -5,12 +5,11 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BackupConfig, DatabaseConfig } from '@kiroku/config';
+import { APP_VERSION, BackupConfig, DatabaseConfig } from '@kiroku/config';
+import type { SchemaDefinition } from '@kiroku/persistence';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { APP_VERSION } from '../../app-info';
-import { AGE_HEADER, backupKey, decrypt, STREAM_CHUNK } from '../backup';
-import { commitFile } from '../backup/files';
+import { AGE_HEADER, commitFile, decrypt, encryptionKey, STREAM_CHUNK } from '../storage';
 import { rebuildSearchIndex } from '../notes';
 import { Endpoint, tableLine, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
@@ -50,6 +49,8 @@ export interface ArchiveManifest {
 export interface ArchiveSettings {
   database: DatabaseConfig;
   backup: BackupConfig;
+  /** Every entity and migration: what the archive holds, and what an import migrates to. */
+  schema: SchemaDefinition;
 }
 
 /**
@@ -64,7 +65,7 @@ export async function exportArchive(settings: ArchiveSettings, out: string, opti
   if (existsSync(file)) throw new TransferRefused(`${file} exists: choose a new file name`);
   if (!existsSync(dirname(file))) throw new TransferRefused(`the folder ${dirname(file)} does not exist`);
   const key = options.encrypt ? backupKeyOrRefuse(settings.backup) : undefined;
-  const source = await Endpoint.open(settings.database, { exclusive: false, mustExist: true });
+  const source = await Endpoint.open(settings.database, settings.schema, { exclusive: false, mustExist: true });
   const partial = join(dirname(file), `.partial-${randomBytes(6).toString('hex')}-${basename(file)}`);
   try {
     const schemaVersion = await source.schemaVersion();
@@ -122,7 +123,7 @@ export async function exportArchive(settings: ArchiveSettings, out: string, opti
 
 function backupKeyOrRefuse(config: BackupConfig) {
   try {
-    return backupKey(config);
+    return encryptionKey(config);
   } catch (error) {
     throw new TransferRefused((error as Error).message.replace('backups are never written unencrypted', '--encrypt needs a key'));
   }
@@ -161,7 +162,7 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
     }
     const manifest = await readManifest(zip, entries, file);
 
-    target = await Endpoint.open(settings.database, { exclusive: true });
+    target = await Endpoint.open(settings.database, settings.schema, { exclusive: true });
     const schemaVersion = await target.migrate();
     if (manifest.schemaVersion !== schemaVersion) throw new TransferRefused(`the archive holds schema ${manifest.schemaVersion} but this Kiroku has ${schemaVersion}: import it with the Kiroku version that exported it`);
     checkTables(manifest, target.plan, file);

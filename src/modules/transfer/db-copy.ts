@@ -1,4 +1,5 @@
 import { DatabaseConfig } from '@kiroku/config';
+import type { SchemaDefinition } from '@kiroku/persistence';
 import { clearSearchIndex, rebuildSearchIndex } from '../notes';
 import { databaseAt, Endpoint, quote, tableLine, TransferRefused } from './endpoint';
 import { decodeRow, TableDigest } from './row-codec';
@@ -42,17 +43,17 @@ export interface CopyOptions {
  * the source, rebuilds the target's search index, then compares row counts
  * and content hashes of both sides. The marker goes only once they match.
  */
-export async function copyDatabase(base: DatabaseConfig, from: string, to: string, options: CopyOptions = {}): Promise<CopyReport> {
+export async function copyDatabase(base: DatabaseConfig, schema: SchemaDefinition, from: string, to: string, options: CopyOptions = {}): Promise<CopyReport> {
   const batch = options.batch ?? COPY_BATCH;
   const progress = options.progress ?? (() => undefined);
   const sourceConfig = databaseAt(base, from);
   const targetConfig = databaseAt(base, to);
   if ((sourceConfig.url ?? sourceConfig.path) === (targetConfig.url ?? targetConfig.path)) throw new TransferRefused('--from and --to name the same database');
 
-  const source = await Endpoint.open(sourceConfig, { exclusive: false, mustExist: true });
+  const source = await Endpoint.open(sourceConfig, schema, { exclusive: false, mustExist: true });
   let target: Endpoint | undefined;
   try {
-    target = await Endpoint.open(targetConfig, { exclusive: true });
+    target = await Endpoint.open(targetConfig, schema, { exclusive: true });
     const schemaVersion = await source.schemaVersion();
     const targetVersion = await target.migrate();
     if (targetVersion !== schemaVersion) throw new TransferRefused(`the source is at schema ${schemaVersion} but the target at ${targetVersion}`);

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseConfig } from '@kiroku/config';
-import { createDataSource, Database, Engine, Migrator, SqliteFileLock } from '@kiroku/persistence';
+import { createDataSource, Database, Engine, Migrator, type SchemaDefinition, SqliteFileLock } from '@kiroku/persistence';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { SCHEMA } from '../../schema';
 import { encodeRow } from './row-codec';
 import { PlannedTable, planTables } from './table-plan';
 
@@ -75,7 +74,7 @@ export class Endpoint {
    * Opens the database. A SQLite file that a running Kiroku serves is refused
    * when `exclusive` (it is about to be written).
    */
-  static async open(config: DatabaseConfig, options: { exclusive: boolean; mustExist?: boolean }): Promise<Endpoint> {
+  static async open(config: DatabaseConfig, schema: SchemaDefinition, options: { exclusive: boolean; mustExist?: boolean }): Promise<Endpoint> {
     if (config.engine === 'sqlite' && options.mustExist) {
       if (!existsSync(config.path)) throw new TransferRefused(`${config.path} does not exist`);
     }
@@ -84,7 +83,7 @@ export class Endpoint {
       lock = new SqliteFileLock(config.path);
       if (!lock.tryAcquire()) throw new TransferRefused(`a Kiroku server is using ${config.path}: stop it first`);
     }
-    const dataSource = createDataSource(config, SCHEMA, 'kiroku-transfer');
+    const dataSource = createDataSource(config, schema, 'kiroku-transfer');
     try {
       await dataSource.initialize();
     } catch (error) {

@@ -1,6 +1,10 @@
+export { Access, AdminOnly, Public, SignedIn, ACCESS_KEY, type AccessLevel } from './access.decorator';
 export { configureWeb, BODY_LIMIT } from './configure-web';
 export { WebModule } from './web.module';
 export { render, field, safeNext } from './render';
 export { ProblemException, SignInRequired } from './errors';
 export { sendError, problem, type Problem, type FieldProblem } from './problem';
-export { translate, formatInstant, catalogKeys, LOCALES, type Locale } from './i18n';
+export { ProblemDto } from './problem.dto';
+export { translate, formatInstant, catalogKeys, hasMessage, isLocale, isTimeZone, LOCALES, type Locale } from './i18n';
+export { VIEWS_DIR } from './view-engine';
+export { bearerMatches, hmac, randomToken, safeEqual, sha256 } from './secrets';

@@ -1,10 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { HomeController } from './home.controller';
 import { HttpErrorFilter } from './http-error.filter';
 
+/** The error pages and problem+json answers of every route. */
 @Module({
-  controllers: [HomeController],
   providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
 })
 export class WebModule {}

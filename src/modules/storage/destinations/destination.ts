@@ -7,9 +7,9 @@ export interface StoredObject {
 
 /**
  * Where backups (and log archives) are kept. Every implementation passes the
- * same contract suite (test/backup-destinations.int-spec.ts).
+ * same contract suite (test/storage-destinations.int-spec.ts).
  */
-export interface BackupDestination {
+export interface StorageDestination {
   readonly kind: 'local' | 'azure';
   /** For messages: the folder or the container, never a credential. */
   readonly description: string;

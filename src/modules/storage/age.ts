@@ -14,7 +14,7 @@ function age(): typeof Age {
 /** Every age file starts with this line; nothing without it is ever stored. */
 export const AGE_HEADER = 'age-encryption.org/v1\n';
 
-export interface BackupKey {
+export interface EncryptionKey {
   /** x25519 or passphrase */
   kind: 'x25519' | 'passphrase';
   /** 16 hex of sha256 over the sorted recipients (or the word passphrase): which key opens a backup, without the key. */
@@ -23,7 +23,7 @@ export interface BackupKey {
 }
 
 /** The encryption settings as a key to write backups with; throws a message naming the setting when there is none. */
-export function backupKey(config: BackupConfig): BackupKey {
+export function encryptionKey(config: BackupConfig): EncryptionKey {
   const recipients = config.ageRecipients ?? [];
   if (!recipients.length && !config.agePassphrase) {
     throw new Error('BACKUP_AGE_RECIPIENTS is unset (and so is BACKUP_AGE_PASSPHRASE): backups are never written unencrypted; create a key with age-keygen and set its public recipient');

@@ -1,9 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { AzuriteServer, startAzurite, tempDir } from '@kiroku/testing';
-import { AzureDestination } from '../src/modules/backup/destinations/azure';
-import { BackupDestination, ObjectMissing } from '../src/modules/backup/destinations/destination';
-import { LocalDestination } from '../src/modules/backup/destinations/local';
+import { azureDestination, LocalDestination, ObjectMissing, StorageDestination } from '../src/modules/storage';
 
 async function bytesOf(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -27,9 +25,9 @@ function failingBody(good: number): Readable {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** One contract, every destination. */
-function contract(name: string, make: () => Promise<BackupDestination>) {
+function contract(name: string, make: () => Promise<StorageDestination>) {
   describe(`backup destination contract: ${name}`, () => {
-    let dest: BackupDestination;
+    let dest: StorageDestination;
     beforeEach(async () => (dest = await make()));
 
     it('stores a stream and gives the same bytes back, listed with its size', async () => {
@@ -81,11 +79,11 @@ let azurite: AzuriteServer;
 beforeAll(async () => (azurite = await startAzurite()), 30_000);
 afterAll(() => azurite?.stop());
 let containers = 0;
-contract('Azure Blob Storage (Azurite)', async () => new AzureDestination(azurite.connectionString, `backups-${process.pid}-${containers++}`));
+contract('Azure Blob Storage (Azurite)', async () => azureDestination(azurite.connectionString, `backups-${process.pid}-${containers++}`));
 
 describe('an unreachable Azure destination', () => {
   it('fails the put with a clear error', async () => {
-    const dest = new AzureDestination('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;', 'x');
+    const dest = azureDestination('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;', 'x');
     await expect(dest.put('backups/a.age', Readable.from([Buffer.from('x')]))).rejects.toThrow(/ECONNREFUSED|connect/);
   }, 60_000);
 });

@@ -6,7 +6,7 @@ import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BackupDestination, checkKey, ObjectMissing, StoredObject } from './destination';
+import { checkKey, ObjectMissing, StorageDestination, StoredObject } from './destination';
 
 const PARTIAL = '.partial-';
 
@@ -15,7 +15,7 @@ const PARTIAL = '.partial-';
  * the same folder, are flushed to disk, then renamed: a reader sees a whole
  * file or none.
  */
-export class LocalDestination implements BackupDestination {
+export class LocalDestination implements StorageDestination {
   readonly kind = 'local';
 
   constructor(private readonly root: string) {}

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { BlobServiceClient, ContainerClient, RestError } from '@azure/storage-blob';
-import { BackupDestination, checkKey, ObjectMissing, StoredObject } from './destination';
+import { checkKey, ObjectMissing, StorageDestination, StoredObject } from './destination';
 
 /** Blocks of 8 MiB: a 1 GiB backup is 128 blocks, well under Azure's 50,000. */
 const BLOCK_BYTES = 8 << 20;
@@ -12,7 +12,7 @@ const BLOCK_BYTES = 8 << 20;
  * block list only after the whole stream was read: until then the blob does
  * not exist, and Azure discards uncommitted blocks by itself after a week.
  */
-export class AzureDestination implements BackupDestination {
+export class AzureDestination implements StorageDestination {
   readonly kind = 'azure';
   private readonly container: ContainerClient;
   private ready?: Promise<unknown>;

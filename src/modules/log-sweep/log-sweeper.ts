@@ -6,11 +6,8 @@ import { createGzip } from 'node:zlib';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { AlertConfig, BackupConfig, LogConfig } from '@kiroku/config';
-import { backupKey } from '../backup/age';
-import { commitFile } from '../backup/files';
-import { BACKUP_DESTINATION } from '../backup/backup.service';
-import type { BackupDestination } from '../backup/destinations/destination';
-import { LOG_FILE, utcDay } from './daily-files';
+import { LOG_FILE, utcDay } from '../logs';
+import { commitFile, encryptionKey, STORAGE_DESTINATION, type StorageDestination } from '../storage';
 
 const DAY_MS = 24 * 3_600_000;
 /** A file of an earlier day may still receive a line for a moment after midnight. */
@@ -55,7 +52,7 @@ export class LogSweeper {
     private readonly backup: BackupConfig,
     private readonly alert: AlertConfig,
     private readonly clock: Clock,
-    @Inject(BACKUP_DESTINATION) private readonly destination: BackupDestination,
+    @Inject(STORAGE_DESTINATION) private readonly destination: StorageDestination,
   ) {}
 
   async sweep(parts: SweepParts = { compress: true, archive: true, prune: true }): Promise<SweepReport> {
@@ -127,7 +124,7 @@ export class LogSweeper {
   private async archive(dir: string, cutoff: string, listArchives: () => Promise<string[]>, report: SweepReport): Promise<void> {
     let key;
     try {
-      key = backupKey(this.backup);
+      key = encryptionKey(this.backup);
     } catch (error) {
       report.problems.push(`log archives are not written: ${(error as Error).message}`);
       return;

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import { guardedCollect } from './metrics.service';
+import { guardedCollect } from './collect';
 
 describe('guardedCollect', () => {
   it('leaves a gauge that cannot be read out of the scrape and counts it, instead of failing the scrape', async () => {

@@ -1,7 +1,7 @@
 import { SnakeNamingStrategy } from '@kiroku/persistence';
 import { DataSource } from 'typeorm';
-import { SCHEMA } from '../../schema';
-import { columnKind, EXCLUDED_TABLES, planTables } from './table-plan';
+import { SCHEMA } from '../src/schema';
+import { columnKind, EXCLUDED_TABLES, planTables } from '../src/modules/transfer';
 
 /**
  * The tables someone has looked at and decided to copy. A table added to

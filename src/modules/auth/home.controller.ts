@@ -1,6 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { authOf, Public } from '../auth';
+import { authOf } from './request-auth';
+import { Public } from '../web';
 
 @Controller()
 export class HomeController {
