@@ -2,8 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { projectRoot } from '@kiroku/testing';
 
-// README.md and docs/**/*.md: every relative link reaches a file of the repository (and, with #anchor, a
-// heading of that file, slugged as GitHub does), and no link leaves the repository.
+// README.md, CONTRIBUTING.md, docs/**/*.md and deploy/**/*.md: every relative link reaches a file of the
+// repository (and, with #anchor, a heading of that file, slugged as GitHub does), and no link leaves the repository.
 const root = projectRoot();
 
 function markdownFiles(dir: string): string[] {
@@ -14,7 +14,7 @@ function markdownFiles(dir: string): string[] {
   });
 }
 
-const files = [join(root, 'README.md'), ...markdownFiles(join(root, 'docs'))];
+const files = [join(root, 'README.md'), join(root, 'CONTRIBUTING.md'), ...markdownFiles(join(root, 'docs')), ...markdownFiles(join(root, 'deploy'))];
 const rel = (path: string) => relative(root, path);
 
 /** The text outside fenced code blocks, with inline code spans blanked: links and headings are only read there. */
@@ -92,7 +92,7 @@ function check(file: string, link: string): string | undefined {
   return headingAnchors(readFileSync(target, 'utf8')).has(anchor) ? undefined : `no heading #${anchor} in ${inside}`;
 }
 
-describe('documentation links (README.md and docs/)', () => {
+describe('documentation links (README.md, CONTRIBUTING.md, docs/, deploy/)', () => {
   it('reads the files and finds their links', () => {
     expect(files.map(rel)).toEqual(expect.arrayContaining(['README.md', 'docs/README.md', 'docs/configuration.md']));
     expect(files.flatMap((f) => linksIn(readFileSync(f, 'utf8'))).length).toBeGreaterThan(50);
@@ -128,7 +128,7 @@ describe('documentation links (README.md and docs/)', () => {
   it('the docs index lists every page under docs/', () => {
     const index = join(root, 'docs', 'README.md');
     const listed = new Set(linksIn(readFileSync(index, 'utf8')).map((link) => resolve(dirname(index), link.split('#')[0])));
-    const pages = files.filter((f) => f.startsWith(join(root, 'docs')) && f !== index);
+    const pages = files.filter((f) => f.startsWith(join(root, 'docs') + '/') && f !== index);
     expect(pages.filter((page) => !listed.has(page)).map(rel)).toEqual([]);
   });
 
