@@ -3,7 +3,7 @@ import 'reflect-metadata';
 export interface SettingOptions {
   /** Redacted whenever configuration is printed or logged. */
   secret?: boolean;
-  /** One line for `kiroku config` and the README table. */
+  /** One line for `kiroku config` and the settings table of docs/configuration.md. */
   description: string;
 }
 
