@@ -15,7 +15,6 @@ function promtoolMissing(): string | undefined {
   if (spawnSync('promtool', ['--version']).status === 0) return undefined;
   const reason = 'promtool not found (apt-get install prometheus)';
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI=true but ${reason}: the monitoring suite cannot be skipped in CI`);
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! ${reason}: the monitoring suite is SKIPPED !!!\n`);
   return reason;
 }

@@ -99,7 +99,6 @@ async function search(env: Record<string, string>, ownerId: string, q: string): 
 
 const missing = postgresMissing();
 const describeCrossEngine = missing ? describe.skip : describe;
-// eslint-disable-next-line no-console
 if (missing) console.warn(`SKIPPED: SQLite ⇄ PostgreSQL transfers (${missing})`);
 
 describeCrossEngine('moving data between engines', () => {

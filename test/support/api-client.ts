@@ -1,6 +1,6 @@
 import { WebClient } from './web-client';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are read as any: the expectations are the check
 export type Json = any;
 
 /** A script's view of the API: a personal access token made the way a person makes one. */

@@ -12,7 +12,6 @@ export function browserMissing(): string | undefined {
   if (existsSync(CHROMIUM)) return undefined;
   const reason = `${CHROMIUM} not found (apt-get install chromium)`;
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`CI=true but ${reason}: browser suites cannot be skipped in CI`);
-  // eslint-disable-next-line no-console
   console.warn(`\n!!! ${reason}: browser suites are SKIPPED !!!\n`);
   return reason;
 }

@@ -18,7 +18,6 @@ export function describeEachEngine(title: string, fn: (engine: Engine) => void):
     const missing = engine === 'postgres' ? postgresMissing() : undefined;
     if (missing) {
       describe.skip(`${title} [postgres: SKIPPED, ${missing}]`, () => fn(engine));
-      // eslint-disable-next-line no-console
       console.warn(`SKIPPED on PostgreSQL: ${title} (${missing})`);
     } else {
       describe(`${title} [${engine}]`, () => fn(engine));

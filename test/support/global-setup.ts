@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { findPostgresBinDir, startPostgres, PostgresCluster } from '../../libs/testing/src';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __KIROKU_PG__: PostgresCluster | undefined;
 }
 

@@ -18,7 +18,6 @@ export function smallDisk(kib: number, test: string): SmallDisk | null {
   if (mounted.status !== 0) {
     const reason = `cannot mount a small tmpfs: ${(mounted.stderr || mounted.error?.message || '').trim()}`;
     if (process.env.CI === 'true') throw new Error(`${test} needs a small real disk: ${reason}`);
-    // eslint-disable-next-line no-console
     console.warn(`SKIPPED: ${test} (${reason})`);
     return null;
   }

@@ -9,9 +9,9 @@ export type Engine = 'sqlite' | 'postgres';
 
 /** What the application contributes: its entities and each engine's migrations, listed explicitly. */
 export interface SchemaDefinition {
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM types entity classes as Function
   entities: MixedList<Function>;
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- TypeORM types migration classes as Function
   migrations: Record<Engine, Function[]>;
 }
 

@@ -84,7 +84,7 @@ export class Notifiers {
 
   private async email(message: Message): Promise<void> {
     // nodemailer is loaded only where e-mail is configured (~10 MiB resident otherwise spent for nothing).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
     this.mailer ??= (require('nodemailer') as typeof Nodemailer).createTransport({ url: this.config.smtpUrl!, connectionTimeout: SEND_TIMEOUT_MS, greetingTimeout: SEND_TIMEOUT_MS, socketTimeout: SEND_TIMEOUT_MS });
     const d = this.details(message);
     try {

@@ -18,7 +18,7 @@ export type LoginResult =
   | { outcome: 'throttled'; retryAfterS: number };
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
-// eslint-disable-next-line no-control-regex
+// eslint-disable-next-line no-control-regex -- the pattern exists to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function normalizeEmail(email: string): string {

@@ -24,7 +24,7 @@ export class MultipartMiddleware implements NestMiddleware {
   private parser(path: string): Parser {
     let parse = this.parsers.get(path);
     if (!parse) {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on the first upload, see above
       const multer = require('multer') as typeof Multer;
       parse = multer({ storage: multer.memoryStorage(), limits: { fileSize: UPLOAD_ROUTES[path], files: 1, fields: 5, fieldSize: 1024, parts: 6, headerPairs: 50 } }).single('file');
       this.parsers.set(path, parse);

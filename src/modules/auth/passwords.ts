@@ -9,7 +9,7 @@ let common: Set<string> | undefined;
 /** The list, loaded on the first password check: ~10 MiB that a process which never sees a password does not pay for. */
 function commonPasswords(): Set<string> {
   if (!common) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on the first password check, see above
     const { dictionary } = require('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon;
     common = new Set((dictionary['passwords-common'] as string[]).map((p) => p.toLowerCase()));
   }

@@ -14,7 +14,7 @@ function CharLength(min: number, max: number, options?: ValidationOptions): Prop
   }, options);
 }
 
-/* eslint-disable no-control-regex */
+/* eslint-disable no-control-regex -- these patterns exist to refuse control characters */
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const NO_CONTROL_EXCEPT_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 /* eslint-enable no-control-regex */

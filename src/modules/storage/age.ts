@@ -7,7 +7,7 @@ import type * as Age from 'age-encryption';
 
 /** age-encryption, loaded by the first backup or log archive rather than at every start-up. */
 function age(): typeof Age {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
   return require('age-encryption') as typeof Age;
 }
 
