@@ -1,6 +1,8 @@
+import { NestFactory } from '@nestjs/core';
 import { FakeClock } from '@kiroku/clock';
 import { Database, deleteInBatches, RetentionRegistry, TaskLease } from '@kiroku/persistence';
 import { TaskScheduler } from '@kiroku/scheduler';
+import { CliModule } from '../src/cli/cli.module';
 import { Alert, AlertNotification } from '../src/modules/alerts';
 import { AuditEvent } from '../src/modules/audit';
 import { LoginThrottle, Session, User } from '../src/modules/auth';
@@ -8,7 +10,7 @@ import { MetricSample } from '../src/modules/metrics';
 import { Note } from '../src/modules/notes';
 import { openFreshDatabase } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
-import { startTestApp, TestApp } from './support/test-app';
+import { startTestApp, testConfig, TestApp } from './support/test-app';
 
 const DAY = 24 * 3_600_000;
 const NOW = Date.UTC(2026, 10, 29, 4, 23);
@@ -116,6 +118,21 @@ describeEachEngine('deleteInBatches', (engine) => {
       await expect(deleteInBatches(open.db, { table: 'pairs', where: '1 = 1', batch: 0 })).rejects.toThrow('batch must be a positive integer');
     } finally {
       await open.close();
+    }
+  });
+});
+
+describeEachEngine('kiroku logs prune', (engine) => {
+  it('runs the same pruners as the serving app (its context loads every module that owns records)', async () => {
+    const env = await freshDatabase(engine);
+    const app = await startTestApp(env);
+    const cli = await NestFactory.createApplicationContext(CliModule.forRoot({ config: testConfig(env), instanceId: 'cli-test', connectAttempts: 1 }, { everyRecordOwner: true }), { logger: false });
+    try {
+      const names = (ctx: { get(t: typeof RetentionRegistry): RetentionRegistry }) => ctx.get(RetentionRegistry).list().map((p) => p.name).sort();
+      expect(names(cli)).toEqual(names(app.app));
+    } finally {
+      await cli.close();
+      await app.close();
     }
   });
 });

@@ -15,7 +15,7 @@ export function registerLogsCommands(program: Command, env: CliEnv): void {
   logs
     .command('prune')
     .description('delete log files and archives dated before LOG_RETENTION_DAYS, and database records past their retention (the daily prune-records task, now)')
-    .action(inContext(env, prune));
+    .action(inContext(env, prune, { everyRecordOwner: true }));
 }
 
 async function prune(ctx: INestApplicationContext): Promise<void> {

@@ -3,12 +3,12 @@ import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager, EntityTarget, ValueTransformer } from 'typeorm';
 import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
+import type { SqlParam } from './sql-param';
 import type { QueryStats } from './query-stats';
 import { CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteReader } from './sqlite-reader';
 
-/** A bound value: instants travel as epoch milliseconds. */
-export type SqlParam = string | number | null;
+export type { SqlParam } from './sql-param';
 
 interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];

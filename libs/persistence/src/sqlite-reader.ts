@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { SqlParam } from './database';
+import type { SqlParam } from './sql-param';
 
 type Params = Record<string, SqlParam>;
 

@@ -1,0 +1,2 @@
+/** A bound value: instants travel as epoch milliseconds. */
+export type SqlParam = string | number | null;
