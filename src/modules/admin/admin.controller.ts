@@ -1,14 +1,15 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Accounts, authOf, Cookies, Role, ROLES } from '../auth';
+import { Accounts, authOf, Cookies } from '../auth';
 import { InstanceRegistry } from '../cluster';
-import { AdminOnly, field, render } from '../web';
+import { AdminOnly, Form, FormView, Page, RedirectTo } from '../web';
 import { Clock } from '@kiroku/clock';
 import { AlertEvaluator, RULES } from '../alerts';
 import { BackupService } from '../backup';
 import { MetricsHistory, Range, RANGES } from '../metrics';
 import { formatBytes } from '../storage';
+import { RoleForm } from './role.form';
 
 const rangeOf = (range: unknown): Range => (typeof range === 'string' && Object.hasOwn(RANGES, range) ? (range as Range) : 'hour');
 
@@ -38,10 +39,10 @@ export class AdminController {
   ) {}
 
   @Get()
-  async index(@Res() res: Response, @Query('range') range?: string) {
+  async index(@Query('range') range?: string): Promise<Page> {
     const [instances, alerts, runs, backup] = await Promise.all([this.registry.recent(), this.alerts.open(), this.backups.list(3), this.backups.status()]);
     const now = this.clock.nowMs();
-    render(res, 'admin/index', {
+    return new Page('admin/index', {
       title: 'admin.title', width: 'wide', range: rangeOf(range), ranges: Object.keys(RANGES),
       instances: instances.map((i) => ({ ...i, uptime: duration(i.uptimeMs) })),
       alerts, firing: alerts.filter((a) => a.status === 'firing').length,
@@ -59,52 +60,55 @@ export class AdminController {
   }
 
   @Post('instances/:id/forget')
-  async forget(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+  async forget(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     if (!/^[\w.:-]{1,128}$/.test(id) || !(await this.registry.forget(id))) throw new NotFoundException();
     await this.audit.record('instance.forget', { actorId: authOf(req).user!.id, ip: req.ip ?? null, details: { instance: id } });
-    this.cookies.setFlash(res, 'flash.instanceForgotten');
-    res.redirect(303, '/admin#instances');
+    return new RedirectTo('/admin#instances', { cookies: [this.cookies.setFlash('flash.instanceForgotten')] });
   }
 
   @Get('alerts')
-  async alertHistory(@Res() res: Response) {
+  async alertHistory(): Promise<Page> {
     const [open, history, undelivered] = await Promise.all([this.alerts.open(), this.alerts.history(200), this.alerts.undelivered()]);
-    render(res, 'admin/alerts', { title: 'admin.alerts.title', width: 'wide', open, history, undelivered, rules: RULES });
+    return new Page('admin/alerts', { title: 'admin.alerts.title', width: 'wide', open, history, undelivered, rules: RULES });
   }
 
   @Get('users')
-  async users(@Req() req: Request, @Res() res: Response) {
-    render(res, 'admin/users', { title: 'admin.users.title', width: 'wide', users: await this.accounts.list(), me: authOf(req).user!.id });
+  async users(@Req() req: Request): Promise<Page> {
+    return new Page('admin/users', { title: 'admin.users.title', width: 'wide', users: await this.accounts.list(), me: authOf(req).user!.id });
   }
 
   @Post('users/:id/role')
-  async role(@Req() req: Request, @Res() res: Response, @Param('id') id: string, @Body() body: unknown) {
-    const role = field(body, 'role') as Role;
+  @FormView<AdminController>('unknownRole')
+  async role(@Req() req: Request, @Param('id') id: string, @Form() form: RoleForm): Promise<RedirectTo> {
     const target = await this.target(req, id);
-    if (!ROLES.includes(role)) throw new NotFoundException();
-    await this.accounts.setRole(target.id, role, authOf(req).user!.id);
-    this.done(res);
+    await this.accounts.setRole(target.id, form.role, authOf(req).user!.id);
+    return this.done();
+  }
+
+  /** The select offers only real roles: another one is a forged form, answered like an unknown account. */
+  unknownRole(): never {
+    throw new NotFoundException();
   }
 
   @Post('users/:id/disable')
-  async disable(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+  async disable(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     const target = await this.target(req, id);
     await this.accounts.setDisabled(target.id, true, authOf(req).user!.id);
-    this.done(res);
+    return this.done();
   }
 
   @Post('users/:id/enable')
-  async enable(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+  async enable(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     const target = await this.target(req, id);
     await this.accounts.setDisabled(target.id, false, authOf(req).user!.id);
-    this.done(res);
+    return this.done();
   }
 
   @Get('audit')
-  async auditTrail(@Res() res: Response, @Query('type') type?: string) {
+  async auditTrail(@Query('type') type?: string): Promise<Page> {
     const events = await this.audit.recent(200, typeof type === 'string' && /^[a-z.]{1,64}$/.test(type) ? type : undefined);
     const emails = Object.fromEntries((await this.accounts.list()).map((u) => [u.id, u.email]));
-    render(res, 'admin/audit', { title: 'admin.audit.title', width: 'wide', events, emails, type: type ?? '' });
+    return new Page('admin/audit', { title: 'admin.audit.title', width: 'wide', events, emails, type: type ?? '' });
   }
 
   /** Another account (admins do not demote or disable themselves here: the last admin must not lock everyone out). */
@@ -114,8 +118,7 @@ export class AdminController {
     return target;
   }
 
-  private done(res: Response) {
-    this.cookies.setFlash(res, 'flash.userUpdated');
-    res.redirect(303, '/admin/users');
+  private done(): RedirectTo {
+    return new RedirectTo('/admin/users', { cookies: [this.cookies.setFlash('flash.userUpdated')] });
   }
 }

@@ -1,10 +1,10 @@
-import { Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import { BackupConfig } from '@kiroku/config';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { AuditTrail } from '../audit';
 import { authOf, Cookies } from '../auth';
 import { BackupBusy, BackupRun, BackupService } from '../backup';
-import { AdminOnly, render } from '../web';
+import { AdminOnly, Page, RedirectTo } from '../web';
 import { formatBytes } from '../storage';
 
 /** How long a button waits for a quick answer (busy, or done) before saying "started". */
@@ -22,38 +22,37 @@ export class BackupsController {
   ) {}
 
   @Get()
-  async index(@Res() res: Response) {
+  async index(): Promise<Page> {
     const runs = (await this.backups.list(100)).map((r) => ({
       ...r,
       state: r.prunedAt ? 'pruned' : r.status,
       seconds: r.finishedAt ? Math.max(0, Math.round((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000)) : null,
       size: r.storedBytes === null ? '' : formatBytes(r.storedBytes),
     }));
-    render(res, 'admin/backups', {
+    return new Page('admin/backups', {
       title: 'admin.backups.title', width: 'wide', runs, problem: await this.backups.readiness(),
       destination: this.backups.destination.description, schedule: this.config.schedule, retentionDays: this.config.retentionDays,
     });
   }
 
   @Post('run')
-  async run(@Req() req: Request, @Res() res: Response) {
+  async run(@Req() req: Request): Promise<RedirectTo> {
     await this.audit.record('backup.run', { actorId: authOf(req).user!.id, ip: req.ip ?? null });
     const outcome = await quickly(this.backups.run('manual'));
-    this.finish(res, outcome === 'busy' ? 'flash.backupBusy' : outcome === 'pending' ? 'flash.backupStarted' : outcome.status === 'succeeded' ? 'flash.backupDone' : 'flash.backupFailed');
+    return this.finish(outcome === 'busy' ? 'flash.backupBusy' : outcome === 'pending' ? 'flash.backupStarted' : outcome.status === 'succeeded' ? 'flash.backupDone' : 'flash.backupFailed');
   }
 
   @Post(':id/verify')
-  async verify(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+  async verify(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     const run = /^[0-9a-f-]{36}$/.test(id) ? await this.backups.find(id) : null;
     if (!run || run.status !== 'succeeded' || run.prunedAt) throw new NotFoundException();
     await this.audit.record('backup.verify', { actorId: authOf(req).user!.id, ip: req.ip ?? null, details: { backupId: id } });
     const outcome = await quickly(this.backups.verify(id));
-    this.finish(res, outcome === 'pending' ? 'flash.verifyStarted' : outcome !== 'busy' && outcome.verifyStatus === 'passed' ? 'flash.verifyPassed' : 'flash.verifyFailed');
+    return this.finish(outcome === 'pending' ? 'flash.verifyStarted' : outcome !== 'busy' && outcome.verifyStatus === 'passed' ? 'flash.verifyPassed' : 'flash.verifyFailed');
   }
 
-  private finish(res: Response, flash: string) {
-    this.cookies.setFlash(res, flash);
-    res.redirect(303, '/admin/backups');
+  private finish(flash: string): RedirectTo {
+    return new RedirectTo('/admin/backups', { cookies: [this.cookies.setFlash(flash)] });
   }
 }
 

@@ -1,8 +1,7 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { LogConfig } from '@kiroku/config';
-import type { Response } from 'express';
 import { LogQuery, searchLogs } from '../logs';
-import { AdminOnly, render } from '../web';
+import { AdminOnly, Page } from '../web';
 
 const STREAMS = ['access', 'app', 'error', 'security'] as const;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -14,7 +13,7 @@ export class LogsController {
   constructor(private readonly config: LogConfig) {}
 
   @Get()
-  async index(@Res() res: Response, @Query() raw: Record<string, unknown>) {
+  async index(@Query() raw: Record<string, unknown>): Promise<Page> {
     const text = (name: string) => (typeof raw[name] === 'string' ? (raw[name] as string).trim() : '');
     const form = { stream: text('stream'), level: text('level'), from: text('from'), to: text('to'), reqId: text('reqId'), userId: text('userId'), status: text('status') };
     const query: LogQuery = {};
@@ -32,6 +31,6 @@ export class LogsController {
       summary: e.stream === 'access' ? `${e.method} ${e.path} → ${e.status} (${e.durationMs} ms)` : String(e.msg ?? e.event ?? ''),
       extra: JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k]) => !['time', 'level', 'stream', 'instance', 'reqId', 'msg', 'method', 'path', 'status', 'durationMs', 'route'].includes(k)))),
     }));
-    render(res, 'admin/logs', { title: 'admin.logs.title', width: 'wide', enabled: !!this.config.dir, entries: entries ?? [], truncated: result?.truncated ?? false, form, streams: STREAMS, levels: LEVELS });
+    return new Page('admin/logs', { title: 'admin.logs.title', width: 'wide', enabled: !!this.config.dir, entries: entries ?? [], truncated: result?.truncated ?? false, form, streams: STREAMS, levels: LEVELS });
   }
 }

@@ -1,7 +1,6 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { Public, render } from '../web';
+import { Page, Public } from '../web';
 import { ApiDocs } from './api-docs';
 
 @ApiExcludeController()
@@ -12,7 +11,7 @@ export class ApiDocsController {
   /** A readable page (no script: the CSP stays strict). */
   @Get()
   @Public()
-  page(@Res() res: Response) {
+  page(): Page {
     const doc = this.docs.get();
     const schemas = Object.entries(doc.components?.schemas ?? {}).map(([name, schema]) => ({
       name,
@@ -23,7 +22,7 @@ export class ApiDocsController {
         description: String(p.description ?? (p.enum ? `one of ${(p.enum as string[]).join(', ')}` : '')),
       })),
     }));
-    render(res, 'api-docs', { title: 'apiDocs.title', width: 'wide', info: doc.info, operations: this.docs.operations(), schemas });
+    return new Page('api-docs', { title: 'apiDocs.title', width: 'wide', info: doc.info, operations: this.docs.operations(), schemas });
   }
 
   @Get('json')

@@ -25,8 +25,9 @@ export class ApiDocs {
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'personal access token: krk_…' })
       .build();
     const document = SwaggerModule.createDocument(app, config, { deepScanRoutes: true });
-    // Only the JSON API is described: pages and probes are not part of it.
+    // Only the JSON API is described: pages (and their forms' DTOs) and probes are not part of it.
     document.paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith('/api/v1/')));
+    if (document.components?.schemas) document.components.schemas = referencedSchemas(document.paths, document.components.schemas);
     return document;
   }
 
@@ -55,4 +56,18 @@ export class ApiDocs {
         }),
     );
   }
+}
+
+/** The schemas the paths refer to, directly or through other schemas, in their order. */
+function referencedSchemas<S>(paths: OpenAPIObject['paths'], schemas: Record<string, S>): Record<string, S> {
+  const kept = new Set<string>();
+  const visit = (value: unknown) => {
+    for (const [, name] of JSON.stringify(value).matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
+      if (kept.has(name) || !Object.hasOwn(schemas, name)) continue;
+      kept.add(name);
+      visit(schemas[name]);
+    }
+  };
+  visit(paths);
+  return Object.fromEntries(Object.entries(schemas).filter(([name]) => kept.has(name)));
 }

@@ -1,13 +1,16 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { field, isLocale, isTimeZone, render, SignedIn } from '../web';
+import { Form, FormState, FormView, isLocale, Page, RedirectTo, SetCookie, SignedIn } from '../web';
 import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
-import { authOf } from './request-auth';
+import { PasswordForm } from './password.form';
+import { PreferencesForm } from './preferences.form';
+import { authOf, signInClient } from './request-auth';
 import { SessionStore } from './session.store';
 import { SignInService } from './sign-in.service';
+import { TokenForm } from './token.form';
 
 @Controller('account')
 @SignedIn()
@@ -22,87 +25,87 @@ export class AccountController {
   ) {}
 
   @Get()
-  async page(@Req() req: Request, @Res() res: Response) {
-    await this.show(req, res);
+  page(@Req() req: Request): Promise<Page> {
+    return this.accountPage(req);
   }
 
   @Post('preferences')
-  async preferences(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
-    const user = authOf(req).user!;
-    const locale = field(body, 'locale');
-    const timeZone = field(body, 'timeZone');
-    if ((locale && !isLocale(locale)) || !isTimeZone(timeZone)) return this.show(req, res, { preferences: 'form.errors' }, 400);
-    await this.accounts.updatePreferences(user.id, { locale: isLocale(locale) ? locale : null, timeZone });
-    this.done(res, 'flash.preferencesSaved');
+  @FormView<AccountController>('preferencesForm')
+  async preferences(@Req() req: Request, @Form() form: PreferencesForm): Promise<RedirectTo> {
+    await this.accounts.updatePreferences(authOf(req).user!.id, { locale: isLocale(form.locale) ? form.locale : null, timeZone: form.timeZone });
+    return this.done('flash.preferencesSaved');
+  }
+
+  /** Refused preferences: one notice over the form. */
+  preferencesForm(_form: FormState, req: Request): Promise<Page> {
+    return this.accountPage(req, { preferences: 'form.errors' });
   }
 
   @Post('password')
-  async password(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
+  async password(@Req() req: Request, @Form() form: PasswordForm): Promise<Page | RedirectTo> {
     const { user, session } = authOf(req);
-    const errors = await this.accounts.changePassword(user!, field(body, 'currentPassword'), field(body, 'newPassword'), session!.idHash, req.ip ?? '');
+    const errors = await this.accounts.changePassword(user!, form.currentPassword, form.newPassword, session!.idHash, req.ip ?? '');
     if (errors && 'retryAfterS' in errors) {
-      res.setHeader('Retry-After', String(errors.retryAfterS));
-      return this.show(req, res, { currentPassword: 'error.429.text' }, 429);
+      return (await this.accountPage(req, { currentPassword: 'error.429.text' })).with({ status: 429, headers: { 'Retry-After': String(errors.retryAfterS) } });
     }
-    if (errors) return this.show(req, res, errors, 400);
+    if (errors) return this.accountPage(req, errors, 400);
     // A credential change is a privilege change: this browser gets a new session id too.
-    await this.signIn.start(req, res, user!);
-    this.done(res, 'flash.passwordChanged');
+    return this.done('flash.passwordChanged', await this.signIn.start(user!, signInClient(req)));
   }
 
   @Post('sessions/revoke-others')
-  async revokeOthers(@Req() req: Request, @Res() res: Response) {
+  async revokeOthers(@Req() req: Request): Promise<RedirectTo> {
     const { user, session } = authOf(req);
     const ended = await this.sessions.deleteForUser(user!.id, session!.idHash);
     await this.audit.record('sessions.revoked', { userId: user!.id, ip: req.ip ?? null, details: { ended } });
-    this.done(res, 'flash.othersRevoked');
+    return this.done('flash.othersRevoked');
   }
 
   @Post('sessions/:id/revoke')
-  async revoke(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+  async revoke(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     const { user, session } = authOf(req);
     const own = (await this.sessions.listForUser(user!.id)).find((s) => this.sessions.handleOf(s.idHash) === id);
     if (!own) throw new NotFoundException();
     await this.sessions.delete(own.idHash);
     await this.audit.record('session.revoked', { userId: user!.id, ip: req.ip ?? null });
-    if (own.idHash === session!.idHash) {
-      this.cookies.clear(res, this.cookies.session);
-      return res.redirect(303, '/login');
-    }
-    this.done(res, 'flash.sessionRevoked');
+    if (own.idHash === session!.idHash) return new RedirectTo('/login', { cookies: [this.cookies.clear(this.cookies.session)] });
+    return this.done('flash.sessionRevoked');
   }
 
   @Post('tokens')
-  async createToken(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
+  @FormView<AccountController>('tokenForm')
+  async createToken(@Req() req: Request, @Form() form: TokenForm): Promise<Page> {
     const user = authOf(req).user!;
-    const name = field(body, 'name').trim();
-    if (!name || [...name].length > 100) return this.show(req, res, { tokenName: 'account.tokens.nameInvalid' }, 400);
-    const { token, row } = await this.tokens.create(user.id, name);
+    const { token, row } = await this.tokens.create(user.id, form.name);
     await this.audit.record('token.created', { userId: user.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
-    await this.show(req, res, {}, 201, token);
+    return this.accountPage(req, {}, 201, token);
+  }
+
+  /** A refused token name: the problem under the name field. */
+  tokenForm({ errors }: FormState, req: Request): Promise<Page> {
+    return this.accountPage(req, { tokenName: errors.name });
   }
 
   @Post('tokens/:id/revoke')
-  async revokeToken(@Req() req: Request, @Res() res: Response, @Param('id') id: string) {
+  async revokeToken(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     const user = authOf(req).user!;
     const row = await this.tokens.revoke(user.id, id);
     if (!row) throw new NotFoundException();
     await this.audit.record('token.revoked', { userId: user.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
-    this.done(res, 'flash.tokenRevoked');
+    return this.done('flash.tokenRevoked');
   }
 
-  private done(res: Response, flash: string) {
-    this.cookies.setFlash(res, flash);
-    res.redirect(303, '/account');
+  private done(flash: string, cookies: SetCookie[] = []): RedirectTo {
+    return new RedirectTo('/account', { cookies: [...cookies, this.cookies.setFlash(flash)] });
   }
 
-  private async show(req: Request, res: Response, errors: FieldErrors = {}, status = 200, newToken?: string) {
+  private async accountPage(req: Request, errors: FieldErrors = {}, status = 200, newToken?: string): Promise<Page> {
     const { user, session } = authOf(req);
     const [sessions, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.list(user!.id)]);
-    render(res, 'account', {
+    return new Page('account', {
       title: 'account.title', width: 'medium',
       sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({ ...s, handle: this.sessions.handleOf(idHash), current: idHash === session?.idHash })),
       tokens, newToken, errors,
-    }, status);
+    }, { status });
   }
 }

@@ -1,14 +1,16 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Query, Req } from '@nestjs/common';
 import { SecurityConfig } from '@kiroku/config';
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { field, Public, render, safeNext, SignedIn } from '../web';
+import { Form, FormState, FormView, Page, Public, RedirectTo, safeNext, SignedIn } from '../web';
 import { Accounts } from './accounts.service';
 import { Cookies } from './cookies';
-import { authOf } from './request-auth';
+import { LoginForm } from './login.form';
+import { authOf, signInClient } from './request-auth';
 import { SessionStore } from './session.store';
 import { LoginThrottleService, SIGNUP_POLICY, signupKey } from './login-throttle.service';
 import { SignInService } from './sign-in.service';
+import { SignupForm } from './signup.form';
 
 @Controller()
 export class AuthController {
@@ -24,64 +26,67 @@ export class AuthController {
 
   @Get('login')
   @Public()
-  loginPage(@Req() req: Request, @Res() res: Response, @Query('next') next?: string, @Query('signedOut') signedOut?: string) {
-    if (authOf(req).user) return res.redirect(302, safeNext(next, '/notes'));
-    render(res, 'login', { title: 'login.title', next: safeNext(next, ''), email: '', signedOut: signedOut === '1' });
+  loginPage(@Req() req: Request, @Query('next') next?: string, @Query('signedOut') signedOut?: string): Page | RedirectTo {
+    if (authOf(req).user) return new RedirectTo(safeNext(next, '/notes'), { status: 302 });
+    return new Page('login', { title: 'login.title', next: safeNext(next, ''), email: '', signedOut: signedOut === '1' });
   }
 
   @Post('login')
   @Public()
-  async login(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
-    const email = field(body, 'email');
-    const next = safeNext(field(body, 'next'), '');
-    const result = await this.accounts.login(email, field(body, 'password'), req.ip ?? '');
+  async login(@Req() req: Request, @Form() form: LoginForm): Promise<Page | RedirectTo> {
+    const result = await this.accounts.login(form.email, form.password, req.ip ?? '');
     if (result.outcome === 'throttled') {
-      res.setHeader('Retry-After', String(result.retryAfterS));
-      return render(res, 'login', { title: 'login.title', next, email, error: 'login.throttled', retryAfterS: result.retryAfterS }, 429);
+      return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.throttled', retryAfterS: result.retryAfterS }, {
+        status: 429, headers: { 'Retry-After': String(result.retryAfterS) },
+      });
     }
-    if (result.outcome === 'invalid') return render(res, 'login', { title: 'login.title', next, email, error: 'login.failed' }, 401);
-    await this.signIn.start(req, res, result.user);
-    res.redirect(303, next || '/notes');
+    if (result.outcome === 'invalid') return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.failed' }, { status: 401 });
+    return new RedirectTo(form.next || '/notes', { cookies: await this.signIn.start(result.user, signInClient(req)) });
   }
 
   @Get('signup')
   @Public()
-  signupPage(@Req() req: Request, @Res() res: Response) {
-    if (authOf(req).user) return res.redirect(302, '/notes');
-    const closed = this.security.registration === 'closed';
-    render(res, 'signup', { title: 'signup.title', closed, values: {} }, closed ? 403 : 200);
+  signupPage(@Req() req: Request): Page | RedirectTo {
+    if (authOf(req).user) return new RedirectTo('/notes', { status: 302 });
+    return this.signupForm();
   }
 
   @Post('signup')
   @Public()
-  async signup(@Req() req: Request, @Res() res: Response, @Body() body: unknown) {
-    if (this.security.registration === 'closed') return render(res, 'signup', { title: 'signup.title', closed: true, values: {} }, 403);
-    const values = { email: field(body, 'email'), displayName: field(body, 'displayName') };
+  @FormView<AuthController>('signupForm')
+  async signup(@Req() req: Request, @Form() form: SignupForm): Promise<Page | RedirectTo> {
+    if (this.closed()) return this.signupForm();
+    const values = { email: form.email, displayName: form.displayName };
     // Each sign-up costs an argon2 hash and answers whether an email is taken: both are rationed per address.
     const reservation = await this.throttle.reserve([[signupKey(req.ip ?? ''), SIGNUP_POLICY]]);
     if (!reservation.allowed) {
       const retryAfterS = Math.ceil(reservation.retryAfterMs / 1000);
-      res.setHeader('Retry-After', String(retryAfterS));
       await this.audit.record('signup.throttled', { ip: req.ip ?? null, details: { retryAfterS } });
-      return render(res, 'signup', { title: 'signup.title', values, errors: { form: 'error.429.text' } }, 429);
+      return this.signupForm({ values, errors: { form: 'error.429.text' } }).with({ status: 429, headers: { 'Retry-After': String(retryAfterS) } });
     }
-    const created = await this.accounts.create({ ...values, password: field(body, 'password') });
-    if ('errors' in created) return render(res, 'signup', { title: 'signup.title', values, errors: created.errors }, 400);
-    await this.signIn.start(req, res, created.user);
-    this.cookies.setFlash(res, 'flash.welcome');
-    res.redirect(303, '/notes');
+    const created = await this.accounts.create({ ...values, password: form.password });
+    if ('errors' in created) return this.signupForm({ values, errors: created.errors }).with({ status: 400 });
+    const cookies = await this.signIn.start(created.user, signInClient(req));
+    return new RedirectTo('/notes', { cookies: [...cookies, this.cookies.setFlash('flash.welcome')] });
+  }
+
+  /** The sign-up page: empty, or again with what was sent (never the password) and what is wrong; only a notice (403) while sign-up is closed. */
+  signupForm(form?: FormState): Page {
+    if (this.closed()) return new Page('signup', { title: 'signup.title', closed: true, values: {} }, { status: 403 });
+    if (!form) return new Page('signup', { title: 'signup.title', closed: false, values: {} });
+    return new Page('signup', { title: 'signup.title', values: { email: form.values.email, displayName: form.values.displayName }, errors: form.errors });
+  }
+
+  private closed(): boolean {
+    return this.security.registration === 'closed';
   }
 
   @Post('logout')
   @SignedIn()
-  @HttpCode(303)
-  async logout(@Req() req: Request, @Res() res: Response) {
+  async logout(@Req() req: Request): Promise<RedirectTo> {
     const { session, user } = authOf(req);
     if (session) await this.sessions.delete(session.idHash);
     await this.audit.record('logout', { userId: user?.id ?? null, ip: req.ip ?? null });
-    this.cookies.clear(res, this.cookies.session);
-    res.setHeader('Clear-Site-Data', '"cookies"');
-    res.redirect(303, '/login?signedOut=1');
+    return new RedirectTo('/login?signedOut=1', { cookies: [this.cookies.clear(this.cookies.session)], headers: { 'Clear-Site-Data': '"cookies"' } });
   }
 }
-

@@ -2,7 +2,7 @@ import { Injectable, Logger, NestMiddleware, ServiceUnavailableException } from 
 import { SecurityConfig } from '@kiroku/config';
 import type { NextFunction, Request, Response } from 'express';
 import { AuditTrail } from '../audit';
-import { hasMessage, hmac, isLocale, Locale, randomToken, SignInRequired } from '../web';
+import { applyCookies, hasMessage, hmac, isLocale, Locale, randomToken, SignInRequired } from '../web';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
 import { ANONYMOUS } from './request-auth';
@@ -59,7 +59,7 @@ export class AuthMiddleware implements NestMiddleware {
     const flash: string | undefined = req.cookies?.[this.cookies.flash];
     if (flash) {
       if (flash.startsWith('flash.') && hasMessage(flash)) res.locals.flash = flash;
-      this.cookies.clear(res, this.cookies.flash);
+      applyCookies(res, [this.cookies.clear(this.cookies.flash)]);
     }
     next();
   }
@@ -68,7 +68,7 @@ export class AuthMiddleware implements NestMiddleware {
     let pre: string | undefined = req.cookies?.[this.cookies.preSession];
     if (!pre || pre.length < 32) {
       pre = randomToken();
-      this.cookies.setPreSession(res, pre);
+      applyCookies(res, [this.cookies.setPreSession(pre)]);
       req.cookies = { ...req.cookies, [this.cookies.preSession]: pre };
     }
     return preSessionToken(this.security.sessionSecret, pre);
@@ -94,16 +94,16 @@ export class AuthMiddleware implements NestMiddleware {
       const { session, user } = lookup.found;
       if (user.disabledAt) {
         await this.sessions.delete(session.idHash);
-        this.cookies.clear(res, this.cookies.session);
+        applyCookies(res, [this.cookies.clear(this.cookies.session)]);
         return;
       }
       req.auth = { user, session, via: 'session' };
       return;
     }
-    this.cookies.clear(res, this.cookies.session);
+    applyCookies(res, [this.cookies.clear(this.cookies.session)]);
     if ('expired' in lookup) {
       await this.audit.record('session.expired', { userId: lookup.expired.userId, ip: req.ip ?? null });
-      this.cookies.setFlash(res, 'flash.sessionExpired');
+      applyCookies(res, [this.cookies.setFlash('flash.sessionExpired')]);
     }
   }
 }

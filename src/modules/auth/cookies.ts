@@ -1,11 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, SecurityConfig } from '@kiroku/config';
-import type { CookieOptions, Response } from 'express';
+import type { CookieOptions } from 'express';
+import type { SetCookie } from '../web';
 
 /**
  * Cookie names and flags. Over HTTPS the `__Host-` prefix makes browsers
  * insist on Secure, Path=/ and no Domain; on plain-HTTP development the
- * names drop the prefix and the Secure flag.
+ * names drop the prefix and the Secure flag. Each change is a SetCookie that
+ * a reply (or applyCookies, in middleware) carries.
  */
 @Injectable()
 export class Cookies {
@@ -25,19 +27,19 @@ export class Cookies {
     return { httpOnly: true, secure: this.https, sameSite: 'lax', path: '/', ...(maxAgeMs ? { maxAge: maxAgeMs } : {}) };
   }
 
-  setSession(res: Response, value: string): void {
-    res.cookie(this.session, value, this.options(this.security.sessionLifetimeMs));
+  setSession(value: string): SetCookie {
+    return { name: this.session, value, options: this.options(this.security.sessionLifetimeMs) };
   }
 
-  setPreSession(res: Response, value: string): void {
-    res.cookie(this.preSession, value, this.options());
+  setPreSession(value: string): SetCookie {
+    return { name: this.preSession, value, options: this.options() };
   }
 
-  setFlash(res: Response, key: string): void {
-    res.cookie(this.flash, key, this.options(60_000));
+  setFlash(key: string): SetCookie {
+    return { name: this.flash, value: key, options: this.options(60_000) };
   }
 
-  clear(res: Response, name: string): void {
-    res.clearCookie(name, this.options());
+  clear(name: string): SetCookie {
+    return { name, value: null, options: this.options() };
   }
 }

@@ -1,13 +1,13 @@
-import { Controller, Get, Req, Res } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import { Controller, Get, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { authOf } from './request-auth';
-import { Public } from '../web';
+import { Public, RedirectTo } from '../web';
 
 @Controller()
 export class HomeController {
   @Get()
   @Public()
-  home(@Req() req: Request, @Res() res: Response) {
-    res.redirect(302, authOf(req).user ? '/notes' : '/login');
+  home(@Req() req: Request): RedirectTo {
+    return new RedirectTo(authOf(req).user ? '/notes' : '/login', { status: 302 });
   }
 }

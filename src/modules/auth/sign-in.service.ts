@@ -1,9 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { SetCookie } from '../web';
 import { Cookies } from './cookies';
-import { authOf } from './request-auth';
 import { SessionStore } from './session.store';
 import { User } from './user.entity';
+
+/** The browser signing in, as its request tells. */
+export interface SignInClient {
+  ip: string;
+  userAgent: string;
+  /** The session the browser still holds, if any: it ends. */
+  previousIdHash: string | null;
+}
 
 /** Issues a browser session: always a new id, the previous one (if any) deleted, never reused. */
 @Injectable()
@@ -13,11 +20,10 @@ export class SignInService {
     private readonly cookies: Cookies,
   ) {}
 
-  async start(req: Request, res: Response, user: User): Promise<void> {
-    const previous = authOf(req).session;
-    if (previous) await this.sessions.delete(previous.idHash);
-    const { cookie } = await this.sessions.create(user.id, req.ip ?? '', req.headers['user-agent'] ?? '');
-    this.cookies.setSession(res, cookie);
-    this.cookies.clear(res, this.cookies.preSession);
+  /** The cookies the reply must carry: the new session's, and the pre-session one cleared. */
+  async start(user: User, client: SignInClient): Promise<SetCookie[]> {
+    if (client.previousIdHash) await this.sessions.delete(client.previousIdHash);
+    const { cookie } = await this.sessions.create(user.id, client.ip, client.userAgent);
+    return [this.cookies.setSession(cookie), this.cookies.clear(this.cookies.preSession)];
   }
 }

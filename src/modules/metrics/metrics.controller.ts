@@ -18,6 +18,7 @@ export class MetricsController {
     this.allowed = addressMatcher(config.allow ?? []);
   }
 
+  /** Not a page: prom-client's text in its registry's content type, refusals with WWW-Authenticate, so the reply is written here. */
   @Get()
   async scrape(@Req() req: Request, @Res() res: Response) {
     if (!this.config.enabled) return sendError(req, res, 404, 'Metrics are switched off (METRICS_ENABLED=false).');

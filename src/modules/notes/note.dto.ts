@@ -1,18 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches, ValidateBy, ValidationOptions, buildMessage } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { CharLength } from '../web';
 import { VISIBILITIES, Visibility } from './note.entity';
-
-/** Length in characters (code points), as a person counts them, not UTF-16 units. */
-function CharLength(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy({
-    name: 'charLength',
-    constraints: [min, max],
-    validator: {
-      validate: (v) => typeof v === 'string' && [...v].length >= min && [...v].length <= max,
-      defaultMessage: buildMessage(() => (min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`), options),
-    },
-  }, options);
-}
 
 /* eslint-disable no-control-regex -- these patterns exist to refuse control characters */
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
@@ -20,42 +9,63 @@ const NO_CONTROL_EXCEPT_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f
 /* eslint-enable no-control-regex */
 
 export const TAG_PATTERN = /^[a-z0-9_-]{1,32}$/;
-const TAG_RULE = { each: true, message: 'must be 1 to 32 characters of a-z, 0-9, _ and -' };
-const TAG_COUNT = { message: 'must be at most 20 tags' };
+
+/** Decorators as if written one above another: TypeScript applies the lowest first, and class-validator checks them in that order. */
+function rules(...decorators: PropertyDecorator[]): PropertyDecorator {
+  return (target, key) => {
+    for (let i = decorators.length - 1; i >= 0; i--) decorators[i](target, key);
+  };
+}
+
+/**
+ * Each field's rules, for the API's DTOs and the page's form (note.form.ts)
+ * alike. The form gives `message`, its one message key for the field, in
+ * place of the API's wording.
+ */
+export const NoteRules = {
+  title: (message?: string) => rules(IsString({ message }), CharLength(1, 200, { message }), Matches(NO_CONTROL, { message: message ?? 'must not contain control characters' })),
+  body: (message?: string) =>
+    rules(IsString({ message }), CharLength(0, 100_000, { message }), Matches(NO_CONTROL_EXCEPT_LINES, { message: message ?? 'must not contain control characters other than tabs and line breaks' })),
+  tags: (message?: string) => {
+    const tag = { each: true, message: message ?? 'must be 1 to 32 characters of a-z, 0-9, _ and -' };
+    return rules(IsOptional(), IsArray({ message: message ?? 'must be an array of tags' }), ArrayMaxSize(20, { message: message ?? 'must be at most 20 tags' }), IsString(tag), Matches(TAG_PATTERN, tag));
+  },
+  visibility: (message?: string) => rules(IsOptional(), IsIn(VISIBILITIES, { message: message ?? 'must be private or public' })),
+};
 
 export class CreateNoteDto {
   @ApiProperty({ minLength: 1, maxLength: 200, description: '1 to 200 characters, no control characters' })
-  @IsString() @CharLength(1, 200) @Matches(NO_CONTROL, { message: 'must not contain control characters' })
+  @NoteRules.title()
   title!: string;
 
   @ApiProperty({ maxLength: 100_000, description: 'Markdown, up to 100,000 characters' })
-  @IsString() @CharLength(0, 100_000) @Matches(NO_CONTROL_EXCEPT_LINES, { message: 'must not contain control characters other than tabs and line breaks' })
+  @NoteRules.body()
   body!: string;
 
   @ApiPropertyOptional({ type: [String], maxItems: 20, example: ['work', 'meeting-notes'], description: 'up to 20 tags matching [a-z0-9_-]{1,32}' })
-  @IsOptional() @IsArray({ message: 'must be an array of tags' }) @ArrayMaxSize(20, TAG_COUNT) @IsString(TAG_RULE) @Matches(TAG_PATTERN, TAG_RULE)
+  @NoteRules.tags()
   tags?: string[];
 
   @ApiPropertyOptional({ enum: VISIBILITIES, default: 'private' })
-  @IsOptional() @IsIn(VISIBILITIES, { message: 'must be private or public' })
+  @NoteRules.visibility()
   visibility?: Visibility;
 }
 
 export class UpdateNoteDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
-  @IsOptional() @IsString() @CharLength(1, 200) @Matches(NO_CONTROL, { message: 'must not contain control characters' })
+  @IsOptional() @NoteRules.title()
   title?: string;
 
   @ApiPropertyOptional({ maxLength: 100_000 })
-  @IsOptional() @IsString() @CharLength(0, 100_000) @Matches(NO_CONTROL_EXCEPT_LINES, { message: 'must not contain control characters other than tabs and line breaks' })
+  @IsOptional() @NoteRules.body()
   body?: string;
 
   @ApiPropertyOptional({ type: [String], maxItems: 20 })
-  @IsOptional() @IsArray({ message: 'must be an array of tags' }) @ArrayMaxSize(20, TAG_COUNT) @IsString(TAG_RULE) @Matches(TAG_PATTERN, TAG_RULE)
+  @NoteRules.tags()
   tags?: string[];
 
   @ApiPropertyOptional({ enum: VISIBILITIES })
-  @IsOptional() @IsIn(VISIBILITIES, { message: 'must be private or public' })
+  @NoteRules.visibility()
   visibility?: Visibility;
 }
 

@@ -1,10 +1,10 @@
-import { Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req, Res, UploadedFile } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AuditTrail } from '../audit';
 import { authOf, Cookies } from '../auth';
-import { render, SignedIn } from '../web';
+import { Page, RedirectTo, SignedIn } from '../web';
 import { markdownZip, readMarkdownZip } from './markdown-archive';
 import { NotesService } from './notes.service';
 
@@ -19,6 +19,7 @@ export class NotesArchiveController {
     private readonly clock: Clock,
   ) {}
 
+  /** A stream: the zip is written as the notes are read, and a failure midway must cut the connection (see below). */
   @Get('export')
   async export(@Req() req: Request, @Res() res: Response) {
     const user = authOf(req).user!;
@@ -32,19 +33,18 @@ export class NotesArchiveController {
     await pipeline(markdownZip(list, (ids) => this.notes.exportBatch(user.id, ids)), res).catch((error: Error) => res.destroy(error));
   }
 
+  /** The zip comes parsed by MultipartMiddleware (before the CSRF check reads the form's token). */
   @Post('import')
-  async import(@Req() req: Request, @Res() res: Response) {
+  async import(@Req() req: Request, @UploadedFile() file?: Express.Multer.File): Promise<Page | RedirectTo> {
     const user = authOf(req).user!;
-    const file = req.file;
-    if (!file) return render(res, 'notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: [], missing: true }, 400);
+    if (!file) return new Page('notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: [], missing: true }, { status: 400 });
     const reading = await readMarkdownZip(file.buffer, this.clock.now());
     if (reading.problems.length) {
       await this.audit.record('notes.import.refused', { userId: user.id, ip: req.ip ?? null, details: { problems: reading.problems.length } });
-      return render(res, 'notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: reading.problems.slice(0, 20), more: Math.max(0, reading.problems.length - 20) }, 400);
+      return new Page('notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: reading.problems.slice(0, 20), more: Math.max(0, reading.problems.length - 20) }, { status: 400 });
     }
     const imported = await this.notes.importMany(user.id, reading.notes);
     await this.audit.record('notes.imported', { userId: user.id, ip: req.ip ?? null, details: { notes: imported, skipped: reading.skipped } });
-    this.cookies.setFlash(res, 'flash.notesImported');
-    res.redirect(303, '/notes');
+    return new RedirectTo('/notes', { cookies: [this.cookies.setFlash('flash.notesImported')] });
   }
 }

@@ -1,7 +1,10 @@
 export { Access, AdminOnly, Public, SignedIn, ACCESS_KEY, type AccessLevel } from './access.decorator';
 export { configureWeb, BODY_LIMIT } from './configure-web';
 export { WebModule } from './web.module';
-export { render, field, safeNext } from './render';
+export { Page, RedirectTo, applyCookies, safeNext, type SetCookie, type ReplyOptions } from './page';
+export { Form, FormPipe, FormInvalid, type FormState } from './form';
+export { FormView, type FormPage } from './form-view';
+export { CharLength } from './rules';
 export { ProblemException, SignInRequired } from './errors';
 export { sendError, problem, type Problem, type FieldProblem } from './problem';
 export { ProblemDto } from './problem.dto';

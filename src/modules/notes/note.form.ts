@@ -1,0 +1,25 @@
+import { Transform } from 'class-transformer';
+import { NoteRules } from './note.dto';
+import type { Visibility } from './note.entity';
+import type { NoteInput } from './notes.service';
+
+/** The note page's form: the API's rules on the fields as the form sends them, one message key per field. */
+export class NoteForm implements NoteInput {
+  @Transform(({ value }: { value: string }) => value.trim())
+  @NoteRules.title('note.invalid.title')
+  title!: string;
+
+  @Transform(({ value }: { value: string }) => value.replace(/\r\n/g, '\n'))
+  @NoteRules.body('note.invalid.body')
+  body!: string;
+
+  /** As typed: "Work, meeting-notes". */
+  @Transform(({ value }: { value: string }) => value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))
+  @NoteRules.tags('note.invalid.tags')
+  tags!: string[];
+
+  /** Private unless chosen. */
+  @Transform(({ value }: { value: string }) => value || 'private')
+  @NoteRules.visibility('note.invalid.visibility')
+  visibility!: Visibility;
+}
