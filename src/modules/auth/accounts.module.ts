@@ -1,14 +1,22 @@
 import { Module } from '@nestjs/common';
 import { AccountsRetention } from './accounts.retention';
 import { Accounts } from './accounts.service';
+import { ApiTokensRepository } from './api-tokens.repository';
 import { ApiTokens } from './api-tokens.service';
+import { LoginThrottleRepository } from './login-throttle.repository';
 import { LoginThrottleService } from './login-throttle.service';
 import { PasswordHasher } from './passwords';
 import { SessionStore } from './session.store';
+import { SessionsRepository } from './sessions.repository';
+import { UsersRepository } from './users.repository';
 
 /** The account services without HTTP: what the web layer and the CLI share. */
 @Module({
-  providers: [{ provide: PasswordHasher, useValue: new PasswordHasher() }, Accounts, ApiTokens, LoginThrottleService, SessionStore, AccountsRetention],
+  providers: [
+    { provide: PasswordHasher, useValue: new PasswordHasher() },
+    UsersRepository, SessionsRepository, ApiTokensRepository, LoginThrottleRepository,
+    Accounts, ApiTokens, LoginThrottleService, SessionStore, AccountsRetention,
+  ],
   exports: [Accounts, ApiTokens, LoginThrottleService, SessionStore],
 })
 export class AccountsModule {}

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { Database } from '@kiroku/persistence';
 import { AuditTrail } from '../audit';
 import { Locale } from '../web';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, ThrottlePolicy, accountKey, addressKey } from './login-throttle.service';
 import { PasswordHasher, passwordProblem } from './passwords';
 import { SessionStore } from './session.store';
 import { Role, User } from './user.entity';
+import { UsersRepository } from './users.repository';
 
 /** Field name → message key, for forms and problem details. */
 export type FieldErrors = Record<string, string>;
@@ -52,7 +52,7 @@ export function accountProblems(input: NewAccount): FieldErrors {
 @Injectable()
 export class Accounts {
   constructor(
-    private readonly db: Database,
+    private readonly users: UsersRepository,
     private readonly clock: Clock,
     private readonly hasher: PasswordHasher,
     private readonly throttle: LoginThrottleService,
@@ -61,22 +61,18 @@ export class Accounts {
   ) {}
 
   findById(id: string): Promise<User | null> {
-    return this.db.manager.findOneBy(User, { id });
+    return this.users.findById(id);
   }
 
   findByEmail(email: string): Promise<User | null> {
-    return this.db.manager.findOneBy(User, { email: normalizeEmail(email) });
+    return this.users.findByEmail(normalizeEmail(email));
   }
 
   list(): Promise<User[]> {
-    return this.db.manager.find(User, { order: { createdAt: 'ASC', id: 'ASC' } });
+    return this.users.list();
   }
 
-  /**
-   * Creates an account. The first account ever becomes admin: the insert
-   * transaction locks the table on PostgreSQL (SQLite serialises writers
-   * anyway), so two first sign-ups at once still make exactly one admin.
-   */
+  /** Creates an account. The first account ever becomes admin, even when two sign up at once (see UsersRepository.insert). */
   async create(input: NewAccount, role: Role = 'user'): Promise<{ user: User } | { errors: FieldErrors }> {
     const errors = accountProblems(input);
     if (Object.keys(errors).length) return { errors };
@@ -87,17 +83,7 @@ export class Accounts {
       id: randomUUID(), email, displayName: input.displayName.trim(), passwordHash, role, locale: null, timeZone: 'UTC',
       disabledAt: null, createdAt: now, updatedAt: now, passwordChangedAt: now,
     };
-    try {
-      await this.db.transaction(async (m) => {
-        if (this.db.engine === 'postgres') await m.query('LOCK TABLE "users" IN SHARE ROW EXCLUSIVE MODE');
-        if (await m.existsBy(User, { email })) throw new EmailTaken();
-        if (!(await m.exists(User))) user.role = 'admin';
-        await m.insert(User, user);
-      });
-    } catch (error) {
-      if (error instanceof EmailTaken || isUniqueViolation(error)) return { errors: { email: 'signup.emailTaken' } };
-      throw error;
-    }
+    if (!(await this.users.insert(user, (first) => (first ? 'admin' : role)))) return { errors: { email: 'signup.emailTaken' } };
     await this.audit.record('account.created', { userId: user.id, details: { role: user.role } });
     return { user };
   }
@@ -122,7 +108,7 @@ export class Accounts {
     await this.throttle.forgive(keys[1][0]);
     if (this.hasher.needsRehash(user.passwordHash)) {
       user.passwordHash = await this.hasher.hash(password);
-      await this.db.transaction((m) => m.update(User, { id: user.id }, { passwordHash: user.passwordHash }));
+      await this.users.update(user.id, { passwordHash: user.passwordHash });
     }
     await this.audit.record('login.success', { userId: user.id, ip });
     return { outcome: 'ok', user };
@@ -154,7 +140,7 @@ export class Accounts {
     if (problem) return { newPassword: problem };
     const hash = await this.hasher.hash(next);
     const now = this.clock.now();
-    await this.db.transaction((m) => m.update(User, { id: user.id }, { passwordHash: hash, updatedAt: now, passwordChangedAt: now }));
+    await this.users.update(user.id, { passwordHash: hash, updatedAt: now, passwordChangedAt: now });
     const ended = await this.sessions.deleteForUser(user.id, keepSession);
     await this.audit.record('password.changed', { userId: user.id, ip, details: { sessionsEnded: ended } });
     return null;
@@ -166,34 +152,26 @@ export class Accounts {
     if (problem) return { password: problem };
     const hash = await this.hasher.hash(password);
     const now = this.clock.now();
-    await this.db.transaction((m) => m.update(User, { id: userId }, { passwordHash: hash, updatedAt: now, passwordChangedAt: now }));
+    await this.users.update(userId, { passwordHash: hash, updatedAt: now, passwordChangedAt: now });
     const ended = await this.sessions.deleteForUser(userId);
     await this.audit.record('password.reset', { userId, details: { sessionsEnded: ended } });
     return null;
   }
 
   async setRole(targetId: string, role: Role, actorId: string | null): Promise<void> {
-    await this.db.transaction((m) => m.update(User, { id: targetId }, { role, updatedAt: this.clock.now() }));
+    await this.users.update(targetId, { role, updatedAt: this.clock.now() });
     const ended = await this.sessions.deleteForUser(targetId);
     await this.audit.record('role.changed', { userId: targetId, actorId, details: { role, sessionsEnded: ended } });
   }
 
   async setDisabled(targetId: string, disabled: boolean, actorId: string | null): Promise<void> {
     const now = this.clock.now();
-    await this.db.transaction((m) => m.update(User, { id: targetId }, { disabledAt: disabled ? now : null, updatedAt: now }));
+    await this.users.update(targetId, { disabledAt: disabled ? now : null, updatedAt: now });
     const ended = disabled ? await this.sessions.deleteForUser(targetId) : 0;
     await this.audit.record(disabled ? 'account.disabled' : 'account.enabled', { userId: targetId, actorId, details: { sessionsEnded: ended } });
   }
 
   async updatePreferences(userId: string, prefs: { locale: Locale | null; timeZone: string }): Promise<void> {
-    await this.db.transaction((m) => m.update(User, { id: userId }, { ...prefs, updatedAt: this.clock.now() }));
+    await this.users.update(userId, { ...prefs, updatedAt: this.clock.now() });
   }
-}
-
-class EmailTaken extends Error {}
-
-function isUniqueViolation(error: unknown): boolean {
-  const e = error as { code?: string; driverError?: { code?: string } };
-  const code = e?.driverError?.code ?? e?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -1,10 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { Database } from '@kiroku/persistence';
-import { IsNull } from 'typeorm';
-import { ApiToken } from './api-token.entity';
 import { randomToken, safeEqual, sha256 } from '../web';
+import { ApiToken } from './api-token.entity';
+import { ApiTokensRepository } from './api-tokens.repository';
 import { User } from './user.entity';
 
 const TOKEN_FORMAT = /^krk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
@@ -18,7 +17,7 @@ const TOUCH_EVERY_MS = 60_000;
 @Injectable()
 export class ApiTokens {
   constructor(
-    private readonly db: Database,
+    private readonly tokens: ApiTokensRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -30,7 +29,7 @@ export class ApiTokens {
       id: randomUUID(), userId, name, prefix, tokenHash: sha256(token),
       createdAt: this.clock.now(), lastUsedAt: null, revokedAt: null,
     };
-    await this.db.transaction((m) => m.insert(ApiToken, row));
+    await this.tokens.insert(row);
     return { token, row };
   }
 
@@ -38,28 +37,24 @@ export class ApiTokens {
   async authenticate(token: string): Promise<{ user: User; token: ApiToken } | null> {
     const match = TOKEN_FORMAT.exec(token);
     if (!match) return null;
-    const t = this.db.columns(ApiToken, 't');
-    const u = this.db.columns(User, 'u');
-    const [values] = await this.db.selectValues(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [`krk_${match[1]}`]);
-    const row = values && { ...t.read(values), user: u.read(values, t.count) };
-    if (!row || row.revokedAt || row.user.disabledAt || !safeEqual(row.tokenHash, sha256(token))) return null;
+    const found = await this.tokens.findByPrefix(`krk_${match[1]}`);
+    if (!found || found.token.revokedAt || found.user.disabledAt || !safeEqual(found.token.tokenHash, sha256(token))) return null;
     const now = this.clock.now();
-    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
-      await this.db.transaction((m) => m.update(ApiToken, { id: row.id }, { lastUsedAt: now }));
+    if (!found.token.lastUsedAt || now.getTime() - found.token.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
+      await this.tokens.touch(found.token.id, now);
     }
-    const { user, ...rest } = row;
-    return { user, token: rest as ApiToken };
+    return found;
   }
 
   list(userId: string): Promise<ApiToken[]> {
-    return this.db.manager.find(ApiToken, { where: { userId, revokedAt: IsNull() }, order: { createdAt: 'DESC' } });
+    return this.tokens.listActive(userId);
   }
 
   /** Revokes one of the user's tokens; false when there is no such active token. */
   async revoke(userId: string, id: string): Promise<ApiToken | null> {
-    const row = await this.db.manager.findOneBy(ApiToken, { id, userId, revokedAt: IsNull() });
+    const row = await this.tokens.findActive(userId, id);
     if (!row) return null;
-    await this.db.transaction((m) => m.update(ApiToken, { id }, { revokedAt: this.clock.now() }));
+    await this.tokens.revoke(id, this.clock.now());
     return row;
   }
 }

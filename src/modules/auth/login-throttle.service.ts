@@ -1,10 +1,8 @@
 import { isIPv6 } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { Database } from '@kiroku/persistence';
-import { In, LessThan } from 'typeorm';
-import { LoginThrottle } from './login-throttle.entity';
 import { sha256 } from '../web';
+import { LoginThrottleRepository } from './login-throttle.repository';
 
 export interface ThrottlePolicy {
   /** Attempts allowed before any delay. */
@@ -53,7 +51,7 @@ export type Reservation = { allowed: true } | { allowed: false; retryAfterMs: nu
 @Injectable()
 export class LoginThrottleService {
   constructor(
-    private readonly db: Database,
+    private readonly throttles: LoginThrottleRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -70,9 +68,9 @@ export class LoginThrottleService {
 
   /** Milliseconds until all of the keys may try again; 0 when none is in a delay. */
   async retryAfterMs(keys: string[]): Promise<number> {
-    const rows = await this.db.manager.findBy(LoginThrottle, { key: In(keys) });
+    const locks = await this.throttles.lockedUntil(keys);
     const now = this.clock.nowMs();
-    return Math.max(0, ...rows.map((r) => (r.lockedUntil ? r.lockedUntil.getTime() - now : 0)));
+    return Math.max(0, ...locks.map((until) => (until ? until.getTime() - now : 0)));
   }
 
   /** The delay a key is in right now, in milliseconds (0 when none). */
@@ -82,47 +80,17 @@ export class LoginThrottleService {
 
   /** An attempt that turned out well: it no longer counts against the key, and the key's delay ends. */
   async forgive(key: string): Promise<void> {
-    await this.db.transaction(async (m) => {
-      const [sql, params] = this.db.dataSource.driver.escapeQueryWithParameters(
-        `UPDATE "login_throttles" SET "failures" = CASE WHEN "failures" > 0 THEN "failures" - 1 ELSE 0 END, "locked_until" = NULL WHERE "key" = :key`,
-        { key },
-      );
-      await m.query(sql, params);
-    });
+    await this.throttles.forgive(key);
   }
 
   async clear(key: string): Promise<void> {
-    await this.db.transaction((m) => m.delete(LoginThrottle, { key }));
+    await this.throttles.clear(key);
   }
 
   private async count(key: string, policy: ThrottlePolicy): Promise<Reservation> {
     const now = this.clock.nowMs();
-    const min = this.db.engine === 'postgres' ? 'LEAST' : 'MIN';
-    // Parameters are cast: PostgreSQL must not guess int4 for epoch milliseconds.
-    const [nowP, free, base, max] = ['CAST(:now AS bigint)', 'CAST(:free AS integer)', 'CAST(:baseMs AS bigint)', 'CAST(:maxMs AS bigint)'];
-    const next = `(CASE WHEN "updated_at" < CAST(:forget AS bigint) THEN 1 ELSE "failures" + 1 END)`;
-    // After attempt n (n >= free) the next one waits base * 2^(n - free), capped.
-    const delay = `${min}(${max}, ${base} * (1 << ${min}(20, ${next} - ${free})))`;
-    return this.db.transaction(async (m) => {
-      const [insert, insertParams] = this.db.dataSource.driver.escapeQueryWithParameters(
-        `INSERT INTO "login_throttles" ("key", "failures", "locked_until", "updated_at") VALUES (:key, 0, NULL, CAST(:now AS bigint)) ON CONFLICT ("key") DO NOTHING`,
-        { key, now },
-      );
-      await m.query(insert, insertParams);
-      const [update, updateParams] = this.db.dataSource.driver.escapeQueryWithParameters(
-        `UPDATE "login_throttles"
-            SET "locked_until" = CASE WHEN ${next} >= ${free} THEN ${nowP} + ${delay} ELSE NULL END,
-                "failures" = ${next},
-                "updated_at" = ${nowP}
-          WHERE "key" = :key AND ("locked_until" IS NULL OR "locked_until" <= ${nowP})
-          RETURNING "failures"`,
-        { key, now, forget: now - FORGET_AFTER_MS, free: policy.free, baseMs: policy.baseMs, maxMs: policy.maxMs },
-      );
-      // Structured result: PostgreSQL and SQLite otherwise shape an UPDATE … RETURNING result differently.
-      const result = await m.queryRunner!.query(update, updateParams, true);
-      if (result.records.length > 0) return { allowed: true } as const;
-      const row = await m.findOneBy(LoginThrottle, { key });
-      return { allowed: false, retryAfterMs: Math.max(1, (row?.lockedUntil?.getTime() ?? now) - now) } as const;
-    });
+    const counted = await this.throttles.countAttempt(key, policy, now, now - FORGET_AFTER_MS);
+    if (counted.counted) return { allowed: true };
+    return { allowed: false, retryAfterMs: Math.max(1, (counted.lockedUntil?.getTime() ?? now) - now) };
   }
 }

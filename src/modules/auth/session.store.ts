@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
-import { Database } from '@kiroku/persistence';
-import { In, LessThan, Not } from 'typeorm';
 import { hmac, randomToken, sha256 } from '../web';
 import { Session } from './session.entity';
+import { SessionsRepository } from './sessions.repository';
 import { User } from './user.entity';
 
 /** Activity is recorded at most this often: a write per request would be wasteful. */
@@ -20,12 +19,13 @@ export type Lookup = { found: ResolvedSession } | { expired: Session } | { missi
 /**
  * Server-side sessions in the database, shared by every replica. The cookie
  * carries 256 random bits; the table stores only their SHA-256, so a leaked
- * table opens no session.
+ * table opens no session. A session ends after SESSION_ABSOLUTE_LIFETIME, or
+ * SESSION_IDLE_TIMEOUT without a request.
  */
 @Injectable()
 export class SessionStore {
   constructor(
-    private readonly db: Database,
+    private readonly sessions: SessionsRepository,
     private readonly clock: Clock,
     private readonly config: SecurityConfig,
   ) {}
@@ -44,28 +44,25 @@ export class SessionStore {
       ip: ip.slice(0, 64),
       userAgent: userAgent.slice(0, 255),
     };
-    await this.db.transaction((m) => m.insert(Session, session));
+    await this.sessions.insert(session);
     return { cookie, session };
   }
 
   /** The session behind a cookie value, if it exists and has not expired (idle or absolute). */
   async lookup(cookie: string): Promise<Lookup> {
-    const s = this.db.columns(Session, 's');
-    const u = this.db.columns(User, 'u');
-    const [values] = await this.db.selectValues(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [sha256(cookie)]);
-    if (!values) return { missing: true };
-    const session = { ...s.read(values), user: u.read(values, s.count) };
+    const found = await this.sessions.findWithUser(sha256(cookie));
+    if (!found) return { missing: true };
+    const { session } = found;
     const now = this.clock.nowMs();
-    if (now >= session.expiresAt.getTime() || now >= session.lastSeenAt.getTime() + this.config.sessionIdleMs) {
-      await this.delete(session.idHash);
+    if (!this.active(session, now)) {
+      await this.sessions.delete(session.idHash);
       return { expired: session };
     }
     if (now - session.lastSeenAt.getTime() >= TOUCH_EVERY_MS) {
       session.lastSeenAt = new Date(now);
-      await this.db.transaction((m) => m.update(Session, { idHash: session.idHash }, { lastSeenAt: session.lastSeenAt }));
+      await this.sessions.touch(session.idHash, session.lastSeenAt);
     }
-    const { user, ...rest } = session;
-    return { found: { session: rest as Session, user } };
+    return { found };
   }
 
   /**
@@ -78,21 +75,22 @@ export class SessionStore {
   }
 
   async delete(idHash: string): Promise<void> {
-    await this.db.transaction((m) => m.delete(Session, { idHash }));
+    await this.sessions.delete(idHash);
   }
 
   /** Ends every session of the user, or every one but `keep`. */
-  async deleteForUser(userId: string, keep?: string): Promise<number> {
-    const result = await this.db.transaction((m) =>
-      m.delete(Session, keep ? { userId, idHash: Not(keep) } : { userId }),
-    );
-    return result.affected ?? 0;
+  deleteForUser(userId: string, keep?: string): Promise<number> {
+    return this.sessions.deleteForUser(userId, keep);
   }
 
   /** Active sessions of a user, newest activity first. */
   async listForUser(userId: string): Promise<Session[]> {
     const now = this.clock.nowMs();
-    const sessions = await this.db.manager.find(Session, { where: { userId }, order: { lastSeenAt: 'DESC' } });
-    return sessions.filter((s) => now < s.expiresAt.getTime() && now < s.lastSeenAt.getTime() + this.config.sessionIdleMs);
+    return (await this.sessions.forUser(userId)).filter((s) => this.active(s, now));
+  }
+
+  /** Neither past its absolute lifetime nor idle for too long. */
+  private active(session: Session, now: number): boolean {
+    return now < session.expiresAt.getTime() && now < session.lastSeenAt.getTime() + this.config.sessionIdleMs;
   }
 }

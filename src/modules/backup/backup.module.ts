@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { MetricsModule } from '../metrics';
 import { StorageModule } from '../storage';
+import { BackupCatalog } from './backup-catalog.repository';
+import { BackupSource } from './backup-source';
 import { BackupMetrics } from './backup.metrics';
 import { BackupService } from './backup.service';
 import { BackupTask } from './backup.task';
@@ -8,7 +10,7 @@ import { BackupTask } from './backup.task';
 /** Backups as a service (the CLI uses this), with the catalog's figures on /metrics. */
 @Module({
   imports: [StorageModule, MetricsModule],
-  providers: [BackupService, BackupMetrics],
+  providers: [BackupCatalog, BackupSource, BackupService, BackupMetrics],
   exports: [BackupService],
 })
 export class BackupModule {}

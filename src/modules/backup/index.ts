@@ -1,5 +1,7 @@
 export { BackupModule, BackupScheduleModule } from './backup.module';
-export { BackupBusy, backupScratchPrefix, BackupService, MANIFEST_SUFFIX, restoreInto, withClient, type BackupStatusFigures, type Manifest } from './backup.service';
+export { BackupBusy, BackupService, type BackupStatusFigures } from './backup.service';
+export { backupScratchPrefix } from './backup-source';
+export { MANIFEST_SUFFIX, type Manifest } from './manifest';
 export { BackupRun } from './backup-run.entity';
 export { BackupTask } from './backup.task';
-export { readManifests, restoreBackup, RestoreRefused } from './restore';
+export { readManifests, restoreBackup, restoreInto, RestoreRefused, withClient } from './restore';

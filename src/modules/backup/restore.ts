@@ -1,12 +1,17 @@
-import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { BackupConfig, DatabaseConfig } from '@kiroku/config';
 import { SqliteFileLock } from '@kiroku/persistence';
-import { RequireAgeHeader, StorageDestination, storageDestination } from '../storage';
-import { compareFacts, Manifest, MANIFEST_SUFFIX, restoreInto, withClient } from './backup.service';
-import { SnapshotFacts } from './snapshot';
+import { Client } from 'pg';
+import { decrypt, Measure, RequireAgeHeader, StorageDestination, storageDestination } from '../storage';
+import { compareFacts, Manifest, MANIFEST_SUFFIX } from './manifest';
+import { inspectSqliteFile, postgresFacts, SnapshotFacts, spawnPgTool } from './snapshot';
 
 /** Refusals the CLI prints as its one-line reason. */
 export class RestoreRefused extends Error {}
@@ -76,4 +81,66 @@ export async function restoreBackup(config: BackupConfig, database: DatabaseConf
   }
   compareFacts(restored, manifest);
   return { manifest, restored };
+}
+
+/**
+ * Decrypts a backup stream and restores it: into `target` (a SQLite file path
+ * or a PostgreSQL URL), or with scratchDb into a scratch database that is
+ * removed afterwards. Returns what the restored copy holds.
+ */
+export async function restoreInto(
+  config: BackupConfig,
+  database: DatabaseConfig,
+  engine: string,
+  encrypted: Readable,
+  where: { scratchDb: true } | { target: string },
+): Promise<{ restored: SnapshotFacts; plainSha256: string }> {
+  const plain = new Measure();
+  const decrypted = await decrypt(config, encrypted);
+  const scratch = await mkdtemp(join(tmpdir(), 'kiroku-restore-'));
+  try {
+    if (engine === 'sqlite') {
+      const file = 'target' in where ? where.target : join(scratch, 'restored.sqlite');
+      await pipeline(decrypted, createGunzip(), plain, createWriteStream(file, { flags: 'wx' }));
+      return { restored: inspectSqliteFile(file), plainSha256: plain.sha256 };
+    }
+    const dumpFile = join(scratch, 'backup.pgdump');
+    await pipeline(decrypted, plain, createWriteStream(dumpFile, { flags: 'wx' }));
+    if ('target' in where) return { restored: await pgRestore(where.target, dumpFile), plainSha256: plain.sha256 };
+    if (!database.url) throw new Error('a PostgreSQL backup can only be test-restored with DATABASE_URL set');
+    return { restored: await withScratchPostgres(database.url, (url) => pgRestore(url, dumpFile)), plainSha256: plain.sha256 };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function pgRestore(url: string, dumpFile: string): Promise<SnapshotFacts> {
+  const { createReadStream } = await import('node:fs');
+  const tool = spawnPgTool('pg_restore', url, ['--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction'], createReadStream(dumpFile));
+  tool.stdout.resume();
+  await tool.exited;
+  return withClient(url, (query) => postgresFacts(query));
+}
+
+/** A new, empty database beside `url`'s, dropped afterwards (needs CREATEDB). */
+async function withScratchPostgres<T>(url: string, fn: (scratchUrl: string) => Promise<T>): Promise<T> {
+  const name = `kiroku_verify_${randomBytes(6).toString('hex')}`;
+  await withClient(url, (query) => query(`CREATE DATABASE ${name}`));
+  const scratch = new URL(url);
+  scratch.pathname = `/${name}`;
+  try {
+    return await fn(scratch.toString());
+  } finally {
+    await withClient(url, (query) => query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).catch(() => undefined);
+  }
+}
+
+export async function withClient<T>(url: string, fn: (query: (sql: string) => Promise<unknown[]>) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    return await fn((sql) => client.query(sql).then((r) => r.rows));
+  } finally {
+    await client.end();
+  }
 }

@@ -3,13 +3,14 @@ import { AuthModule } from '../auth';
 import { NotesApiController } from './notes-api.controller';
 import { NotesArchiveController } from './notes-archive.controller';
 import { NotesController } from './notes.controller';
+import { NotesRepository } from './notes.repository';
 import { NotesService } from './notes.service';
 import { NotesRetention } from './notes.retention';
 
 @Module({
   imports: [AuthModule],
   controllers: [NotesController, NotesApiController, NotesArchiveController],
-  providers: [NotesService, NotesRetention],
+  providers: [NotesRepository, NotesService, NotesRetention],
   exports: [NotesService],
 })
 export class NotesModule {}

@@ -1,5 +1,5 @@
 import { parseQuery } from './search/query';
-import { snippet } from './notes.service';
+import { snippet } from './snippet';
 
 const text = (body: string, q = '') => snippet(body, parseQuery(q)).map((p) => (p.mark ? `[${p.text}]` : p.text)).join('');
 

@@ -33,6 +33,10 @@ export abstract class SearchIndex {
     for (const note of notes) await this.write(m, note, { fresh: true });
   }
   abstract remove(m: EntityManager, noteIds: string[]): Promise<void>;
+
+  /** Removes every entry (before a rebuild over a partly copied database). */
+  abstract clear(m: EntityManager): Promise<void>;
+
   /**
    * The owner's notes matching the query's words, best first: the newest
    * RANKED_CANDIDATES matches, ranked among themselves; the first `take` of
@@ -88,6 +92,11 @@ class SqliteSearchIndex extends SearchIndex {
     const marks = noteIds.map(() => '?').join(', ');
     await m.query(`DELETE FROM "notes_fts" WHERE "rowid" IN (SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" IN (${marks}))`, noteIds);
     await m.query(`DELETE FROM "notes_fts_map" WHERE "note_id" IN (${marks})`, noteIds);
+  }
+
+  async clear(m: EntityManager): Promise<void> {
+    await m.query('DELETE FROM "notes_fts"');
+    await m.query('DELETE FROM "notes_fts_map"');
   }
 
   async ranked(db: Database, query: ParsedQuery, ownerId: string, take = RANKED_CANDIDATES): Promise<string[]> {
@@ -148,6 +157,10 @@ class PostgresSearchIndex extends SearchIndex {
   async remove(m: EntityManager, noteIds: string[]): Promise<void> {
     if (noteIds.length === 0) return;
     await m.query('DELETE FROM "note_search" WHERE "note_id" = ANY($1)', [noteIds]);
+  }
+
+  async clear(m: EntityManager): Promise<void> {
+    await m.query('DELETE FROM "note_search"');
   }
 
   async ranked(db: Database, query: ParsedQuery, ownerId: string, take = RANKED_CANDIDATES): Promise<string[]> {

@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import { Database } from '@kiroku/persistence';
+import { Not } from 'typeorm';
+import { Session } from './session.entity';
+import { User } from './user.entity';
+
+/** Server-side sessions (the sessions table): the only SQL on it. */
+@Injectable()
+export class SessionsRepository {
+  constructor(private readonly db: Database) {}
+
+  async insert(session: Session): Promise<void> {
+    await this.db.transaction((m) => m.insert(Session, session));
+  }
+
+  /** The session stored under `idHash` with its user, expired or not: one prepared statement, read on every request. */
+  async findWithUser(idHash: string): Promise<{ session: Session; user: User } | null> {
+    const s = this.db.columns(Session, 's');
+    const u = this.db.columns(User, 'u');
+    const [values] = await this.db.selectValues(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [idHash]);
+    return values ? { session: s.read(values), user: u.read(values, s.count) } : null;
+  }
+
+  async touch(idHash: string, lastSeenAt: Date): Promise<void> {
+    await this.db.transaction((m) => m.update(Session, { idHash }, { lastSeenAt }));
+  }
+
+  async delete(idHash: string): Promise<void> {
+    await this.db.transaction((m) => m.delete(Session, { idHash }));
+  }
+
+  /** Deletes every session of the user, or every one but `keep`; how many. */
+  async deleteForUser(userId: string, keep?: string): Promise<number> {
+    const result = await this.db.transaction((m) => m.delete(Session, keep ? { userId, idHash: Not(keep) } : { userId }));
+    return result.affected ?? 0;
+  }
+
+  /** The user's sessions, expired ones included, newest activity first. */
+  forUser(userId: string): Promise<Session[]> {
+    return this.db.manager.find(Session, { where: { userId }, order: { lastSeenAt: 'DESC' } });
+  }
+}

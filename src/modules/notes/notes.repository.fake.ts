@@ -1,0 +1,129 @@
+import type { KeysetPosition } from '@kiroku/persistence';
+import type { EntityManager } from 'typeorm';
+import type { Note } from './note.entity';
+import type { IndexPosition, NoteRecord, NotesRepository, NoteView } from './notes.repository';
+import type { ParsedQuery, SearchTerm } from './search/query';
+import type { IndexedNote } from './search/search-index';
+
+const newestFirst = (a: NoteView, b: NoteView) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+
+/** A term is found when its text is in the title, a tag or the body (the engines' tokens, loosely). */
+const has = (note: NoteView, term: SearchTerm) => [note.title, note.tags.join(' '), note.body].some((text) => text.toLowerCase().includes(term.raw.toLowerCase()));
+
+/**
+ * NotesRepository in memory, for unit tests of NotesService: the same answers
+ * for the same calls (a search matches words as substrings and ranks newest
+ * first; the engines' ranking is theirs to test).
+ */
+export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRepository> {
+  readonly rows = new Map<string, NoteView>();
+  /** Tag names ever used, per owner: tag rows outlive their notes, as in the database. */
+  readonly tagRows = new Map<string, Set<string>>();
+
+  async insert(notes: NoteRecord[]): Promise<void> {
+    for (const note of notes) {
+      if (this.rows.has(note.id)) throw new Error(`duplicate note id ${note.id}`);
+      this.rows.set(note.id, { ...note, tags: [...note.tags], deletedAt: null });
+      this.addTags(note);
+    }
+  }
+
+  async update(note: NoteRecord): Promise<void> {
+    const row = this.rows.get(note.id)!;
+    Object.assign(row, { title: note.title, body: note.body, visibility: note.visibility, updatedAt: note.updatedAt, tags: [...note.tags] });
+    this.addTags(note);
+  }
+
+  async trash(ownerId: string, id: string, at: Date): Promise<boolean> {
+    const row = this.rows.get(id);
+    if (!row || row.ownerId !== ownerId || row.deletedAt) return false;
+    row.deletedAt = at;
+    return true;
+  }
+
+  async restore(note: NoteView): Promise<void> {
+    this.rows.get(note.id)!.deletedAt = null;
+  }
+
+  async find(id: string): Promise<NoteView | null> {
+    const row = this.rows.get(id);
+    return row && !row.deletedAt ? copy(row) : null;
+  }
+
+  async findOwn(ownerId: string, id: string, trashed: boolean): Promise<NoteView | null> {
+    const row = this.rows.get(id);
+    return row && row.ownerId === ownerId && !!row.deletedAt === trashed ? copy(row) : null;
+  }
+
+  async listTrash(ownerId: string): Promise<Note[]> {
+    return [...this.rows.values()]
+      .filter((n) => n.ownerId === ownerId && n.deletedAt)
+      .sort((a, b) => b.deletedAt!.getTime() - a.deletedAt!.getTime())
+      .slice(0, 500)
+      .map((n) => ({ ...copy(n), tagNames: n.tags.join(' ') }));
+  }
+
+  async emptyTrash(ownerId: string): Promise<number> {
+    const trashed = [...this.rows.values()].filter((n) => n.ownerId === ownerId && n.deletedAt);
+    for (const n of trashed) this.rows.delete(n.id);
+    return trashed.length;
+  }
+
+  async titles(ownerId: string): Promise<Array<{ id: string; title: string }>> {
+    return this.live(ownerId).sort(newestFirst).reverse().map((n) => ({ id: n.id, title: n.title }));
+  }
+
+  async byIds(ownerId: string, ids: string[]): Promise<NoteView[]> {
+    return this.live(ownerId).filter((n) => ids.includes(n.id)).map(copy);
+  }
+
+  async tagNames(ownerId: string): Promise<string[]> {
+    return [...(this.tagRows.get(ownerId) ?? [])].sort().slice(0, 200);
+  }
+
+  async ranked(query: ParsedQuery, ownerId: string, take?: number): Promise<string[]> {
+    const found = this.live(ownerId).filter((n) => query.include.every((t) => has(n, t)) && !query.exclude.some((t) => has(n, t)));
+    return found.sort(newestFirst).slice(0, take).map((n) => n.id);
+  }
+
+  async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
+    return ids.filter((id) => this.passesTags(this.rows.get(id)!, query));
+  }
+
+  async page(ownerId: string, query: ParsedQuery, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+    return this.live(ownerId)
+      .filter((n) => this.passesTags(n, query) && !query.exclude.some((t) => has(n, t)))
+      .filter((n) => !after || n.createdAt.getTime() < after.at || (n.createdAt.getTime() === after.at && n.id < after.id))
+      .sort(newestFirst)
+      .slice(0, limit + 1)
+      .map(copy);
+  }
+
+  async indexBatch(_m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {
+    const key = (n: { ownerId: string; createdAt: Date; id: string }): IndexPosition => [n.ownerId, n.createdAt.getTime(), n.id];
+    const greater = (a: IndexPosition, b: IndexPosition) => a[0] > b[0] || (a[0] === b[0] && (a[1] > b[1] || (a[1] === b[1] && a[2] > b[2])));
+    return [...this.rows.values()]
+      .filter((n) => greater(key(n), after))
+      .sort((a, b) => (greater(key(a), key(b)) ? 1 : -1))
+      .slice(0, batch)
+      .map((n) => ({ id: n.id, ownerId: n.ownerId, title: n.title, body: n.body, createdAt: n.createdAt, tags: [...n.tags], trashed: !!n.deletedAt }));
+  }
+
+  private live(ownerId: string): NoteView[] {
+    return [...this.rows.values()].filter((n) => n.ownerId === ownerId && !n.deletedAt);
+  }
+
+  private passesTags(note: NoteView, query: ParsedQuery): boolean {
+    return query.tags.every((t) => note.tags.includes(t)) && !query.excludedTags.some((t) => note.tags.includes(t));
+  }
+
+  private addTags(note: NoteRecord): void {
+    const names = this.tagRows.get(note.ownerId) ?? new Set<string>();
+    for (const name of note.tags) names.add(name);
+    this.tagRows.set(note.ownerId, names);
+  }
+}
+
+function copy(note: NoteView): NoteView {
+  return { ...note, tags: [...note.tags] };
+}

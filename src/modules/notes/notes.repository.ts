@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { Database, keysetSql, type KeysetPosition, SqlParam } from '@kiroku/persistence';
+import { EntityManager, IsNull, Not } from 'typeorm';
+import { NoteTag } from './note-tag.entity';
+import { Note, splitTagNames, Visibility } from './note.entity';
+import { ParsedQuery } from './search/query';
+import { IndexedNote, SearchIndex } from './search/search-index';
+
+/** A note as read: its row and its tag names. */
+export interface NoteView {
+  id: string;
+  ownerId: string;
+  title: string;
+  body: string;
+  tags: string[];
+  visibility: Visibility;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+/** A note to write, with its tags (unique, in order). */
+export type NoteRecord = Omit<NoteView, 'deletedAt'>;
+
+/** A note's row in the search walk of a rebuild: owner by owner, each owner's oldest first. */
+export type IndexPosition = [ownerId: string, createdAt: number, id: string];
+
+/** The list order: newest first, by (created_at, id) on the (owner_id, created_at, id) index. */
+const NEWEST_FIRST = { at: 'n.created_at', id: 'n.id' };
+
+/**
+ * Notes, their tags (tags, note_tags) and their search entries: the only SQL
+ * on these tables. A note, its tags and its search entry change together, in
+ * one transaction. Reads on the hot paths (a note, a page, a search page) are
+ * statements of constant text kept prepared (`Database.select`).
+ */
+@Injectable()
+export class NotesRepository {
+  private readonly index: SearchIndex;
+
+  constructor(private readonly db: Database) {
+    this.index = SearchIndex.for(db);
+  }
+
+  /** Inserts the notes with their tags and search entries: all of them or, on an error, none. */
+  async insert(notes: NoteRecord[]): Promise<void> {
+    await this.db.transaction(async (m) => {
+      for (const note of notes) {
+        await this.insertNote(m, note);
+        await this.setTags(m, note, true);
+      }
+    });
+  }
+
+  /** Writes the note's title, body, visibility, update time, tags and search entry. */
+  async update(note: NoteRecord): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await m.update(Note, { id: note.id }, { title: note.title, body: note.body, visibility: note.visibility, updatedAt: note.updatedAt });
+      await this.setTags(m, note);
+    });
+  }
+
+  /** Moves the owner's note to the trash and out of search; false when the owner has no such note outside the trash. */
+  trash(ownerId: string, id: string, at: Date): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const result = await m.update(Note, { id, ownerId, deletedAt: IsNull() }, { deletedAt: at });
+      if (result.affected !== 1) return false;
+      await this.index.remove(m, [id]);
+      return true;
+    });
+  }
+
+  /** Takes the note out of the trash and back into search. */
+  async restore(note: NoteView): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await m.update(Note, { id: note.id }, { deletedAt: null });
+      await this.index.write(m, note);
+    });
+  }
+
+  /** The note outside the trash, whoever owns it. */
+  async find(id: string): Promise<NoteView | null> {
+    const [note] = await this.notesWhere('n.id = $1 AND n.deleted_at IS NULL', [id]);
+    return note ?? null;
+  }
+
+  /** The owner's note, in the trash or outside it. */
+  async findOwn(ownerId: string, id: string, trashed: boolean): Promise<NoteView | null> {
+    const [note] = await this.notesWhere(`n.id = $1 AND n.owner_id = $2 AND n.deleted_at IS ${trashed ? 'NOT ' : ''}NULL`, [id, ownerId]);
+    return note ?? null;
+  }
+
+  /** The owner's notes in the trash, most recently trashed first (at most 500). */
+  listTrash(ownerId: string): Promise<Note[]> {
+    return this.db.manager.find(Note, { where: { ownerId, deletedAt: Not(IsNull()) }, order: { deletedAt: 'DESC' }, take: 500 });
+  }
+
+  /** Deletes the owner's notes in the trash for good (their tags links and search entries go with them); how many. */
+  async emptyTrash(ownerId: string): Promise<number> {
+    const result = await this.db.transaction((m) => m.delete(Note, { ownerId, deletedAt: Not(IsNull()) }));
+    return result.affected ?? 0;
+  }
+
+  /** The ids and titles of the owner's notes outside the trash, oldest first. */
+  titles(ownerId: string): Promise<Array<{ id: string; title: string }>> {
+    return this.db.select<{ id: string; title: string }>('SELECT id, title FROM notes WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id', [ownerId]);
+  }
+
+  /** These of the owner's notes outside the trash, in no particular order. */
+  byIds(ownerId: string, ids: string[]): Promise<NoteView[]> {
+    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)]);
+  }
+
+  /** The owner's tag names in order, at most 200 (an index range scan; counting notes per tag would read every note). */
+  async tagNames(ownerId: string): Promise<string[]> {
+    const rows = await this.db.select<{ name: string }>('SELECT name FROM tags WHERE owner_id = $1 ORDER BY name LIMIT 200', [ownerId]);
+    return rows.map((t) => t.name);
+  }
+
+  /** The ids of the owner's notes matching the query's words, best first (see SearchIndex.ranked); tags not applied. */
+  ranked(query: ParsedQuery, ownerId: string, take?: number): Promise<string[]> {
+    return this.index.ranked(this.db, query, ownerId, take);
+  }
+
+  /** The ids (in their order) that also pass the query's tag filters. */
+  async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
+    const params: SqlParam[] = [JSON.stringify(ids)];
+    const filters = this.tagFilters(query, params);
+    const rows = await this.db.select<{ id: string }>(`SELECT n.id FROM notes n WHERE n.id IN (SELECT value FROM ${this.db.jsonList('$1')}) AND ${filters.join(' AND ')}`, params);
+    const keep = new Set(rows.map((r) => r.id));
+    return ids.filter((id) => keep.has(id));
+  }
+
+  /**
+   * A page of the owner's notes outside the trash, newest first, after `after`: those with the query's
+   * tags, without its excluded tags and excluded words. Reads up to `limit + 1` notes (see keysetPage).
+   */
+  page(ownerId: string, query: ParsedQuery, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+    const params: SqlParam[] = [ownerId];
+    const where = ['n.owner_id = $1', 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
+    if (query.exclude.length) where.push(this.index.exclude(query, ownerId, params));
+    const page = keysetSql(NEWEST_FIRST, after, limit, params);
+    if (page.where) where.push(page.where);
+    return this.notesWhere(`${where.join(' AND ')} ${page.orderAndLimit}`, params);
+  }
+
+  /**
+   * Up to `batch` notes after `after` in (owner_id, created_at, id) order, trashed ones included (marked),
+   * read in the caller's transaction `m`: the walk of a search index rebuild.
+   */
+  async indexBatch(m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {
+    const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> = await m.query(
+      `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
+         FROM notes n
+        WHERE (n.owner_id, n.created_at, n.id) > (${this.db.placeholder(1)}, ${this.db.placeholder(2)}, ${this.db.placeholder(3)})
+        ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
+      after,
+    );
+    return rows.map((r) => ({ id: r.id, ownerId: r.ownerId, title: r.title, body: r.body, createdAt: new Date(Number(r.createdAt)), tags: splitTagNames(r.tagNames), trashed: !!r.trashed }));
+  }
+
+  /** Notes (alias `n`) matching a condition written with $n parameters, each with its tag names. The text may end with ORDER BY / LIMIT. */
+  private async notesWhere(condition: string, params: SqlParam[]): Promise<NoteView[]> {
+    const n = this.db.columns(Note, 'n');
+    const rows = await this.db.selectValues(`SELECT ${n.sql} FROM notes n WHERE ${condition}`, params);
+    return rows.map((values) => {
+      const note = n.read(values) as Note & { tags?: string[] };
+      note.tags = splitTagNames(note.tagNames);
+      return note as NoteView;
+    });
+  }
+
+  /** SQL conditions on `n` for the query's tags and excluded tags, their names appended to params. */
+  private tagFilters(query: ParsedQuery, params: SqlParam[]): string[] {
+    const has = (name: string, alias: string) => {
+      params.push(name);
+      return `EXISTS (SELECT 1 FROM note_tags ${alias} INNER JOIN tags ${alias}t ON ${alias}t.id = ${alias}.tag_id WHERE ${alias}.note_id = n.id AND ${alias}t.name = $${params.length})`;
+    };
+    return [...query.tags.map((name, i) => has(name, `it${i}`)), ...query.excludedTags.map((name, i) => `NOT ${has(name, `xt${i}`)}`)];
+  }
+
+  /** One statement of constant text, kept prepared (its tag names are the triggers' to fill in). */
+  private async insertNote(m: EntityManager, note: NoteRecord): Promise<void> {
+    const $ = (i: number) => this.db.placeholder(i);
+    await m.query(
+      `INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)})`,
+      [note.id, note.ownerId, note.title, note.body, note.visibility, note.createdAt.getTime(), note.updatedAt.getTime()],
+    );
+  }
+
+  /**
+   * Replaces the note's tags (creating the owner's tag rows as needed) and its search entry; `fresh`: the
+   * note was just inserted, so it has neither tags nor an entry to replace.
+   */
+  private async setTags(m: EntityManager, note: NoteRecord, fresh = false): Promise<void> {
+    if (!fresh) await m.delete(NoteTag, { noteId: note.id });
+    if (note.tags.length) {
+      // Statements of constant text (one per number of tags), which TypeORM keeps prepared: building these
+      // through the query builder cost a create more than running them.
+      const $ = (i: number) => this.db.placeholder(i);
+      const rows = note.tags.map((_, i) => `(${$(3 * i + 1)}, ${$(3 * i + 2)}, ${$(3 * i + 3)})`).join(', ');
+      await m.query(`INSERT INTO tags (id, owner_id, name) VALUES ${rows} ON CONFLICT DO NOTHING`, note.tags.flatMap((name) => [randomUUID(), note.ownerId, name]));
+      await m.query(
+        `INSERT INTO note_tags (note_id, tag_id) SELECT ${$(1)}, t.id FROM tags t WHERE t.owner_id = ${$(2)} AND t.name IN (SELECT value FROM ${this.db.jsonList($(3))})`,
+        [note.id, note.ownerId, JSON.stringify(note.tags)],
+      );
+    }
+    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: note.tags, createdAt: note.createdAt }, { fresh });
+  }
+}

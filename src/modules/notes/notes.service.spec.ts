@@ -1,0 +1,270 @@
+import { FakeClock } from '@kiroku/clock';
+import { encodeKeyset } from '@kiroku/persistence';
+import { offsetCursor } from './cursor';
+import { NotesRepository } from './notes.repository';
+import { FakeNotesRepository } from './notes.repository.fake';
+import { BadCursor, NoteInput, NotesService, NoteView } from './notes.service';
+
+const ALICE = '00000000-0000-4000-8000-00000000000a';
+const BOB = '00000000-0000-4000-8000-00000000000b';
+const MINUTE = 60_000;
+
+describe('NotesService', () => {
+  let clock: FakeClock;
+  let repository: FakeNotesRepository;
+  let notes: NotesService;
+
+  beforeEach(() => {
+    clock = new FakeClock(Date.UTC(2026, 0, 1));
+    repository = new FakeNotesRepository();
+    notes = new NotesService(repository as unknown as NotesRepository, clock);
+  });
+
+  const input = (over: Partial<NoteInput> = {}): NoteInput => ({ title: 'Deploy checklist', body: 'drain the node first', tags: [], visibility: 'private', ...over });
+  /** Notes created a minute apart, oldest first. */
+  async function createMany(ownerId: string, n: number, over: Partial<NoteInput> = {}): Promise<NoteView[]> {
+    const out: NoteView[] = [];
+    for (let i = 0; i < n; i++) {
+      out.push(await notes.create(ownerId, input({ title: `note ${i}`, ...over })));
+      clock.advance(MINUTE);
+    }
+    return out;
+  }
+  const titles = (items: NoteView[]) => items.map((n) => n.title);
+
+  describe('who may read a note', () => {
+    it('a private note: its owner only, never another user nor an anonymous visitor', async () => {
+      const note = await notes.create(ALICE, input());
+      expect(await notes.get(note.id, ALICE)).toMatchObject({ id: note.id, title: 'Deploy checklist' });
+      expect(await notes.get(note.id, BOB)).toBeNull();
+      expect(await notes.get(note.id, null)).toBeNull();
+    });
+
+    it('a public note: anyone, signed in or not', async () => {
+      const note = await notes.create(ALICE, input({ visibility: 'public' }));
+      expect(await notes.get(note.id, BOB)).toMatchObject({ id: note.id, ownerId: ALICE });
+      expect(await notes.get(note.id, null)).toMatchObject({ id: note.id });
+    });
+
+    it('a public note made private again is its owner\'s only', async () => {
+      const note = await notes.create(ALICE, input({ visibility: 'public' }));
+      await notes.update(ALICE, note.id, { visibility: 'private' });
+      expect(await notes.get(note.id, BOB)).toBeNull();
+      expect(await notes.get(note.id, ALICE)).not.toBeNull();
+    });
+
+    it('a trashed note: nobody, not even its owner or when it was public; only the owner sees it in the trash', async () => {
+      const note = await notes.create(ALICE, input({ visibility: 'public' }));
+      expect(await notes.trash(ALICE, note.id)).toBe(true);
+      expect(await notes.get(note.id, ALICE)).toBeNull();
+      expect(await notes.get(note.id, BOB)).toBeNull();
+      expect(await notes.own(ALICE, note.id)).toBeNull();
+      expect(await notes.own(ALICE, note.id, true)).toMatchObject({ id: note.id });
+      expect(await notes.own(BOB, note.id, true)).toBeNull();
+    });
+
+    it('an id that is not a note id is nobody\'s note, and is never looked up', async () => {
+      const find = jest.spyOn(repository, 'find');
+      const findOwn = jest.spyOn(repository, 'findOwn');
+      for (const id of ['', 'x', "' OR 1=1 --", '00000000-0000-4000-8000-00000000000A']) {
+        expect(await notes.get(id, ALICE)).toBeNull();
+        expect(await notes.own(ALICE, id)).toBeNull();
+        expect(await notes.trash(ALICE, id)).toBe(false);
+      }
+      expect(find).not.toHaveBeenCalled();
+      expect(findOwn).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('changing a note', () => {
+    it('only its owner may: another user\'s update finds nothing and changes nothing', async () => {
+      const note = await notes.create(ALICE, input({ visibility: 'public' }));
+      expect(await notes.update(BOB, note.id, { title: 'defaced' })).toBeNull();
+      expect(await notes.own(BOB, note.id)).toBeNull();
+      expect((await notes.get(note.id, ALICE))!.title).toBe('Deploy checklist');
+    });
+
+    it('changes the fields given, keeps the others and its creation time, and moves its update time to now', async () => {
+      const note = await notes.create(ALICE, input({ tags: ['ops'] }));
+      clock.advance(5 * MINUTE);
+      const updated = await notes.update(ALICE, note.id, { title: 'Rollback checklist', body: undefined });
+      expect(updated).toMatchObject({ title: 'Rollback checklist', body: 'drain the node first', tags: ['ops'], visibility: 'private', createdAt: note.createdAt, updatedAt: clock.now() });
+      expect(await notes.get(note.id, ALICE)).toEqual(updated);
+    });
+
+    it('a trashed note cannot be edited until restored', async () => {
+      const note = await notes.create(ALICE, input());
+      await notes.trash(ALICE, note.id);
+      expect(await notes.update(ALICE, note.id, { title: 'edited in the trash' })).toBeNull();
+      expect(await notes.restore(ALICE, note.id)).toBe(true);
+      expect(await notes.update(ALICE, note.id, { title: 'edited after restore' })).toMatchObject({ title: 'edited after restore' });
+    });
+  });
+
+  describe('tags', () => {
+    it('are kept once each, in order, however they were given', async () => {
+      const note = await notes.create(ALICE, input({ tags: ['zeta', 'alpha', 'ops', 'alpha'] }));
+      expect(note.tags).toEqual(['alpha', 'ops', 'zeta']);
+      expect((await notes.get(note.id, ALICE))!.tags).toEqual(['alpha', 'ops', 'zeta']);
+    });
+
+    it('are replaced as a whole by an update, again as a set', async () => {
+      const note = await notes.create(ALICE, input({ tags: ['ops'] }));
+      expect((await notes.update(ALICE, note.id, { tags: ['b', 'a', 'b'] }))!.tags).toEqual(['a', 'b']);
+      expect((await notes.update(ALICE, note.id, { tags: [] }))!.tags).toEqual([]);
+      expect((await notes.get(note.id, ALICE))!.tags).toEqual([]);
+    });
+
+    it('belong to their owner: a user\'s tag list never shows another\'s tags', async () => {
+      await notes.create(ALICE, input({ tags: ['work', 'home'] }));
+      await notes.create(BOB, input({ tags: ['secret-project'] }));
+      expect(await notes.tagsOf(ALICE)).toEqual(['home', 'work']);
+      expect(await notes.tagsOf(BOB)).toEqual(['secret-project']);
+    });
+  });
+
+  describe('the trash', () => {
+    it('only the owner can trash or restore a note, and each only once', async () => {
+      const note = await notes.create(ALICE, input());
+      expect(await notes.trash(BOB, note.id)).toBe(false);
+      expect(await notes.get(note.id, ALICE)).not.toBeNull();
+      expect(await notes.restore(ALICE, note.id)).toBe(false); // not in the trash
+      expect(await notes.trash(ALICE, note.id)).toBe(true);
+      expect(await notes.trash(ALICE, note.id)).toBe(false);
+      expect(await notes.restore(BOB, note.id)).toBe(false);
+      expect(await notes.restore(ALICE, note.id)).toBe(true);
+      expect(await notes.restore(ALICE, note.id)).toBe(false);
+      expect(await notes.get(note.id, ALICE)).toMatchObject({ id: note.id, deletedAt: null });
+    });
+
+    it('a trashed note leaves lists and search until restored, and the trash lists it with when it was trashed', async () => {
+      const [kept, trashed] = await createMany(ALICE, 2, { body: 'kubernetes rollout' });
+      await notes.trash(ALICE, trashed.id);
+      expect(titles((await notes.list(ALICE, { limit: 20 })).items)).toEqual([kept.title]);
+      expect(titles((await notes.list(ALICE, { q: 'kubernetes', limit: 20 })).items)).toEqual([kept.title]);
+      expect(await notes.listTrash(ALICE)).toEqual([expect.objectContaining({ id: trashed.id, deletedAt: clock.now() })]);
+      expect(await notes.listTrash(BOB)).toEqual([]);
+      await notes.restore(ALICE, trashed.id);
+      expect(titles((await notes.list(ALICE, { limit: 20 })).items)).toEqual([trashed.title, kept.title]);
+    });
+
+    it('emptying it deletes the owner\'s trashed notes for good, and nothing else', async () => {
+      const [a, b] = await createMany(ALICE, 3);
+      const bobs = await notes.create(BOB, input());
+      await notes.trash(BOB, bobs.id);
+      await notes.trash(ALICE, a.id);
+      await notes.trash(ALICE, b.id);
+      expect(await notes.emptyTrash(ALICE)).toBe(2);
+      expect(await notes.restore(ALICE, a.id)).toBe(false);
+      expect(await notes.listTrash(ALICE)).toEqual([]);
+      expect(titles((await notes.list(ALICE, { limit: 20 })).items)).toEqual(['note 2']);
+      expect(await notes.listTrash(BOB)).toHaveLength(1);
+    });
+  });
+
+  describe('lists', () => {
+    it('pages through the owner\'s notes newest first, each once, notes of the same instant included, and says when it is over', async () => {
+      await createMany(ALICE, 30);
+      // Five more in the same millisecond: the id decides their order.
+      for (let i = 30; i < 35; i++) await notes.create(ALICE, input({ title: `note ${i}` }));
+      await createMany(BOB, 3);
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await notes.list(ALICE, { limit: 10, cursor });
+        seen.push(...titles(page.items));
+        cursor = page.nextCursor ?? undefined;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(pages).toBe(4);
+      expect(seen).toHaveLength(35);
+      expect(new Set(seen).size).toBe(35);
+      expect(seen.slice(5)).toEqual(Array.from({ length: 30 }, (_, i) => `note ${29 - i}`));
+    });
+
+    it('a page that just holds the rest has no next cursor', async () => {
+      await createMany(ALICE, 10);
+      expect((await notes.list(ALICE, { limit: 10 })).nextCursor).toBeNull();
+      expect((await notes.list(ALICE, { limit: 9 })).nextCursor).not.toBeNull();
+    });
+
+    it('filters by tag, and by tags and excluded tags in the query', async () => {
+      await notes.create(ALICE, input({ title: 'ops draft', tags: ['ops', 'draft'] }));
+      clock.advance(MINUTE);
+      await notes.create(ALICE, input({ title: 'ops final', tags: ['ops'] }));
+      clock.advance(MINUTE);
+      await notes.create(ALICE, input({ title: 'home', tags: ['home'] }));
+      expect(titles((await notes.list(ALICE, { tag: 'ops', limit: 20 })).items)).toEqual(['ops final', 'ops draft']);
+      expect(titles((await notes.list(ALICE, { q: 'tag:ops -tag:draft', limit: 20 })).items)).toEqual(['ops final']);
+    });
+
+    it('refuses a cursor it did not hand out, and a cursor of a search on a plain list (and back)', async () => {
+      await createMany(ALICE, 3, { body: 'incident review' });
+      await expect(notes.list(ALICE, { cursor: 'bogus', limit: 20 })).rejects.toThrow(BadCursor);
+      await expect(notes.list(ALICE, { cursor: offsetCursor(20), limit: 20 })).rejects.toThrow(BadCursor);
+      await expect(notes.list(ALICE, { q: 'incident', cursor: encodeKeyset({ at: clock.nowMs(), id: '00000000-0000-4000-8000-000000000001' }), limit: 20 })).rejects.toThrow(BadCursor);
+      await expect(notes.list(ALICE, { q: 'incident', cursor: offsetCursor(100_001), limit: 20 })).rejects.toThrow(BadCursor);
+    });
+
+    it('a query with nothing to search for answers no notes and says why, without reading any', async () => {
+      await createMany(ALICE, 2);
+      const page = jest.spyOn(repository, 'page');
+      const ranked = jest.spyOn(repository, 'ranked');
+      expect(await notes.list(ALICE, { q: '- "" ', limit: 20 })).toEqual({ items: [], nextCursor: null, notice: 'search.nothingToSearch' });
+      expect(page).not.toHaveBeenCalled();
+      expect(ranked).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('search', () => {
+    it('finds the owner\'s notes only, pages by offset, and marks the words found in each excerpt', async () => {
+      await createMany(ALICE, 5, { body: 'the incident postmortem' });
+      await createMany(ALICE, 2, { body: 'unrelated' });
+      await notes.create(BOB, input({ body: 'bob\'s incident' }));
+      const first = await notes.list(ALICE, { q: 'incident', limit: 3, snippets: true });
+      expect(first.items).toHaveLength(3);
+      expect(first.items.every((n) => n.ownerId === ALICE)).toBe(true);
+      expect(first.items[0].snippet).toEqual([{ text: 'the ', mark: false }, { text: 'incident', mark: true }, { text: ' postmortem', mark: false }]);
+      const second = await notes.list(ALICE, { q: 'incident', limit: 3, cursor: first.nextCursor! });
+      expect(second.items).toHaveLength(2);
+      expect(second.nextCursor).toBeNull();
+      expect(new Set([...titles(first.items), ...titles(second.items)]).size).toBe(5);
+    });
+
+    it('applies tag filters to every match, not just the first page of them', async () => {
+      await createMany(ALICE, 6, { body: 'deploy', tags: ['other'] });
+      await notes.create(ALICE, input({ title: 'the tagged one', body: 'deploy', tags: ['ops'] }));
+      clock.advance(MINUTE);
+      await createMany(ALICE, 6, { body: 'deploy', tags: ['other'] });
+      const result = await notes.list(ALICE, { q: 'deploy tag:ops', limit: 2 });
+      expect(titles(result.items)).toEqual(['the tagged one']);
+      expect(result.nextCursor).toBeNull();
+    });
+
+    it('passes on the notice about a quote left open', async () => {
+      await notes.create(ALICE, input({ body: 'rolling restart' }));
+      const result = await notes.list(ALICE, { q: '"rolling restart', limit: 20 });
+      expect(result.notice).toBe('search.unbalancedQuote');
+      expect(result.items).toHaveLength(1);
+    });
+  });
+
+  describe('export and import', () => {
+    it('an import keeps each note\'s own dates, with its tags as a set', async () => {
+      const createdAt = new Date(Date.UTC(2020, 5, 1));
+      const updatedAt = new Date(Date.UTC(2021, 5, 1));
+      expect(await notes.importMany(ALICE, [{ ...input({ title: 'old', tags: ['b', 'a', 'a'] }), createdAt, updatedAt }, { ...input({ title: 'older' }), createdAt: new Date(Date.UTC(2019, 0, 1)), updatedAt }])).toBe(2);
+      const [older, old] = await notes.exportList(ALICE);
+      expect([older.title, old.title]).toEqual(['older', 'old']);
+      expect(await notes.get(old.id, ALICE)).toMatchObject({ createdAt, updatedAt, tags: ['a', 'b'] });
+    });
+
+    it('an export batch holds only the owner\'s notes outside the trash', async () => {
+      const [a, b] = await createMany(ALICE, 2);
+      const bobs = await notes.create(BOB, input());
+      await notes.trash(ALICE, b.id);
+      expect((await notes.exportBatch(ALICE, [a.id, b.id, bobs.id])).map((n) => n.id)).toEqual([a.id]);
+    });
+  });
+});
