@@ -1,5 +1,5 @@
 import type { CountedAttempt, LoginThrottleRepository } from './login-throttle.repository';
-import type { ThrottlePolicy } from './login-throttle.service';
+import type { ThrottlePolicy } from './login-throttle.repository';
 
 /** LoginThrottleRepository in memory, for unit tests: countAttempt does in steps what the repository's statement does at once. */
 export class FakeLoginThrottleRepository implements Pick<LoginThrottleRepository, keyof LoginThrottleRepository> {

@@ -2,7 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { Database } from '@kiroku/persistence';
 import { In } from 'typeorm';
 import { LoginThrottle } from './login-throttle.entity';
-import type { ThrottlePolicy } from './login-throttle.service';
+
+/** How failures turn into delays: the counting happens in one statement here. */
+export interface ThrottlePolicy {
+  /** Attempts allowed before any delay. */
+  free: number;
+  /** The first delay; each further attempt doubles it. */
+  baseMs: number;
+  /** The longest delay: nobody is ever locked out for good. */
+  maxMs: number;
+}
 
 /** An attempt counted, or refused because the key is in a delay (until `lockedUntil`). */
 export type CountedAttempt = { counted: true } | { counted: false; lockedUntil: Date | null };

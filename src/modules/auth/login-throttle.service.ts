@@ -2,16 +2,10 @@ import { isIPv6 } from 'node:net';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { sha256 } from '../web';
-import { LoginThrottleRepository } from './login-throttle.repository';
+import { LoginThrottleRepository, type ThrottlePolicy } from './login-throttle.repository';
 
-export interface ThrottlePolicy {
-  /** Attempts allowed before any delay. */
-  free: number;
-  /** The first delay; each further attempt doubles it. */
-  baseMs: number;
-  /** The longest delay: nobody is ever locked out for good. */
-  maxMs: number;
-}
+export type { ThrottlePolicy } from './login-throttle.repository';
+
 
 /** Per account and client address: after 5 failures, 1 s, 2 s, 4 s … at most 15 minutes. */
 export const ACCOUNT_POLICY: ThrottlePolicy = { free: 5, baseMs: 1000, maxMs: 15 * 60_000 };
