@@ -14,7 +14,13 @@ const transform = {
   ],
 };
 const moduleNameMapper = { '^@kiroku/(.*)$': '<rootDir>/libs/$1/src/index.ts' };
-const common = { transform, moduleNameMapper, transformIgnorePatterns: ['/node_modules/(?!(@nestjs|age-encryption|@noble|@scure)/)'], testEnvironment: 'node', testTimeout: 60_000 };
+const common = {
+  transform,
+  moduleNameMapper,
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|age-encryption|@noble|@scure)/)'],
+  testEnvironment: 'node',
+  testTimeout: 60_000,
+};
 
 module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',

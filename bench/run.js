@@ -5,7 +5,10 @@ const { readdirSync } = require('node:fs');
 const { join } = require('node:path');
 
 const dir = join(__dirname, 'suites');
-const all = readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.replace(/\.js$/, '')).sort();
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.js'))
+  .map((f) => f.replace(/\.js$/, ''))
+  .sort();
 
 async function main() {
   const wanted = process.argv.slice(2);

@@ -66,16 +66,25 @@ async function stop(server) {
 async function account(url, email = 'bench@example.com', password = 'a long enough passphrase') {
   const page = async (path, cookie = '') => {
     const res = await fetch(url + path, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
-    const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !c.endsWith('='));
+    const cookies = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .filter((c) => !c.endsWith('='));
     return { cookie: [cookie, ...cookies].filter(Boolean).join('; '), token: /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1], res };
   };
-  const post = (path, cookie, form) => fetch(url + path, {
-    method: 'POST', redirect: 'manual', body: new URLSearchParams(form).toString(),
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
-  });
+  const post = (path, cookie, form) =>
+    fetch(url + path, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams(form).toString(),
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+    });
   const signup = await page('/signup');
   const created = await post('/signup', signup.cookie, { _csrf: signup.token, email, displayName: 'Bench', password });
-  const session = created.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('kiroku_sid='));
+  const session = created.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => c.startsWith('kiroku_sid='));
   const acct = await page('/account', session);
   const tokenPage = await post('/account/tokens', session, { _csrf: acct.token, name: 'bench' });
   const token = /id="new-token">([^<]+)</.exec(await tokenPage.text())[1];

@@ -32,13 +32,16 @@ async function main() {
     if (stopping) return;
     stopping = true;
     print('cluster', `${signal}: stopping nginx, the instances and the throwaway database…`);
-    cluster.stop().then(() => {
-      print('cluster', 'stopped');
-      process.exit(0);
-    }, (error) => {
-      process.stderr.write(`${error.stack}\n`);
-      process.exit(1);
-    });
+    cluster.stop().then(
+      () => {
+        print('cluster', 'stopped');
+        process.exit(0);
+      },
+      (error) => {
+        process.stderr.write(`${error.stack}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

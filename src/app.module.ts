@@ -21,8 +21,20 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        CoreModule.forRoot(options), SchedulerModule, AuditModule, ClusterModule, HealthModule, WebModule, AuthModule, NotesModule,
-        BackupScheduleModule, LogSweepScheduleModule, MetricsEndpointModule, AlertsScheduleModule, AdminModule, ApiDocsModule,
+        CoreModule.forRoot(options),
+        SchedulerModule,
+        AuditModule,
+        ClusterModule,
+        HealthModule,
+        WebModule,
+        AuthModule,
+        NotesModule,
+        BackupScheduleModule,
+        LogSweepScheduleModule,
+        MetricsEndpointModule,
+        AlertsScheduleModule,
+        AdminModule,
+        ApiDocsModule,
       ],
     };
   }

@@ -53,9 +53,7 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
 
 export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {
   const root = logger ?? createRootLogger(config.log, instanceId);
-  const tls = config.security.tlsCertFile
-    ? { cert: readFileSync(config.security.tlsCertFile), key: readFileSync(config.security.tlsKeyFile!) }
-    : undefined;
+  const tls = config.security.tlsCertFile ? { cert: readFileSync(config.security.tlsCertFile), key: readFileSync(config.security.tlsKeyFile!) } : undefined;
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId }), createHttpAdapter(), {
     logger: new PinoLoggerService(root),
     abortOnError: false,

@@ -61,7 +61,17 @@ describeEachEngine('access control and CSRF', (engine) => {
       const client = route.path.startsWith('/admin') ? admin : alice;
       const own = (await client.get('/account'), client.lastCsrf!);
       const foreign = client === admin ? (await alice.get('/account'), alice.lastCsrf!) : adminToken;
-      const form = { role: 'admin', name: 'x', email: 'alice@example.com', password: PASSWORD, displayName: 'x', currentPassword: PASSWORD, newPassword: 'brand new passphrase', locale: 'ja', timeZone: 'Asia/Tokyo' };
+      const form = {
+        role: 'admin',
+        name: 'x',
+        email: 'alice@example.com',
+        password: PASSWORD,
+        displayName: 'x',
+        currentPassword: PASSWORD,
+        newPassword: 'brand new passphrase',
+        locale: 'ja',
+        timeZone: 'Asia/Tokyo',
+      };
       const attempts: Array<{ label: string; body: Record<string, string>; headers: Record<string, string> }> = [
         { label: 'no token', body: form, headers: {} },
         { label: 'foreign token', body: { ...form, _csrf: foreign }, headers: {} },
@@ -72,7 +82,11 @@ describeEachEngine('access control and CSRF', (engine) => {
       for (const attempt of attempts) {
         const before = await databaseDigest(db);
         const reply = await client.request(route.method, path, { form: attempt.body, headers: attempt.headers });
-        expect({ route: `${route.method} ${path}`, attempt: attempt.label, status: reply.status }).toEqual({ route: `${route.method} ${path}`, attempt: attempt.label, status: 403 });
+        expect({ route: `${route.method} ${path}`, attempt: attempt.label, status: reply.status }).toEqual({
+          route: `${route.method} ${path}`,
+          attempt: attempt.label,
+          status: 403,
+        });
         expect(await databaseDigest(db)).toEqual(before);
       }
     }
@@ -92,7 +106,10 @@ describeEachEngine('access control and CSRF', (engine) => {
 
   it('needs the X-CSRF-Token header and JSON for cookie-authenticated API writes (415 otherwise); bearer calls need neither', async () => {
     await alice.get('/account');
-    const textual = await alice.request('POST', '/api/v1/me', { body: 'x', headers: { 'content-type': 'text/plain', accept: 'application/json', 'x-csrf-token': alice.lastCsrf! } });
+    const textual = await alice.request('POST', '/api/v1/me', {
+      body: 'x',
+      headers: { 'content-type': 'text/plain', accept: 'application/json', 'x-csrf-token': alice.lastCsrf! },
+    });
     expect(textual.status).toBe(415);
     expect(textual.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const noHeader = await alice.request('POST', '/api/v1/me', { json: {} });
@@ -103,7 +120,11 @@ describeEachEngine('access control and CSRF', (engine) => {
     await alice.get('/account');
     const created = await alice.submit('/account/tokens', { name: 'script' });
     const token = /<code class="token" id="new-token">([^<]+)<\/code>/.exec(created.text)![1];
-    const bearer = await fetch(`${t.url}/api/v1/me`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'sec-fetch-site': 'cross-site' }, body: 'x' });
+    const bearer = await fetch(`${t.url}/api/v1/me`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'text/plain', 'sec-fetch-site': 'cross-site' },
+      body: 'x',
+    });
     expect(bearer.status).toBe(404);
   });
 
@@ -146,7 +167,9 @@ describeEachEngine('access control and CSRF', (engine) => {
   });
 
   it('covers every GET route in the matrix', () => {
-    const gets = listRoutes(t.app).filter((r) => r.method === 'GET').map((r) => r.path);
+    const gets = listRoutes(t.app)
+      .filter((r) => r.method === 'GET')
+      .map((r) => r.path);
     expect(gets.filter((p) => !MATRIX.some(([m]) => m === p))).toEqual([]);
   });
 
@@ -175,7 +198,9 @@ describeEachEngine('access control and CSRF', (engine) => {
     await admin.submit(`/admin/users/${bobId}/disable`, {});
     expect((await bob.get('/account')).status).toBe(302);
     expect((await bob.login('bob@example.com', PASSWORD)).status).toBe(401);
-    const types = (await db.dataSource.query(`SELECT "type" FROM "audit_events" WHERE "user_id" = '${bobId}' ORDER BY "at"`)).map((r: { type: string }) => r.type);
+    const types = (await db.dataSource.query(`SELECT "type" FROM "audit_events" WHERE "user_id" = '${bobId}' ORDER BY "at"`)).map(
+      (r: { type: string }) => r.type,
+    );
     expect(types).toEqual(expect.arrayContaining(['role.changed', 'account.disabled', 'access.denied']));
   });
 });

@@ -22,7 +22,12 @@ describeEachEngine('the backups console', (engine) => {
 
   beforeAll(async () => {
     const keys = await ageKeyPair();
-    t = await startTestApp({ ...(await freshDatabase(engine)), BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile });
+    t = await startTestApp({
+      ...(await freshDatabase(engine)),
+      BACKUP_DIR: tempDir(),
+      BACKUP_AGE_RECIPIENTS: keys.recipient,
+      BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+    });
     admin = new WebClient(t.url);
     await admin.signup('admin@example.com', PASSWORD, 'Admin');
   });
@@ -41,7 +46,10 @@ describeEachEngine('the backups console', (engine) => {
     // The page answers within 1.5 s: "made and verified" when the run was that quick, "started" otherwise.
     const after = await admin.get('/admin/backups');
     expect(after.text).toMatch(/Backup made and verified\.|Backup started: it appears below when it finishes\./);
-    const listed = await until(async () => (await admin.get('/admin/backups')).text, (text) => /<span class="badge">passed<\/span>/.test(text));
+    const listed = await until(
+      async () => (await admin.get('/admin/backups')).text,
+      (text) => /<span class="badge">passed<\/span>/.test(text),
+    );
     expect(listed).toMatch(/<span class="badge">stored<\/span>/);
     expect(listed).toMatch(/<span class="badge">passed<\/span>.*\(restore\)/s);
     const id = /action="\/admin\/backups\/([0-9a-f-]{36})\/verify"/.exec(listed)![1];
@@ -65,7 +73,12 @@ describeEachEngine('the backups console', (engine) => {
       await someone.submit('/admin/backups/run', {});
       const after = await someone.get('/admin/backups');
       expect(after.text).toMatch(/The backup failed: see the reason below\.|Backup started/);
-      expect(await until(async () => (await someone.get('/admin/backups')).text, (text) => /badge warn">failed/.test(text))).toMatch(/<span class="badge warn">failed<\/span><div class="small">BACKUP_AGE_RECIPIENTS/);
+      expect(
+        await until(
+          async () => (await someone.get('/admin/backups')).text,
+          (text) => /badge warn">failed/.test(text),
+        ),
+      ).toMatch(/<span class="badge warn">failed<\/span><div class="small">BACKUP_AGE_RECIPIENTS/);
     } finally {
       await bare.close();
     }

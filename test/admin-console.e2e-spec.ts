@@ -28,16 +28,41 @@ const MIN = 60_000;
     const db = t.app.get(Database);
     const now = clock.nowMs();
     await db.transaction(async (m) => {
-      for (const [id, address, silentFor] of [['replica-b', 'kiroku-b:8888', 0], ['replica-c', 'kiroku-c:8888', 10 * MIN]] as const) {
-        await m.insert(Instance, { id, hostname: address.split(':')[0], pid: 4242, address, ready: 1, notReadyReason: null, version: '0.1.0', engine: 'sqlite', startedAt: new Date(now - 2 * 3_600_000), heartbeatAt: new Date(now - silentFor), stoppedAt: null });
+      for (const [id, address, silentFor] of [
+        ['replica-b', 'kiroku-b:8888', 0],
+        ['replica-c', 'kiroku-c:8888', 10 * MIN],
+      ] as const) {
+        await m.insert(Instance, {
+          id,
+          hostname: address.split(':')[0],
+          pid: 4242,
+          address,
+          ready: 1,
+          notReadyReason: null,
+          version: '0.1.0',
+          engine: 'sqlite',
+          startedAt: new Date(now - 2 * 3_600_000),
+          heartbeatAt: new Date(now - silentFor),
+          stoppedAt: null,
+        });
         const rows: MetricSample[] = [];
         for (let i = 60; i >= 1; i--) {
           if (silentFor && i * MIN < silentFor) continue;
           const wave = Math.sin(i / 6);
           rows.push({
-            instanceId: id, at: new Date(now - i * MIN), periodMs: MIN, requests: Math.round(3000 + 1500 * wave), errors: i > 20 && i < 26 ? 180 : 3,
-            latencyP95Us: Math.round(18_000 + 9000 * wave), cpuPermille: Math.round(350 + 200 * wave), rssBytes: Math.round((180 + 20 * wave) * 2 ** 20),
-            heapUsedBytes: 9e7, loopLagP99Us: 12_000, diskDataPermille: 420 + Math.round((60 - i) / 2), diskLogsPermille: null, logEmergency: 0,
+            instanceId: id,
+            at: new Date(now - i * MIN),
+            periodMs: MIN,
+            requests: Math.round(3000 + 1500 * wave),
+            errors: i > 20 && i < 26 ? 180 : 3,
+            latencyP95Us: Math.round(18_000 + 9000 * wave),
+            cpuPermille: Math.round(350 + 200 * wave),
+            rssBytes: Math.round((180 + 20 * wave) * 2 ** 20),
+            heapUsedBytes: 9e7,
+            loopLagP99Us: 12_000,
+            diskDataPermille: 420 + Math.round((60 - i) / 2),
+            diskLogsPermille: null,
+            logEmergency: 0,
           });
         }
         await m.insert(MetricSample, rows);

@@ -18,14 +18,29 @@ describe('the logs viewer', () => {
     mkdirSync(logDir, { recursive: true });
     // Lines another process wrote earlier today, in the files the viewer reads.
     const day = new Date().toISOString().slice(0, 10);
-    writeFileSync(join(logDir, `access-${day}.log`), [
-      line({ time: `${day}T00:00:01.000Z`, stream: 'access', reqId: 'req-followed-1', method: 'POST', path: '/notes', status: 500, durationMs: 12, userId: '11111111-1111-4111-8111-111111111111' }),
-      line({ time: `${day}T00:00:02.000Z`, stream: 'access', reqId: 'req-other-0002', method: 'GET', path: '/notes', status: 200, durationMs: 3 }),
-    ].join(''));
-    writeFileSync(join(logDir, `app-${day}.log`), [
-      line({ time: `${day}T00:00:01.500Z`, stream: 'error', level: 'error', reqId: 'req-followed-1', msg: 'insert failed <script>alert(1)</script>' }),
-      line({ time: `${day}T00:00:03.000Z`, stream: 'app', msg: 'unrelated' }),
-    ].join(''));
+    writeFileSync(
+      join(logDir, `access-${day}.log`),
+      [
+        line({
+          time: `${day}T00:00:01.000Z`,
+          stream: 'access',
+          reqId: 'req-followed-1',
+          method: 'POST',
+          path: '/notes',
+          status: 500,
+          durationMs: 12,
+          userId: '11111111-1111-4111-8111-111111111111',
+        }),
+        line({ time: `${day}T00:00:02.000Z`, stream: 'access', reqId: 'req-other-0002', method: 'GET', path: '/notes', status: 200, durationMs: 3 }),
+      ].join(''),
+    );
+    writeFileSync(
+      join(logDir, `app-${day}.log`),
+      [
+        line({ time: `${day}T00:00:01.500Z`, stream: 'error', level: 'error', reqId: 'req-followed-1', msg: 'insert failed <script>alert(1)</script>' }),
+        line({ time: `${day}T00:00:03.000Z`, stream: 'app', msg: 'unrelated' }),
+      ].join(''),
+    );
     t = await startTestApp({ ...(await freshDatabase('sqlite')), LOG_DIR: logDir });
     admin = new WebClient(t.url);
     await admin.signup('admin@example.com', PASSWORD, 'Admin');

@@ -20,8 +20,15 @@ withPostgres('alerts across three instances on one PostgreSQL', () => {
   beforeAll(async () => {
     webhook = await WebhookReceiver.start();
     env = {
-      ...(await freshDatabase('postgres')), LOG_LEVEL: 'warn', ALERT_WEBHOOK_URL: webhook.url,
-      HEARTBEAT_INTERVAL: '200ms', INSTANCE_STALE_AFTER: '1s', ALERT_EVAL_INTERVAL: '300ms', ALERT_PENDING: '1s', ALERT_RECOVERY: '1s', METRICS_SAMPLE_INTERVAL: '1s',
+      ...(await freshDatabase('postgres')),
+      LOG_LEVEL: 'warn',
+      ALERT_WEBHOOK_URL: webhook.url,
+      HEARTBEAT_INTERVAL: '200ms',
+      INSTANCE_STALE_AFTER: '1s',
+      ALERT_EVAL_INTERVAL: '300ms',
+      ALERT_PENDING: '1s',
+      ALERT_RECOVERY: '1s',
+      METRICS_SAMPLE_INTERVAL: '1s',
     };
     const ports = [await freePort(), await freePort(), await freePort()];
     servers.push(...(await Promise.all(ports.map((port) => spawnServer({ ...env, PORT: String(port) })))));

@@ -33,10 +33,18 @@ describeEachEngine('alerts', (engine) => {
     await smtp.close();
   });
   const start = async (settings: Record<string, string>) => {
-    t = await startTestApp({
-      ...(await freshDatabase(engine)), METRICS_TOKEN: TOKEN, ALERT_WEBHOOK_URL: webhook.url, ALERT_EMAIL_TO: 'ops@example.com', SMTP_URL: smtp.url,
-      ALERT_EMAIL_FROM: 'kiroku@example.com', ...settings,
-    }, { clock });
+    t = await startTestApp(
+      {
+        ...(await freshDatabase(engine)),
+        METRICS_TOKEN: TOKEN,
+        ALERT_WEBHOOK_URL: webhook.url,
+        ALERT_EMAIL_TO: 'ops@example.com',
+        SMTP_URL: smtp.url,
+        ALERT_EMAIL_FROM: 'kiroku@example.com',
+        ...settings,
+      },
+      { clock },
+    );
   };
   /** The clock moves on; this instance heartbeats as it would have; one evaluation round runs. */
   const tick = async (ms = MIN) => {
@@ -46,15 +54,35 @@ describeEachEngine('alerts', (engine) => {
   };
   /** What another replica would have recorded for the minute just ended. */
   const otherReplicaMinute = (requests: number, errors: number) =>
-    t.app.get(Database).transaction((m) => m.insert(MetricSample, {
-      instanceId: 'replica-b', at: clock.now(), periodMs: MIN, requests, errors, latencyP95Us: 20_000, cpuPermille: 100, rssBytes: 1e8,
-      heapUsedBytes: 5e7, loopLagP99Us: 1000, diskDataPermille: null, diskLogsPermille: null, logEmergency: 0,
-    }));
+    t.app.get(Database).transaction((m) =>
+      m.insert(MetricSample, {
+        instanceId: 'replica-b',
+        at: clock.now(),
+        periodMs: MIN,
+        requests,
+        errors,
+        latencyP95Us: 20_000,
+        cpuPermille: 100,
+        rssBytes: 1e8,
+        heapUsedBytes: 5e7,
+        loopLagP99Us: 1000,
+        diskDataPermille: null,
+        diskLogsPermille: null,
+        logEmergency: 0,
+      }),
+    );
   const scrape = async () => (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
   const texts = () => webhook.messages.map((m) => m.text.split('\n')[0]);
 
   it('error rate: fires after the pending period (once, by webhook and e-mail), reminds, holds through a flap, resolves after recovery', async () => {
-    await start({ ALERT_PENDING: '2m', ALERT_RECOVERY: '3m', ALERT_REMINDER_INTERVAL: '1h', ALERT_ERROR_WINDOW: '1m', ALERT_ERROR_MIN_REQUESTS: '20', ALERT_ERROR_RATE: '0.05' });
+    await start({
+      ALERT_PENDING: '2m',
+      ALERT_RECOVERY: '3m',
+      ALERT_REMINDER_INTERVAL: '1h',
+      ALERT_ERROR_WINDOW: '1m',
+      ALERT_ERROR_MIN_REQUESTS: '20',
+      ALERT_ERROR_RATE: '0.05',
+    });
     const bad = async () => {
       clock.advance(MIN);
       await otherReplicaMinute(100, 30);
@@ -77,7 +105,13 @@ describeEachEngine('alerts', (engine) => {
     await bad(); // 2 min: fires
     await webhook.waitForCount(1);
     expect(texts()).toEqual(['[FIRING] Kiroku critical: Error rate high — all instances']);
-    expect(webhook.messages[0].kiroku).toMatchObject({ status: 'firing', kind: 'firing', rule: 'error-rate', severity: 'critical', url: `${t.config.app.publicUrl}/admin/alerts` });
+    expect(webhook.messages[0].kiroku).toMatchObject({
+      status: 'firing',
+      kind: 'firing',
+      rule: 'error-rate',
+      severity: 'critical',
+      url: `${t.config.app.publicUrl}/admin/alerts`,
+    });
     expect(webhook.messages[0].kiroku.summary).toContain('30.0% of 100 requests');
     const [mail] = await smtp.waitForCount(1);
     expect(mail.to).toEqual(['ops@example.com']);
@@ -115,8 +149,14 @@ describeEachEngine('alerts', (engine) => {
     const history = await t.app.get(AlertEvaluator).history();
     expect(history).toHaveLength(1);
     expect(history[0]).toMatchObject({ rule: 'error-rate', status: 'resolved', openKey: null });
-    expect(history[0].notifications.map((n) => `${n.kind}/${n.channel}/${n.status}`).sort()).toEqual(
-      ['firing/email/sent', 'firing/webhook/sent', 'reminder/email/sent', 'reminder/webhook/sent', 'resolved/email/sent', 'resolved/webhook/sent']);
+    expect(history[0].notifications.map((n) => `${n.kind}/${n.channel}/${n.status}`).sort()).toEqual([
+      'firing/email/sent',
+      'firing/webhook/sent',
+      'reminder/email/sent',
+      'reminder/webhook/sent',
+      'resolved/email/sent',
+      'resolved/webhook/sent',
+    ]);
   });
 
   /**
@@ -126,32 +166,86 @@ describeEachEngine('alerts', (engine) => {
    * period (one resolve notice).
    */
   const REPLICA = { id: 'replica-b', address: 'kiroku-b:8888' };
-  const replicaLive = (db: Database) => db.transaction(async (m) => {
-    await m.delete(Instance, { id: REPLICA.id });
-    await m.insert(Instance, { ...REPLICA, hostname: 'kiroku-b', pid: 7, ready: 1, notReadyReason: null, version: '0.1.0', engine, startedAt: new Date(clock.nowMs() - 3_600_000), heartbeatAt: clock.now(), stoppedAt: null });
-  });
-  const replicaSample = (db: Database, figures: Partial<MetricSample>) => db.transaction((m) => m.insert(MetricSample, {
-    instanceId: REPLICA.id, at: clock.now(), periodMs: MIN, requests: 10, errors: 0, latencyP95Us: 5000, cpuPermille: 100, rssBytes: 1e8, heapUsedBytes: 5e7,
-    loopLagP99Us: 1000, diskDataPermille: null, diskLogsPermille: 500, logEmergency: 0, ...figures,
-  }));
-  const catalog = (db: Database, status: 'succeeded' | 'failed', hoursAgo: number) => db.transaction(async (m) => {
-    await m.clear(BackupRun);
-    const at = new Date(clock.nowMs() - hoursAgo * 3_600_000);
-    await m.insert(BackupRun, {
-      // A long error (up to 1000 characters in the catalog) must not break an alert summary of 500.
-      id: randomUUID(), trigger: 'schedule', slot: null, status, startedAt: at, finishedAt: at, error: status === 'failed' ? `disk full: ${'x'.repeat(980)}` : null, instanceId: REPLICA.id,
-      destination: 'local', objectKey: null, engine, serverVersion: 'x', schemaVersion: 'x', encryption: 'age-x25519', keyFingerprint: 'f', plainBytes: null, plainSha256: null,
-      storedBytes: null, storedSha256: null, rowCounts: null, verifiedAt: null, verifyStatus: null, verifyMode: null, verifyError: null, prunedAt: null,
+  const replicaLive = (db: Database) =>
+    db.transaction(async (m) => {
+      await m.delete(Instance, { id: REPLICA.id });
+      await m.insert(Instance, {
+        ...REPLICA,
+        hostname: 'kiroku-b',
+        pid: 7,
+        ready: 1,
+        notReadyReason: null,
+        version: '0.1.0',
+        engine,
+        startedAt: new Date(clock.nowMs() - 3_600_000),
+        heartbeatAt: clock.now(),
+        stoppedAt: null,
+      });
     });
-  });
+  const replicaSample = (db: Database, figures: Partial<MetricSample>) =>
+    db.transaction((m) =>
+      m.insert(MetricSample, {
+        instanceId: REPLICA.id,
+        at: clock.now(),
+        periodMs: MIN,
+        requests: 10,
+        errors: 0,
+        latencyP95Us: 5000,
+        cpuPermille: 100,
+        rssBytes: 1e8,
+        heapUsedBytes: 5e7,
+        loopLagP99Us: 1000,
+        diskDataPermille: null,
+        diskLogsPermille: 500,
+        logEmergency: 0,
+        ...figures,
+      }),
+    );
+  const catalog = (db: Database, status: 'succeeded' | 'failed', hoursAgo: number) =>
+    db.transaction(async (m) => {
+      await m.clear(BackupRun);
+      const at = new Date(clock.nowMs() - hoursAgo * 3_600_000);
+      await m.insert(BackupRun, {
+        // A long error (up to 1000 characters in the catalog) must not break an alert summary of 500.
+        id: randomUUID(),
+        trigger: 'schedule',
+        slot: null,
+        status,
+        startedAt: at,
+        finishedAt: at,
+        error: status === 'failed' ? `disk full: ${'x'.repeat(980)}` : null,
+        instanceId: REPLICA.id,
+        destination: 'local',
+        objectKey: null,
+        engine,
+        serverVersion: 'x',
+        schemaVersion: 'x',
+        encryption: 'age-x25519',
+        keyFingerprint: 'f',
+        plainBytes: null,
+        plainSha256: null,
+        storedBytes: null,
+        storedSha256: null,
+        rowCounts: null,
+        verifiedAt: null,
+        verifyStatus: null,
+        verifyMode: null,
+        verifyError: null,
+        prunedAt: null,
+      });
+    });
   const worlds: Array<[string, string, (db: Database, bad: boolean) => Promise<unknown>]> = [
-    ['instance-down', REPLICA.address, async (db, bad) => {
-      if (!bad) return replicaLive(db);
-      // Registered, then silent (no stop recorded) for longer than INSTANCE_STALE_AFTER.
-      const silentSince = new Date(clock.nowMs() - 2 * MIN);
-      if (!(await db.manager.findOneBy(Instance, { id: REPLICA.id }))) await replicaLive(db);
-      return db.transaction((m) => m.update(Instance, { id: REPLICA.id }, { heartbeatAt: silentSince }));
-    }],
+    [
+      'instance-down',
+      REPLICA.address,
+      async (db, bad) => {
+        if (!bad) return replicaLive(db);
+        // Registered, then silent (no stop recorded) for longer than INSTANCE_STALE_AFTER.
+        const silentSince = new Date(clock.nowMs() - 2 * MIN);
+        if (!(await db.manager.findOneBy(Instance, { id: REPLICA.id }))) await replicaLive(db);
+        return db.transaction((m) => m.update(Instance, { id: REPLICA.id }, { heartbeatAt: silentSince }));
+      },
+    ],
     ['disk-warning', `${REPLICA.address} logs`, async (db, bad) => (await replicaLive(db), replicaSample(db, { diskLogsPermille: bad ? 850 : 500 }))],
     ['disk-critical', `${REPLICA.address} logs`, async (db, bad) => (await replicaLive(db), replicaSample(db, { diskLogsPermille: bad ? 950 : 500 }))],
     ['log-emergency', REPLICA.address, async (db, bad) => (await replicaLive(db), replicaSample(db, { logEmergency: bad ? 1 : 0 }))],
@@ -186,7 +280,7 @@ describeEachEngine('alerts', (engine) => {
     expect(others.map((m) => m.text.split('\n')[0])).toEqual([]);
   });
 
-  it('disk: a threshold below current usage fires the disk alert from the instance\'s own sample', async () => {
+  it("disk: a threshold below current usage fires the disk alert from the instance's own sample", async () => {
     const logDir = mkdtempSync(join(tmpdir(), 'kiroku-alert-logs-'));
     await start({ LOG_DIR: logDir, ALERT_DISK_WARN: '0.001', ALERT_DISK_CRIT: '0.999', ALERT_PENDING: '0s' });
     clock.advance(MIN);
@@ -223,7 +317,13 @@ describeEachEngine('alerts', (engine) => {
 
   it('sends the notices of one alert in order: a resolve waits for its firing notice to be delivered', async () => {
     webhook.failWith = 503;
-    await start({ ALERT_PENDING: '0s', ALERT_RECOVERY: '0s', ALERT_ERROR_WINDOW: '1m', ALERT_NOTIFY_BACKOFF: '5m', ALERT_EMAIL_TO: undefined as unknown as string });
+    await start({
+      ALERT_PENDING: '0s',
+      ALERT_RECOVERY: '0s',
+      ALERT_ERROR_WINDOW: '1m',
+      ALERT_NOTIFY_BACKOFF: '5m',
+      ALERT_EMAIL_TO: undefined as unknown as string,
+    });
     const db = t.app.get(Database);
     clock.advance(MIN);
     await otherReplicaMinute(100, 50);
@@ -255,13 +355,19 @@ describeEachEngine('alerts', (engine) => {
     await tick(5_000); // attempt 2 fails; next after 20 s
     await tick(10_000); // not due
     const pending = await scrape();
-    expect(pending.split('\n').filter((l) => l.startsWith('kiroku_alert_notifications{'))).toContain('kiroku_alert_notifications{channel="webhook",state="pending"} 1');
+    expect(pending.split('\n').filter((l) => l.startsWith('kiroku_alert_notifications{'))).toContain(
+      'kiroku_alert_notifications{channel="webhook",state="pending"} 1',
+    );
     await tick(10_000); // attempt 3 fails: given up
     expect(await scrape()).toMatch(/^kiroku_alert_notifications\{channel="webhook",state="failed"\} 1$/m);
     const [failed] = await t.app.get(AlertEvaluator).undelivered();
     expect(failed).toMatchObject({ channel: 'webhook', status: 'failed', attempts: 3, lastError: 'webhook answered 500' });
     const lines = t.logs.lines.filter((l) => String(l.msg).startsWith('webhook notification'));
-    expect(lines.map((l) => l.msg)).toEqual(['webhook notification failed, will retry: webhook answered 500', 'webhook notification failed, will retry: webhook answered 500', 'webhook notification failed for good: webhook answered 500']);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'webhook notification failed, will retry: webhook answered 500',
+      'webhook notification failed, will retry: webhook answered 500',
+      'webhook notification failed for good: webhook answered 500',
+    ]);
     expect(JSON.stringify(t.logs.lines)).not.toContain(webhook.url);
     // The e-mail channel is independent: it was delivered on the first try.
     expect(smtp.mails).toHaveLength(1);

@@ -23,7 +23,10 @@ describeEachEngine('authentication', (engine) => {
     await new WebClient(t.url).signup('first@example.com', PASSWORD);
     await new WebClient(t.url).signup('second@example.com', PASSWORD);
     const roles = (await db.manager.find(User, { order: { createdAt: 'ASC' } })).map((u) => [u.email, u.role]);
-    expect(roles).toEqual([['first@example.com', 'admin'], ['second@example.com', 'user']]);
+    expect(roles).toEqual([
+      ['first@example.com', 'admin'],
+      ['second@example.com', 'user'],
+    ]);
     const closed = await startTestApp({ ...(await freshDatabase(engine)), REGISTRATION: 'closed' }, { clock });
     try {
       const c = new WebClient(closed.url);
@@ -116,12 +119,16 @@ describeEachEngine('authentication', (engine) => {
 
   it('lets parallel guesses through no faster than one at a time', async () => {
     await new WebClient(t.url).signup('victim@example.com', PASSWORD);
-    const clients = await Promise.all(Array.from({ length: 20 }, async () => {
-      const c = new WebClient(t.url);
-      await c.get('/login');
-      return c;
-    }));
-    const statuses = await Promise.all(clients.map((c, i) => c.submit('/login', { email: 'victim@example.com', password: `parallel guess ${i}` }).then((r) => r.status)));
+    const clients = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const c = new WebClient(t.url);
+        await c.get('/login');
+        return c;
+      }),
+    );
+    const statuses = await Promise.all(
+      clients.map((c, i) => c.submit('/login', { email: 'victim@example.com', password: `parallel guess ${i}` }).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s === 401)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(15);
   });

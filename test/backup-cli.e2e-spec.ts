@@ -14,8 +14,10 @@ async function setup() {
   const keys = await ageKeyPair();
   const dir = tempDir();
   const env = {
-    DATABASE_PATH: join(dir, 'kiroku.sqlite'), BACKUP_DIR: join(dir, 'backups-dest'),
-    BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+    DATABASE_PATH: join(dir, 'kiroku.sqlite'),
+    BACKUP_DIR: join(dir, 'backups-dest'),
+    BACKUP_AGE_RECIPIENTS: keys.recipient,
+    BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
   };
   expect((await runCli(['migrate', 'run'], env)).code).toBe(0);
   return { env, dir, keys };
@@ -28,7 +30,9 @@ describe('kiroku backup (CLI, SQLite)', () => {
     const run = await runCli(['backup', 'run'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^backup [0-9a-f-]{36} stored as backups\/kiroku-sqlite-\d{8}T\d{6}Z-[0-9a-f]{8}\.sqlite\.gz\.age \(.+\)\nverified: passed \(restore\)\n$/);
+    expect(run.stdout).toMatch(
+      /^backup [0-9a-f-]{36} stored as backups\/kiroku-sqlite-\d{8}T\d{6}Z-[0-9a-f]{8}\.sqlite\.gz\.age \(.+\)\nverified: passed \(restore\)\n$/,
+    );
     const id = /^backup ([0-9a-f-]{36})/.exec(run.stdout)![1];
 
     expect((await runCli(['backup', 'list'], env)).stdout).toMatch(new RegExp(`^${id}\\t\\S+\\tsucceeded\\t.+\\tverify passed`));
@@ -66,7 +70,9 @@ describe('kiroku backup (CLI, SQLite)', () => {
     const { env } = await setup();
     // About 120 MB of notes, so the run takes long enough to be caught in the middle.
     const db = new BetterSqlite3(env.DATABASE_PATH);
-    db.prepare("INSERT INTO users (id, email, display_name, password_hash, role, time_zone, created_at, updated_at, password_changed_at) VALUES ('u', 'u@example.com', 'U', 'x', 'user', 'UTC', 0, 0, 0)").run();
+    db.prepare(
+      "INSERT INTO users (id, email, display_name, password_hash, role, time_zone, created_at, updated_at, password_changed_at) VALUES ('u', 'u@example.com', 'U', 'x', 'user', 'UTC', 0, 0, 0)",
+    ).run();
     const insert = db.prepare("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES (?, 'u', 't', ?, 'private', ?, ?)");
     const filler = (i: number) => `${i} `.repeat(20).padEnd(60_000, 'abcdefghij0123456789'.repeat(3000).slice(i % 20));
     db.transaction(() => {
@@ -74,7 +80,11 @@ describe('kiroku backup (CLI, SQLite)', () => {
     })();
     db.close();
 
-    const child = spawn(process.execPath, [builtEntry('cli'), 'backup', 'run'], { cwd: projectRoot(), env: { ...childEnv(), NODE_ENV: 'test', ...env }, stdio: 'ignore' });
+    const child = spawn(process.execPath, [builtEntry('cli'), 'backup', 'run'], {
+      cwd: projectRoot(),
+      env: { ...childEnv(), NODE_ENV: 'test', ...env },
+      stdio: 'ignore',
+    });
     const folder = join(env.BACKUP_DIR, 'backups');
     const deadline = Date.now() + 30_000;
     while (!(existsSync(folder) && readdirSync(folder).some((f) => f.startsWith('.partial-')))) {

@@ -13,9 +13,14 @@ import { startTestApp, TestApp } from './support/test-app';
 
 /** A user with `mb` MB of notes that do not compress (random text), so the backup outgrows a small disk. */
 async function fill(t: TestApp, mb: number): Promise<void> {
-  const created = await t.app.get(Accounts).create({ email: `u${randomBytes(4).toString('hex')}@example.com`, displayName: 'U', password: 'a long enough passphrase' }, 'user');
+  const created = await t.app
+    .get(Accounts)
+    .create({ email: `u${randomBytes(4).toString('hex')}@example.com`, displayName: 'U', password: 'a long enough passphrase' }, 'user');
   if (!('user' in created)) throw new Error('no user');
-  for (let i = 0; i < mb * 20; i++) await t.app.get(NotesService).create(created.user.id, { title: `filler ${i}`, body: randomBytes(37_000).toString('base64').slice(0, 50_000), tags: [], visibility: 'private' });
+  for (let i = 0; i < mb * 20; i++)
+    await t.app
+      .get(NotesService)
+      .create(created.user.id, { title: `filler ${i}`, body: randomBytes(37_000).toString('base64').slice(0, 50_000), tags: [], visibility: 'private' });
 }
 
 describeEachEngine('a backup destination that fails', (engine) => {
@@ -23,7 +28,12 @@ describeEachEngine('a backup destination that fails', (engine) => {
     const disk = smallDisk(3 * 1024, 'the disk-full backup test');
     if (!disk) return;
     const keys = await ageKeyPair();
-    const t = await startTestApp({ ...(await freshDatabase(engine)), BACKUP_DIR: disk.path, BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile });
+    const t = await startTestApp({
+      ...(await freshDatabase(engine)),
+      BACKUP_DIR: disk.path,
+      BACKUP_AGE_RECIPIENTS: keys.recipient,
+      BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+    });
     try {
       const backups = t.app.get(BackupService);
       const first = await backups.run('manual');
@@ -48,7 +58,13 @@ describeEachEngine('a backup destination that fails', (engine) => {
   it('an unreachable Azure container fails the run visibly and the older backups are still there when it comes back', async () => {
     let azurite: AzuriteServer = await startAzurite();
     const keys = await ageKeyPair();
-    const env = { ...(await freshDatabase(engine)), BACKUP_AZURE_CONNECTION_STRING: azurite.connectionString, BACKUP_AZURE_CONTAINER: 'kiroku-backups', BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile };
+    const env = {
+      ...(await freshDatabase(engine)),
+      BACKUP_AZURE_CONNECTION_STRING: azurite.connectionString,
+      BACKUP_AZURE_CONTAINER: 'kiroku-backups',
+      BACKUP_AGE_RECIPIENTS: keys.recipient,
+      BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+    };
     const t = await startTestApp(env);
     try {
       const backups = t.app.get(BackupService);
@@ -87,7 +103,12 @@ describeEachEngine('backups on PostgreSQL', (engine) => {
       const t = await startTestApp({ ...(await freshDatabase('postgres')), BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient });
       try {
         await t.logs.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('backups will fail'));
-        expect(t.logs.lines).toContainEqual(expect.objectContaining({ level: 'warn', msg: 'backups will fail: pg_dump 12 is older than the PostgreSQL 15 server: install the version 15 client' }));
+        expect(t.logs.lines).toContainEqual(
+          expect.objectContaining({
+            level: 'warn',
+            msg: 'backups will fail: pg_dump 12 is older than the PostgreSQL 15 server: install the version 15 client',
+          }),
+        );
         const run = await t.app.get(BackupService).run('manual');
         expect(run).toMatchObject({ status: 'failed', error: 'pg_dump 12 is older than the PostgreSQL 15 server: install the version 15 client' });
       } finally {

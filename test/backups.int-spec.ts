@@ -69,9 +69,10 @@ describeEachEngine('backups', (engine) => {
     const target = engine === 'sqlite' ? join(tempDir(), 'restored.sqlite') : (await freshDatabase('postgres')).DATABASE_URL;
     const restored = await restoreInto(t.config.backup, t.config.database, engine, await backups.destination.get(run.objectKey!), { target });
     expect(restored.restored.rowCounts).toEqual(counted);
-    const titles = engine === 'sqlite'
-      ? (new BetterSqlite3(target, { readonly: true }).prepare('SELECT title FROM notes').all() as Array<{ title: string }>).map((r) => r.title)
-      : ((await withClient(target, (q) => q('SELECT title FROM notes'))) as Array<{ title: string }>).map((r) => r.title);
+    const titles =
+      engine === 'sqlite'
+        ? (new BetterSqlite3(target, { readonly: true }).prepare('SELECT title FROM notes').all() as Array<{ title: string }>).map((r) => r.title)
+        : ((await withClient(target, (q) => q('SELECT title FROM notes'))) as Array<{ title: string }>).map((r) => r.title);
     for (let i = 0; i < 50; i++) expect(titles).toContain(`before ${i}`);
   });
 
@@ -84,7 +85,14 @@ describeEachEngine('backups', (engine) => {
     const object = join(backupDir, run.objectKey!);
     expect(readFileSync(object).subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
     const manifest = JSON.parse(readFileSync(`${object}.manifest.json`, 'utf8'));
-    expect(manifest).toMatchObject({ format: 'kiroku-backup/1', id: run.id, engine, schemaVersion: run.schemaVersion, storedSha256: run.storedSha256, storedBytes: statSync(object).size });
+    expect(manifest).toMatchObject({
+      format: 'kiroku-backup/1',
+      id: run.id,
+      engine,
+      schemaVersion: run.schemaVersion,
+      storedSha256: run.storedSha256,
+      storedBytes: statSync(object).size,
+    });
 
     const age = spawnSync('age', ['--decrypt', '-i', keys.identityFile, object], { maxBuffer: 1 << 30 });
     expect(age.stderr.toString()).toBe('');
@@ -162,11 +170,24 @@ describeEachEngine('backups', (engine) => {
   });
 
   it('reports its figures for metrics and alerts', async () => {
-    expect(await backups.status()).toEqual({ lastSuccessAt: null, lastVerifiedAt: null, lastDurationMs: null, lastStoredBytes: null, lastRunFailed: false, lastError: null, failures: 0 });
+    expect(await backups.status()).toEqual({
+      lastSuccessAt: null,
+      lastVerifiedAt: null,
+      lastDurationMs: null,
+      lastStoredBytes: null,
+      lastRunFailed: false,
+      lastError: null,
+      failures: 0,
+    });
     const run = await backups.run('manual');
     expect(await backups.status()).toEqual({
-      lastSuccessAt: run.finishedAt, lastVerifiedAt: run.verifiedAt, lastDurationMs: run.finishedAt!.getTime() - run.startedAt.getTime(),
-      lastStoredBytes: run.storedBytes, lastRunFailed: false, lastError: null, failures: 0,
+      lastSuccessAt: run.finishedAt,
+      lastVerifiedAt: run.verifiedAt,
+      lastDurationMs: run.finishedAt!.getTime() - run.startedAt.getTime(),
+      lastStoredBytes: run.storedBytes,
+      lastRunFailed: false,
+      lastError: null,
+      failures: 0,
     });
   });
 
@@ -220,7 +241,10 @@ describeEachEngine('backups', (engine) => {
 
   it('works with a passphrase instead of recipients, restore drill included', async () => {
     await t.close();
-    t = await startTestApp({ ...env, BACKUP_AGE_RECIPIENTS: undefined, BACKUP_AGE_IDENTITY_FILE: undefined, BACKUP_AGE_PASSPHRASE: 'correct horse battery staple' }, { clock });
+    t = await startTestApp(
+      { ...env, BACKUP_AGE_RECIPIENTS: undefined, BACKUP_AGE_IDENTITY_FILE: undefined, BACKUP_AGE_PASSPHRASE: 'correct horse battery staple' },
+      { clock },
+    );
     const run = await t.app.get(BackupService).run('manual');
     expect(run).toMatchObject({ status: 'succeeded', encryption: 'passphrase', verifyStatus: 'passed', verifyMode: 'restore' });
     expect(readFileSync(join(backupDir, run.objectKey!)).subarray(0, 40).toString()).toMatch(/^age-encryption\.org\/v1\n-> scrypt /);

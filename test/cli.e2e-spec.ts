@@ -128,7 +128,10 @@ describeEachEngine('kiroku users and tokens', (engine) => {
       expect((await fetch(`${app.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
       expect((await runCli(['users', 'enable', '--email', 'b@example.com'], env)).code).toBe(0);
       expect((await runCli(['users', 'list'], env)).stdout).toBe('ops@example.com\tadmin\tactive\tOps\nb@example.com\tuser\tactive\tB\n');
-      expect(await runCli(['users', 'disable', '--email', 'nobody@example.com'], env)).toMatchObject({ code: 1, stderr: 'kiroku: no account with the email nobody@example.com\n' });
+      expect(await runCli(['users', 'disable', '--email', 'nobody@example.com'], env)).toMatchObject({
+        code: 1,
+        stderr: 'kiroku: no account with the email nobody@example.com\n',
+      });
     } finally {
       await app.close();
     }

@@ -42,7 +42,11 @@ function steadyLoad(api: ApiClient, clients = 6): { stop: () => Promise<LoadResu
       const sent = Date.now();
       try {
         if (i % 2 === 0) {
-          const res = await fetch(`${api.base}/api/v1/notes`, { method: 'POST', headers, body: JSON.stringify({ title: `load ${n}-${i}`, body: 'steady load' }) });
+          const res = await fetch(`${api.base}/api/v1/notes`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify({ title: `load ${n}-${i}`, body: 'steady load' }),
+          });
           const body = await res.text();
           if (res.status !== 201) throw new Error(`POST ${res.status} ${body}`);
           result.committed.push({ id: (JSON.parse(body) as { id: string }).id, at: Date.now() });
@@ -87,7 +91,14 @@ function steadyLoad(api: ApiClient, clients = 6): { stop: () => Promise<LoadResu
 
   afterAll(async () => {
     await cluster?.stop();
-    for (const instance of cluster?.instances ?? []) recordLogLines(instance.output().split('\n').filter((l) => l.startsWith('{')).join('\n'));
+    for (const instance of cluster?.instances ?? [])
+      recordLogLines(
+        instance
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .join('\n'),
+      );
   }, 60_000);
 
   it('serves one session from every instance, and a logout on one ends it on all', async () => {
@@ -190,7 +201,12 @@ function steadyLoad(api: ApiClient, clients = 6): { stop: () => Promise<LoadResu
     const db = new Client({ connectionString: databaseUrl });
     await db.connect();
     try {
-      const slots = async () => (await db.query(`SELECT slot, count(*)::int AS runs, string_agg(status, ',') AS statuses FROM backup_runs WHERE trigger = 'schedule' AND status = 'succeeded' GROUP BY slot ORDER BY slot`)).rows as Array<{ slot: string; runs: number }>;
+      const slots = async () =>
+        (
+          await db.query(
+            `SELECT slot, count(*)::int AS runs, string_agg(status, ',') AS statuses FROM backup_runs WHERE trigger = 'schedule' AND status = 'succeeded' GROUP BY slot ORDER BY slot`,
+          )
+        ).rows as Array<{ slot: string; runs: number }>;
       // At most a minute's wait (the suite has run for a while already): one slot is enough to show it.
       const deadline = Date.now() + 90_000;
       while ((await slots()).length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
@@ -198,15 +214,19 @@ function steadyLoad(api: ApiClient, clients = 6): { stop: () => Promise<LoadResu
       expect(done.length).toBeGreaterThanOrEqual(1);
       for (const slot of done) expect(slot.runs).toBe(1);
       // Each slot was claimed once, by one instance, and never taken over.
-      const { rows: leases } = await db.query(`SELECT slot, holder, attempts FROM task_leases WHERE task_id = 'backup' AND slot = ANY($1)`, [done.map((d) => d.slot)]);
+      const { rows: leases } = await db.query(`SELECT slot, holder, attempts FROM task_leases WHERE task_id = 'backup' AND slot = ANY($1)`, [
+        done.map((d) => d.slot),
+      ]);
       expect(leases).toHaveLength(done.length);
       for (const lease of leases) expect(lease.attempts).toBe(1);
     } finally {
       await db.end();
     }
     // The instances' own words: each slot's success is logged by exactly one of them.
-    const successes = cluster.instances.flatMap((i) => i.output().split('\n'))
-      .filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { task?: string; slot?: string; outcome?: string })
+    const successes = cluster.instances
+      .flatMap((i) => i.output().split('\n'))
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { task?: string; slot?: string; outcome?: string })
       .filter((l) => l.task === 'backup' && l.outcome === 'succeeded');
     const perSlot = new Map<string, number>();
     for (const s of successes) perSlot.set(s.slot!, (perSlot.get(s.slot!) ?? 0) + 1);

@@ -7,7 +7,9 @@ describe('docs/configuration.md', () => {
   const page = readFileSync(join(projectRoot(), 'docs/configuration.md'), 'utf8');
 
   it('has a row in the settings table for every setting', () => {
-    const missing = allSettings().filter((s) => !page.includes(`| \`${s.name}\` |`)).map((s) => s.name);
+    const missing = allSettings()
+      .filter((s) => !page.includes(`| \`${s.name}\` |`))
+      .map((s) => s.name);
     expect(missing).toEqual([]);
   });
 

@@ -31,7 +31,9 @@ type K8s = { kind: string; metadata: { name: string; labels?: Record<string, str
 function kustomize(overlay: string): K8s[] {
   const out = spawnSync('kubectl', ['kustomize', deploy('k8s', 'overlays', overlay)], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`kubectl kustomize ${overlay} failed:\n${out.stderr}`);
-  return parseAllDocuments(out.stdout).map((d) => d.toJS() as K8s).filter(Boolean);
+  return parseAllDocuments(out.stdout)
+    .map((d) => d.toJS() as K8s)
+    .filter(Boolean);
 }
 
 const OVERLAYS = readdirSync(deploy('k8s', 'overlays')).sort();
@@ -54,7 +56,10 @@ const finalStage = () => {
   const lastFrom = instructions.map((i) => i.getKeyword()).lastIndexOf('FROM');
   return instructions.slice(lastFrom);
 };
-const dockerArg = (keyword: string) => finalStage().filter((i) => i.getKeyword() === keyword).map((i) => i.getArgumentsContent() ?? '');
+const dockerArg = (keyword: string) =>
+  finalStage()
+    .filter((i) => i.getKeyword() === keyword)
+    .map((i) => i.getArgumentsContent() ?? '');
 const imageUid = () => Number(dockerArg('USER')[0].split(':')[0]);
 const imagePort = () => Number(dockerArg('EXPOSE')[0]);
 
@@ -101,7 +106,8 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     const secret = parse(read('deploy/k8s/base/secret.template.yaml')) as K8s;
     const secretKeys = Object.keys(secret.stringData).filter((k) => k !== 'age-identity.txt');
     for (const name of [...Object.keys(config(objects)), ...secretKeys]) expect([name, SETTINGS.has(name)]).toEqual([name, true]);
-    for (const [key, value] of Object.entries(secret.stringData as Record<string, string>)) expect([key, value]).toEqual([key, expect.stringContaining('REPLACE_ME')]);
+    for (const [key, value] of Object.entries(secret.stringData as Record<string, string>))
+      expect([key, value]).toEqual([key, expect.stringContaining('REPLACE_ME')]);
     expect(secret.stringData.DATABASE_URL).toMatch(/sslmode=verify-full/);
     // The template is never applied: it would overwrite the real Secret.
     expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
@@ -135,19 +141,22 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     }
   });
 
-  it.each(OVERLAYS.filter((o) => o !== 'single'))('%s: PostgreSQL cluster: migrations by the Job only (its command exists), pods with MIGRATIONS=off', (overlay) => {
-    const objects = rendered[overlay];
-    expect(app(objects).kind).toBe('Deployment');
-    expect(config(objects)).toMatchObject({ TOPOLOGY: 'cluster', MIGRATIONS: 'off' });
-    const job = objects.find((o) => o.kind === 'Job')!;
-    expect(job.metadata.name).toBe('kiroku-migrate');
-    const args: string[] = container(job).args;
-    expect(args).toEqual(['migrate', 'run']);
-    const cli = spawnSync(process.execPath, [join(root, 'bin/kiroku.js'), ...args, '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-    expect(cli.status).toBe(0);
-    expect(cli.stdout).toMatch(/^Usage: kiroku migrate run/);
-    expect(container(job).image).toBe(container(app(objects)).image);
-  });
+  it.each(OVERLAYS.filter((o) => o !== 'single'))(
+    '%s: PostgreSQL cluster: migrations by the Job only (its command exists), pods with MIGRATIONS=off',
+    (overlay) => {
+      const objects = rendered[overlay];
+      expect(app(objects).kind).toBe('Deployment');
+      expect(config(objects)).toMatchObject({ TOPOLOGY: 'cluster', MIGRATIONS: 'off' });
+      const job = objects.find((o) => o.kind === 'Job')!;
+      expect(job.metadata.name).toBe('kiroku-migrate');
+      const args: string[] = container(job).args;
+      expect(args).toEqual(['migrate', 'run']);
+      const cli = spawnSync(process.execPath, [join(root, 'bin/kiroku.js'), ...args, '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(cli.status).toBe(0);
+      expect(cli.stdout).toMatch(/^Usage: kiroku migrate run/);
+      expect(container(job).image).toBe(container(app(objects)).image);
+    },
+  );
 
   it('production: three replicas spread over nodes, a PodDisruptionBudget, rolling updates that never drop below three', () => {
     const objects = rendered.production;
@@ -204,7 +213,10 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     const policy = objects.find((o) => o.kind === 'NetworkPolicy')!;
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(app(objects).spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
-    const peers = policy.spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from) as Array<{ ipBlock?: { cidr: string }; podSelector?: { matchLabels: Record<string, string> } }>;
+    const peers = policy.spec.ingress.flatMap((rule: { from: unknown[] }) => rule.from) as Array<{
+      ipBlock?: { cidr: string };
+      podSelector?: { matchLabels: Record<string, string> };
+    }>;
     const blocks = peers.filter((p) => p.ipBlock).map((p) => p.ipBlock!.cidr);
     // No rule lets anyone in: the public path is the gateway subnet, and the only pod peer is the scraper.
     expect(blocks).not.toContain('0.0.0.0/0');
@@ -235,7 +247,14 @@ describe('deploy/ as a whole', () => {
   const files = (dir: string): string[] => readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? files(join(dir, e)) : [join(dir, e)]));
 
   it('holds no secret: no key, token, password or connection string with a value', () => {
-    const patterns = [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, /AGE-SECRET-KEY-1/, /krk_[A-Za-z0-9]{8,}/, /AccountKey=[A-Za-z0-9+/]{20,}/, /postgres(ql)?:\/\/[^:\s]+:(?!REPLACE_ME|…)[^@\s]+@/, /\b[0-9a-f]{64}\b/];
+    const patterns = [
+      /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+      /AGE-SECRET-KEY-1/,
+      /krk_[A-Za-z0-9]{8,}/,
+      /AccountKey=[A-Za-z0-9+/]{20,}/,
+      /postgres(ql)?:\/\/[^:\s]+:(?!REPLACE_ME|…)[^@\s]+@/,
+      /\b[0-9a-f]{64}\b/,
+    ];
     for (const file of [...files(deploy()), join(root, 'azure-pipelines.yml'), join(root, '.github/workflows/ci.yml')]) {
       const text = readFileSync(file, 'utf8');
       for (const pattern of patterns) expect([relative(root, file), pattern.test(text)]).toEqual([relative(root, file), false]);
@@ -287,8 +306,13 @@ describe('container image (deploy/docker)', () => {
   });
 
   it('copies only files that exist and that .dockerignore lets into the build context', () => {
-    const allowed = read('.dockerignore').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/$/, ''));
-    const copies = read('deploy/docker/Dockerfile').split('\n').filter((l) => l.startsWith('COPY ') && !l.includes('--from='));
+    const allowed = read('.dockerignore')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/$/, ''));
+    const copies = read('deploy/docker/Dockerfile')
+      .split('\n')
+      .filter((l) => l.startsWith('COPY ') && !l.includes('--from='));
     expect(copies.length).toBeGreaterThan(5);
     for (const copy of copies) {
       const args = copy.split(/\s+/).slice(1);
@@ -329,35 +353,60 @@ withTool('shellcheck')('scripts the image and the pipelines run', () => {
   });
 });
 
-(missing.includes('nginx') || missing.includes('openssl') ? describe.skip : describe)('nginx on a VM (deploy/nginx), run for real with a throwaway certificate', () => {
-  let dir: string;
-  let nginx: ChildProcess;
-  let app: KirokuProcess;
-  let httpPort: number;
-  let httpsPort: number;
+(missing.includes('nginx') || missing.includes('openssl') ? describe.skip : describe)(
+  'nginx on a VM (deploy/nginx), run for real with a throwaway certificate',
+  () => {
+    let dir: string;
+    let nginx: ChildProcess;
+    let app: KirokuProcess;
+    let httpPort: number;
+    let httpsPort: number;
 
-  beforeAll(async () => {
-    dir = tempDir();
-    mkdirSync(join(dir, 'tmp'));
-    httpPort = await freePort();
-    httpsPort = await freePort();
-    app = await spawnServer({ DATABASE_PATH: join(dir, 'kiroku.sqlite'), TRUST_PROXY: '127.0.0.1', PUBLIC_URL: `https://notes.example.com:${httpsPort}` });
-    await waitForStatus(`${app.url}/health/ready`, [200]);
-    const cert = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=notes.example.com',
-      '-keyout', join(dir, 'privkey.pem'), '-out', join(dir, 'fullchain.pem')], { encoding: 'utf8' });
-    expect(cert.status).toBe(0);
-    // The installed layout (/etc/nginx/kiroku/…) pointed at this checkout; ports, certificate and logs moved to the test folder.
-    const site = read('deploy/nginx/kiroku.conf')
-      .replaceAll('/etc/nginx/kiroku/', `${deploy('nginx')}/`)
-      .replaceAll('/etc/letsencrypt/live/notes.example.com/', `${dir}/`)
-      .replaceAll('/var/log/nginx/', `${dir}/`)
-      .replace(/listen 80;/, `listen 127.0.0.1:${httpPort};`).replace(/listen \[::\]:80;/, '')
-      .replace(/listen 443 ssl http2;/, `listen 127.0.0.1:${httpsPort} ssl http2;`).replace(/listen \[::\]:443 ssl http2;/, '');
-    writeFileSync(join(dir, 'kiroku.conf'), site);
-    const upstream = read('deploy/nginx/kiroku-upstream.conf').replace(/server 127\.0\.0\.1:8881/, `server 127.0.0.1:${app.port}`).replace(/^\s*server 127\.0\.0\.1:8882.*$/m, '');
-    writeFileSync(join(dir, 'upstream.conf'), upstream);
-    writeFileSync(join(dir, 'kiroku.conf'), site.replace(`${deploy('nginx')}/kiroku-upstream.conf`, join(dir, 'upstream.conf')));
-    writeFileSync(join(dir, 'nginx.conf'), `${process.getuid?.() === 0 ? 'user root;' : ''}
+    beforeAll(async () => {
+      dir = tempDir();
+      mkdirSync(join(dir, 'tmp'));
+      httpPort = await freePort();
+      httpsPort = await freePort();
+      app = await spawnServer({ DATABASE_PATH: join(dir, 'kiroku.sqlite'), TRUST_PROXY: '127.0.0.1', PUBLIC_URL: `https://notes.example.com:${httpsPort}` });
+      await waitForStatus(`${app.url}/health/ready`, [200]);
+      const cert = spawnSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=notes.example.com',
+          '-keyout',
+          join(dir, 'privkey.pem'),
+          '-out',
+          join(dir, 'fullchain.pem'),
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(cert.status).toBe(0);
+      // The installed layout (/etc/nginx/kiroku/…) pointed at this checkout; ports, certificate and logs moved to the test folder.
+      const site = read('deploy/nginx/kiroku.conf')
+        .replaceAll('/etc/nginx/kiroku/', `${deploy('nginx')}/`)
+        .replaceAll('/etc/letsencrypt/live/notes.example.com/', `${dir}/`)
+        .replaceAll('/var/log/nginx/', `${dir}/`)
+        .replace(/listen 80;/, `listen 127.0.0.1:${httpPort};`)
+        .replace(/listen \[::\]:80;/, '')
+        .replace(/listen 443 ssl http2;/, `listen 127.0.0.1:${httpsPort} ssl http2;`)
+        .replace(/listen \[::\]:443 ssl http2;/, '');
+      writeFileSync(join(dir, 'kiroku.conf'), site);
+      const upstream = read('deploy/nginx/kiroku-upstream.conf')
+        .replace(/server 127\.0\.0\.1:8881/, `server 127.0.0.1:${app.port}`)
+        .replace(/^\s*server 127\.0\.0\.1:8882.*$/m, '');
+      writeFileSync(join(dir, 'upstream.conf'), upstream);
+      writeFileSync(join(dir, 'kiroku.conf'), site.replace(`${deploy('nginx')}/kiroku-upstream.conf`, join(dir, 'upstream.conf')));
+      writeFileSync(
+        join(dir, 'nginx.conf'),
+        `${process.getuid?.() === 0 ? 'user root;' : ''}
 daemon off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
@@ -367,69 +416,86 @@ http {
   client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
   include ${dir}/kiroku.conf;
 }
-`);
-    const check = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
-    expect(check.stderr).toMatch(/syntax is ok/);
-    expect(check.stderr).toMatch(/test is successful/);
-    nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const up = await fetch(`http://127.0.0.1:${httpPort}/`, { redirect: 'manual' }).then((r) => r.status === 301, () => false);
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }, 60_000);
+`,
+      );
+      const check = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
+      expect(check.stderr).toMatch(/syntax is ok/);
+      expect(check.stderr).toMatch(/test is successful/);
+      nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+      for (let i = 0; i < 100; i++) {
+        const up = await fetch(`http://127.0.0.1:${httpPort}/`, { redirect: 'manual' }).then(
+          (r) => r.status === 301,
+          () => false,
+        );
+        if (up) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }, 60_000);
 
-  afterAll(async () => {
-    nginx?.kill('SIGQUIT');
-    await app?.stop();
-  });
-
-  const https = (path: string) =>
-    new Promise<{ status: number; raw: string[]; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port: httpsPort, path, servername: 'notes.example.com', headers: { host: 'notes.example.com' }, rejectUnauthorized: false }, (res) => {
-        let body = '';
-        res.on('data', (c: Buffer) => (body += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, raw: res.rawHeaders, body }));
-      });
-      req.on('error', reject);
-      req.end();
+    afterAll(async () => {
+      nginx?.kill('SIGQUIT');
+      await app?.stop();
     });
-  const count = (raw: string[], name: string) => raw.filter((h, i) => i % 2 === 0 && h.toLowerCase() === name).length;
 
-  it('sends plain HTTP to HTTPS', async () => {
-    const res = await fetch(`http://127.0.0.1:${httpPort}/notes?x=1`, { redirect: 'manual' });
-    expect(res.status).toBe(301);
-    expect(res.headers.get('location')).toBe('https://notes.example.com/notes?x=1');
-  });
+    const https = (path: string) =>
+      new Promise<{ status: number; raw: string[]; body: string }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: httpsPort, path, servername: 'notes.example.com', headers: { host: 'notes.example.com' }, rejectUnauthorized: false },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, raw: res.rawHeaders, body }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const count = (raw: string[], name: string) => raw.filter((h, i) => i % 2 === 0 && h.toLowerCase() === name).length;
 
-  it('proxies over TLS with each security header exactly once (the app’s), HSTS included, and no nginx version', async () => {
-    const res = await https('/login');
-    expect(res.status).toBe(200);
-    for (const header of ['strict-transport-security', 'content-security-policy', 'x-frame-options', 'x-content-type-options', 'referrer-policy', 'permissions-policy']) {
-      expect([header, count(res.raw, header)]).toEqual([header, 1]);
-    }
-    const server = res.raw[res.raw.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'server') + 1];
-    expect(server).toBe('nginx');
-  });
+    it('sends plain HTTP to HTTPS', async () => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/notes?x=1`, { redirect: 'manual' });
+      expect(res.status).toBe(301);
+      expect(res.headers.get('location')).toBe('https://notes.example.com/notes?x=1');
+    });
 
-  it('keeps /metrics off the public address and answers for a missing app in problem+json', async () => {
-    expect((await https('/metrics')).status).toBe(404);
-    await app.stop();
-    const down = await https('/notes');
-    expect(down.status).toBe(503);
-    expect(JSON.parse(down.body)).toMatchObject({ status: 503, title: 'Service Unavailable' });
-    expect(count(down.raw, 'content-type')).toBe(1);
-    const lines = readFileSync(join(dir, 'kiroku-access.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; tls: string });
-    expect(lines.find((l) => l.path === '/login')!.tls).toMatch(/^TLSv1\.[23]$/);
-  });
-});
+    it('proxies over TLS with each security header exactly once (the app’s), HSTS included, and no nginx version', async () => {
+      const res = await https('/login');
+      expect(res.status).toBe(200);
+      for (const header of [
+        'strict-transport-security',
+        'content-security-policy',
+        'x-frame-options',
+        'x-content-type-options',
+        'referrer-policy',
+        'permissions-policy',
+      ]) {
+        expect([header, count(res.raw, header)]).toEqual([header, 1]);
+      }
+      const server = res.raw[res.raw.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'server') + 1];
+      expect(server).toBe('nginx');
+    });
+
+    it('keeps /metrics off the public address and answers for a missing app in problem+json', async () => {
+      expect((await https('/metrics')).status).toBe(404);
+      await app.stop();
+      const down = await https('/notes');
+      expect(down.status).toBe(503);
+      expect(JSON.parse(down.body)).toMatchObject({ status: 503, title: 'Service Unavailable' });
+      expect(count(down.raw, 'content-type')).toBe(1);
+      const lines = readFileSync(join(dir, 'kiroku-access.log'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { path: string; tls: string });
+      expect(lines.find((l) => l.path === '/login')!.tls).toMatch(/^TLSv1\.[23]$/);
+    });
+  },
+);
 
 withTool('systemd-analyze')('systemd units (deploy/systemd)', () => {
   it('pass systemd-analyze verify', () => {
     const dir = tempDir();
     for (const unit of readdirSync(deploy('systemd'))) {
-      const text = readFileSync(deploy('systemd', unit), 'utf8')
-        .replaceAll('/usr/bin/node', process.execPath).replaceAll('/opt/kiroku', root);
+      const text = readFileSync(deploy('systemd', unit), 'utf8').replaceAll('/usr/bin/node', process.execPath).replaceAll('/opt/kiroku', root);
       writeFileSync(join(dir, unit === 'kiroku@.service' ? 'kiroku@8881.service' : unit), text);
     }
     const out = spawnSync('systemd-analyze', ['verify', ...readdirSync(dir).map((u) => join(dir, u))], { encoding: 'utf8', cwd: dir });
@@ -444,7 +510,8 @@ withTool('systemd-analyze')('systemd units (deploy/systemd)', () => {
     expect(parseDuration(value('TimeoutStopSec'))).toBeGreaterThanOrEqual(graceMs(undefined) + 5000);
     expect(value('Restart')).toBe('on-failure');
     expect(value('User')).toBe('kiroku');
-    for (const key of ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'CapabilityBoundingSet', 'RestrictAddressFamilies', 'SystemCallFilter']) expect([key, value(key) !== undefined]).toEqual([key, true]);
+    for (const key of ['NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp', 'CapabilityBoundingSet', 'RestrictAddressFamilies', 'SystemCallFilter'])
+      expect([key, value(key) !== undefined]).toEqual([key, true]);
     expect(value('Environment')).toMatch(/MIGRATIONS=off/);
     expect(value('Environment')).toMatch(/PORT=%i/);
     for (const name of (value('Environment') ?? '').split(' ').map((kv) => kv.split('=')[0])) expect([name, SETTINGS.has(name)]).toEqual([name, true]);
@@ -460,7 +527,10 @@ describe('pipelines (GitHub Actions, Azure Pipelines)', () => {
 
   it('GitHub Actions: tests on every push and pull request (both engines, through .ci/run), then the image build', () => {
     const text = read('.github/workflows/ci.yml');
-    const workflow = parse(text) as { on: Record<string, unknown>; jobs: Record<string, { steps: Array<{ run?: string; uses?: string; with?: Record<string, string> }>; needs?: string }> };
+    const workflow = parse(text) as {
+      on: Record<string, unknown>;
+      jobs: Record<string, { steps: Array<{ run?: string; uses?: string; with?: Record<string, string> }>; needs?: string }>;
+    };
     expect(Object.keys(workflow.on)).toEqual(expect.arrayContaining(['push', 'pull_request']));
     expect(workflow.jobs.test.steps.some((s) => s.run === 'bash .ci/run')).toBe(true);
     const build = workflow.jobs.image.steps.find((s) => s.uses?.startsWith('docker/build-push-action'))!;
@@ -471,7 +541,11 @@ describe('pipelines (GitHub Actions, Azure Pipelines)', () => {
 
   it('Azure Pipelines: dev daily on a schedule, stg and main on merge, each with the migration Job and a rollout check', () => {
     const text = read('azure-pipelines.yml');
-    const pipeline = parse(text) as { trigger: { branches: { include: string[] } }; schedules: Array<{ cron: string; branches: { include: string[] } }>; stages: Array<{ stage: string; condition?: string; jobs: Array<{ template?: string; parameters?: { overlay: string } }> }> };
+    const pipeline = parse(text) as {
+      trigger: { branches: { include: string[] } };
+      schedules: Array<{ cron: string; branches: { include: string[] } }>;
+      stages: Array<{ stage: string; condition?: string; jobs: Array<{ template?: string; parameters?: { overlay: string } }> }>;
+    };
     expect(pipeline.trigger.branches.include).toEqual(['dev', 'stg', 'main']);
     expect(pipeline.schedules).toEqual([expect.objectContaining({ cron: expect.stringMatching(/^\d+ \d+ \* \* \*$/), branches: { include: ['dev'] } })]);
     const deploys = pipeline.stages.filter((s) => s.stage.startsWith('deploy_'));
@@ -491,6 +565,7 @@ describe('pipelines (GitHub Actions, Azure Pipelines)', () => {
 
   it('CONTRIBUTING.md describes the branch model and the release steps', () => {
     const text = read('CONTRIBUTING.md');
-    for (const word of ['`dev`', '`stg`', '`main`', '`feature/', '`hotfix/', 'pull request', 'Release']) expect([word, text.includes(word)]).toEqual([word, true]);
+    for (const word of ['`dev`', '`stg`', '`main`', '`feature/', '`hotfix/', 'pull request', 'Release'])
+      expect([word, text.includes(word)]).toEqual([word, true]);
   });
 });

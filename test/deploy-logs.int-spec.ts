@@ -9,7 +9,13 @@ if (missing.length && process.env.CI === 'true') throw new Error(`CI=true but ${
 const describeWithTools = missing.length ? describe.skip : describe;
 if (missing.length) console.warn(`SKIPPED: nginx log format and logrotate tests (${missing.join(', ')} not installed)`);
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : []);
+const lines = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 
 describeWithTools('nginx JSON access lines and their logrotate file (deploy/)', () => {
   let dir: string;
@@ -21,7 +27,9 @@ describeWithTools('nginx JSON access lines and their logrotate file (deploy/)', 
     mkdirSync(join(dir, 'tmp'), { recursive: true });
     port = await freePort();
     // Workers as root: on USR1 they reopen the log files by path, inside a test folder only root can enter.
-    writeFileSync(join(dir, 'nginx.conf'), `
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `
 user root;
 daemon off;
 worker_processes 1;
@@ -34,16 +42,18 @@ http {
   client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
   server { listen 127.0.0.1:${port}; location / { return 200 "ok\\n"; } }
 }
-`);
+`,
+    );
     const check = spawnSync('nginx', ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { encoding: 'utf8' });
     expect(check.stderr).toMatch(/syntax is ok/);
     nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
     // Ready once the port accepts a connection (a bare TCP connect writes no access line).
-    const accepts = () => new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => (socket.destroy(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
+    const accepts = () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => (socket.destroy(), resolve(true)));
+        socket.once('error', () => resolve(false));
+      });
     for (let i = 0; i < 200 && !(await accepts()); i++) await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 100 && !existsSync(join(dir, 'nginx.pid')); i++) await new Promise((r) => setTimeout(r, 50));
   });
@@ -53,14 +63,25 @@ http {
     await fetch(`http://127.0.0.1:${port}/notes?token=krk_secret_in_query`, { headers: { 'user-agent': 'agent "quoted" \\ {"forged":true}' } });
     await new Promise((r) => setTimeout(r, 200));
     const [line] = lines(join(dir, 'kiroku-access.log'));
-    expect(line).toMatchObject({ stream: 'access', source: 'nginx', method: 'GET', path: '/notes', status: 200, ip: '127.0.0.1', userAgent: 'agent "quoted" \\ {"forged":true}', reqId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(line).toMatchObject({
+      stream: 'access',
+      source: 'nginx',
+      method: 'GET',
+      path: '/notes',
+      status: 200,
+      ip: '127.0.0.1',
+      userAgent: 'agent "quoted" \\ {"forged":true}',
+      reqId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect(typeof line.durationS).toBe('number');
     expect(readFileSync(join(dir, 'kiroku-access.log'), 'utf8')).not.toContain('krk_secret_in_query');
   });
 
   it('rotates by renaming and making nginx reopen its files: every line in exactly one file, none lost', async () => {
     const conf = readFileSync(join(projectRoot(), 'deploy/logrotate/kiroku-nginx'), 'utf8')
-      .replaceAll('/var/log/nginx', dir).replaceAll('/run/nginx.pid', `${dir}/nginx.pid`).replace(/^\s*create .*$/m, '    create 0640 root root');
+      .replaceAll('/var/log/nginx', dir)
+      .replaceAll('/run/nginx.pid', `${dir}/nginx.pid`)
+      .replace(/^\s*create .*$/m, '    create 0640 root root');
     writeFileSync(join(dir, 'logrotate.conf'), conf);
     const state = join(dir, 'logrotate.state');
     const dry = spawnSync('logrotate', ['-d', '-s', state, join(dir, 'logrotate.conf')], { encoding: 'utf8' });

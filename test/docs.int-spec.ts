@@ -63,7 +63,10 @@ function headingAnchors(text: string): Set<string> {
       .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1') // a link's text
       .replace(/<[^>]+>/g, '') // HTML tags
       .replace(/[`*]/g, ''); // code and emphasis markers
-    const base = title.toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+    const base = title
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
+      .replace(/ /g, '-');
     const count = seen.get(base) ?? 0;
     seen.set(base, count + 1);
     anchors.add(count === 0 ? base : `${base}-${count}`);

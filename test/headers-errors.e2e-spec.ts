@@ -59,7 +59,10 @@ describeEachEngine('headers, transport and errors', (engine) => {
   });
 
   it('allows API CORS for configured origins only, never *', async () => {
-    const allowed = await fetch(`${t.url}/api/v1/me`, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' } });
+    const allowed = await fetch(`${t.url}/api/v1/me`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'GET' },
+    });
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
@@ -78,10 +81,16 @@ describeEachEngine('headers, transport and errors', (engine) => {
     const c = new WebClient(t.url);
     await c.signup('bob@example.com', PASSWORD);
     await c.get('/account');
-    const malformed = await c.request('POST', '/api/v1/me', { body: '{"broken', headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': c.lastCsrf! } });
+    const malformed = await c.request('POST', '/api/v1/me', {
+      body: '{"broken',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': c.lastCsrf! },
+    });
     expect(malformed.status).toBe(400);
     expect(JSON.parse(malformed.text)).toMatchObject({ status: 400, title: 'Bad Request' });
-    const huge = await c.request('POST', '/api/v1/me', { body: JSON.stringify({ x: 'a'.repeat(1024 * 1024 + 10) }), headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': c.lastCsrf! } });
+    const huge = await c.request('POST', '/api/v1/me', {
+      body: JSON.stringify({ x: 'a'.repeat(1024 * 1024 + 10) }),
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': c.lastCsrf! },
+    });
     expect(huge.status).toBe(413);
     expect(huge.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
     const page = await c.get('/account/nothing');
@@ -106,7 +115,11 @@ describeEachEngine('headers, transport and errors', (engine) => {
       // The error stream: request id, instance, time, and the stack, which never reaches the client.
       expect(logged).toMatchObject({ stream: 'error', reqId: expect.any(String), instance: expect.any(String), time: expect.stringMatching(/Z$/) });
       expect(JSON.stringify(logged)).toMatch(/\\n {4}at /);
-      expect(t.logs.lines.find((l) => l.stream === 'access' && l.reqId === logged!.reqId)).toMatchObject({ status: 500, path: '/account', userId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+      expect(t.logs.lines.find((l) => l.stream === 'access' && l.reqId === logged!.reqId)).toMatchObject({
+        status: 500,
+        path: '/account',
+        userId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
     } finally {
       await db.dataSource.query('ALTER TABLE "api_tokens_away" RENAME TO "api_tokens"');
     }
@@ -146,12 +159,18 @@ describe('FORCE_HTTPS', () => {
     const viaProxy = await fetch(`${t.url}/login`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
     expect(viaProxy.status).toBe(200);
     const { request } = await import('node:http');
-    for (const [path, expected] of [['//evil.example/x', 'https://notes.example.com/evil.example/x'], ['/\\evil.example', 'https://notes.example.com/evil.example'], ['//[', 'https://notes.example.com/[']]) {
+    for (const [path, expected] of [
+      ['//evil.example/x', 'https://notes.example.com/evil.example/x'],
+      ['/\\evil.example', 'https://notes.example.com/evil.example'],
+      ['//[', 'https://notes.example.com/['],
+    ]) {
       const location = await new Promise<string | undefined>((resolve, reject) => {
         request({ host: '127.0.0.1', port: new URL(t.url).port, path }, (r) => {
           r.resume();
           resolve(r.headers.location);
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
       expect({ path, location }).toEqual({ path, location: expected });
     }
@@ -169,7 +188,12 @@ describe('FORCE_HTTPS', () => {
   });
 
   it('does not believe X-Forwarded-Proto from an untrusted address', async () => {
-    const untrusted = await startTestApp({ ...(await freshDatabase('sqlite')), FORCE_HTTPS: 'true', PUBLIC_URL: 'https://notes.example.com', TRUST_PROXY: '10.0.0.1' });
+    const untrusted = await startTestApp({
+      ...(await freshDatabase('sqlite')),
+      FORCE_HTTPS: 'true',
+      PUBLIC_URL: 'https://notes.example.com',
+      TRUST_PROXY: '10.0.0.1',
+    });
     try {
       const res = await fetch(`${untrusted.url}/login`, { redirect: 'manual', headers: { 'x-forwarded-proto': 'https' } });
       expect(res.status).toBe(301);

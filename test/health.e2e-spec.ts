@@ -33,7 +33,10 @@ describeEachEngine('health probes', (engine) => {
   it('tells anonymous callers only up or down per check', async () => {
     const res = await get(`${t.url}/health/ready`);
     expect(res.body.details).toEqual({
-      instance: { status: 'up' }, database: { status: 'up' }, schema: { status: 'up' }, disk: { status: 'up' },
+      instance: { status: 'up' },
+      database: { status: 'up' },
+      schema: { status: 'up' },
+      disk: { status: 'up' },
     });
     const wrong = await get(`${t.url}/health/ready`, { authorization: 'Bearer not-the-token-at-all-000' });
     expect(JSON.stringify(wrong.body)).not.toMatch(/engine|responseTimeMs|id/);
@@ -49,10 +52,20 @@ describeEachEngine('health probes', (engine) => {
   it('keeps a caller-supplied request id that is safe, and replaces one that is not', async () => {
     const kept = await fetch(`${t.url}/health/live`, { headers: { 'x-request-id': 'lb-1234abcd' } });
     expect(kept.headers.get('x-request-id')).toBe('lb-1234abcd');
-    expect(await t.logs.waitFor((l) => l.reqId === 'lb-1234abcd' && l.stream === 'access')).toEqual(expect.objectContaining({
-      stream: 'access', reqId: 'lb-1234abcd', method: 'GET', route: '/health/live', path: '/health/live',
-      status: 200, ip: '127.0.0.1', durationMs: expect.any(Number), level: 'info', time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
-    }));
+    expect(await t.logs.waitFor((l) => l.reqId === 'lb-1234abcd' && l.stream === 'access')).toEqual(
+      expect.objectContaining({
+        stream: 'access',
+        reqId: 'lb-1234abcd',
+        method: 'GET',
+        route: '/health/live',
+        path: '/health/live',
+        status: 200,
+        ip: '127.0.0.1',
+        durationMs: expect.any(Number),
+        level: 'info',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+      }),
+    );
     const replaced = await fetch(`${t.url}/health/live`, { headers: { 'x-request-id': 'bad id <script>' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -79,7 +92,6 @@ describe('disk', () => {
       await full.close();
     }
   });
-
 });
 
 describeEachEngine('MIGRATIONS=off', (engine) => {

@@ -65,8 +65,19 @@ describe.each([
     expect(report.deleted.sort()).toEqual(['access-2026-08-30.log', 'app-2026-08-01.log.gz']);
     expect(report.deletedArchives).toEqual(['logs/app-2026-07-01.log.gz.age']);
     expect(report.emergency).toBe(false);
-    expect(readdirSync(dir).sort()).toEqual(['access-2026-11-28.log.gz', 'app-2026-08-31.log.gz', 'app-2026-11-29.log', 'error-2026-09-15.log.gz', 'notes.txt']);
-    expect((await destination.list('')).map((o) => o.key)).toEqual(['logs/access-2026-11-28.log.gz.age', 'logs/app-2026-08-31.log.gz.age', 'logs/error-2026-09-15.log.gz.age', 'logs/unrelated/thing.bin']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'access-2026-11-28.log.gz',
+      'app-2026-08-31.log.gz',
+      'app-2026-11-29.log',
+      'error-2026-09-15.log.gz',
+      'notes.txt',
+    ]);
+    expect((await destination.list('')).map((o) => o.key)).toEqual([
+      'logs/access-2026-11-28.log.gz.age',
+      'logs/app-2026-08-31.log.gz.age',
+      'logs/error-2026-09-15.log.gz.age',
+      'logs/unrelated/thing.bin',
+    ]);
 
     // The archive is an age file the age tool alone opens, holding the day's lines.
     const archive = join(tempDir(), 'a.age');
@@ -94,7 +105,13 @@ describe('the log sweeper without backup encryption', () => {
     const dir = tempDir();
     pastProcessesWrote(dir);
     const config = testConfig({ LOG_DIR: dir });
-    const report = await new LogSweeper(config.log, config.backup, config.alert, new FakeClock(Date.parse('2026-11-29T01:07:00Z')), new LocalDestination(tempDir())).sweep();
+    const report = await new LogSweeper(
+      config.log,
+      config.backup,
+      config.alert,
+      new FakeClock(Date.parse('2026-11-29T01:07:00Z')),
+      new LocalDestination(tempDir()),
+    ).sweep();
     expect(report.compressed).toHaveLength(2);
     expect(report.archived).toEqual([]);
     expect(report.deleted).toHaveLength(2);
@@ -109,7 +126,13 @@ describe('the log sweeper on a full disk', () => {
     try {
       for (const day of ['2026-11-20', '2026-11-21', '2026-11-22', '2026-11-23']) writeFileSync(join(disk.path, `app-${day}.log.gz`), randomBytes(200 * 1024));
       const config = testConfig({ LOG_DIR: disk.path, ALERT_DISK_WARN: '0.4', ALERT_DISK_CRIT: '0.5' });
-      const report = await new LogSweeper(config.log, config.backup, config.alert, new FakeClock(Date.parse('2026-11-29T01:07:00Z')), new LocalDestination(tempDir())).sweep({});
+      const report = await new LogSweeper(
+        config.log,
+        config.backup,
+        config.alert,
+        new FakeClock(Date.parse('2026-11-29T01:07:00Z')),
+        new LocalDestination(tempDir()),
+      ).sweep({});
       expect(report.emergency).toBe(true);
       expect(report.emergencyDeleted).toEqual(['app-2026-11-20.log.gz', 'app-2026-11-21.log.gz']);
       expect(readdirSync(disk.path).sort()).toEqual(['app-2026-11-22.log.gz', 'app-2026-11-23.log.gz']);

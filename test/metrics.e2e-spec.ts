@@ -20,8 +20,15 @@ describeEachEngine('/metrics', (engine) => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await ok.text();
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds_bucket',
-      'kiroku_backup_failures', 'kiroku_backup_last_run_failed', 'kiroku_log_sweeper_emergency']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_gc_duration_seconds_bucket',
+      'kiroku_backup_failures',
+      'kiroku_backup_last_run_failed',
+      'kiroku_log_sweeper_emergency',
+    ]) {
       expect(text).toMatch(new RegExp(`^${name}`, 'm'));
     }
     expect(text).toMatch(new RegExp(`^kiroku_instance_info\\{version="[^"]+",engine="${engine}",instance="test-[0-9a-f]+"\\} 1$`, 'm'));

@@ -52,15 +52,25 @@ describeEachEngine('/metrics as Prometheus reads it', (engine) => {
     expect(check.stdout + check.stderr).toBe('');
     expect(check.status).toBe(0);
 
-    const present = new Set(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/[{ ]/)[0].replace(/_(bucket|sum|count)$/, '')));
+    const present = new Set(
+      text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => l.split(/[{ ]/)[0].replace(/_(bucket|sum|count)$/, '')),
+    );
     const exprs = [
       ...readFileSync(join(DIR, 'prometheus-rules.yml'), 'utf8').matchAll(/\b(kiroku_[a-z_]+|process_[a-z_]+|nodejs_[a-z0-9_]+)\b/g),
       ...readFileSync(join(DIR, 'grafana-dashboard.json'), 'utf8').matchAll(/\b(kiroku_[a-z_]+|process_[a-z_]+|nodejs_[a-z0-9_]+)\b/g),
     ].map((m) => m[1].replace(/_(bucket|sum|count)$/, ''));
     // kiroku_rule is a label. Backup and sweep figures exist only once one has run (the rule for "never" is written against their absence).
-    const notYet = new Set(['kiroku_rule', 'kiroku_backup_last_success_timestamp_seconds', 'kiroku_backup_last_verified_timestamp_seconds', 'kiroku_log_sweeper_files', 'kiroku_log_sweeper_problems']);
+    const notYet = new Set([
+      'kiroku_rule',
+      'kiroku_backup_last_success_timestamp_seconds',
+      'kiroku_backup_last_verified_timestamp_seconds',
+      'kiroku_log_sweeper_files',
+      'kiroku_log_sweeper_problems',
+    ]);
     if (engine === 'sqlite') notYet.add('kiroku_db_pool_connections');
     expect([...new Set(exprs)].filter((name) => !present.has(name) && !notYet.has(name))).toEqual([]);
   });
 });
-

@@ -30,7 +30,10 @@ function zipOf(files: Array<[string, string | Buffer]>): Promise<Buffer> {
   });
 }
 
-const comparable = (notes: Json[]) => notes.map(({ title, body, tags, visibility, createdAt, updatedAt }) => ({ title, body, tags, visibility, createdAt, updatedAt })).sort((a, b) => (a.createdAt + a.title < b.createdAt + b.title ? -1 : 1));
+const comparable = (notes: Json[]) =>
+  notes
+    .map(({ title, body, tags, visibility, createdAt, updatedAt }) => ({ title, body, tags, visibility, createdAt, updatedAt }))
+    .sort((a, b) => (a.createdAt + a.title < b.createdAt + b.title ? -1 : 1));
 
 describeEachEngine('notes as Markdown files in a zip', (engine) => {
   let t: TestApp;
@@ -55,7 +58,7 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
   };
   const allNotes = async (api: ApiClient) => {
     const out: Json[] = [];
-    for (let cursor = ''; ; ) {
+    for (let cursor = ''; ;) {
       const page = await api.call('GET', `/api/v1/notes?limit=100${cursor ? `&cursor=${cursor}` : ''}`);
       out.push(...page.body.items);
       if (!page.body.nextCursor) return out;
@@ -63,15 +66,20 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     }
   };
 
-  it('exports one\'s own notes as plain Markdown files with front matter that unzip reads, and imports them back as the same notes', async () => {
+  it("exports one's own notes as plain Markdown files with front matter that unzip reads, and imports them back as the same notes", async () => {
     await create(alice, { title: 'Plan', body: '# Plan\n\n- one\n- two\n', tags: ['work'], visibility: 'private' });
     await create(alice, { title: 'plan', body: 'lower-case twin', tags: [], visibility: 'public' });
     await create(alice, { title: '../../etc/passwd: a "quoted" title?', body: 'name with every unsafe character', tags: ['x'] });
-    await create(alice, { title: '東京 ☕ 日記', body: `${'こんにちは、世界。'.repeat(5000)}\n---\nnot front matter: a rule inside the body\n`, tags: ['ja', 'travel'], visibility: 'public' });
+    await create(alice, {
+      title: '東京 ☕ 日記',
+      body: `${'こんにちは、世界。'.repeat(5000)}\n---\nnot front matter: a rule inside the body\n`,
+      tags: ['ja', 'travel'],
+      visibility: 'public',
+    });
     await create(alice, { title: 'CON', body: 'a reserved name on Windows', tags: [] });
     const trashed = await create(alice, { title: 'gone', body: 'in the trash', tags: [] });
     expect((await alice.call('DELETE', `/api/v1/notes/${trashed.id}`)).status).toBe(204);
-    await create(bob, { title: 'bob keeps his own', body: 'not in alice\'s zip', tags: [] });
+    await create(bob, { title: 'bob keeps his own', body: "not in alice's zip", tags: [] });
 
     const page = await aliceWeb.get('/account');
     expect(page.text).toContain('href="/account/notes/export"');
@@ -90,7 +98,9 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     expect(names).toEqual(['Plan.md', 'plan-2.md', 'etc-passwd-a-quoted-title.md', '東京-日記.md', 'note-CON.md']);
     for (const name of names) expect(name).toMatch(/^[^/\\]+\.md$/);
     const plan = unzip(['-p', file, 'Plan.md']);
-    expect(plan).toBe('---\ntitle: Plan\ntags:\n  - work\nvisibility: private\ncreated: 2026-11-28T09:00:00.123Z\nupdated: 2026-11-28T09:00:00.123Z\n---\n# Plan\n\n- one\n- two\n');
+    expect(plan).toBe(
+      '---\ntitle: Plan\ntags:\n  - work\nvisibility: private\ncreated: 2026-11-28T09:00:00.123Z\nupdated: 2026-11-28T09:00:00.123Z\n---\n# Plan\n\n- one\n- two\n',
+    );
 
     const before = (await bobWeb.get('/account')).text;
     expect(before).toContain('name="_csrf"');
@@ -121,7 +131,10 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     const res = await web.upload('/account/notes/import', { name: 'export.zip', type: 'application/zip', data: zip });
     expect(res.status).toBe(303);
     const notes = await allNotes(api);
-    expect(notes.map((n: Json) => [n.title, n.tags, n.visibility]).sort()).toEqual([['2024-01-01 New year', [], 'private'], ['Tagged', ['ideas', 'work'], 'private']]);
+    expect(notes.map((n: Json) => [n.title, n.tags, n.visibility]).sort()).toEqual([
+      ['2024-01-01 New year', [], 'private'],
+      ['Tagged', ['ideas', 'work'], 'private'],
+    ]);
     expect(notes.find((n: Json) => n.title === 'Tagged').createdAt).toBe('2024-02-03T04:05:06.000Z');
   });
 
@@ -155,7 +168,10 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     expect(exploded.text).toContain('bomb.md: larger than 512 KiB');
 
     // One bad file refuses the whole zip.
-    const mixed = await zipOf([['good.md', 'fine'], ['bad.md', '---\ntags: [Not A Tag!]\n---\nbody']]);
+    const mixed = await zipOf([
+      ['good.md', 'fine'],
+      ['bad.md', '---\ntags: [Not A Tag!]\n---\nbody'],
+    ]);
     const refused = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: mixed });
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('bad.md: tags must be 1 to 32 characters of a-z, 0-9, _ and -');

@@ -32,8 +32,13 @@ describeEachEngine('notes', (engine) => {
   it('creates, reads, updates, lists and deletes through the API', async () => {
     const created = await create(alice, { title: 'First', body: '# Hello', tags: ['work', 'a_b-1', 'work'] });
     expect(created).toEqual({
-      id: expect.stringMatching(/^[0-9a-f-]{36}$/), title: 'First', body: '# Hello', tags: ['a_b-1', 'work'], visibility: 'private',
-      createdAt: expect.stringMatching(/Z$/), updatedAt: created.createdAt,
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      title: 'First',
+      body: '# Hello',
+      tags: ['a_b-1', 'work'],
+      visibility: 'private',
+      createdAt: expect.stringMatching(/Z$/),
+      updatedAt: created.createdAt,
     });
     expect((await alice.call('GET', `/api/v1/notes/${created.id}`)).body).toEqual(created);
     const patched = await alice.call('PATCH', `/api/v1/notes/${created.id}`, { title: 'First, edited', tags: [] });
@@ -85,7 +90,11 @@ describeEachEngine('notes', (engine) => {
   });
 
   it('accepts the limits exactly (200 characters of title in any script, 100,000 of body, 20 tags)', async () => {
-    const res = await alice.call('POST', '/api/v1/notes', { title: '記'.repeat(200), body: 'x'.repeat(100_000), tags: Array.from({ length: 20 }, (_, i) => `t${i}`) });
+    const res = await alice.call('POST', '/api/v1/notes', {
+      title: '記'.repeat(200),
+      body: 'x'.repeat(100_000),
+      tags: Array.from({ length: 20 }, (_, i) => `t${i}`),
+    });
     expect(res.status).toBe(201);
   });
 
@@ -94,7 +103,13 @@ describeEachEngine('notes', (engine) => {
     expect((await alice.call('POST', '/api/v1/notes', undefined, '{"title": "t", ')).status).toBe(400);
     expect((await alice.call('GET', '/api/v1/notes/not-a-uuid')).status).toBe(404);
     expect((await alice.call('PATCH', "/api/v1/notes/1' OR '1'='1", { title: 'x' })).status).toBe(404);
-    for (const [query, field] of [['limit=0', 'limit'], ['limit=101', 'limit'], ['limit=abc', 'limit'], ['cursor=bogus', 'cursor'], ['tag=Bad%20Tag', 'tag']]) {
+    for (const [query, field] of [
+      ['limit=0', 'limit'],
+      ['limit=101', 'limit'],
+      ['limit=abc', 'limit'],
+      ['cursor=bogus', 'cursor'],
+      ['tag=Bad%20Tag', 'tag'],
+    ]) {
       const res = await alice.call('GET', `/api/v1/notes?${query}`);
       expect({ query, status: res.status, fields: res.body.errors?.map((e: Json) => e.field) }).toEqual({ query, status: 400, fields: [field] });
     }
@@ -187,7 +202,14 @@ describeEachEngine('notes', (engine) => {
     expect(await db.dataSource.query(`SELECT id FROM notes WHERE id = '${keep.id}'`)).toHaveLength(1);
     // A background task's line: the application stream, no request id, what ran and how it went.
     const taskLine = t.logs.lines.find((l) => l.task === 'prune-records' && l.outcome === 'succeeded');
-    expect(taskLine).toMatchObject({ stream: 'app', level: 'info', context: 'Scheduler', slot: expect.any(String), durationMs: expect.any(Number), instance: expect.any(String) });
+    expect(taskLine).toMatchObject({
+      stream: 'app',
+      level: 'info',
+      context: 'Scheduler',
+      slot: expect.any(String),
+      durationMs: expect.any(Number),
+      instance: expect.any(String),
+    });
     expect(taskLine).not.toHaveProperty('reqId');
   });
 });
@@ -240,8 +262,35 @@ describeEachEngine('search', (engine) => {
   });
 
   it.each([
-    "'; DROP TABLE notes; --", '" OR 1=1 --', '"unbalanced', '-', '--', '"', '""', '*', 'a*', 'NEAR(a b)', 'AND OR NOT', '^deploy',
-    'title:deploy', '(deploy', 'deploy)', '\\', '%', '_', '&', '|', '!', ':*', "'", 'tag:', 'tag:Bad Tag', '-tag:', '東', '\u0000', 'x'.repeat(500),
+    "'; DROP TABLE notes; --",
+    '" OR 1=1 --',
+    '"unbalanced',
+    '-',
+    '--',
+    '"',
+    '""',
+    '*',
+    'a*',
+    'NEAR(a b)',
+    'AND OR NOT',
+    '^deploy',
+    'title:deploy',
+    '(deploy',
+    'deploy)',
+    '\\',
+    '%',
+    '_',
+    '&',
+    '|',
+    '!',
+    ':*',
+    "'",
+    'tag:',
+    'tag:Bad Tag',
+    '-tag:',
+    '東',
+    '\u0000',
+    'x'.repeat(500),
   ])('never fails on %j', async (q) => {
     const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}`);
     expect(res.status).toBe(200);
@@ -272,7 +321,11 @@ describeEachEngine('pagination', (engine) => {
       for (let i = 0; i < 25; i++) {
         // Relevance varies: the word in the title for some, once or several times in the body for others.
         const title = i % 5 === 0 ? `lighthouse log ${i}` : `entry ${i}`;
-        await api.call('POST', '/api/v1/notes', { title, body: `lighthouse ${'keeper '.repeat(i % 3)}${i % 4 === 0 ? 'lighthouse lighthouse' : ''}`, tags: i % 2 ? ['odd'] : ['even'] });
+        await api.call('POST', '/api/v1/notes', {
+          title,
+          body: `lighthouse ${'keeper '.repeat(i % 3)}${i % 4 === 0 ? 'lighthouse lighthouse' : ''}`,
+          tags: i % 2 ? ['odd'] : ['even'],
+        });
       }
       await api.call('POST', '/api/v1/notes', { title: 'unrelated', body: 'nothing here' });
       for (const q of ['lighthouse', 'lighthouse tag:odd']) {

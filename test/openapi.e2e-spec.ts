@@ -60,7 +60,8 @@ describe('the OpenAPI description at /api/docs', () => {
       ['/api/v1/notes/{id}', 'delete', (await api.call('DELETE', `/api/v1/notes/${id}`)).status],
       ['/api/v1/me', 'get', (await new ApiClient(t.url, 'krk_000000000000_x').call('GET', '/api/v1/me')).status],
     ];
-    for (const [path, method, status] of observed) expect({ path, method, status, documented: statuses(path, method).includes(String(status)) }).toEqual({ path, method, status, documented: true });
+    for (const [path, method, status] of observed)
+      expect({ path, method, status, documented: statuses(path, method).includes(String(status)) }).toEqual({ path, method, status, documented: true });
   });
 
   it('has a readable page that needs no script', async () => {

@@ -161,7 +161,16 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
   beforeEach(async () => {
     open = await openFreshDatabase(engine);
     await new Migrator(open.db).run();
-    const row = (id: string, at: number, stopped: number | null) => ({ id, hostname: `host-${id}`, pid: 7, version: '1', engine, startedAt: new Date(at), heartbeatAt: new Date(at), stoppedAt: stopped === null ? null : new Date(stopped) });
+    const row = (id: string, at: number, stopped: number | null) => ({
+      id,
+      hostname: `host-${id}`,
+      pid: 7,
+      version: '1',
+      engine,
+      startedAt: new Date(at),
+      heartbeatAt: new Date(at),
+      stoppedAt: stopped === null ? null : new Date(stopped),
+    });
     await open.db.transaction((m) => m.insert(Instance, [row('a', 1_000, null), row('b', 2_000, 9_000), row("c'; DROP TABLE instances; --", 3_000, null)]));
   });
   afterEach(() => open.close());
@@ -171,7 +180,19 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     const sqlText = `SELECT ${i.sql} FROM instances i WHERE i.started_at >= $1 AND (i.id = $2 OR $2 = 'any') ORDER BY i.started_at`;
     const rows = (await open.db.selectValues(sqlText, [2_000, 'any'])).map((v) => i.read(v));
     expect(rows.map((r) => r.id)).toEqual(['b', "c'; DROP TABLE instances; --"]);
-    expect(rows[0]).toEqual({ id: 'b', hostname: 'host-b', pid: 7, address: '', ready: null, notReadyReason: null, version: '1', engine, startedAt: new Date(2_000), heartbeatAt: new Date(2_000), stoppedAt: new Date(9_000) });
+    expect(rows[0]).toEqual({
+      id: 'b',
+      hostname: 'host-b',
+      pid: 7,
+      address: '',
+      ready: null,
+      notReadyReason: null,
+      version: '1',
+      engine,
+      startedAt: new Date(2_000),
+      heartbeatAt: new Date(2_000),
+      stoppedAt: new Date(9_000),
+    });
     expect(rows[1].stoppedAt).toBeNull();
     // The same text again is served by the prepared statement, with other values.
     expect((await open.db.selectValues(sqlText, [0, 'a'])).map((v) => i.read(v).id)).toEqual(['a']);
@@ -183,17 +204,35 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     const sqlText = `SELECT ${a.sql}, ${b.sql}, 42 AS extra FROM instances a INNER JOIN instances b ON b.pid = a.pid AND b.id <> a.id WHERE a.started_at >= $1 ORDER BY a.started_at, b.started_at`;
     const values = await open.db.selectValues(sqlText, [2_000]);
     expect(values.map((v) => [a.read(v).id, b.read(v, a.count).id, Number(v[a.count * 2])])).toEqual([
-      ['b', 'a', 42], ['b', "c'; DROP TABLE instances; --", 42], ["c'; DROP TABLE instances; --", 'a', 42], ["c'; DROP TABLE instances; --", 'b', 42],
+      ['b', 'a', 42],
+      ['b', "c'; DROP TABLE instances; --", 42],
+      ["c'; DROP TABLE instances; --", 'a', 42],
+      ["c'; DROP TABLE instances; --", 'b', 42],
     ]);
     // The same statement text through select still answers objects: the two forms are prepared apart.
     const objects = await open.db.select<Record<string, unknown>>(sqlText, [2_000]);
     expect(objects.map((row) => [row['a.id'], row['b.id']])).toEqual(values.map((v) => [a.read(v).id, b.read(v, a.count).id]));
-    expect(b.read(values[0], a.count)).toEqual({ id: 'a', hostname: 'host-a', pid: 7, address: '', ready: null, notReadyReason: null, version: '1', engine, startedAt: new Date(1_000), heartbeatAt: new Date(1_000), stoppedAt: null });
+    expect(b.read(values[0], a.count)).toEqual({
+      id: 'a',
+      hostname: 'host-a',
+      pid: 7,
+      address: '',
+      ready: null,
+      notReadyReason: null,
+      version: '1',
+      engine,
+      startedAt: new Date(1_000),
+      heartbeatAt: new Date(1_000),
+      stoppedAt: null,
+    });
   });
 
   it('passes hostile text only as a value, and a list as one JSON parameter', async () => {
     const sqlText = `SELECT id FROM instances WHERE id IN (SELECT value FROM ${open.db.jsonList('$1')}) ORDER BY id`;
-    expect(await open.db.select(sqlText, [JSON.stringify(["c'; DROP TABLE instances; --", 'a', 'zz'])])).toEqual([{ id: 'a' }, { id: "c'; DROP TABLE instances; --" }]);
+    expect(await open.db.select(sqlText, [JSON.stringify(["c'; DROP TABLE instances; --", 'a', 'zz'])])).toEqual([
+      { id: 'a' },
+      { id: "c'; DROP TABLE instances; --" },
+    ]);
     expect(await open.db.select(sqlText, [JSON.stringify([])])).toEqual([]);
     expect(await open.db.select('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
   });
@@ -210,7 +249,16 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     let inserted!: () => void;
     const wasInserted = new Promise<void>((r) => (inserted = r));
     const writing = open.db.transaction(async (m) => {
-      await m.insert(Instance, { id: 'd', hostname: 'host-d', pid: 7, version: '1', engine, startedAt: new Date(4_000), heartbeatAt: new Date(4_000), stoppedAt: null });
+      await m.insert(Instance, {
+        id: 'd',
+        hostname: 'host-d',
+        pid: 7,
+        version: '1',
+        engine,
+        startedAt: new Date(4_000),
+        heartbeatAt: new Date(4_000),
+        stoppedAt: null,
+      });
       inserted();
       await new Promise<void>((r) => (finish = r));
     });
@@ -287,7 +335,9 @@ describeEachEngine('search entries during a rolling deploy', (engine) => {
          ON CONFLICT ("note_id") DO UPDATE SET "document" = EXCLUDED."document"`,
         [note.id, 'Written by the old version', 'oldversion words'],
       );
-      expect(await db.dataSource.query('SELECT owner_id, created_at FROM note_search WHERE note_id = $1', [note.id])).toEqual([{ owner_id: created.user.id, created_at: String(note.createdAt.getTime()) }]);
+      expect(await db.dataSource.query('SELECT owner_id, created_at FROM note_search WHERE note_id = $1', [note.id])).toEqual([
+        { owner_id: created.user.id, created_at: String(note.createdAt.getTime()) },
+      ]);
       expect((await notes.list(created.user.id, { q: 'oldversion', limit: 20 })).items.map((n) => n.id)).toEqual([note.id]);
     } finally {
       await t.close();
@@ -297,7 +347,13 @@ describeEachEngine('search entries during a rolling deploy', (engine) => {
 
 describeEachEngine("a note's copy of its tag names", (engine) => {
   /** A hand-written statement with $n parameters, as another writer would send it. */
-  const statements = (db: Database) => (text: string, params: unknown[] = []) => db.dataSource.query(text.replace(/\$(\d+)/g, (_, n) => db.placeholder(Number(n))), params);
+  const statements =
+    (db: Database) =>
+    (text: string, params: unknown[] = []) =>
+      db.dataSource.query(
+        text.replace(/\$(\d+)/g, (_, n) => db.placeholder(Number(n))),
+        params,
+      );
 
   it('follows note_tags and tags whoever writes them: the application, a hand-written statement, a rename, a deleted tag', async () => {
     const t = await startTestApp(await freshDatabase(engine));
@@ -319,19 +375,34 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       // As an instance of the previous version (or an import) writes them, knowing nothing of the copy.
       const [alpha] = await sql('SELECT id FROM tags WHERE owner_id = $1 AND name = $2', [owner, 'alpha']);
       await sql('INSERT INTO note_tags (note_id, tag_id) VALUES ($1, $2)', [second.id, alpha.id]);
-      expect(await listed()).toEqual([['second', ['alpha']], ['first', ['_under', 'alpha', 'zeta']]]);
+      expect(await listed()).toEqual([
+        ['second', ['alpha']],
+        ['first', ['_under', 'alpha', 'zeta']],
+      ]);
 
       await sql('UPDATE tags SET name = $1 WHERE id = $2', ['omega', alpha.id]);
-      expect(await listed()).toEqual([['second', ['omega']], ['first', ['_under', 'omega', 'zeta']]]);
+      expect(await listed()).toEqual([
+        ['second', ['omega']],
+        ['first', ['_under', 'omega', 'zeta']],
+      ]);
 
       // A hand-made merge moves a row to another note.
       await sql('UPDATE note_tags SET note_id = $1 WHERE note_id = $2 AND tag_id = (SELECT id FROM tags WHERE name = $3)', [second.id, first.id, 'zeta']);
-      expect(await listed()).toEqual([['second', ['omega', 'zeta']], ['first', ['_under', 'omega']]]);
+      expect(await listed()).toEqual([
+        ['second', ['omega', 'zeta']],
+        ['first', ['_under', 'omega']],
+      ]);
 
       await sql('DELETE FROM tags WHERE owner_id = $1 AND name = $2', [owner, 'zeta']);
-      expect(await listed()).toEqual([['second', ['omega']], ['first', ['_under', 'omega']]]);
+      expect(await listed()).toEqual([
+        ['second', ['omega']],
+        ['first', ['_under', 'omega']],
+      ]);
       await sql('DELETE FROM note_tags WHERE note_id = $1', [second.id]);
-      expect(await listed()).toEqual([['second', []], ['first', ['_under', 'omega']]]);
+      expect(await listed()).toEqual([
+        ['second', []],
+        ['first', ['_under', 'omega']],
+      ]);
 
       await notes.update(owner, first.id, { tags: ['beta'] });
       expect(await tagsOf(first.id)).toEqual(['beta']);
@@ -350,8 +421,12 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await new Migrator(open.db).run();
       const [a, b] = clients;
       await Promise.all(clients.map((c) => c.connect()));
-      await a.query("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'u@example.com', 'U', 'x', 0, 0, 0)");
-      await a.query("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES ('n1', 'u1', 'one', 'b', 'private', 1, 1), ('n2', 'u1', 'two', 'b', 'private', 2, 2)");
+      await a.query(
+        "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'u@example.com', 'U', 'x', 0, 0, 0)",
+      );
+      await a.query(
+        "INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES ('n1', 'u1', 'one', 'b', 'private', 1, 1), ('n2', 'u1', 'two', 'b', 'private', 2, 2)",
+      );
       await a.query("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'alpha'), ('t2', 'u1', 'beta'), ('t3', 'u1', 'gamma')");
       /**
        * Each statement in its own open transaction: the second is sent once the first has run, the first
@@ -374,7 +449,10 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       // A note gains a tag while another transaction renames that tag.
       await overlapping([b, "UPDATE tags SET name = 'zeta' WHERE id = 't3'"], [a, "INSERT INTO note_tags (note_id, tag_id) VALUES ('n2', 't3')"]);
 
-      expect(await open.db.dataSource.query('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([{ id: 'n1', tag_names: 'alpha beta' }, { id: 'n2', tag_names: 'zeta' }]);
+      expect(await open.db.dataSource.query('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([
+        { id: 'n1', tag_names: 'alpha beta' },
+        { id: 'n2', tag_names: 'zeta' },
+      ]);
     } finally {
       await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
       await open.close();
@@ -388,15 +466,23 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await migrator.run();
       expect(await migrator.revert()).toBe('AddTagNamesToNotes1795940000000');
       const sql = statements(open.db);
-      await sql("INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'old@example.com', 'Old', 'x', 0, 0, 0)");
-      for (const [id, title] of [['n1', 'tagged'], ['n2', 'untagged']]) {
+      await sql(
+        "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'old@example.com', 'Old', 'x', 0, 0, 0)",
+      );
+      for (const [id, title] of [
+        ['n1', 'tagged'],
+        ['n2', 'untagged'],
+      ]) {
         await sql("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES ($1, 'u1', $2, 'b', 'private', 1, 1)", [id, title]);
       }
       await sql("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'ops'), ('t2', 'u1', 'db'), ('t3', 'u1', '-first')");
       await sql("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1'), ('n1', 't2'), ('n1', 't3')");
 
       expect(await migrator.run()).toEqual(['AddTagNamesToNotes1795940000000']);
-      expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([{ id: 'n1', tag_names: '-first db ops' }, { id: 'n2', tag_names: '' }]);
+      expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([
+        { id: 'n1', tag_names: '-first db ops' },
+        { id: 'n2', tag_names: '' },
+      ]);
       expect(await schemaDrift(open.db)).toEqual([]);
     } finally {
       await open.close();

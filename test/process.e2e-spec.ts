@@ -105,10 +105,32 @@ describe('direct TLS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
   it('serves HTTPS with HSTS and Secure cookies on a machine without a proxy', async () => {
     const dir = tempDir();
     const { execFileSync } = await import('node:child_process');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const server = await spawnServer({
-      DATABASE_PATH: join(dir, 'kiroku.sqlite'), TLS_CERT_FILE: join(dir, 'cert.pem'), TLS_KEY_FILE: join(dir, 'key.pem'), PUBLIC_URL: 'https://localhost',
+      DATABASE_PATH: join(dir, 'kiroku.sqlite'),
+      TLS_CERT_FILE: join(dir, 'cert.pem'),
+      TLS_KEY_FILE: join(dir, 'key.pem'),
+      PUBLIC_URL: 'https://localhost',
     });
     try {
       await server.waitFor(/Kiroku ready/);
@@ -117,7 +139,9 @@ describe('direct TLS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
         request(`https://127.0.0.1:${server.port}/login`, { rejectUnauthorized: false }, (r) => {
           r.resume();
           resolve({ status: r.statusCode, headers: r.headers });
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
       expect(res.status).toBe(200);
       expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
@@ -186,7 +210,10 @@ withPostgres('lease races between processes on PostgreSQL', () => {
     const slots = won.flat().map((w) => w.slot);
     expect(slots).toHaveLength(60);
     expect(new Set(slots).size).toBe(60);
-    const holders = await pgQuery<{ holder: string; n: string }>(DATABASE_URL, "SELECT holder, count(*) AS n FROM task_leases WHERE task_id = 'race' GROUP BY holder");
+    const holders = await pgQuery<{ holder: string; n: string }>(
+      DATABASE_URL,
+      "SELECT holder, count(*) AS n FROM task_leases WHERE task_id = 'race' GROUP BY holder",
+    );
     expect(holders.reduce((sum, h) => sum + Number(h.n), 0)).toBe(60);
   });
 

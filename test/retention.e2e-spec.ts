@@ -26,7 +26,10 @@ describeEachEngine('retention: every module registers its pruner, one daily task
   const db = () => t.app.get(Database);
 
   it('lists a pruner per kind of time-bounded record, each with the setting that decides its age', () => {
-    const pruners = t.app.get(RetentionRegistry).list().map((p) => `${p.table}: ${p.setting}`);
+    const pruners = t.app
+      .get(RetentionRegistry)
+      .list()
+      .map((p) => `${p.table}: ${p.setting}`);
     expect(pruners.sort()).toEqual([
       'alerts: AUDIT_RETENTION_DAYS',
       'audit_events: AUDIT_RETENTION_DAYS',
@@ -41,42 +44,115 @@ describeEachEngine('retention: every module registers its pruner, one daily task
   it('deletes what is past retention in each table and keeps the rest, through the prune-records task', async () => {
     const m = db().manager;
     const user: User = {
-      id: '00000000-0000-4000-8000-000000000001', email: 'ada@example.com', displayName: 'Ada', passwordHash: 'x', role: 'user',
-      disabledAt: null, createdAt: at(500), updatedAt: at(500), passwordChangedAt: at(500), locale: null, timeZone: 'UTC',
+      id: '00000000-0000-4000-8000-000000000001',
+      email: 'ada@example.com',
+      displayName: 'Ada',
+      passwordHash: 'x',
+      role: 'user',
+      disabledAt: null,
+      createdAt: at(500),
+      updatedAt: at(500),
+      passwordChangedAt: at(500),
+      locale: null,
+      timeZone: 'UTC',
     };
     await db().transaction((x) => x.insert(User, user));
-    const event = (id: string, daysAgo: number): AuditEvent => ({ id, at: at(daysAgo), type: 'login.success', userId: null, actorId: null, ip: null, requestId: null, details: '{}' });
+    const event = (id: string, daysAgo: number): AuditEvent => ({
+      id,
+      at: at(daysAgo),
+      type: 'login.success',
+      userId: null,
+      actorId: null,
+      ip: null,
+      requestId: null,
+      details: '{}',
+    });
     await db().transaction((x) => x.insert(AuditEvent, [event('e-400', 400), event('e-366', 366), event('e-364', 364)]));
     const slot = (daysAgo: number, finished: boolean): TaskLease => ({
-      taskId: 'backup', slot: `s-${daysAgo}`, holder: 'h', token: 't', claimedAt: at(daysAgo), expiresAt: new Date(at(daysAgo).getTime() + 60_000),
-      finishedAt: finished ? at(daysAgo) : null, outcome: finished ? 'succeeded' : null, attempts: 1,
+      taskId: 'backup',
+      slot: `s-${daysAgo}`,
+      holder: 'h',
+      token: 't',
+      claimedAt: at(daysAgo),
+      expiresAt: new Date(at(daysAgo).getTime() + 60_000),
+      finishedAt: finished ? at(daysAgo) : null,
+      outcome: finished ? 'succeeded' : null,
+      attempts: 1,
     });
     await db().transaction((x) => x.insert(TaskLease, [slot(45, true), slot(29, true), slot(60, false)]));
     const sample = (daysAgo: number): MetricSample => ({
-      instanceId: 'i', at: at(daysAgo), periodMs: 60_000, requests: 1, errors: 0, latencyP95Us: 900, cpuPermille: 10,
-      rssBytes: 1e8, heapUsedBytes: 1e7, loopLagP99Us: 100, diskDataPermille: 500, diskLogsPermille: null, logEmergency: 0,
+      instanceId: 'i',
+      at: at(daysAgo),
+      periodMs: 60_000,
+      requests: 1,
+      errors: 0,
+      latencyP95Us: 900,
+      cpuPermille: 10,
+      rssBytes: 1e8,
+      heapUsedBytes: 1e7,
+      loopLagP99Us: 100,
+      diskDataPermille: 500,
+      diskLogsPermille: null,
+      logEmergency: 0,
     });
     await db().transaction((x) => x.insert(MetricSample, [sample(9), sample(8.5), sample(7)]));
     const alert = (id: string, resolvedDaysAgo: number | null): Alert => ({
-      id, rule: 'disk-warning', subject: `h:8888 ${id}`, severity: 'warning', status: resolvedDaysAgo === null ? 'firing' : 'resolved',
-      openKey: resolvedDaysAgo === null ? `disk-warning|${id}` : null, summary: 's', pendingSince: at(500), firedAt: at(500),
-      clearSince: null, resolvedAt: resolvedDaysAgo === null ? null : at(resolvedDaysAgo), lastNotifiedAt: null,
+      id,
+      rule: 'disk-warning',
+      subject: `h:8888 ${id}`,
+      severity: 'warning',
+      status: resolvedDaysAgo === null ? 'firing' : 'resolved',
+      openKey: resolvedDaysAgo === null ? `disk-warning|${id}` : null,
+      summary: 's',
+      pendingSince: at(500),
+      firedAt: at(500),
+      clearSince: null,
+      resolvedAt: resolvedDaysAgo === null ? null : at(resolvedDaysAgo),
+      lastNotifiedAt: null,
     });
     await db().transaction((x) => x.insert(Alert, [alert('old', 400), alert('recent', 10), alert('open', null)]));
-    await db().transaction((x) => x.insert(AlertNotification, {
-      id: 'n-old', alertId: 'old', kind: 'resolved', channel: 'webhook', status: 'sent', attempts: 1, createdAt: at(400),
-      nextAttemptAt: at(400), claimedUntil: null, sentAt: at(400), lastError: null,
-    }));
+    await db().transaction((x) =>
+      x.insert(AlertNotification, {
+        id: 'n-old',
+        alertId: 'old',
+        kind: 'resolved',
+        channel: 'webhook',
+        status: 'sent',
+        attempts: 1,
+        createdAt: at(400),
+        nextAttemptAt: at(400),
+        claimedUntil: null,
+        sentAt: at(400),
+        lastError: null,
+      }),
+    );
     const session = (id: string, expiresInDays: number, idleHours: number): Session => ({
-      idHash: id, userId: user.id, csrfToken: 'c', createdAt: at(1), lastSeenAt: new Date(NOW - idleHours * 3_600_000), expiresAt: at(-expiresInDays), ip: '', userAgent: '',
+      idHash: id,
+      userId: user.id,
+      csrfToken: 'c',
+      createdAt: at(1),
+      lastSeenAt: new Date(NOW - idleHours * 3_600_000),
+      expiresAt: at(-expiresInDays),
+      ip: '',
+      userAgent: '',
     });
     await db().transaction((x) => x.insert(Session, [session('expired', -1, 0), session('idle', 5, 3), session('live', 5, 1)]));
-    await db().transaction((x) => x.insert(LoginThrottle, [
-      { key: 'ip:old', failures: 3, lockedUntil: null, updatedAt: new Date(NOW - 2 * 3_600_000) },
-      { key: 'ip:new', failures: 3, lockedUntil: null, updatedAt: new Date(NOW - 10 * 60_000) },
-    ]));
+    await db().transaction((x) =>
+      x.insert(LoginThrottle, [
+        { key: 'ip:old', failures: 3, lockedUntil: null, updatedAt: new Date(NOW - 2 * 3_600_000) },
+        { key: 'ip:new', failures: 3, lockedUntil: null, updatedAt: new Date(NOW - 10 * 60_000) },
+      ]),
+    );
     const note = (id: string, trashedDaysAgo: number | null): Note => ({
-      id, ownerId: user.id, title: id, body: '', visibility: 'private', createdAt: at(100), updatedAt: at(100), deletedAt: trashedDaysAgo === null ? null : at(trashedDaysAgo), tagNames: '',
+      id,
+      ownerId: user.id,
+      title: id,
+      body: '',
+      visibility: 'private',
+      createdAt: at(100),
+      updatedAt: at(100),
+      deletedAt: trashedDaysAgo === null ? null : at(trashedDaysAgo),
+      tagNames: '',
     });
     await db().transaction((x) => x.insert(Note, [note('trashed-31', 31), note('trashed-29', 29), note('kept', null)]));
 
@@ -92,7 +168,16 @@ describeEachEngine('retention: every module registers its pruner, one daily task
     expect(await ids(LoginThrottle, 'key')).toEqual(['ip:new']);
     expect(await ids(Note, 'id')).toEqual(['kept', 'trashed-29']);
     const line = t.logs.lines.find((l) => l.msg === 'records pruned');
-    expect(line).toMatchObject({ context: 'Retention', audit_events: 2, task_leases: 1, metric_samples: 2, alerts: 1, sessions: 2, login_throttles: 1, notes: 1 });
+    expect(line).toMatchObject({
+      context: 'Retention',
+      audit_events: 2,
+      task_leases: 1,
+      metric_samples: 2,
+      alerts: 1,
+      sessions: 2,
+      login_throttles: 1,
+      notes: 1,
+    });
   });
 });
 
@@ -126,9 +211,17 @@ describeEachEngine('kiroku logs prune', (engine) => {
   it('runs the same pruners as the serving app (its context loads every module that owns records)', async () => {
     const env = await freshDatabase(engine);
     const app = await startTestApp(env);
-    const cli = await NestFactory.createApplicationContext(CliModule.forRoot({ config: testConfig(env), instanceId: 'cli-test', connectAttempts: 1 }, { everyRecordOwner: true }), { logger: false });
+    const cli = await NestFactory.createApplicationContext(
+      CliModule.forRoot({ config: testConfig(env), instanceId: 'cli-test', connectAttempts: 1 }, { everyRecordOwner: true }),
+      { logger: false },
+    );
     try {
-      const names = (ctx: { get(t: typeof RetentionRegistry): RetentionRegistry }) => ctx.get(RetentionRegistry).list().map((p) => p.name).sort();
+      const names = (ctx: { get(t: typeof RetentionRegistry): RetentionRegistry }) =>
+        ctx
+          .get(RetentionRegistry)
+          .list()
+          .map((p) => p.name)
+          .sort();
       expect(names(cli)).toEqual(names(app.app));
     } finally {
       await cli.close();

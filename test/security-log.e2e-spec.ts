@@ -39,9 +39,16 @@ describeEachEngine('security logging', (engine) => {
 
       const events = t.logs.lines.filter((l) => l.stream === 'security');
       const types = events.map((e) => e.event);
-      expect(types).toEqual(expect.arrayContaining(['account.created', 'login.failure', 'password.changed', 'token.created', 'token.rejected', 'logout', 'csrf.refused']));
+      expect(types).toEqual(
+        expect.arrayContaining(['account.created', 'login.failure', 'password.changed', 'token.created', 'token.rejected', 'logout', 'csrf.refused']),
+      );
       const login = events.find((e) => e.event === 'login.failure')!;
-      expect(login).toMatchObject({ time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), ip: '127.0.0.1', reqId: expect.any(String), level: 'info' });
+      expect(login).toMatchObject({
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+        ip: '127.0.0.1',
+        reqId: expect.any(String),
+        level: 'info',
+      });
       const changed = events.find((e) => e.event === 'password.changed')!;
       expect(changed.userId).toEqual(expect.stringMatching(/^[0-9a-f-]{36}$/));
     } finally {

@@ -83,7 +83,10 @@ contract('Azure Blob Storage (Azurite)', async () => azureDestination(azurite.co
 
 describe('an unreachable Azure destination', () => {
   it('fails the put with a clear error', async () => {
-    const dest = azureDestination('DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;', 'x');
+    const dest = azureDestination(
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;',
+      'x',
+    );
     await expect(dest.put('backups/a.age', Readable.from([Buffer.from('x')]))).rejects.toThrow(/ECONNREFUSED|connect/);
   }, 60_000);
 });
@@ -97,7 +100,10 @@ describe('the local folder', () => {
     const { writeFileSync, readdirSync } = await import('node:fs');
     writeFileSync(`${root}/backups/.partial-abc-crashed.age`, 'half');
     writeFileSync(`${root}/logs/.partial-def-other-writer.age`, 'in progress');
-    expect(await dest.list('')).toEqual([{ key: 'backups/kept.age', size: 1 }, { key: 'logs/kept.age', size: 1 }]);
+    expect(await dest.list('')).toEqual([
+      { key: 'backups/kept.age', size: 1 },
+      { key: 'logs/kept.age', size: 1 },
+    ]);
     expect(await dest.cleanup('backups/')).toBe(1);
     expect(readdirSync(`${root}/backups`)).toEqual(['kept.age']);
     expect(readdirSync(`${root}/logs`).sort()).toEqual(['.partial-def-other-writer.age', 'kept.age']);

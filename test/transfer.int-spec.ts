@@ -36,9 +36,15 @@ interface Source {
 async function filledSqlite(extraNotes: number): Promise<Source> {
   const keys = await ageKeyPair();
   const env: Record<string, string> = {
-    ...(await freshDatabase('sqlite')), BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+    ...(await freshDatabase('sqlite')),
+    BACKUP_DIR: tempDir(),
+    BACKUP_AGE_RECIPIENTS: keys.recipient,
+    BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
     // An alert with a notification that could not be delivered (nothing listens on port 9): incident history to carry over.
-    ALERT_PENDING: '0s', ALERT_DISK_WARN: '0.001', ALERT_DISK_CRIT: '0.999', ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
+    ALERT_PENDING: '0s',
+    ALERT_DISK_WARN: '0.001',
+    ALERT_DISK_CRIT: '0.999',
+    ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook',
   };
   const t = await startTestApp(env);
   try {
@@ -55,7 +61,8 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     await notes.create(owner.id, { title: 'tabs\tand\nlines', body: 'line one\r\nline two\ttab\n\n', tags: ['travel'], visibility: 'private' });
     const trashed = await notes.create(owner.id, { title: 'in the trash', body: 'zeppelin in the trash', tags: [], visibility: 'private' });
     await notes.trash(owner.id, trashed.id);
-    for (let i = 0; i < extraNotes; i++) await notes.create(created.user.id, { title: `bulk ${i}`, body: `bulk body ${i}`, tags: [`t${i % 7}`], visibility: 'private' });
+    for (let i = 0; i < extraNotes; i++)
+      await notes.create(created.user.id, { title: `bulk ${i}`, body: `bulk body ${i}`, tags: [`t${i % 7}`], visibility: 'private' });
     const run = await t.app.get(BackupService).run('manual');
     expect(run.status).toBe('succeeded');
     await t.app.get(MetricsSampler).sample();
@@ -111,7 +118,19 @@ describeCrossEngine('moving data between engines', () => {
   });
 
   it('covers every kind of row in the filled source', () => {
-    for (const table of ['users', 'sessions', 'api_tokens', 'login_throttles', 'audit_events', 'notes', 'tags', 'note_tags', 'backup_runs', 'alerts', 'alert_notifications']) {
+    for (const table of [
+      'users',
+      'sessions',
+      'api_tokens',
+      'login_throttles',
+      'audit_events',
+      'notes',
+      'tags',
+      'note_tags',
+      'backup_runs',
+      'alerts',
+      'alert_notifications',
+    ]) {
       expect(Number(sourceHashes[table].split(':')[0])).toBeGreaterThan(0);
     }
   });
@@ -135,8 +154,9 @@ describeCrossEngine('moving data between engines', () => {
     // SQLite search takes the newest FTS rowids as an owner's newest matches: the rebuild writes each owner's oldest first.
     const copied = new BetterSqlite3(back, { readonly: true });
     const column = (sql: string) => (copied.prepare(sql).all() as Array<{ id: string }>).map((r) => r.id);
-    expect(column('SELECT m.note_id AS id FROM notes_fts_map m INNER JOIN notes n ON n.id = m.note_id ORDER BY n.owner_id, m.fts_rowid'))
-      .toEqual(column('SELECT id FROM notes WHERE deleted_at IS NULL ORDER BY owner_id, created_at, id'));
+    expect(column('SELECT m.note_id AS id FROM notes_fts_map m INNER JOIN notes n ON n.id = m.note_id ORDER BY n.owner_id, m.fts_rowid')).toEqual(
+      column('SELECT id FROM notes WHERE deleted_at IS NULL ORDER BY owner_id, created_at, id'),
+    );
     copied.close();
 
     for (const env of [{ DATABASE_URL: pg }, { DATABASE_PATH: back }] as Array<Record<string, string>>) {
@@ -201,8 +221,14 @@ describeCrossEngine('moving data between engines', () => {
     const notArchive = join(tempDir(), 'notes.txt');
     writeFileSync(notArchive, 'hello');
 
-    for (const [file, reason] of [[truncated, /is damaged or truncated: .*; nothing was imported/], [flipped, new RegExp(`is damaged or truncated.*${notesFile.replace('.', '\\.')}.*; nothing was imported`)], [notArchive, /is damaged or truncated/]] as const) {
-      for (const target of [{ DATABASE_URL: (await freshDatabase('postgres')).DATABASE_URL }, { DATABASE_PATH: join(tempDir(), 'target.sqlite') }] as Array<Record<string, string>>) {
+    for (const [file, reason] of [
+      [truncated, /is damaged or truncated: .*; nothing was imported/],
+      [flipped, new RegExp(`is damaged or truncated.*${notesFile.replace('.', '\\.')}.*; nothing was imported`)],
+      [notArchive, /is damaged or truncated/],
+    ] as const) {
+      for (const target of [{ DATABASE_URL: (await freshDatabase('postgres')).DATABASE_URL }, { DATABASE_PATH: join(tempDir(), 'target.sqlite') }] as Array<
+        Record<string, string>
+      >) {
         const result = await runCli(['import', file], target);
         expect(result.code).toBe(1);
         expect(result.stderr).toMatch(reason);
@@ -258,7 +284,14 @@ describeCrossEngine('moving data between engines', () => {
     try {
       await endpoint.dataSource.query('CREATE TABLE seq_probe (id serial PRIMARY KEY, v text)');
       await endpoint.dataSource.query("INSERT INTO seq_probe (id, v) VALUES (1, 'a'), (7, 'b')");
-      endpoint.plan.push({ name: 'seq_probe', key: ['id'], columns: [{ name: 'id', kind: 'integer' }, { name: 'v', kind: 'text' }] });
+      endpoint.plan.push({
+        name: 'seq_probe',
+        key: ['id'],
+        columns: [
+          { name: 'id', kind: 'integer' },
+          { name: 'v', kind: 'text' },
+        ],
+      });
       expect(await endpoint.resetSequences()).toEqual(['public.seq_probe_id_seq']);
       expect(await endpoint.dataSource.query("INSERT INTO seq_probe (v) VALUES ('c') RETURNING id")).toEqual([{ id: 8 }]);
     } finally {
@@ -269,7 +302,11 @@ describeCrossEngine('moving data between engines', () => {
   it('a copy killed midway leaves a marked target that the same command clears and copies again', async () => {
     const big = await filledSqlite(600);
     const pg = (await freshDatabase('postgres')).DATABASE_URL;
-    const child = spawn(process.execPath, [builtEntry('cli'), 'db', 'copy', '--from', big.path, '--to', pg, '--batch-size', '2'], { cwd: projectRoot(), env: { ...childEnv(), NODE_ENV: 'test' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [builtEntry('cli'), 'db', 'copy', '--from', big.path, '--to', pg, '--batch-size', '2'], {
+      cwd: projectRoot(),
+      env: { ...childEnv(), NODE_ENV: 'test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     const exited = new Promise<string | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
     await new Promise<void>((resolve, reject) => {
@@ -301,7 +338,9 @@ describeCrossEngine('moving data between engines', () => {
     expect(rerun.code).toBe(0);
     expect(rerun.stdout).toContain('holds a copy that did not finish: clearing it and starting over');
     expect(rerun.stdout).toMatch(/^notes +\d+ +\d+ +[0-9a-f]{16} +[0-9a-f]{16} +ok$/m);
-    expect(rerun.stdout).toMatch(new RegExp(`Copy verified: \\d+ rows in ${Object.keys(sourceHashes).length} tables match; search index rebuilt for 602 notes\\.`));
+    expect(rerun.stdout).toMatch(
+      new RegExp(`Copy verified: \\d+ rows in ${Object.keys(sourceHashes).length} tables match; search index rebuilt for 602 notes\\.`),
+    );
     expect(await contentHashes(pg)).toEqual(await contentHashes(big.path));
   });
 });

@@ -23,19 +23,31 @@ describe('message catalogs and templates', () => {
 
   it('are held to rules that catch the ways around them', () => {
     const bypasses = [
-      '<%-~ it.x %>', '<%_~ it.x %>', '<% ~ it.x %>', '<%~ it.body %>', // raw output, however spelled (outside the layout)
-      '<% output(it.x) %>', '<% __eta.res += it.x %>', // writing to the page directly
+      '<%-~ it.x %>',
+      '<%_~ it.x %>',
+      '<% ~ it.x %>',
+      '<%~ it.body %>', // raw output, however spelled (outside the layout)
+      '<% output(it.x) %>',
+      '<% __eta.res += it.x %>', // writing to the page directly
       "<% layout('/layout', { body: it.x }) %>", // a layout's data replacing the page
-      "<%= it.helpers['constr' + 'uctor'] %>", '<%= it.helpers[`constructor`] %>', '<%= this %>', '<%= process.env %>', // reaching past the data
-      "<%= t('no.such.key') %>", '<%= t("no.such.key") %>', '<script>x()</script>', '<p style="x">',
+      "<%= it.helpers['constr' + 'uctor'] %>",
+      '<%= it.helpers[`constructor`] %>',
+      '<%= this %>',
+      '<%= process.env %>', // reaching past the data
+      "<%= t('no.such.key') %>",
+      '<%= t("no.such.key") %>',
+      '<script>x()</script>',
+      '<p style="x">',
     ];
-    for (const source of bypasses) expect({ source, caught: templateProblems('page.eta', `<% layout('/layout') %>${source}`).length > 0 }).toEqual({ source, caught: true });
+    for (const source of bypasses)
+      expect({ source, caught: templateProblems('page.eta', `<% layout('/layout') %>${source}`).length > 0 }).toEqual({ source, caught: true });
     expect(templateProblems('page.eta', "<% layout('/layout') %><%= t('app.name') %> <%= it.note.tags[0] %> <%= it.emails?.[e.userId] %>")).toEqual([]);
   });
 });
 
 const KNOWN_KEYS = new Set(catalogKeys('en'));
-const BANNED = /\b(require|import|process|globalThis|global|window|eval|Function|constructor|__proto__|prototype|this|fetch|setTimeout|setInterval|output|__eta|include|includeAsync|capture|captureAsync|block|blockAsync|options)\b/g;
+const BANNED =
+  /\b(require|import|process|globalThis|global|window|eval|Function|constructor|__proto__|prototype|this|fetch|setTimeout|setInterval|output|__eta|include|includeAsync|capture|captureAsync|block|blockAsync|options)\b/g;
 
 /**
  * What is wrong with a template, read through Eta's own parser (so every spelling of a tag counts): unknown message
@@ -76,7 +88,7 @@ describe('language and time zone', () => {
     expect(en.text).toContain('<html lang="en">');
   });
 
-  it('keeps an account\'s own language and time zone, whatever the browser says', async () => {
+  it("keeps an account's own language and time zone, whatever the browser says", async () => {
     const c = new WebClient(t.url);
     await c.signup('hana@example.com', 'a long enough passphrase', '花子');
     await c.get('/account');

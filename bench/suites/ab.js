@@ -59,7 +59,8 @@ exports.run = async () => {
     };
     const servers = [await start('before', BEFORE, envFor('before')), await start('after', join(root, 'dist'), envFor('after'))];
     const headers = AUTH === 'cookie' ? { cookie: acct.session } : AUTH === 'token' ? { authorization: `Bearer ${acct.token}` } : {};
-    const load = (server, duration) => new Promise((res, rej) => autocannon({ url: server.url + PATH, headers, connections: 50, duration }, (e, r) => (e ? rej(e) : res(r))));
+    const load = (server, duration) =>
+      new Promise((res, rej) => autocannon({ url: server.url + PATH, headers, connections: 50, duration }, (e, r) => (e ? rej(e) : res(r))));
     try {
       for (const server of servers) await load(server, 2); // warm-up
       const figures = { before: [], after: [] };
@@ -71,12 +72,16 @@ exports.run = async () => {
           figures[server.label].push({ us: (1000 * (cpuMs(server.child.pid) - cpu)) / result.requests.total, rps: result.requests.average });
         }
       }
-      console.log(`${Number(process.env.BENCH_NOTES ?? 100_000).toLocaleString('en')} notes on ${engine}; GET ${PATH} (${AUTH}), 50 connections, ${ROUNDS} alternating rounds of ${SECONDS} s per build\n`);
+      console.log(
+        `${Number(process.env.BENCH_NOTES ?? 100_000).toLocaleString('en')} notes on ${engine}; GET ${PATH} (${AUTH}), 50 connections, ${ROUNDS} alternating rounds of ${SECONDS} s per build\n`,
+      );
       console.log('| build | median server CPU per request | median req/s | CPU per request, each round |');
       console.log('| --- | --- | --- | --- |');
       for (const label of ['before', 'after']) {
         const rows = figures[label];
-        console.log(`| ${label} | ${median(rows.map((r) => r.us)).toFixed(0)} µs | ${median(rows.map((r) => r.rps)).toFixed(0)} | ${rows.map((r) => r.us.toFixed(0)).join(' ')} |`);
+        console.log(
+          `| ${label} | ${median(rows.map((r) => r.us)).toFixed(0)} µs | ${median(rows.map((r) => r.rps)).toFixed(0)} | ${rows.map((r) => r.us.toFixed(0)).join(' ')} |`,
+        );
       }
     } finally {
       for (const server of servers) await stop(server);

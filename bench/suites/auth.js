@@ -23,7 +23,10 @@ async function hashesPerSecond() {
 /** A browser's cookies and CSRF token after loading a page. */
 async function pageState(url, cookie = '') {
   const res = await fetch(url, { headers: cookie ? { cookie } : {}, redirect: 'manual' });
-  const cookies = res.headers.getSetCookie().map((c) => c.split(';')[0]).filter((c) => !c.endsWith('='));
+  const cookies = res.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .filter((c) => !c.endsWith('='));
   const token = /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1];
   return { cookie: [cookie, ...cookies].filter(Boolean).join('; '), token };
 }
@@ -45,10 +48,15 @@ exports.run = async () => {
       const form = await pageState(`${server.url}/signup`);
       const body = new URLSearchParams({ _csrf: form.token, email, displayName: 'Bench', password: PASSWORD }).toString();
       const created = await fetch(`${server.url}/signup`, {
-        method: 'POST', redirect: 'manual', body,
+        method: 'POST',
+        redirect: 'manual',
+        body,
         headers: { cookie: form.cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
       });
-      const cookie = created.headers.getSetCookie().map((c) => c.split(';')[0]).find((c) => c.startsWith('kiroku_sid='));
+      const cookie = created.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .find((c) => c.startsWith('kiroku_sid='));
       if (created.status !== 303 || !cookie) throw new Error(`sign-up failed: ${created.status}`);
       return cookie;
     };
@@ -59,15 +67,23 @@ exports.run = async () => {
     const login = await pageState(`${server.url}/login`);
     const loginBody = new URLSearchParams({ _csrf: login.token, email: 'bench@example.com', password: PASSWORD }).toString();
     const logins = await run({
-      url: `${server.url}/login`, method: 'POST', connections: 4, amount: 200, body: loginBody,
+      url: `${server.url}/login`,
+      method: 'POST',
+      connections: 4,
+      amount: 200,
+      body: loginBody,
       headers: { cookie: login.cookie, 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
     });
     const ok = logins['3xx'];
-    console.log(`POST /login (200 successful sign-ins, 4 connections): ${logins.requests.average.toFixed(1)} req/s, p50 ${logins.latency.p50} ms, p99 ${logins.latency.p99} ms, ${ok} redirects, ${logins.non2xx - ok} other, ${logins.errors} errors`);
+    console.log(
+      `POST /login (200 successful sign-ins, 4 connections): ${logins.requests.average.toFixed(1)} req/s, p50 ${logins.latency.p50} ms, p99 ${logins.latency.p99} ms, ${ok} redirects, ${logins.non2xx - ok} other, ${logins.errors} errors`,
+    );
 
     await run({ url: `${server.url}/account`, connections: 50, duration: 3, headers: { cookie: session } }); // warm-up
     const page = await run({ url: `${server.url}/account`, connections: 50, duration: 10, headers: { cookie: session } });
-    console.log(`GET /account signed in (50 connections, 10 s): ${page.requests.average.toFixed(0)} req/s, p50 ${page.latency.p50} ms, p99 ${page.latency.p99} ms, ${page.non2xx} non-2xx, ${page.errors} errors`);
+    console.log(
+      `GET /account signed in (50 connections, 10 s): ${page.requests.average.toFixed(0)} req/s, p50 ${page.latency.p50} ms, p99 ${page.latency.p99} ms, ${page.non2xx} non-2xx, ${page.errors} errors`,
+    );
     const live = await run({ url: `${server.url}/health/live`, connections: 50, duration: 10 });
     console.log(`GET /health/live (same run, ceiling): ${live.requests.average.toFixed(0)} req/s, p50 ${live.latency.p50} ms, p99 ${live.latency.p99} ms`);
   } finally {

@@ -14,7 +14,11 @@ const MiB = 1 << 20;
 function cli(args, env) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [join(root, 'dist/src/cli.js'), ...args], { cwd: root, env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'dist/src/cli.js'), ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH, NODE_ENV: 'test', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let peak = 0;
     let out = '';
     const sampler = setInterval(() => {
@@ -37,24 +41,33 @@ function cli(args, env) {
 
 /** Text that compresses like notes do (words from a vocabulary, ~3:1 with gzip -1). */
 function bodies() {
-  const words = 'the a of to and in is for on with that this deploy restart backup review meeting design search index cluster replica migration session token dashboard latency budget roadmap release incident postmortem checklist runbook kubernetes postgres sqlite nginx customer invoice contract hiring onboarding travel agenda decision summary question answer draft final 会議 東京 設計 障害'.split(' ');
+  const words =
+    'the a of to and in is for on with that this deploy restart backup review meeting design search index cluster replica migration session token dashboard latency budget roadmap release incident postmortem checklist runbook kubernetes postgres sqlite nginx customer invoice contract hiring onboarding travel agenda decision summary question answer draft final 会議 東京 設計 障害'.split(
+      ' ',
+    );
   let s = 7;
-  const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   return Array.from({ length: 512 }, () => Array.from({ length: 1800 }, () => words[Math.floor(rnd() * rnd() * words.length)]).join(' '));
 }
 
 async function fillSqlite(file) {
-  execFileSync(process.execPath, [join(root, 'dist/src/cli.js'), 'migrate', 'run'], { env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_PATH: file }, stdio: 'ignore' });
+  execFileSync(process.execPath, [join(root, 'dist/src/cli.js'), 'migrate', 'run'], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_PATH: file },
+    stdio: 'ignore',
+  });
   const Database = require('better-sqlite3');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.prepare("INSERT INTO users (id, email, display_name, password_hash, role, time_zone, created_at, updated_at, password_changed_at) VALUES ('u', 'bench@example.com', 'B', 'x', 'user', 'UTC', 0, 0, 0)").run();
+  db.prepare(
+    "INSERT INTO users (id, email, display_name, password_hash, role, time_zone, created_at, updated_at, password_changed_at) VALUES ('u', 'bench@example.com', 'B', 'x', 'user', 'UTC', 0, 0, 0)",
+  ).run();
   const insert = db.prepare("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES (?, 'u', ?, ?, 'private', ?, ?)");
   const texts = bodies();
   let i = 0;
   while (statSync(file).size + (statSync(`${file}-wal`, { throwIfNoEntry: false })?.size ?? 0) < TARGET_MB * MiB) {
     db.transaction(() => {
-      for (let k = 0; k < 2000; k++, i++) insert.run(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, `note ${i}`, `${i} ${texts[i % texts.length]}`, i, i);
+      for (let k = 0; k < 2000; k++, i++)
+        insert.run(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, `note ${i}`, `${i} ${texts[i % texts.length]}`, i, i);
     })();
     db.pragma('wal_checkpoint(TRUNCATE)');
   }
@@ -67,7 +80,9 @@ async function fillPostgres(url, texts) {
   const client = new Client({ connectionString: url });
   client.on('error', (e) => console.error(`filling PostgreSQL: ${e.message}`));
   await client.connect();
-  await client.query("INSERT INTO users (id, email, display_name, password_hash, role, time_zone, created_at, updated_at, password_changed_at) VALUES ('u', 'bench@example.com', 'B', 'x', 'user', 'UTC', 0, 0, 0)");
+  await client.query(
+    "INSERT INTO users (id, email, display_name, password_hash, role, time_zone, created_at, updated_at, password_changed_at) VALUES ('u', 'bench@example.com', 'B', 'x', 'user', 'UTC', 0, 0, 0)",
+  );
   let i = 0;
   for (;;) {
     const [{ size }] = (await client.query('SELECT pg_database_size(current_database())::bigint AS size')).rows;
@@ -80,7 +95,10 @@ async function fillPostgres(url, texts) {
       titles.push(`note ${i}`);
       bodyList.push(`${i} ${texts[i % texts.length]}`);
     }
-    await client.query("INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) SELECT id, 'u', t, b, 'private', 0, 0 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, t, b)", [ids, titles, bodyList]);
+    await client.query(
+      "INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) SELECT id, 'u', t, b, 'private', 0, 0 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(id, t, b)",
+      [ids, titles, bodyList],
+    );
   }
   await client.query('VACUUM ANALYZE');
   await client.end();
@@ -114,13 +132,19 @@ exports.run = async () => {
   const env = { DATABASE_PATH: file, BACKUP_DIR: join(dir, 'backups'), ...keys };
   const run = await cli(['backup', 'run'], env);
   const Database = require('better-sqlite3');
-  const row = new Database(file, { readonly: true }).prepare('SELECT id, started_at, finished_at, verified_at, stored_bytes FROM backup_runs ORDER BY started_at DESC LIMIT 1').get();
+  const row = new Database(file, { readonly: true })
+    .prepare('SELECT id, started_at, finished_at, verified_at, stored_bytes FROM backup_runs ORDER BY started_at DESC LIMIT 1')
+    .get();
   const backupSeconds = (Number(row.finished_at) - Number(row.started_at)) / 1000;
   const verifySeconds = (Number(row.verified_at) - Number(row.finished_at)) / 1000;
-  console.log(`| SQLite | ${label} | backup (snapshot, gzip -1, age, store) | ${backupSeconds.toFixed(1)} | ${mbps(size, backupSeconds)} | ${run.peak.toFixed(0)} (whole run) |`);
+  console.log(
+    `| SQLite | ${label} | backup (snapshot, gzip -1, age, store) | ${backupSeconds.toFixed(1)} | ${mbps(size, backupSeconds)} | ${run.peak.toFixed(0)} (whole run) |`,
+  );
   console.log(`| SQLite | ${label} | verify (decrypt, restore, integrity_check, compare) | ${verifySeconds.toFixed(1)} | ${mbps(size, verifySeconds)} | ″ |`);
   const restore = await cli(['backup', 'restore', row.id, '--to', join(dir, 'restored.sqlite')], env);
-  console.log(`| SQLite | ${label} | restore (CLI, to a new file) | ${restore.seconds.toFixed(1)} | ${mbps(size, restore.seconds)} | ${restore.peak.toFixed(0)} |`);
+  console.log(
+    `| SQLite | ${label} | restore (CLI, to a new file) | ${restore.seconds.toFixed(1)} | ${mbps(size, restore.seconds)} | ${restore.peak.toFixed(0)} |`,
+  );
 
   // The reference pipeline on the same file.
   const refStarted = process.hrtime.bigint();
@@ -129,7 +153,9 @@ exports.run = async () => {
   const refSeconds = Number(process.hrtime.bigint() - refStarted) / 1e9;
   console.log(`| SQLite | ${label} | reference: sqlite3 .backup + gzip -1 + age | ${refSeconds.toFixed(1)} | ${mbps(size, refSeconds)} | — |`);
   const share = (refSeconds / backupSeconds) * 100;
-  console.log(`\nKiroku's backup ran at ${share.toFixed(0)}% of the reference pipeline's throughput (goal: at least 80%); stored ${(row.stored_bytes / MiB).toFixed(0)} MiB, reference ${(statSync(join(dir, 'ref.age')).size / MiB).toFixed(0)} MiB.\n`);
+  console.log(
+    `\nKiroku's backup ran at ${share.toFixed(0)}% of the reference pipeline's throughput (goal: at least 80%); stored ${(row.stored_bytes / MiB).toFixed(0)} MiB, reference ${(statSync(join(dir, 'ref.age')).size / MiB).toFixed(0)} MiB.\n`,
+  );
   rmSync(dir, { recursive: true, force: true });
   await postgres(keys);
 };
@@ -141,7 +167,10 @@ async function postgres(keys) {
     const url = await cluster.createDatabase('bench_backup');
     const pgDir = tempDir();
     const pgEnv = { DATABASE_URL: url, BACKUP_DIR: join(pgDir, 'backups'), ...keys };
-    execFileSync(process.execPath, [join(root, 'dist/src/cli.js'), 'migrate', 'run'], { env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: url } , stdio: 'ignore' });
+    execFileSync(process.execPath, [join(root, 'dist/src/cli.js'), 'migrate', 'run'], {
+      env: { PATH: process.env.PATH, NODE_ENV: 'test', DATABASE_URL: url },
+      stdio: 'ignore',
+    });
     const pgNotes = await fillPostgres(url, bodies());
     const client = new Client({ connectionString: url });
     client.on('error', () => undefined); // reported through the query that fails
@@ -155,10 +184,16 @@ async function postgres(keys) {
     const pgVerify = (Number(pgRow.verified_at) - Number(pgRow.finished_at)) / 1000;
     console.log('| engine | database | step | seconds | MB/s | peak RSS MiB |');
     console.log('| --- | --- | --- | --- | --- | --- |');
-    console.log(`| PostgreSQL 15 | ${pgLabel} | backup (pg_dump -Fc, age, store) | ${pgBackup.toFixed(1)} | ${mbps(pgSize, pgBackup)} | ${pgRun.peak.toFixed(0)} (whole run) |`);
-    console.log(`| PostgreSQL 15 | ${pgLabel} | verify (decrypt, pg_restore into a scratch database, compare) | ${pgVerify.toFixed(1)} | ${mbps(pgSize, pgVerify)} | ″ |`);
+    console.log(
+      `| PostgreSQL 15 | ${pgLabel} | backup (pg_dump -Fc, age, store) | ${pgBackup.toFixed(1)} | ${mbps(pgSize, pgBackup)} | ${pgRun.peak.toFixed(0)} (whole run) |`,
+    );
+    console.log(
+      `| PostgreSQL 15 | ${pgLabel} | verify (decrypt, pg_restore into a scratch database, compare) | ${pgVerify.toFixed(1)} | ${mbps(pgSize, pgVerify)} | ″ |`,
+    );
     const pgRestore = await cli(['backup', 'restore', pgRow.id, '--to', await cluster.createDatabase('bench_restored')], pgEnv);
-    console.log(`| PostgreSQL 15 | ${pgLabel} | restore (CLI, into an empty database) | ${pgRestore.seconds.toFixed(1)} | ${mbps(pgSize, pgRestore.seconds)} | ${pgRestore.peak.toFixed(0)} |`);
+    console.log(
+      `| PostgreSQL 15 | ${pgLabel} | restore (CLI, into an empty database) | ${pgRestore.seconds.toFixed(1)} | ${mbps(pgSize, pgRestore.seconds)} | ${pgRestore.peak.toFixed(0)} |`,
+    );
     rmSync(pgDir, { recursive: true, force: true });
   } catch (error) {
     console.error(`PostgreSQL part failed: ${error.message}`);

@@ -22,7 +22,15 @@ async function measure(mode) {
   // A random key in an index: each commit touches pages all over the file, as note ids do.
   db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, k TEXT NOT NULL, body TEXT NOT NULL); CREATE INDEX t_k ON t (k)');
   const warnings = [];
-  const thread = mode === 'thread' ? new SqliteCheckpointer(file, 5000, (pages) => db.open && db.pragma(`wal_autocheckpoint = ${pages}`), (m) => warnings.push(m)) : null;
+  const thread =
+    mode === 'thread'
+      ? new SqliteCheckpointer(
+          file,
+          5000,
+          (pages) => db.open && db.pragma(`wal_autocheckpoint = ${pages}`),
+          (m) => warnings.push(m),
+        )
+      : null;
   thread?.start();
   const insert = db.prepare('INSERT INTO t (k, body) VALUES (?, ?)');
   const commits = [];
@@ -43,7 +51,17 @@ async function measure(mode) {
   const at = (p) => commits[Math.min(commits.length - 1, Math.floor(commits.length * p))].toFixed(2);
   const total = commits.reduce((a, b) => a + b, 0);
   const stalled = commits.filter((ms) => ms > 5).reduce((a, b) => a + b, 0);
-  return { mode, rate: commits.length / seconds, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: commits.at(-1).toFixed(1), stalledShare: (stalled / total) * 100, walMax, warnings };
+  return {
+    mode,
+    rate: commits.length / seconds,
+    p50: at(0.5),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: commits.at(-1).toFixed(1),
+    stalledShare: (stalled / total) * 100,
+    walMax,
+    warnings,
+  };
 }
 
 exports.run = async () => {
@@ -53,7 +71,9 @@ exports.run = async () => {
   for (const mode of ['connection', 'thread']) {
     const r = await measure(mode);
     const label = mode === 'thread' ? 'the checkpoint thread (backstop on the connection)' : 'the committing connection (SQLite default)';
-    console.log(`| ${label} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.p999} | ${r.max} | ${r.stalledShare.toFixed(0)}% | ${(r.walMax / 2 ** 20).toFixed(1)} MiB |`);
+    console.log(
+      `| ${label} | ${r.rate.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.p999} | ${r.max} | ${r.stalledShare.toFixed(0)}% | ${(r.walMax / 2 ** 20).toFixed(1)} MiB |`,
+    );
     if (r.warnings.length) console.log(`warnings: ${r.warnings.join('; ')}`);
   }
 };

@@ -29,11 +29,18 @@ async function throughput(postgres, instances) {
     const { token } = await account(cluster.url);
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     for (let i = 0; i < NOTES; i++) {
-      await fetch(`${cluster.url}/api/v1/notes`, { method: 'POST', headers: auth, body: JSON.stringify({ title: `note ${i}`, body: `body of note ${i} about deploy and review` }) });
+      await fetch(`${cluster.url}/api/v1/notes`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ title: `note ${i}`, body: `body of note ${i} about deploy and review` }),
+      });
     }
     const cases = [
       ['GET /api/v1/notes (list, 20)', { url: `${cluster.url}/api/v1/notes`, headers: auth }],
-      ['POST /api/v1/notes (create)', { url: `${cluster.url}/api/v1/notes`, method: 'POST', headers: auth, body: JSON.stringify({ title: 'Benchmark note', body: 'A new note.' }) }],
+      [
+        'POST /api/v1/notes (create)',
+        { url: `${cluster.url}/api/v1/notes`, method: 'POST', headers: auth, body: JSON.stringify({ title: 'Benchmark note', body: 'A new note.' }) },
+      ],
     ];
     const results = [];
     for (const [name, opts] of cases) {
@@ -60,14 +67,23 @@ async function run() {
       for (let i = 0; i < one.results.length; i++) {
         const [name, a] = one.results[i];
         const [, b] = three.results[i];
-        console.log(`| ${name} | ${a.requests.average.toFixed(0)} | ${b.requests.average.toFixed(0)} | ${(b.requests.average / a.requests.average).toFixed(2)}× | ${a.latency.p99} / ${b.latency.p99} | ${a.non2xx} / ${b.non2xx} |`);
+        console.log(
+          `| ${name} | ${a.requests.average.toFixed(0)} | ${b.requests.average.toFixed(0)} | ${(b.requests.average / a.requests.average).toFixed(2)}× | ${a.latency.p99} / ${b.latency.p99} | ${a.non2xx} / ${b.non2xx} |`,
+        );
       }
 
       // Rolling restart under steady load: reads and writes, until the last instance is back.
       const steps = [];
       const started = Date.now();
       const reads = load({ url: `${three.cluster.url}/api/v1/notes`, headers: three.auth, duration: 600, connections: Math.ceil(CONNECTIONS / 2) });
-      const writes = load({ url: `${three.cluster.url}/api/v1/notes`, method: 'POST', headers: three.auth, body: JSON.stringify({ title: 'during restart', body: 'x' }), duration: 600, connections: Math.ceil(CONNECTIONS / 2) });
+      const writes = load({
+        url: `${three.cluster.url}/api/v1/notes`,
+        method: 'POST',
+        headers: three.auth,
+        body: JSON.stringify({ title: 'during restart', body: 'x' }),
+        duration: 600,
+        connections: Math.ceil(CONNECTIONS / 2),
+      });
       await new Promise((r) => setTimeout(r, 1000));
       await three.cluster.rollingRestart((index, step) => steps.push(`${((Date.now() - started) / 1000).toFixed(1)} s kiroku-${index + 1} ${step}`));
       await new Promise((r) => setTimeout(r, 1000));
@@ -78,9 +94,16 @@ async function run() {
       console.log(`\nrolling restart of 3 instances under load (${seconds.toFixed(1)} s):\n`);
       console.log('| traffic | requests | req/s | non-2xx responses | connection errors | timeouts |');
       console.log('| --- | --- | --- | --- | --- | --- |');
-      for (const [name, x, codes] of [['GET /api/v1/notes', r, reads.errorCodes], ['POST /api/v1/notes', w, writes.errorCodes]]) {
-        const detail = Object.entries(codes).map(([code, n]) => `${n} ${code}`).join(', ');
-        console.log(`| ${name} | ${x.requests.total} | ${x.requests.average.toFixed(0)} | ${x.non2xx} | ${x.errors}${detail ? ` (${detail})` : ''} | ${x.timeouts} |`);
+      for (const [name, x, codes] of [
+        ['GET /api/v1/notes', r, reads.errorCodes],
+        ['POST /api/v1/notes', w, writes.errorCodes],
+      ]) {
+        const detail = Object.entries(codes)
+          .map(([code, n]) => `${n} ${code}`)
+          .join(', ');
+        console.log(
+          `| ${name} | ${x.requests.total} | ${x.requests.average.toFixed(0)} | ${x.non2xx} | ${x.errors}${detail ? ` (${detail})` : ''} | ${x.timeouts} |`,
+        );
       }
       console.log(`\nsteps: ${steps.join('; ')}`);
     } finally {

@@ -13,7 +13,8 @@ async function server(env) {
   const started = process.hrtime.bigint();
   // stdout is a pipe that is read and discarded, as a container runtime reads it.
   const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
-    cwd: root, env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), DATABASE_PATH: join(tempDir(), 'k.sqlite'), ...env },
+    cwd: root,
+    env: { PATH: process.env.PATH, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), DATABASE_PATH: join(tempDir(), 'k.sqlite'), ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   child.stdout.resume();
@@ -22,7 +23,6 @@ async function server(env) {
   await msUntilOk(s, '/health/ready');
   return s;
 }
-
 
 exports.run = async () => {
   console.log(`GET /login (a page: session cookie, CSRF token, template) for ${DURATION} s at 50 connections after a 2 s warm-up, per logging set-up.\n`);
@@ -37,9 +37,13 @@ exports.run = async () => {
     const s = await server(env);
     try {
       await new Promise((resolve) => autocannon({ url: `${s.url}/login`, connections: 50, duration: 2 }, resolve));
-      const r = await new Promise((resolve, reject) => autocannon({ url: `${s.url}/login`, connections: 50, duration: DURATION }, (e, x) => (e ? reject(e) : resolve(x))));
+      const r = await new Promise((resolve, reject) =>
+        autocannon({ url: `${s.url}/login`, connections: 50, duration: DURATION }, (e, x) => (e ? reject(e) : resolve(x))),
+      );
       if (!off) off = r.requests.average;
-      console.log(`| ${label} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${(((off - r.requests.average) / off) * 100).toFixed(1)}% |`);
+      console.log(
+        `| ${label} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${(((off - r.requests.average) / off) * 100).toFixed(1)}% |`,
+      );
     } finally {
       await stop(s);
     }

@@ -16,8 +16,19 @@ exports.run = async () => {
   console.log('| --- | --- | --- | --- | --- |');
   const rates = { false: [], true: [] };
   let on;
-  for (const [round, label, enabled] of [[1, 'off', 'false'], [1, 'on', 'true'], [2, 'off', 'false'], [2, 'on', 'true']]) {
-    const s = await startServer({ DATABASE_PATH: join(tempDir(), 'k.sqlite'), LOG_DIR: tempDir(), METRICS_ENABLED: enabled, METRICS_TOKEN: TOKEN, METRICS_SAMPLE_INTERVAL: '1s' });
+  for (const [round, label, enabled] of [
+    [1, 'off', 'false'],
+    [1, 'on', 'true'],
+    [2, 'off', 'false'],
+    [2, 'on', 'true'],
+  ]) {
+    const s = await startServer({
+      DATABASE_PATH: join(tempDir(), 'k.sqlite'),
+      LOG_DIR: tempDir(),
+      METRICS_ENABLED: enabled,
+      METRICS_TOKEN: TOKEN,
+      METRICS_SAMPLE_INTERVAL: '1s',
+    });
     await msUntilOk(s, '/health/ready');
     await cannon({ url: `${s.url}/login`, connections: 50, duration: 2 });
     const r = await cannon({ url: `${s.url}/login`, connections: 50, duration: DURATION });
@@ -28,7 +39,9 @@ exports.run = async () => {
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const [offRate, onRate] = [mean(rates.false), mean(rates.true)];
-  console.log(`\nMean req/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)}: metrics cost ${(((offRate - onRate) / offRate) * 100).toFixed(1)}% of throughput (goal: under 5%).`);
+  console.log(
+    `\nMean req/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)}: metrics cost ${(((offRate - onRate) / offRate) * 100).toFixed(1)}% of throughput (goal: under 5%).`,
+  );
   try {
     // Render time of /metrics after the load above (every route's series populated), one scrape at a time.
     const times = [];
@@ -41,7 +54,9 @@ exports.run = async () => {
     }
     const s = summary(times.slice(20));
     const p95 = [...times.slice(20)].sort((a, b) => a - b)[Math.floor(0.95 * 180)];
-    console.log(`\nGET /metrics (${(bytes / 1024).toFixed(1)} KiB), 180 scrapes after 20 warm-up, round trip: median ${s.median.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`);
+    console.log(
+      `\nGET /metrics (${(bytes / 1024).toFixed(1)} KiB), 180 scrapes after 20 warm-up, round trip: median ${s.median.toFixed(2)} ms, p95 ${p95.toFixed(2)} ms, max ${s.max.toFixed(2)} ms`,
+    );
   } finally {
     await stop(on);
   }

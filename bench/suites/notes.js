@@ -10,10 +10,12 @@ const { root, tempDir, testing, startServer, msUntilOk, stop, account } = requir
 const NOTES = Number(process.env.BENCH_NOTES ?? 100_000);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 
-const COMMON = ('the a of to and in is for on with that this it be are as at by from or we will not can our an ' +
+const COMMON = (
+  'the a of to and in is for on with that this it be are as at by from or we will not can our an ' +
   'deploy restart backup review meeting design search index cluster replica migration session token ' +
   'dashboard latency budget roadmap release incident postmortem checklist runbook kubernetes postgres sqlite nginx ' +
-  'customer invoice contract hiring onboarding travel agenda decision summary question answer draft final').split(' ');
+  'customer invoice contract hiring onboarding travel agenda decision summary question answer draft final'
+).split(' ');
 /** A vocabulary with a natural (Zipf) spread: a few words everywhere, most words rare, as in real notes. */
 const SYLLABLES = 'ka ri ro ku mo to na sa ta ne shi ha ma yu ra no te su mi ko lo ve ar en is on'.split(' ');
 const RARE = Array.from({ length: 20_000 }, (_, i) => {
@@ -28,7 +30,7 @@ const TAGS = Array.from({ length: 50 }, (_, i) => `tag${i}`);
 
 function rng(seed) {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
 }
 
 function run(opts) {
@@ -57,11 +59,35 @@ async function seed(env, ownerId, count = NOTES, dist = join(root, 'dist')) {
       if (random() < 0.3) words.splice(5, 0, JAPANESE[Math.floor(random() * JAPANESE.length)]);
       const at = new Date(base + i * 60_000);
       const tags = [TAGS[Math.floor(random() * TAGS.length)], TAGS[Math.floor(random() * TAGS.length)]].filter((t, k, a) => a.indexOf(t) === k);
-      batch.push({ note: { id: randomUUID(), ownerId, title: `${words[0]} ${words[1]} ${i}`, body: words.join(' '), visibility: 'private', createdAt: at, updatedAt: at, deletedAt: null }, tags });
+      batch.push({
+        note: {
+          id: randomUUID(),
+          ownerId,
+          title: `${words[0]} ${words[1]} ${i}`,
+          body: words.join(' '),
+          visibility: 'private',
+          createdAt: at,
+          updatedAt: at,
+          deletedAt: null,
+        },
+        tags,
+      });
     }
     await db.transaction(async (m) => {
-      await m.createQueryBuilder().insert().into('Note').values(batch.map((b) => b.note)).updateEntity(false).execute();
-      await m.createQueryBuilder().insert().into('NoteTag').values(batch.flatMap((b) => b.tags.map((t) => ({ noteId: b.note.id, tagId: tagIds[TAGS.indexOf(t)] })))).updateEntity(false).execute();
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into('Note')
+        .values(batch.map((b) => b.note))
+        .updateEntity(false)
+        .execute();
+      await m
+        .createQueryBuilder()
+        .insert()
+        .into('NoteTag')
+        .values(batch.flatMap((b) => b.tags.map((t) => ({ noteId: b.note.id, tagId: tagIds[TAGS.indexOf(t)] }))))
+        .updateEntity(false)
+        .execute();
       for (const b of batch) await index.write(m, { ...b.note, tags: b.tags });
     });
   }
@@ -95,14 +121,50 @@ async function engine(label, env) {
     const cases = [
       ['GET /health/live (ceiling)', { url: `${server.url}/health/live` }],
       ['GET /api/v1/notes (list, 20)', { url: `${server.url}/api/v1/notes`, headers: auth }],
-      ['GET /api/v1/notes/:id', { url: `${server.url}/api/v1/notes`, headers: auth, requests: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/notes/${ids[n++ % ids.length]}` }) }] }],
-      ['GET /api/v1/notes?q= (search)', { url: `${server.url}/api/v1/notes`, headers: auth, requests: [{ setupRequest: (r) => {
-        // Words of every frequency, a phrase, an exclusion, a tag, Japanese.
-        const qs = ['incident postmortem', '"deploy restart"', 'kubernetes -draft', '東京', 'tag:tag7 budget', 'runbook', '設計', RARE[300], RARE[5000], `${RARE[40]} ${RARE[41]}`];
-        return { ...r, path: `/api/v1/notes?q=${encodeURIComponent(qs[n++ % qs.length])}` };
-      } }] }],
-      ['POST /api/v1/notes (create)', { url: `${server.url}/api/v1/notes`, method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'Benchmark note', body: 'A new note with a few words about deploy and review. 明日は東京で会議。', tags: ['bench', 'tag1'] }) }],
+      [
+        'GET /api/v1/notes/:id',
+        { url: `${server.url}/api/v1/notes`, headers: auth, requests: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/notes/${ids[n++ % ids.length]}` }) }] },
+      ],
+      [
+        'GET /api/v1/notes?q= (search)',
+        {
+          url: `${server.url}/api/v1/notes`,
+          headers: auth,
+          requests: [
+            {
+              setupRequest: (r) => {
+                // Words of every frequency, a phrase, an exclusion, a tag, Japanese.
+                const qs = [
+                  'incident postmortem',
+                  '"deploy restart"',
+                  'kubernetes -draft',
+                  '東京',
+                  'tag:tag7 budget',
+                  'runbook',
+                  '設計',
+                  RARE[300],
+                  RARE[5000],
+                  `${RARE[40]} ${RARE[41]}`,
+                ];
+                return { ...r, path: `/api/v1/notes?q=${encodeURIComponent(qs[n++ % qs.length])}` };
+              },
+            },
+          ],
+        },
+      ],
+      [
+        'POST /api/v1/notes (create)',
+        {
+          url: `${server.url}/api/v1/notes`,
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            title: 'Benchmark note',
+            body: 'A new note with a few words about deploy and review. 明日は東京で会議。',
+            tags: ['bench', 'tag1'],
+          }),
+        },
+      ],
       ['GET /notes (HTML list)', { url: `${server.url}/notes`, headers: { cookie: session } }],
     ];
     // The ceiling is measured first and again last; the higher one is used, so that a machine busy at one of
@@ -131,16 +193,22 @@ async function engine(label, env) {
     const [searching, probing] = await Promise.all([run({ ...cases[3][1], connections: 10 }), run({ ...cases[0][1], connections: 10 })]);
     const ceilings = [measured[0][1].requests.average, measured[measured.length - 1][1].requests.average];
     const ceiling = Math.max(...ceilings);
-    console.log(`ceiling (GET /health/live) measured first and last: ${ceilings.map((c) => c.toFixed(0)).join(' and ')} req/s; the run's share uses ${ceiling.toFixed(0)}\n`);
+    console.log(
+      `ceiling (GET /health/live) measured first and last: ${ceilings.map((c) => c.toFixed(0)).join(' and ')} req/s; the run's share uses ${ceiling.toFixed(0)}\n`,
+    );
     console.log('| request | req/s | p50 ms | p99 ms | share of run ceiling | paired ceiling (before / after) | share of paired (mean) | non-2xx |');
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [name, r, pair] of measured.slice(0, -1)) {
       const mean = pair === null ? null : (pair[0] + pair[1]) / 2;
       const paired = pair === null ? '–' : pair.map((c) => c.toFixed(0)).join(' / ');
       const share = pair === null ? '–' : `${((r.requests.average / mean) * 100).toFixed(0)}% of ${mean.toFixed(0)}`;
-      console.log(`| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${paired} | ${share} | ${r.non2xx} |`);
+      console.log(
+        `| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${paired} | ${share} | ${r.non2xx} |`,
+      );
     }
-    console.log(`\nAt once, 10 connections each: search ${searching.requests.average.toFixed(0)} req/s (p99 ${searching.latency.p99} ms) while GET /health/live answers ${probing.requests.average.toFixed(0)} req/s, p50 ${probing.latency.p50} ms, p99 ${probing.latency.p99} ms, max ${probing.latency.max} ms`);
+    console.log(
+      `\nAt once, 10 connections each: search ${searching.requests.average.toFixed(0)} req/s (p99 ${searching.latency.p99} ms) while GET /health/live answers ${probing.requests.average.toFixed(0)} req/s, p50 ${probing.latency.p50} ms, p99 ${probing.latency.p99} ms, max ${probing.latency.max} ms`,
+    );
   } finally {
     await stop(server);
   }
@@ -149,7 +217,9 @@ async function engine(label, env) {
 exports._account = account;
 exports._seed = seed;
 exports.run = async () => {
-  console.log(`${NOTES.toLocaleString('en')} notes per engine; ${DURATION} s per request kind at 50 connections (after a 2 s warm-up); load generator on the same 2 cores.`);
+  console.log(
+    `${NOTES.toLocaleString('en')} notes per engine; ${DURATION} s per request kind at 50 connections (after a 2 s warm-up); load generator on the same 2 cores.`,
+  );
   const only = process.env.BENCH_ENGINE; // sqlite or postgres: one engine, for a quicker look
   if (only !== 'postgres') await engine('SQLite', { DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') });
   if (only === 'sqlite') return;

@@ -41,7 +41,9 @@ async function engine(label, freshEnv) {
 
 exports.run = async () => {
   console.log(`${RUNS} runs each; memory read ${EARLY_MS / 1000} s and ${IDLE_MS / 1000} s (idle) after ready.\n`);
-  console.log(`| engine | start | ready ms (median) | ready ms (max) | RSS MiB at ${EARLY_MS / 1000} s (median) | RSS MiB idle (median) | RSS MiB idle (max) |`);
+  console.log(
+    `| engine | start | ready ms (median) | ready ms (max) | RSS MiB at ${EARLY_MS / 1000} s (median) | RSS MiB idle (median) | RSS MiB idle (max) |`,
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   await engine('SQLite', () => ({ DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') }));
   const cluster = await testing.startPostgres();

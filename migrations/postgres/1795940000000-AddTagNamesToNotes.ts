@@ -38,8 +38,12 @@ export class AddTagNamesToNotes1795940000000 implements MigrationInterface {
       BEGIN${refresh('SELECT "note_id" FROM "changed"')}
         RETURN NULL;
       END $$`);
-    await q.query(`CREATE TRIGGER "trg_note_tags_inserted" AFTER INSERT ON "note_tags" REFERENCING NEW TABLE AS "changed" FOR EACH STATEMENT EXECUTE FUNCTION "notes_refresh_tag_names"()`);
-    await q.query(`CREATE TRIGGER "trg_note_tags_deleted" AFTER DELETE ON "note_tags" REFERENCING OLD TABLE AS "changed" FOR EACH STATEMENT EXECUTE FUNCTION "notes_refresh_tag_names"()`);
+    await q.query(
+      `CREATE TRIGGER "trg_note_tags_inserted" AFTER INSERT ON "note_tags" REFERENCING NEW TABLE AS "changed" FOR EACH STATEMENT EXECUTE FUNCTION "notes_refresh_tag_names"()`,
+    );
+    await q.query(
+      `CREATE TRIGGER "trg_note_tags_deleted" AFTER DELETE ON "note_tags" REFERENCING OLD TABLE AS "changed" FOR EACH STATEMENT EXECUTE FUNCTION "notes_refresh_tag_names"()`,
+    );
     // A row moved to another note or tag (a hand-made merge) changes the copy of both notes; PostgreSQL allows
     // no transition table on a trigger for some columns only, so once per row.
     await q.query(`CREATE FUNCTION "notes_refresh_moved_tag"() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -57,7 +61,9 @@ export class AddTagNamesToNotes1795940000000 implements MigrationInterface {
       BEGIN${refresh('SELECT "note_id" FROM "note_tags" WHERE "tag_id" = NEW."id"')}
         RETURN NULL;
       END $$`);
-    await q.query(`CREATE TRIGGER "trg_tags_renamed" AFTER UPDATE OF "name" ON "tags" FOR EACH ROW WHEN (OLD."name" IS DISTINCT FROM NEW."name") EXECUTE FUNCTION "notes_refresh_renamed_tag"()`);
+    await q.query(
+      `CREATE TRIGGER "trg_tags_renamed" AFTER UPDATE OF "name" ON "tags" FOR EACH ROW WHEN (OLD."name" IS DISTINCT FROM NEW."name") EXECUTE FUNCTION "notes_refresh_renamed_tag"()`,
+    );
     await q.query(`UPDATE "notes" n SET "tag_names" = x."names"
         FROM (SELECT nt."note_id", string_agg(t."name", ' ' ORDER BY t."name" COLLATE "C") AS "names"
                 FROM "note_tags" nt INNER JOIN "tags" t ON t."id" = nt."tag_id" GROUP BY nt."note_id") x

@@ -7,4 +7,12 @@ import { CreateMonitoringTables1795920000000 } from './1795920000000-CreateMonit
 import { AddOwnerToNoteSearch1795930000000 } from './1795930000000-AddOwnerToNoteSearch';
 import { AddTagNamesToNotes1795940000000 } from './1795940000000-AddTagNamesToNotes';
 
-export const sqliteMigrations = [CreateFoundationTables1795901079716, CreateAccountTables1795902800728, CreateNotesTables1795904940286, CreateBackupRuns1795910400000, CreateMonitoringTables1795920000000, AddOwnerToNoteSearch1795930000000, AddTagNamesToNotes1795940000000];
+export const sqliteMigrations = [
+  CreateFoundationTables1795901079716,
+  CreateAccountTables1795902800728,
+  CreateNotesTables1795904940286,
+  CreateBackupRuns1795910400000,
+  CreateMonitoringTables1795920000000,
+  AddOwnerToNoteSearch1795930000000,
+  AddTagNamesToNotes1795940000000,
+];

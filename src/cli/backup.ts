@@ -37,10 +37,13 @@ export function registerBackupCommands(program: Command, env: CliEnv): void {
 }
 
 async function runBackup(ctx: INestApplicationContext): Promise<void> {
-  const run = await ctx.get(BackupService).run('manual').catch((error: Error) => {
-    if (error instanceof BackupBusy) throw new CliFailure(error.message);
-    throw error;
-  });
+  const run = await ctx
+    .get(BackupService)
+    .run('manual')
+    .catch((error: Error) => {
+      if (error instanceof BackupBusy) throw new CliFailure(error.message);
+      throw error;
+    });
   if (run.status !== 'succeeded') throw new CliFailure(`backup ${run.id} failed: ${run.error}`);
   out(`backup ${run.id} stored as ${run.objectKey} (${formatBytes(run.storedBytes ?? 0)}; ${formatRows(run.rowCounts)})`);
   out(`verified: ${run.verifyStatus} (${run.verifyMode})${run.verifyError ? `: ${run.verifyError}` : ''}`);
@@ -60,7 +63,7 @@ async function listCatalog(ctx: INestApplicationContext): Promise<void> {
   for (const r of runs) {
     const state = r.prunedAt ? 'pruned' : r.status;
     const verified = r.verifyStatus ? `verify ${r.verifyStatus} ${r.verifiedAt!.toISOString()}` : 'not verified';
-    out([r.id, r.startedAt.toISOString(), state, (r.storedBytes === null ? '-' : formatBytes(r.storedBytes)), verified, r.error ?? r.objectKey ?? ''].join('\t'));
+    out([r.id, r.startedAt.toISOString(), state, r.storedBytes === null ? '-' : formatBytes(r.storedBytes), verified, r.error ?? r.objectKey ?? ''].join('\t'));
   }
 }
 

@@ -23,7 +23,14 @@ export class CliModule {
   static forRoot(options: CoreOptions, { everyRecordOwner = false }: CliContextOptions = {}): DynamicModule {
     return {
       module: CliModule,
-      imports: [CoreModule.forRoot(options), AuditModule, AccountsModule, BackupModule, LogSweepModule, ...(everyRecordOwner ? [NotesModule, AlertsModule] : [])],
+      imports: [
+        CoreModule.forRoot(options),
+        AuditModule,
+        AccountsModule,
+        BackupModule,
+        LogSweepModule,
+        ...(everyRecordOwner ? [NotesModule, AlertsModule] : []),
+      ],
     };
   }
 }

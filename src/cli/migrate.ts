@@ -7,18 +7,9 @@ import { CliEnv, CliFailure, inContext, out } from './context';
 /** `kiroku migrate run|revert|show`: the database schema. */
 export function registerMigrateCommands(program: Command, env: CliEnv): void {
   const migrate = program.command('migrate').description('database schema migrations');
-  migrate
-    .command('run')
-    .description('apply every pending migration (under a lock on PostgreSQL)')
-    .action(inContext(env, runMigrations));
-  migrate
-    .command('revert')
-    .description('revert the most recently applied migration')
-    .action(inContext(env, revertMigration));
-  migrate
-    .command('show')
-    .description('list migrations and whether each is applied; exit 1 while any is pending')
-    .action(inContext(env, showMigrations));
+  migrate.command('run').description('apply every pending migration (under a lock on PostgreSQL)').action(inContext(env, runMigrations));
+  migrate.command('revert').description('revert the most recently applied migration').action(inContext(env, revertMigration));
+  migrate.command('show').description('list migrations and whether each is applied; exit 1 while any is pending').action(inContext(env, showMigrations));
 }
 
 async function runMigrations(ctx: INestApplicationContext): Promise<void> {

@@ -24,7 +24,10 @@ export function registerTransferCommands(program: Command, env: CliEnv): void {
     .command('copy')
     .description('copy every table from one database to a new one (SQLite file or postgres:// URL on either side), then verify counts and content hashes')
     .requiredOption('--from <source>', 'SQLite file path or postgres:// URL to read (env:NAME reads it from the variable NAME)')
-    .requiredOption('--to <target>', 'SQLite file path or postgres:// URL of an empty (or half-copied) database to write (env:NAME: from the variable NAME, keeping a password out of `ps`)')
+    .requiredOption(
+      '--to <target>',
+      'SQLite file path or postgres:// URL of an empty (or half-copied) database to write (env:NAME: from the variable NAME, keeping a password out of `ps`)',
+    )
     .option('--batch-size <rows>', 'rows per read and write', batchSize)
     .action(transfer('copy', env, (config, opts: { from: string; to: string; batchSize?: number }) => copy(config, env, opts)));
 }
@@ -61,7 +64,10 @@ async function copy(config: KirokuConfig, env: CliEnv, opts: { from: string; to:
   out();
   for (const line of formatComparison(report.tables)) out(line);
   const differing = report.tables.filter((t) => !t.matches);
-  if (differing.length) throw new CliFailure(`the copy differs from the source in ${differing.map((t) => t.table).join(', ')}: the target is marked unfinished; run the same command again`);
+  if (differing.length)
+    throw new CliFailure(
+      `the copy differs from the source in ${differing.map((t) => t.table).join(', ')}: the target is marked unfinished; run the same command again`,
+    );
   out();
   out(`Copy verified: ${rowsInTables(report.tables.map((t) => t.targetRows))} match; search index rebuilt for ${report.searchIndexed} notes.`);
 }

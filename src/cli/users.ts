@@ -28,17 +28,17 @@ export function registerUsersCommands(program: Command, env: CliEnv): void {
     .requiredOption('--email <email>', 'sign-in email')
     .option('--password-stdin', 'read the password from standard input')
     .action(inContext(env, resetPassword));
-  for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  for (const [name, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     users
       .command(name)
       .description(disabled ? 'disable an account and end its sessions' : 'enable a disabled account')
       .requiredOption('--email <email>', 'sign-in email')
       .action(inContext(env, (ctx, opts: { email: string }) => setDisabled(ctx, opts.email, disabled)));
   }
-  users
-    .command('list')
-    .description('list accounts')
-    .action(inContext(env, listUsers));
+  users.command('list').description('list accounts').action(inContext(env, listUsers));
 }
 
 /** `kiroku tokens create`: personal access tokens. */
@@ -111,5 +111,7 @@ async function existingAccount(accounts: Accounts, email: string) {
 }
 
 function describeErrors(errors: Record<string, string>): string {
-  return Object.entries(errors).map(([field, key]) => `${field}: ${translate('en', key)}`).join('; ');
+  return Object.entries(errors)
+    .map(([field, key]) => `${field}: ${translate('en', key)}`)
+    .join('; ');
 }

@@ -31,7 +31,12 @@ describe('screenshots', () => {
     mkdirSync(OUT, { recursive: true });
 
     const keys = await ageKeyPair();
-    ({ t, base } = await startBrowserTestApp({ BACKUP_DIR: tempDir(), BACKUP_AGE_RECIPIENTS: keys.recipient, BACKUP_AGE_IDENTITY_FILE: keys.identityFile, LOG_DIR: tempDir() }));
+    ({ t, base } = await startBrowserTestApp({
+      BACKUP_DIR: tempDir(),
+      BACKUP_AGE_RECIPIENTS: keys.recipient,
+      BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+      LOG_DIR: tempDir(),
+    }));
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -72,7 +77,9 @@ describe('screenshots', () => {
 
     const admin = await (await browser.newContext({ locale: 'en-GB', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156 Safari/537.36' })).newPage();
     await signUp(admin, 'Aiko Tanaka', 'aiko@example.com');
-    const ja = await (await browser.newContext({ locale: 'ja-JP', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148 Safari/604.1' })).newPage();
+    const ja = await (
+      await browser.newContext({ locale: 'ja-JP', userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148 Safari/604.1' })
+    ).newPage();
     await signUp(ja, '山田 花子', 'hanako@example.com');
     await ja.goto(`${base}/account`);
     await ja.selectOption('#timeZone', 'Asia/Tokyo');
@@ -103,8 +110,18 @@ describe('screenshots', () => {
     await shoot(admin, 'error-404');
     // Notes: a small collection in two languages.
     const notes = [
-      { title: 'Deploy checklist', body: '## Before\n\n- Announce in #ops\n- Check the **backups** ran\n\n## Rolling restart\n\n```sh\nkubectl rollout restart deployment/kiroku\nkubectl rollout status deployment/kiroku\n```\n\nSee [the runbook](https://example.com/runbook).', tags: 'ops, deploy', visibility: 'public' },
-      { title: '東京出張の準備', body: '## 持ち物\n\n- ノートPC\n- 名刺\n\n明日は東京で会議。議題は Kiroku の設計レビュー。', tags: 'travel, tokyo', visibility: 'private' },
+      {
+        title: 'Deploy checklist',
+        body: '## Before\n\n- Announce in #ops\n- Check the **backups** ran\n\n## Rolling restart\n\n```sh\nkubectl rollout restart deployment/kiroku\nkubectl rollout status deployment/kiroku\n```\n\nSee [the runbook](https://example.com/runbook).',
+        tags: 'ops, deploy',
+        visibility: 'public',
+      },
+      {
+        title: '東京出張の準備',
+        body: '## 持ち物\n\n- ノートPC\n- 名刺\n\n明日は東京で会議。議題は Kiroku の設計レビュー。',
+        tags: 'travel, tokyo',
+        visibility: 'private',
+      },
       { title: 'Weekly review', body: 'What went well, what did not, what to change next week.', tags: 'review', visibility: 'private' },
     ];
     let lastUrl = '';

@@ -5,7 +5,10 @@ export type Json = any;
 
 /** A script's view of the API: a personal access token made the way a person makes one. */
 export class ApiClient {
-  constructor(readonly base: string, readonly token: string) {}
+  constructor(
+    readonly base: string,
+    readonly token: string,
+  ) {}
 
   static async forNewUser(base: string, email: string, password = 'a long enough passphrase'): Promise<{ api: ApiClient; web: WebClient }> {
     const web = new WebClient(base);
@@ -19,7 +22,11 @@ export class ApiClient {
   async call(method: string, path: string, body?: unknown, raw?: string): Promise<{ status: number; headers: Headers; body: Json }> {
     const res = await fetch(this.base + path, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        accept: 'application/json',
+        ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
     });
     const text = await res.text();

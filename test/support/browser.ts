@@ -23,8 +23,14 @@ export async function launchChromium(hostAliases: string[] = []): Promise<Browse
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
       ...(rules ? [`--host-resolver-rules=${rules}`] : []),
     ],
   });
@@ -48,7 +54,10 @@ export async function watchCsp(page: Page, violations: string[]): Promise<string
  * The app on a fresh SQLite database, reached by the browser as http://localhost:PORT: PUBLIC_URL must
  * name the same origin the browser uses, or the CSRF origin check refuses its forms.
  */
-export async function startBrowserTestApp(overrides: Record<string, string | undefined> = {}, options: TestAppOptions = {}): Promise<{ t: TestApp; base: string }> {
+export async function startBrowserTestApp(
+  overrides: Record<string, string | undefined> = {},
+  options: TestAppOptions = {},
+): Promise<{ t: TestApp; base: string }> {
   const port = await freePort();
   const base = `http://localhost:${port}`;
   const t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, ...overrides }, { ...options, port });

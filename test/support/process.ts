@@ -31,7 +31,14 @@ export async function spawnServer(env: Record<string, string>, nodeArgs: string[
   child.stderr!.on('data', collect);
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   // Its log lines join the run's secret scan.
-  void exited.then(() => recordLogLines(output.split('\n').filter((l) => l.startsWith('{')).join('\n')));
+  void exited.then(() =>
+    recordLogLines(
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .join('\n'),
+    ),
+  );
   const waitFor = (pattern: RegExp, timeoutMs = 20_000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
@@ -56,7 +63,10 @@ export async function spawnServer(env: Record<string, string>, nodeArgs: string[
       check();
     });
   return {
-    child, port, exited, waitFor,
+    child,
+    port,
+    exited,
+    waitFor,
     url: `http://127.0.0.1:${port}`,
     output: () => output,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {

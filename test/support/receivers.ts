@@ -6,7 +6,17 @@ import { SMTPServer } from 'smtp-server';
 /** What a Kiroku webhook notification carries besides its Slack/Teams `text`. */
 export interface WebhookMessage {
   text: string;
-  kiroku: { status: string; kind: string; rule: string; severity: string; subject: string; summary: string; startsAt: string; endsAt: string | null; url: string };
+  kiroku: {
+    status: string;
+    kind: string;
+    rule: string;
+    severity: string;
+    subject: string;
+    summary: string;
+    startsAt: string;
+    endsAt: string | null;
+    url: string;
+  };
 }
 
 /** A real HTTP server that records the JSON bodies POSTed to it; `failWith` makes it answer an error status instead. */
@@ -41,7 +51,8 @@ export class WebhookReceiver {
   async waitForCount(n: number, timeoutMs = 15_000): Promise<WebhookMessage[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.messages.length < n) {
-      if (Date.now() > deadline) throw new Error(`expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}`);
+      if (Date.now() > deadline)
+        throw new Error(`expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.messages;

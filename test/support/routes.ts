@@ -10,7 +10,11 @@ export interface RouteInfo {
   handler: string;
 }
 
-const join = (...parts: string[]) => `/${parts.map((p) => p.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`;
+const join = (...parts: string[]) =>
+  `/${parts
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter(Boolean)
+    .join('/')}`;
 
 /** Every route the application registered, from Nest's own metadata. */
 export function listRoutes(app: INestApplication): RouteInfo[] {

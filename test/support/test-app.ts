@@ -74,13 +74,20 @@ export async function startTestApp(overrides: Record<string, string | undefined>
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot({ config, instanceId }), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(), { logger: new PinoLoggerService(logger), abortOnError: false, bodyParser: false });
+  const app = moduleRef.createNestApplication<NestExpressApplication>(createHttpAdapter(), {
+    logger: new PinoLoggerService(logger),
+    abortOnError: false,
+    bodyParser: false,
+  });
   configureApp(app, config, logger);
   await app.listen(options.port ?? 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   let closed = false;
   return {
-    app, config, logs, logger,
+    app,
+    config,
+    logs,
+    logger,
     url: `http://127.0.0.1:${port}`,
     async close() {
       if (closed) return;

@@ -21,7 +21,11 @@ export class WebClient {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
 
-  async request(method: string, path: string, options: { form?: Record<string, string>; json?: unknown; body?: string; multipart?: FormData; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async request(
+    method: string,
+    path: string,
+    options: { form?: Record<string, string>; json?: unknown; body?: string; multipart?: FormData; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { accept: 'text/html', ...(this.cookies.size ? { cookie: this.cookieHeader() } : {}) };
     let body: string | FormData | undefined;
     if (method !== 'GET' && method !== 'HEAD') headers['sec-fetch-site'] = 'same-origin';

@@ -18,8 +18,7 @@ const clean = {
   ALERT_WEBHOOK_URL: 'https://hooks.example.com/x',
 };
 
-const ids = (env: Record<string, string | undefined>) =>
-  checkDeployment(loadConfig({ env: { ...clean, ...env } })).map((f) => `${f.level}:${f.id}`);
+const ids = (env: Record<string, string | undefined>) => checkDeployment(loadConfig({ env: { ...clean, ...env } })).map((f) => `${f.level}:${f.id}`);
 
 describe('checkDeployment', () => {
   it('finds nothing in a well-configured production cluster', () => {

@@ -29,38 +29,50 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
   const https = app.publicUrl.startsWith('https://');
 
   if (weakSecret(security.sessionSecret)) {
-    add('session-secret-insecure', 'error', 'SESSION_SECRET',
-      'is a default, guessable or shorter than 32 characters; generate one with `openssl rand -base64 48`');
+    add(
+      'session-secret-insecure',
+      'error',
+      'SESSION_SECRET',
+      'is a default, guessable or shorter than 32 characters; generate one with `openssl rand -base64 48`',
+    );
   }
   if (app.topology === 'cluster' && database.engine === 'sqlite') {
-    add('sqlite-in-cluster', 'error', 'DATABASE_URL',
-      'is unset but TOPOLOGY=cluster needs PostgreSQL: SQLite allows one process per database file');
+    add('sqlite-in-cluster', 'error', 'DATABASE_URL', 'is unset but TOPOLOGY=cluster needs PostgreSQL: SQLite allows one process per database file');
   }
   if (!backup.ageRecipients?.length && !backup.agePassphrase) {
-    add('backup-encryption-missing', 'error', 'BACKUP_AGE_RECIPIENTS',
-      'and BACKUP_AGE_PASSPHRASE are unset: backups would be unencrypted; set an age recipient (age-keygen -y identity.txt)');
+    add(
+      'backup-encryption-missing',
+      'error',
+      'BACKUP_AGE_RECIPIENTS',
+      'and BACKUP_AGE_PASSPHRASE are unset: backups would be unencrypted; set an age recipient (age-keygen -y identity.txt)',
+    );
   }
   if (!https) {
-    add('public-url-plain-http', 'error', 'PUBLIC_URL',
-      'is plain http: sessions and passwords would cross the network in clear text; serve Kiroku over https');
+    add('public-url-plain-http', 'error', 'PUBLIC_URL', 'is plain http: sessions and passwords would cross the network in clear text; serve Kiroku over https');
   } else if (!security.trustProxy && !security.tlsCertFile) {
-    add('https-not-terminated', 'error', 'TRUST_PROXY',
-      'is unset and so is TLS_CERT_FILE, but PUBLIC_URL is https: name the TLS proxy in front, or serve TLS directly with TLS_CERT_FILE / TLS_KEY_FILE');
+    add(
+      'https-not-terminated',
+      'error',
+      'TRUST_PROXY',
+      'is unset and so is TLS_CERT_FILE, but PUBLIC_URL is https: name the TLS proxy in front, or serve TLS directly with TLS_CERT_FILE / TLS_KEY_FILE',
+    );
   }
   if (security.trustProxy?.length === 1 && /^\d+$/.test(security.trustProxy[0])) {
-    add('trust-proxy-hop-count', 'warning', 'TRUST_PROXY',
-      'is a hop count: X-Forwarded-For is believed from whoever connects, so a client that reaches Kiroku around the proxy can choose its own address; name the proxy addresses instead');
+    add(
+      'trust-proxy-hop-count',
+      'warning',
+      'TRUST_PROXY',
+      'is a hop count: X-Forwarded-For is believed from whoever connects, so a client that reaches Kiroku around the proxy can choose its own address; name the proxy addresses instead',
+    );
   }
   if (https && !security.forceHttps) {
     add('force-https-off', 'warning', 'FORCE_HTTPS', 'is off: a plain-HTTP request is served instead of redirected');
   }
   if (database.engine === 'postgres' && !/[?&]sslmode=(require|verify-ca|verify-full)\b/.test(database.url ?? '')) {
-    add('database-tls-off', 'warning', 'DATABASE_URL',
-      'does not ask for TLS: add ?sslmode=verify-full unless the database runs on the same host');
+    add('database-tls-off', 'warning', 'DATABASE_URL', 'does not ask for TLS: add ?sslmode=verify-full unless the database runs on the same host');
   }
   if (!backup.ageIdentityFile && !backup.agePassphrase) {
-    add('backup-verify-impossible', 'warning', 'BACKUP_AGE_IDENTITY_FILE',
-      'is unset: backups cannot be test-restored automatically after each run');
+    add('backup-verify-impossible', 'warning', 'BACKUP_AGE_IDENTITY_FILE', 'is unset: backups cannot be test-restored automatically after each run');
   }
   if (!metrics.token && !metrics.allow?.length) {
     add('metrics-closed', 'warning', 'METRICS_TOKEN', 'and METRICS_ALLOW are unset: monitors cannot scrape /metrics');

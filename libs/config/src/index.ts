@@ -6,6 +6,14 @@ export { parseDuration } from './parsers';
 export { describeConfig, secretValues, REDACTED, type PrintedSetting } from './redaction';
 export { checkDeployment, blockingFindings, formatFinding, type Finding, type FindingLevel } from './checks';
 export {
-  AlertConfig, AppConfig, BackupConfig, DatabaseConfig, LogConfig, MetricsConfig, SecurityConfig,
-  ENVIRONMENTS, type Environment, type KirokuConfig,
+  AlertConfig,
+  AppConfig,
+  BackupConfig,
+  DatabaseConfig,
+  LogConfig,
+  MetricsConfig,
+  SecurityConfig,
+  ENVIRONMENTS,
+  type Environment,
+  type KirokuConfig,
 } from './schema';

@@ -107,7 +107,12 @@ describe('loadConfig', () => {
 describe('describeConfig', () => {
   it('redacts every secret, and the password inside DATABASE_URL', () => {
     const config = loadConfig({
-      env: { ...base, DATABASE_URL: 'postgres://kiroku:hunter2hunter2@db:5432/kiroku', METRICS_TOKEN: 'metrics-token-0123456789', ALERT_WEBHOOK_URL: 'https://hooks.example.com/services/T000/B000/XXXX' },
+      env: {
+        ...base,
+        DATABASE_URL: 'postgres://kiroku:hunter2hunter2@db:5432/kiroku',
+        METRICS_TOKEN: 'metrics-token-0123456789',
+        ALERT_WEBHOOK_URL: 'https://hooks.example.com/services/T000/B000/XXXX',
+      },
     });
     const printed = JSON.stringify(describeConfig(config));
     expect(printed).not.toContain('hunter2hunter2');
@@ -137,10 +142,12 @@ describe('settings that only make sense together', () => {
     expect(error?.problems).toEqual([expect.objectContaining({ setting, message: expect.stringMatching(message) })]);
   };
 
-  it('needs INSTANCE_STALE_AFTER of at least two heartbeats', () => fails({ HEARTBEAT_INTERVAL: '30s', INSTANCE_STALE_AFTER: '45s' }, 'INSTANCE_STALE_AFTER', /twice HEARTBEAT_INTERVAL/));
+  it('needs INSTANCE_STALE_AFTER of at least two heartbeats', () =>
+    fails({ HEARTBEAT_INTERVAL: '30s', INSTANCE_STALE_AFTER: '45s' }, 'INSTANCE_STALE_AFTER', /twice HEARTBEAT_INTERVAL/));
   it('needs the disk warning below the critical mark', () => fails({ ALERT_DISK_WARN: '0.95' }, 'ALERT_DISK_WARN', /below ALERT_DISK_CRIT/));
   it('needs a mail server for alert e-mails', () => fails({ ALERT_EMAIL_TO: 'ops@example.com' }, 'SMTP_URL', /required when ALERT_EMAIL_TO is set/));
-  it('refuses alert recipients that are not e-mail addresses', () => fails({ ALERT_EMAIL_TO: 'ops@example.com, nobody', SMTP_URL: 'smtp://mail:25' }, 'ALERT_EMAIL_TO', /comma-separated list of e-mail addresses/));
+  it('refuses alert recipients that are not e-mail addresses', () =>
+    fails({ ALERT_EMAIL_TO: 'ops@example.com, nobody', SMTP_URL: 'smtp://mail:25' }, 'ALERT_EMAIL_TO', /comma-separated list of e-mail addresses/));
   it('refuses a mail server URL of another scheme', () => fails({ SMTP_URL: 'http://mail.example.com' }, 'SMTP_URL', /smtp:\/\/ or smtps:\/\//));
   it('needs both TLS files', () => fails({ TLS_KEY_FILE: '/k.pem' }, 'TLS_CERT_FILE', /together/));
   it('bounds timer settings (Node clamps longer timers to 1 ms)', () => fails({ HEARTBEAT_INTERVAL: '30d' }, 'HEARTBEAT_INTERVAL', /at most 1h/));

@@ -105,7 +105,10 @@ export function loadConfig(options: LoadConfigOptions = {}): KirokuConfig {
 function crossChecks({ app, security, alert }: KirokuConfig): SettingProblem[] {
   const problems: SettingProblem[] = [];
   if (app.instanceStaleAfterMs < 2 * app.heartbeatIntervalMs) {
-    problems.push({ setting: 'INSTANCE_STALE_AFTER', message: 'must be at least twice HEARTBEAT_INTERVAL, or live instances would look gone between heartbeats' });
+    problems.push({
+      setting: 'INSTANCE_STALE_AFTER',
+      message: 'must be at least twice HEARTBEAT_INTERVAL, or live instances would look gone between heartbeats',
+    });
   }
   if (alert.diskWarn >= alert.diskCrit) {
     problems.push({ setting: 'ALERT_DISK_WARN', message: 'must be below ALERT_DISK_CRIT' });
@@ -127,7 +130,7 @@ function toProblem(error: ValidationError, defs: SettingDefinition[], raw: Map<s
   const first = ['isInt', 'isNumber', 'isBoolean', 'isString', 'isIn'].find((name) => name in constraints);
   const messages = first ? [constraints[first]] : Object.values(constraints);
   // One message is enough; several constraints usually say the same thing.
-  const message = given === undefined ? `is required: ${messages[0] ?? 'missing'}` : messages[0] ?? 'is invalid';
+  const message = given === undefined ? `is required: ${messages[0] ?? 'missing'}` : (messages[0] ?? 'is invalid');
   const shown = given !== undefined && !def.secret ? ` (got ${JSON.stringify(String(given.value))})` : '';
   return { setting: def.name, message: `${message}${shown}`, source: given?.source };
 }

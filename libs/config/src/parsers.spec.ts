@@ -2,7 +2,13 @@ import { Invalid, parseBoolean, parseDuration, parseInteger, parseList } from '.
 
 describe('parsers', () => {
   it.each([
-    ['250ms', 250], ['30s', 30_000], ['5m', 300_000], ['2h', 7_200_000], ['1d', 86_400_000], ['1500', 1500], [200, 200],
+    ['250ms', 250],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['2h', 7_200_000],
+    ['1d', 86_400_000],
+    ['1500', 1500],
+    [200, 200],
   ])('parseDuration(%j) = %d', (input, ms) => expect(parseDuration(input)).toBe(ms));
 
   it.each(['', '5 minutes', '-1s', '1.5s', 'abc', -5])('parseDuration(%j) is NaN', (input) => expect(parseDuration(input)).toBeNaN());

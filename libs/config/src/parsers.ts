@@ -45,13 +45,16 @@ export function parseBoolean(value: unknown): boolean | Invalid {
 /** Comma-separated in the environment, a list or a string in YAML. */
 export function parseList(value: unknown): string[] | Invalid {
   if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter(Boolean);
-  if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
   if (typeof value === 'number') return [String(value)];
   return new Invalid(value);
 }
 
-const whenSet = (parse: (v: unknown) => unknown) =>
-  Transform(({ value }) => (value === undefined || value === null ? undefined : parse(value)));
+const whenSet = (parse: (v: unknown) => unknown) => Transform(({ value }) => (value === undefined || value === null ? undefined : parse(value)));
 
 export const AsDuration = () => whenSet(parseDuration);
 export const AsInteger = () => whenSet(parseInteger);

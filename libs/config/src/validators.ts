@@ -43,7 +43,8 @@ export function IsTrustProxy(options?: ValidationOptions): PropertyDecorator {
           return v.every((item) => PROXY_RANGE_NAMES.has(item) || isCidr(item));
         },
         defaultMessage: buildMessage(
-          () => 'must be a hop count of at least 1 (unset it to trust none) or a list of addresses / CIDR ranges / loopback, linklocal, uniquelocal; "trust everything" is not allowed',
+          () =>
+            'must be a hop count of at least 1 (unset it to trust none) or a list of addresses / CIDR ranges / loopback, linklocal, uniquelocal; "trust everything" is not allowed',
           options,
         ),
       },

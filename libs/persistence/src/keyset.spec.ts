@@ -67,7 +67,10 @@ describe('keysetPage', () => {
   });
 
   it('gives no next cursor when the rows just fill the page', () => {
-    const rows = [{ at: 2, id: 'a' }, { at: 1, id: 'b' }];
+    const rows = [
+      { at: 2, id: 'a' },
+      { at: 1, id: 'b' },
+    ];
     expect(keysetPage(rows, 2, (r) => r)).toEqual({ items: rows, nextCursor: null });
     expect(keysetPage([...rows, { at: 0, id: 'c' }], 2, (r) => r)).toEqual({ items: rows, nextCursor: encodeKeyset({ at: 1, id: 'b' }) });
   });

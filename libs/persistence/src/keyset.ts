@@ -36,7 +36,12 @@ export function decodeKeyset(cursor: string, isId: (id: string) => boolean = (id
  * is spelt out rather than as the row value `(at, id) < ($a, $b)`: both
  * engines walk the (…, at, id) index with it.
  */
-export function keysetSql(columns: KeysetColumns, after: KeysetPosition | null, limit: number, params: SqlParam[]): { where: string | null; orderAndLimit: string } {
+export function keysetSql(
+  columns: KeysetColumns,
+  after: KeysetPosition | null,
+  limit: number,
+  params: SqlParam[],
+): { where: string | null; orderAndLimit: string } {
   let where: string | null = null;
   if (after) {
     params.push(after.at, after.id);

@@ -38,7 +38,17 @@ export class LeaseService {
       await repo
         .createQueryBuilder()
         .insert()
-        .values({ taskId, slot, holder: this.holder, token, claimedAt: new Date(now), expiresAt: new Date(expires), finishedAt: null, outcome: null, attempts: 1 })
+        .values({
+          taskId,
+          slot,
+          holder: this.holder,
+          token,
+          claimedAt: new Date(now),
+          expiresAt: new Date(expires),
+          finishedAt: null,
+          outcome: null,
+          attempts: 1,
+        })
         .orIgnore()
         .execute();
       const row = await repo.findOneBy({ taskId, slot });
@@ -100,7 +110,9 @@ export class LeaseService {
         .update()
         .set(set)
         .where('task_id = :taskId AND slot = :slot AND token = :token AND finished_at IS NULL', {
-          taskId: lease.taskId, slot: lease.slot, token: lease.token,
+          taskId: lease.taskId,
+          slot: lease.slot,
+          token: lease.token,
         })
         .execute(),
     );

@@ -46,7 +46,9 @@ export class RetentionRegistry {
     private readonly clock: Clock,
   ) {
     this.register({
-      name: 'finished task slots', table: 'task_leases', setting: '30 days (fixed)',
+      name: 'finished task slots',
+      table: 'task_leases',
+      setting: '30 days (fixed)',
       olderThan: [{ column: 'finished_at', ageMs: () => TASK_SLOT_RETENTION_MS }],
     });
   }

@@ -72,7 +72,13 @@ export class SqliteReader {
   private start(): ReaderThread {
     const worker = new Worker(READER_WORKER, {
       eval: true,
-      workerData: { module: require.resolve('better-sqlite3'), file: this.file, busyTimeoutMs: this.busyTimeoutMs, cacheKib: READER_CACHE_KIB, statementCache: this.statementCache },
+      workerData: {
+        module: require.resolve('better-sqlite3'),
+        file: this.file,
+        busyTimeoutMs: this.busyTimeoutMs,
+        cacheKib: READER_CACHE_KIB,
+        statementCache: this.statementCache,
+      },
     });
     // Each thread answers its own calls: one that stops fails only what was sent to it, never another thread's calls.
     const thread: ReaderThread = { worker, pending: new Map() };

@@ -14,7 +14,9 @@ export class RetentionTask implements OnModuleInit {
 
   onModuleInit(): void {
     this.scheduler.register({
-      id: RetentionTask.ID, cron: '23 4 * * *', leaseMs: 10 * 60_000,
+      id: RetentionTask.ID,
+      cron: '23 4 * * *',
+      leaseMs: 10 * 60_000,
       run: async ({ signal }) => void (await this.retention.prune(signal)),
     });
   }

@@ -99,11 +99,14 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
       const every = task.everyMs;
       const next = () => {
         if (this.stopping) return;
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          tick();
-          next();
-        }, every - (Date.now() % every) + 5);
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            tick();
+            next();
+          },
+          every - (Date.now() % every) + 5,
+        );
         timer.unref();
         this.timers.add(timer);
       };
@@ -117,12 +120,15 @@ export class TaskScheduler implements OnApplicationBootstrap, BeforeApplicationS
   private async execute(task: ScheduledTask, lease: Lease, slot: Date): Promise<RunOutcome> {
     const controller = new AbortController();
     this.running.add(controller);
-    const renew = setInterval(() => {
-      this.leases.renew(lease, task.leaseMs).then(
-        (held) => held || controller.abort(new Error('lease lost')),
-        () => undefined, // a database blip: try again at the next renewal
-      );
-    }, Math.max(1000, Math.floor(task.leaseMs / 3)));
+    const renew = setInterval(
+      () => {
+        this.leases.renew(lease, task.leaseMs).then(
+          (held) => held || controller.abort(new Error('lease lost')),
+          () => undefined, // a database blip: try again at the next renewal
+        );
+      },
+      Math.max(1000, Math.floor(task.leaseMs / 3)),
+    );
     renew.unref();
     const started = this.clock.nowMs();
     try {

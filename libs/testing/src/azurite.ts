@@ -21,7 +21,11 @@ export async function startAzurite(options: { port?: number; location?: string }
   const port = options.port ?? (await freePort());
   const location = options.location ?? tempDir();
   const bin = join(projectRoot(), 'node_modules/azurite/dist/src/blob/main.js');
-  const child: ChildProcess = spawn(process.execPath, [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [bin, '--blobHost', '127.0.0.1', '--blobPort', String(port), '--location', location, '--silent', '--disableTelemetry', '--skipApiVersionCheck', '--loose'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c));
   const deadline = Date.now() + 20_000;

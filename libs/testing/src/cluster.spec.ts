@@ -8,7 +8,10 @@ describe('renderUpstream (the harness’s nginx upstream, from deploy/nginx/kiro
 
   it('has one server line per port, each with the parameters of the file’s own server lines', () => {
     const out = renderUpstream(template, [4001, 4002, 4003]);
-    const servers = out.split('\n').filter((l) => /^\s*server /.test(l)).map((l) => l.trim());
+    const servers = out
+      .split('\n')
+      .filter((l) => /^\s*server /.test(l))
+      .map((l) => l.trim());
     expect(servers).toEqual([
       'server 127.0.0.1:4001 max_fails=1 fail_timeout=5s;',
       'server 127.0.0.1:4002 max_fails=1 fail_timeout=5s;',

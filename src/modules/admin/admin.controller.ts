@@ -23,7 +23,6 @@ export function duration(ms: number): string {
   return `${s} s`;
 }
 
-
 @Controller('admin')
 @AdminOnly()
 export class AdminController {
@@ -43,10 +42,15 @@ export class AdminController {
     const [instances, alerts, runs, backup] = await Promise.all([this.registry.recent(), this.alerts.open(), this.backups.list(3), this.backups.status()]);
     const now = this.clock.nowMs();
     return new Page('admin/index', {
-      title: 'admin.title', width: 'wide', range: rangeOf(range), ranges: Object.keys(RANGES),
+      title: 'admin.title',
+      width: 'wide',
+      range: rangeOf(range),
+      ranges: Object.keys(RANGES),
       instances: instances.map((i) => ({ ...i, uptime: duration(i.uptimeMs) })),
-      alerts, firing: alerts.filter((a) => a.status === 'firing').length,
-      live: instances.filter((i) => i.state === 'live').length, missing: instances.filter((i) => i.state === 'missing').length,
+      alerts,
+      firing: alerts.filter((a) => a.status === 'firing').length,
+      live: instances.filter((i) => i.state === 'live').length,
+      missing: instances.filter((i) => i.state === 'missing').length,
       runs: runs.map((r) => ({ ...r, size: r.storedBytes === null ? '' : formatBytes(r.storedBytes) })),
       backupAge: backup.lastSuccessAt ? duration(now - backup.lastSuccessAt.getTime()) : null,
       verifiedAge: backup.lastVerifiedAt ? duration(now - backup.lastVerifiedAt.getTime()) : null,

@@ -30,8 +30,13 @@ export class BackupsController {
       size: r.storedBytes === null ? '' : formatBytes(r.storedBytes),
     }));
     return new Page('admin/backups', {
-      title: 'admin.backups.title', width: 'wide', runs, problem: await this.backups.readiness(),
-      destination: this.backups.destination.description, schedule: this.config.schedule, retentionDays: this.config.retentionDays,
+      title: 'admin.backups.title',
+      width: 'wide',
+      runs,
+      problem: await this.backups.readiness(),
+      destination: this.backups.destination.description,
+      schedule: this.config.schedule,
+      retentionDays: this.config.retentionDays,
     });
   }
 
@@ -39,7 +44,15 @@ export class BackupsController {
   async run(@Req() req: Request): Promise<RedirectTo> {
     await this.audit.record('backup.run', { actorId: authOf(req).user!.id, ip: req.ip ?? null });
     const outcome = await quickly(this.backups.run('manual'));
-    return this.finish(outcome === 'busy' ? 'flash.backupBusy' : outcome === 'pending' ? 'flash.backupStarted' : outcome.status === 'succeeded' ? 'flash.backupDone' : 'flash.backupFailed');
+    return this.finish(
+      outcome === 'busy'
+        ? 'flash.backupBusy'
+        : outcome === 'pending'
+          ? 'flash.backupStarted'
+          : outcome.status === 'succeeded'
+            ? 'flash.backupDone'
+            : 'flash.backupFailed',
+    );
   }
 
   @Post(':id/verify')
@@ -48,7 +61,9 @@ export class BackupsController {
     if (!run || run.status !== 'succeeded' || run.prunedAt) throw new NotFoundException();
     await this.audit.record('backup.verify', { actorId: authOf(req).user!.id, ip: req.ip ?? null, details: { backupId: id } });
     const outcome = await quickly(this.backups.verify(id));
-    return this.finish(outcome === 'pending' ? 'flash.verifyStarted' : outcome !== 'busy' && outcome.verifyStatus === 'passed' ? 'flash.verifyPassed' : 'flash.verifyFailed');
+    return this.finish(
+      outcome === 'pending' ? 'flash.verifyStarted' : outcome !== 'busy' && outcome.verifyStatus === 'passed' ? 'flash.verifyPassed' : 'flash.verifyFailed',
+    );
   }
 
   private finish(flash: string): RedirectTo {
@@ -58,10 +73,13 @@ export class BackupsController {
 
 /** The result if it comes within QUICK_MS; otherwise 'pending' (the work goes on, its outcome lands in the catalog). */
 async function quickly(work: Promise<BackupRun>): Promise<BackupRun | 'busy' | 'pending'> {
-  const settled = work.then((run) => run, (error: Error) => {
-    if (error instanceof BackupBusy) return 'busy' as const;
-    throw error;
-  });
+  const settled = work.then(
+    (run) => run,
+    (error: Error) => {
+      if (error instanceof BackupBusy) return 'busy' as const;
+      throw error;
+    },
+  );
   settled.catch(() => undefined); // failures are recorded in the catalog and logged by the service
   let timer: NodeJS.Timeout | undefined;
   const later = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), QUICK_MS)));

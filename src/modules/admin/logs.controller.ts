@@ -15,7 +15,15 @@ export class LogsController {
   @Get()
   async index(@Query() raw: Record<string, unknown>): Promise<Page> {
     const text = (name: string) => (typeof raw[name] === 'string' ? (raw[name] as string).trim() : '');
-    const form = { stream: text('stream'), level: text('level'), from: text('from'), to: text('to'), reqId: text('reqId'), userId: text('userId'), status: text('status') };
+    const form = {
+      stream: text('stream'),
+      level: text('level'),
+      from: text('from'),
+      to: text('to'),
+      reqId: text('reqId'),
+      userId: text('userId'),
+      status: text('status'),
+    };
     const query: LogQuery = {};
     if ((STREAMS as readonly string[]).includes(form.stream)) query.stream = form.stream as LogQuery['stream'];
     if ((LEVELS as readonly string[]).includes(form.level)) query.level = form.level as LogQuery['level'];
@@ -29,8 +37,23 @@ export class LogsController {
     const entries = result?.entries.map((e) => ({
       ...e,
       summary: e.stream === 'access' ? `${e.method} ${e.path} → ${e.status} (${e.durationMs} ms)` : String(e.msg ?? e.event ?? ''),
-      extra: JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k]) => !['time', 'level', 'stream', 'instance', 'reqId', 'msg', 'method', 'path', 'status', 'durationMs', 'route'].includes(k)))),
+      extra: JSON.stringify(
+        Object.fromEntries(
+          Object.entries(e).filter(
+            ([k]) => !['time', 'level', 'stream', 'instance', 'reqId', 'msg', 'method', 'path', 'status', 'durationMs', 'route'].includes(k),
+          ),
+        ),
+      ),
     }));
-    return new Page('admin/logs', { title: 'admin.logs.title', width: 'wide', enabled: !!this.config.dir, entries: entries ?? [], truncated: result?.truncated ?? false, form, streams: STREAMS, levels: LEVELS });
+    return new Page('admin/logs', {
+      title: 'admin.logs.title',
+      width: 'wide',
+      enabled: !!this.config.dir,
+      entries: entries ?? [],
+      truncated: result?.truncated ?? false,
+      form,
+      streams: STREAMS,
+      levels: LEVELS,
+    });
   }
 }

@@ -23,13 +23,21 @@ const SUMMARY_MAX = 500;
 const PER_INSTANCE_RULES = new Set(['disk-warning', 'disk-critical', 'log-emergency']);
 
 const toState = (a: Alert): AlertState => ({
-  status: a.status, pendingSince: a.pendingSince.getTime(), firedAt: a.firedAt?.getTime() ?? null, clearSince: a.clearSince?.getTime() ?? null,
-  resolvedAt: a.resolvedAt?.getTime() ?? null, lastNotifiedAt: a.lastNotifiedAt?.getTime() ?? null,
+  status: a.status,
+  pendingSince: a.pendingSince.getTime(),
+  firedAt: a.firedAt?.getTime() ?? null,
+  clearSince: a.clearSince?.getTime() ?? null,
+  resolvedAt: a.resolvedAt?.getTime() ?? null,
+  lastNotifiedAt: a.lastNotifiedAt?.getTime() ?? null,
 });
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const fromState = (s: AlertState) => ({
-  status: s.status, pendingSince: new Date(s.pendingSince), firedAt: date(s.firedAt), clearSince: date(s.clearSince),
-  resolvedAt: date(s.resolvedAt), lastNotifiedAt: date(s.lastNotifiedAt),
+  status: s.status,
+  pendingSince: new Date(s.pendingSince),
+  firedAt: date(s.firedAt),
+  clearSince: date(s.clearSince),
+  resolvedAt: date(s.resolvedAt),
+  lastNotifiedAt: date(s.lastNotifiedAt),
 });
 
 /**
@@ -72,7 +80,11 @@ export class AlertEvaluator {
       }
       const now = this.clock.nowMs();
       const open = new Map((await m.find(Alert, { where: { openKey: Not(IsNull()) } })).map((a) => [a.openKey!, a]));
-      const verdicts = new Map(conditions.map((c) => ({ ...c, subject: c.subject.slice(0, SUBJECT_MAX), summary: c.summary.slice(0, SUMMARY_MAX) })).map((c) => [`${c.rule}|${c.subject}`, c]));
+      const verdicts = new Map(
+        conditions
+          .map((c) => ({ ...c, subject: c.subject.slice(0, SUBJECT_MAX), summary: c.summary.slice(0, SUMMARY_MAX) }))
+          .map((c) => [`${c.rule}|${c.subject}`, c]),
+      );
       // An open alert whose subject the rules no longer see is clear (a stopped or forgotten instance), unless
       // its instance is down: a disk alert of an instance that stopped answering is not resolved by its silence.
       const down = new Set(conditions.filter((c) => c.rule === 'instance-down' && c.holds).map((c) => c.subject));
@@ -112,7 +124,19 @@ export class AlertEvaluator {
   }
 
   private notification(alertId: string, kind: AlertNotification['kind'], channel: Channel, now: number): AlertNotification {
-    return { id: randomUUID(), alertId, kind, channel, status: 'pending', attempts: 0, createdAt: new Date(now), nextAttemptAt: new Date(now), claimedUntil: null, sentAt: null, lastError: null };
+    return {
+      id: randomUUID(),
+      alertId,
+      kind,
+      channel,
+      status: 'pending',
+      attempts: 0,
+      createdAt: new Date(now),
+      nextAttemptAt: new Date(now),
+      claimedUntil: null,
+      sentAt: null,
+      lastError: null,
+    };
   }
 
   /**
@@ -127,7 +151,9 @@ export class AlertEvaluator {
     const result = { sent: 0, failed: 0 };
     const configured = new Set(this.notifiers.channels());
     const due = await this.db.manager.find(AlertNotification, {
-      where: { status: 'pending', nextAttemptAt: LessThanOrEqual(this.clock.now()) }, order: { createdAt: 'ASC' }, take: DELIVERY_BATCH,
+      where: { status: 'pending', nextAttemptAt: LessThanOrEqual(this.clock.now()) },
+      order: { createdAt: 'ASC' },
+      take: DELIVERY_BATCH,
     });
     // A channel that failed once in this round is not tried again until the next: a webhook that times out
     // must not hold up the e-mails, nor spend the round's time on one message after another.
@@ -148,18 +174,34 @@ export class AlertEvaluator {
         error = e as Error;
       }
       if (!error) {
-        await this.db.transaction((m) => m.update(AlertNotification, { id: n.id }, { status: 'sent', attempts, sentAt: this.clock.now(), claimedUntil: null, lastError: null }));
+        await this.db.transaction((m) =>
+          m.update(AlertNotification, { id: n.id }, { status: 'sent', attempts, sentAt: this.clock.now(), claimedUntil: null, lastError: null }),
+        );
         result.sent++;
         continue;
       }
       failing.add(n.channel);
       const gaveUp = attempts >= this.config.notifyAttempts;
       const message = error.message.slice(0, 500);
-      await this.db.transaction((m) => m.update(AlertNotification, { id: n.id }, {
-        status: gaveUp ? 'failed' : 'pending', attempts, lastError: message, claimedUntil: null,
-        nextAttemptAt: new Date(this.clock.nowMs() + this.config.notifyBackoffMs * 2 ** (attempts - 1)),
-      }));
-      this.logger.error({ msg: `${n.channel} notification ${gaveUp ? 'failed for good' : 'failed, will retry'}: ${message}`, alert: alert.id, kind: n.kind, attempts });
+      await this.db.transaction((m) =>
+        m.update(
+          AlertNotification,
+          { id: n.id },
+          {
+            status: gaveUp ? 'failed' : 'pending',
+            attempts,
+            lastError: message,
+            claimedUntil: null,
+            nextAttemptAt: new Date(this.clock.nowMs() + this.config.notifyBackoffMs * 2 ** (attempts - 1)),
+          },
+        ),
+      );
+      this.logger.error({
+        msg: `${n.channel} notification ${gaveUp ? 'failed for good' : 'failed, will retry'}: ${message}`,
+        alert: alert.id,
+        kind: n.kind,
+        attempts,
+      });
       if (gaveUp) result.failed++;
     }
     return result;
@@ -174,13 +216,19 @@ export class AlertEvaluator {
    */
   private async claim(id: string): Promise<AlertNotification | null> {
     const now = this.clock.nowMs();
-    const result = await this.db.transaction((m: EntityManager) => m.createQueryBuilder().update(AlertNotification)
-      .set({ claimedUntil: new Date(now + CLAIM_MS) })
-      .where(`id = :id AND status = :status AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now)
+    const result = await this.db.transaction((m: EntityManager) =>
+      m
+        .createQueryBuilder()
+        .update(AlertNotification)
+        .set({ claimedUntil: new Date(now + CLAIM_MS) })
+        .where(
+          `id = :id AND status = :status AND next_attempt_at <= :now AND (claimed_until IS NULL OR claimed_until < :now)
         AND NOT EXISTS (SELECT 1 FROM alert_notifications o WHERE o.alert_id = alert_notifications.alert_id AND o.channel = alert_notifications.channel
           AND o.status = :status AND (o.created_at < alert_notifications.created_at OR (o.created_at = alert_notifications.created_at AND o.id < alert_notifications.id)))`,
-      { id, status: 'pending', now })
-      .execute());
+          { id, status: 'pending', now },
+        )
+        .execute(),
+    );
     if (result.affected !== 1) return null;
     return this.db.manager.findOneBy(AlertNotification, { id });
   }
@@ -188,18 +236,26 @@ export class AlertEvaluator {
   /** Open (pending and firing) alerts, most severe and oldest first. */
   async open(): Promise<Alert[]> {
     const alerts = await this.db.manager.find(Alert, { where: { openKey: Not(IsNull()) }, order: { pendingSince: 'ASC' } });
-    return alerts.sort((a, b) => Number(b.status === 'firing') - Number(a.status === 'firing') || Number(b.severity === 'critical') - Number(a.severity === 'critical'));
+    return alerts.sort(
+      (a, b) => Number(b.status === 'firing') - Number(a.status === 'firing') || Number(b.severity === 'critical') - Number(a.severity === 'critical'),
+    );
   }
 
   /** The newest alerts, resolved ones included, with their notifications. */
   async history(limit = 100): Promise<Array<Alert & { notifications: AlertNotification[] }>> {
     const alerts = await this.db.manager.find(Alert, { where: { status: Not('pending') }, order: { pendingSince: 'DESC' }, take: limit });
-    const notifications = alerts.length ? await this.db.manager.find(AlertNotification, { where: alerts.map((a) => ({ alertId: a.id })), order: { createdAt: 'ASC' } }) : [];
+    const notifications = alerts.length
+      ? await this.db.manager.find(AlertNotification, { where: alerts.map((a) => ({ alertId: a.id })), order: { createdAt: 'ASC' } })
+      : [];
     return alerts.map((a) => ({ ...a, notifications: notifications.filter((n) => n.alertId === a.id) }));
   }
 
   /** Notifications that gave up or are still retrying after a failure: a broken channel must be seen. */
   async undelivered(): Promise<AlertNotification[]> {
-    return this.db.manager.find(AlertNotification, { where: [{ status: 'failed' }, { status: 'pending', attempts: Not(0) }], order: { createdAt: 'DESC' }, take: 20 });
+    return this.db.manager.find(AlertNotification, {
+      where: [{ status: 'failed' }, { status: 'pending', attempts: Not(0) }],
+      order: { createdAt: 'DESC' },
+      take: 20,
+    });
   }
 }

@@ -29,11 +29,11 @@ export const RULES = {
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 export type RuleId = keyof typeof RULES;
 
-
 const pct = (permille: number) => `${(permille / 10).toFixed(1)}%`;
 /** A threshold setting as people write it: 80%, 5%, 0.1%. */
 const share = (fraction: number) => `${+(fraction * 100).toFixed(2)}%`;
-const ago = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+const ago = (ms: number) =>
+  ms < 120_000 ? `${Math.round(ms / 1000)} s` : ms < 7_200_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
 
 /**
  * The built-in rules, read from the shared tables (instances, metric samples,
@@ -54,9 +54,14 @@ export class AlertRules {
 
   async conditions(): Promise<Condition[]> {
     const now = this.clock.nowMs();
-    const instances = await this.db.manager.find(Instance, { where: { heartbeatAt: MoreThan(new Date(now - FORGET_INSTANCE_AFTER_MS)) }, order: { startedAt: 'ASC' } });
+    const instances = await this.db.manager.find(Instance, {
+      where: { heartbeatAt: MoreThan(new Date(now - FORGET_INSTANCE_AFTER_MS)) },
+      order: { startedAt: 'ASC' },
+    });
     const live = instances.filter((i) => instanceState(i, now, this.app.instanceStaleAfterMs) === 'live');
-    const samples = await this.db.manager.find(MetricSample, { where: { at: MoreThan(new Date(now - Math.max(this.alert.errorWindowMs, 3 * this.metrics.sampleIntervalMs))) } });
+    const samples = await this.db.manager.find(MetricSample, {
+      where: { at: MoreThan(new Date(now - Math.max(this.alert.errorWindowMs, 3 * this.metrics.sampleIntervalMs))) },
+    });
     return [
       ...this.instancesDown(instances, now),
       this.errorRate(samples, now),
@@ -72,7 +77,9 @@ export class AlertRules {
     return [...newest].map(([address, i]) => {
       const silent = now - i.heartbeatAt.getTime();
       return {
-        rule: 'instance-down', subject: address, severity: RULES['instance-down'].severity,
+        rule: 'instance-down',
+        subject: address,
+        severity: RULES['instance-down'].severity,
         holds: instanceState(i, now, this.app.instanceStaleAfterMs) === 'missing',
         summary: `instance ${address} (pid ${i.pid}, version ${i.version}) has not heartbeaten for ${ago(silent)} and did not stop gracefully`,
       };
@@ -90,7 +97,9 @@ export class AlertRules {
     }
     const rate = requests ? errors / requests : 0;
     return {
-      rule: 'error-rate', subject: 'all instances', severity: RULES['error-rate'].severity,
+      rule: 'error-rate',
+      subject: 'all instances',
+      severity: RULES['error-rate'].severity,
       holds: requests >= this.alert.errorMinRequests && rate > this.alert.errorRate,
       summary: `${(rate * 100).toFixed(1)}% of ${requests} requests failed with a server error over the last ${ago(this.alert.errorWindowMs)} (threshold ${share(this.alert.errorRate)})`,
     };
@@ -100,20 +109,34 @@ export class AlertRules {
   private perInstance(live: Instance[], samples: MetricSample[], now: number): Condition[] {
     const out: Condition[] = [];
     for (const instance of live) {
-      const newest = samples.filter((s) => s.instanceId === instance.id && now - s.at.getTime() <= 3 * this.metrics.sampleIntervalMs).sort((a, b) => b.at.getTime() - a.at.getTime())[0];
+      const newest = samples
+        .filter((s) => s.instanceId === instance.id && now - s.at.getTime() <= 3 * this.metrics.sampleIntervalMs)
+        .sort((a, b) => b.at.getTime() - a.at.getTime())[0];
       if (!newest) continue;
       const address = instance.address || instance.id;
-      for (const [volume, permille] of [['data', newest.diskDataPermille], ['logs', newest.diskLogsPermille]] as const) {
+      for (const [volume, permille] of [
+        ['data', newest.diskDataPermille],
+        ['logs', newest.diskLogsPermille],
+      ] as const) {
         if (permille === null) continue;
-        for (const [rule, threshold] of [['disk-critical', this.alert.diskCrit], ['disk-warning', this.alert.diskWarn]] as const) {
+        for (const [rule, threshold] of [
+          ['disk-critical', this.alert.diskCrit],
+          ['disk-warning', this.alert.diskWarn],
+        ] as const) {
           out.push({
-            rule, subject: `${address} ${volume}`, severity: RULES[rule].severity, holds: permille / 1000 >= threshold,
+            rule,
+            subject: `${address} ${volume}`,
+            severity: RULES[rule].severity,
+            holds: permille / 1000 >= threshold,
             summary: `the ${volume} disk of ${address} is ${pct(permille)} full (${rule === 'disk-critical' ? 'critical' : 'warning'} at ${share(threshold)})`,
           });
         }
       }
       out.push({
-        rule: 'log-emergency', subject: address, severity: RULES['log-emergency'].severity, holds: newest.logEmergency === 1,
+        rule: 'log-emergency',
+        subject: address,
+        severity: RULES['log-emergency'].severity,
+        holds: newest.logEmergency === 1,
         summary: `the log disk of ${address} is past ${share(this.alert.diskCrit)}: the log sweeper is deleting compressed logs before their retention`,
       });
     }
@@ -136,7 +159,10 @@ export class AlertRules {
     return [
       { rule: 'backup-stale', subject: 'backups', severity: RULES['backup-stale'].severity, ...stale },
       {
-        rule: 'backup-failing', subject: 'backups', severity: RULES['backup-failing'].severity, holds: status.lastRunFailed,
+        rule: 'backup-failing',
+        subject: 'backups',
+        severity: RULES['backup-failing'].severity,
+        holds: status.lastRunFailed,
         summary: `the newest backup run failed: ${status.lastError ?? 'unknown error'}`,
       },
     ];

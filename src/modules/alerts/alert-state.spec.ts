@@ -31,28 +31,45 @@ describe('alert state machine', () => {
 
   it('reminds at the reminder interval while it stays firing', () => {
     const { sent } = run(minutes(5 + 8 * 60 + 1, true));
-    expect(sent).toEqual([[5, 'firing'], [5 + 240, 'reminder'], [5 + 480, 'reminder']]);
+    expect(sent).toEqual([
+      [5, 'firing'],
+      [5 + 240, 'reminder'],
+      [5 + 480, 'reminder'],
+    ]);
   });
 
   it('resolves once the condition has been clear for the recovery period, and says so once', () => {
     const { state, sent } = run([...minutes(10, true), ...minutes(20, false)]);
-    expect(sent).toEqual([[5, 'firing'], [15, 'resolved']]);
+    expect(sent).toEqual([
+      [5, 'firing'],
+      [15, 'resolved'],
+    ]);
     expect(state).toMatchObject({ status: 'resolved', clearSince: 10 * MIN, resolvedAt: 15 * MIN });
   });
 
   it('does not flap: a condition that comes back during recovery keeps the alert firing without a new notice', () => {
     const flapping = [...minutes(10, true), false, false, true, false, false, false, true, ...minutes(6, false)];
     const { sent } = run(flapping);
-    expect(sent).toEqual([[5, 'firing'], [22, 'resolved']]);
+    expect(sent).toEqual([
+      [5, 'firing'],
+      [22, 'resolved'],
+    ]);
   });
 
   it('fires again, as a new occurrence, after it has resolved', () => {
     const { sent } = run([...minutes(6, true), ...minutes(6, false), ...minutes(6, true)]);
-    expect(sent).toEqual([[5, 'firing'], [11, 'resolved'], [17, 'firing']]);
+    expect(sent).toEqual([
+      [5, 'firing'],
+      [11, 'resolved'],
+      [17, 'firing'],
+    ]);
   });
 
   it('with zero pending and recovery periods, fires and resolves on the first sample', () => {
     const { sent } = run([true, false], { ...t, pendingMs: 0, recoveryMs: 0 });
-    expect(sent).toEqual([[0, 'firing'], [1, 'resolved']]);
+    expect(sent).toEqual([
+      [0, 'firing'],
+      [1, 'resolved'],
+    ]);
   });
 });

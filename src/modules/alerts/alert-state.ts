@@ -51,6 +51,7 @@ export function step(current: AlertState | null, holds: boolean, now: number, t:
     return { next: cleared };
   }
   const clearSince = current.clearSince ?? now;
-  if (now - clearSince >= t.recoveryMs) return { next: { ...current, status: 'resolved', clearSince, resolvedAt: now, lastNotifiedAt: now }, notify: 'resolved' };
+  if (now - clearSince >= t.recoveryMs)
+    return { next: { ...current, status: 'resolved', clearSince, resolvedAt: now, lastNotifiedAt: now }, notify: 'resolved' };
   return { next: current.clearSince === null ? { ...current, clearSince } : current };
 }

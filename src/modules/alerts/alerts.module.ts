@@ -9,7 +9,11 @@ import { AlertsTask } from './alerts.task';
 import { Notifiers } from './notifiers';
 
 /** The alert services, without the schedule (the console reads them too). */
-@Module({ imports: [BackupModule, MetricsModule], providers: [AlertRules, Notifiers, AlertEvaluator, AlertMetrics, AlertsRetention], exports: [AlertEvaluator, AlertRules] })
+@Module({
+  imports: [BackupModule, MetricsModule],
+  providers: [AlertRules, Notifiers, AlertEvaluator, AlertMetrics, AlertsRetention],
+  exports: [AlertEvaluator, AlertRules],
+})
 export class AlertsModule {}
 
 /** The serving app's evaluation tick. */

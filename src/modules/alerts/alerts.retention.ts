@@ -14,7 +14,9 @@ export class AlertsRetention implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register({
-      name: 'resolved alerts', table: 'alerts', setting: 'AUDIT_RETENTION_DAYS',
+      name: 'resolved alerts',
+      table: 'alerts',
+      setting: 'AUDIT_RETENTION_DAYS',
       olderThan: [{ column: 'resolved_at', ageMs: () => this.config.auditRetentionDays * DAY_MS }],
     });
   }

@@ -85,14 +85,28 @@ export class Notifiers {
   private async email(message: Message): Promise<void> {
     // nodemailer is loaded only where e-mail is configured (~10 MiB resident otherwise spent for nothing).
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-    this.mailer ??= (require('nodemailer') as typeof Nodemailer).createTransport({ url: this.config.smtpUrl!, connectionTimeout: SEND_TIMEOUT_MS, greetingTimeout: SEND_TIMEOUT_MS, socketTimeout: SEND_TIMEOUT_MS });
+    this.mailer ??= (require('nodemailer') as typeof Nodemailer).createTransport({
+      url: this.config.smtpUrl!,
+      connectionTimeout: SEND_TIMEOUT_MS,
+      greetingTimeout: SEND_TIMEOUT_MS,
+      socketTimeout: SEND_TIMEOUT_MS,
+    });
     const d = this.details(message);
     try {
       await this.mailer.sendMail({
         from: this.config.emailFrom,
         to: this.config.emailTo!.join(', '),
         subject: headline(message),
-        text: [message.alert.summary, '', `Rule: ${d.rule} (${d.severity})`, `Subject: ${d.subject}`, `Since: ${d.startsAt}`, ...(d.endsAt ? [`Resolved: ${d.endsAt}`] : []), '', d.url].join('\n'),
+        text: [
+          message.alert.summary,
+          '',
+          `Rule: ${d.rule} (${d.severity})`,
+          `Subject: ${d.subject}`,
+          `Since: ${d.startsAt}`,
+          ...(d.endsAt ? [`Resolved: ${d.endsAt}`] : []),
+          '',
+          d.url,
+        ].join('\n'),
       });
     } catch (error) {
       const e = error as { code?: string; responseCode?: number; message: string };

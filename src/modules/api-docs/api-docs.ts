@@ -37,7 +37,14 @@ export class ApiDocs {
   }
 
   /** Operations in reading order, for the HTML page. */
-  operations(): Array<{ method: string; path: string; summary: string; responses: Array<{ status: string; description: string }>; body?: string; parameters: string[] }> {
+  operations(): Array<{
+    method: string;
+    path: string;
+    summary: string;
+    responses: Array<{ status: string; description: string }>;
+    body?: string;
+    parameters: string[];
+  }> {
     const doc = this.get();
     return Object.entries(doc.paths).flatMap(([path, item]) =>
       (['get', 'post', 'patch', 'delete'] as const)

@@ -14,7 +14,9 @@ export class AuditRetention implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register({
-      name: 'audit events', table: 'audit_events', setting: 'AUDIT_RETENTION_DAYS',
+      name: 'audit events',
+      table: 'audit_events',
+      setting: 'AUDIT_RETENTION_DAYS',
       olderThan: [{ column: 'at', ageMs: () => this.config.auditRetentionDays * DAY_MS }],
     });
   }

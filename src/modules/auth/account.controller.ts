@@ -102,10 +102,17 @@ export class AccountController {
   private async accountPage(req: Request, errors: FieldErrors = {}, status = 200, newToken?: string): Promise<Page> {
     const { user, session } = authOf(req);
     const [sessions, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.list(user!.id)]);
-    return new Page('account', {
-      title: 'account.title', width: 'medium',
-      sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({ ...s, handle: this.sessions.handleOf(idHash), current: idHash === session?.idHash })),
-      tokens, newToken, errors,
-    }, { status });
+    return new Page(
+      'account',
+      {
+        title: 'account.title',
+        width: 'medium',
+        sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({ ...s, handle: this.sessions.handleOf(idHash), current: idHash === session?.idHash })),
+        tokens,
+        newToken,
+        errors,
+      },
+      { status },
+    );
   }
 }

@@ -14,8 +14,15 @@ import { UsersRepository } from './users.repository';
 @Module({
   providers: [
     { provide: PasswordHasher, useValue: new PasswordHasher() },
-    UsersRepository, SessionsRepository, ApiTokensRepository, LoginThrottleRepository,
-    Accounts, ApiTokens, LoginThrottleService, SessionStore, AccountsRetention,
+    UsersRepository,
+    SessionsRepository,
+    ApiTokensRepository,
+    LoginThrottleRepository,
+    Accounts,
+    ApiTokens,
+    LoginThrottleService,
+    SessionStore,
+    AccountsRetention,
   ],
   exports: [Accounts, ApiTokens, LoginThrottleService, SessionStore],
 })

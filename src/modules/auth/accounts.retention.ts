@@ -17,14 +17,18 @@ export class AccountsRetention implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register({
-      name: 'expired sessions', table: 'sessions', setting: 'SESSION_ABSOLUTE_LIFETIME, SESSION_IDLE_TIMEOUT',
+      name: 'expired sessions',
+      table: 'sessions',
+      setting: 'SESSION_ABSOLUTE_LIFETIME, SESSION_IDLE_TIMEOUT',
       olderThan: [
         { column: 'expires_at', ageMs: () => 0 },
         { column: 'last_seen_at', ageMs: () => this.config.sessionIdleMs },
       ],
     });
     this.registry.register({
-      name: 'login throttle counters', table: 'login_throttles', setting: '1 hour without a failure (fixed)',
+      name: 'login throttle counters',
+      table: 'login_throttles',
+      setting: '1 hour without a failure (fixed)',
       olderThan: [{ column: 'updated_at', ageMs: () => FORGET_AFTER_MS }],
     });
   }

@@ -71,7 +71,14 @@ describe('Accounts', () => {
     hasher = new FakeHasher();
     audit = new RecordedAudit();
     const throttle = new LoginThrottleService(new FakeLoginThrottleRepository() as unknown as LoginThrottleRepository, clock);
-    accounts = new Accounts(users as unknown as UsersRepository, clock, hasher as unknown as PasswordHasher, throttle, sessions, audit as unknown as AuditTrail);
+    accounts = new Accounts(
+      users as unknown as UsersRepository,
+      clock,
+      hasher as unknown as PasswordHasher,
+      throttle,
+      sessions,
+      audit as unknown as AuditTrail,
+    );
   });
 
   async function signUp(email = 'alice@example.com', password = PASSWORD): Promise<User> {
@@ -90,13 +97,20 @@ describe('Accounts', () => {
     it('stores the email trimmed and lower-cased and the password only as its hash', async () => {
       const user = await signUp('  Alice@Example.COM ');
       expect(user.email).toBe('alice@example.com');
-      expect(users.rows.get(user.id)).toMatchObject({ email: 'alice@example.com', passwordHash: `v2:${PASSWORD}`, createdAt: clock.now(), passwordChangedAt: clock.now() });
+      expect(users.rows.get(user.id)).toMatchObject({
+        email: 'alice@example.com',
+        passwordHash: `v2:${PASSWORD}`,
+        createdAt: clock.now(),
+        passwordChangedAt: clock.now(),
+      });
       expect(audit.events).toContainEqual(expect.objectContaining({ type: 'account.created', userId: user.id, details: { role: 'admin' } }));
     });
 
     it('refuses an email already taken, in any case', async () => {
       await signUp('alice@example.com');
-      expect(await accounts.create({ email: 'ALICE@example.com', password: PASSWORD, displayName: 'Another Alice' })).toEqual({ errors: { email: 'signup.emailTaken' } });
+      expect(await accounts.create({ email: 'ALICE@example.com', password: PASSWORD, displayName: 'Another Alice' })).toEqual({
+        errors: { email: 'signup.emailTaken' },
+      });
       expect(users.rows.size).toBe(1);
     });
 
@@ -187,7 +201,7 @@ describe('Accounts', () => {
       expect(audit.events).toContainEqual(expect.objectContaining({ type: 'login.locked', details: { scope: 'ip', lockedForS: 1 } }));
     });
 
-    it('a success wipes the account\'s failures: five more before any wait', async () => {
+    it("a success wipes the account's failures: five more before any wait", async () => {
       await signUp();
       for (let i = 0; i < 4; i++) await accounts.login('alice@example.com', 'wrong', '10.0.0.1');
       expect(await accounts.login('alice@example.com', PASSWORD, '10.0.0.1')).toMatchObject({ outcome: 'ok' });
@@ -214,7 +228,9 @@ describe('Accounts', () => {
   describe('changing the password', () => {
     it('needs the current password: a wrong one changes nothing', async () => {
       const user = await signUp();
-      expect(await accounts.changePassword(user, 'not it', 'a brand new passphrase', 'keep', '10.0.0.1')).toEqual({ currentPassword: 'account.password.wrongCurrent' });
+      expect(await accounts.changePassword(user, 'not it', 'a brand new passphrase', 'keep', '10.0.0.1')).toEqual({
+        currentPassword: 'account.password.wrongCurrent',
+      });
       expect(users.rows.get(user.id)!.passwordHash).toBe(`v2:${PASSWORD}`);
       expect(audit.types()).toContain('password.change_failed');
     });
@@ -262,7 +278,7 @@ describe('Accounts', () => {
       expect(users.rows.get(user.id)!.passwordHash).toBe('v2:an operator chose this');
     });
 
-    it('a role change or disabling ends the user\'s sessions; enabling again ends none', async () => {
+    it("a role change or disabling ends the user's sessions; enabling again ends none", async () => {
       const admin = await signUp('admin@example.com');
       const user = await signUp();
       await sessions.create(user.id, '10.0.0.1', 'a');

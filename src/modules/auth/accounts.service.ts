@@ -12,10 +12,7 @@ import { UsersRepository } from './users.repository';
 /** Field name → message key, for forms and problem details. */
 export type FieldErrors = Record<string, string>;
 
-export type LoginResult =
-  | { outcome: 'ok'; user: User }
-  | { outcome: 'invalid' }
-  | { outcome: 'throttled'; retryAfterS: number };
+export type LoginResult = { outcome: 'ok'; user: User } | { outcome: 'invalid' } | { outcome: 'throttled'; retryAfterS: number };
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
 // eslint-disable-next-line no-control-regex -- the pattern exists to find control characters
@@ -80,8 +77,17 @@ export class Accounts {
     const passwordHash = await this.hasher.hash(input.password);
     const now = this.clock.now();
     const user: User = {
-      id: randomUUID(), email, displayName: input.displayName.trim(), passwordHash, role, locale: null, timeZone: 'UTC',
-      disabledAt: null, createdAt: now, updatedAt: now, passwordChangedAt: now,
+      id: randomUUID(),
+      email,
+      displayName: input.displayName.trim(),
+      passwordHash,
+      role,
+      locale: null,
+      timeZone: 'UTC',
+      disabledAt: null,
+      createdAt: now,
+      updatedAt: now,
+      passwordChangedAt: now,
     };
     if (!(await this.users.insert(user, (first) => (first ? 'admin' : role)))) return { errors: { email: 'signup.emailTaken' } };
     await this.audit.record('account.created', { userId: user.id, details: { role: user.role } });
@@ -90,7 +96,10 @@ export class Accounts {
 
   async login(email: string, password: string, ip: string): Promise<LoginResult> {
     const normalized = normalizeEmail(email);
-    const keys: Array<[string, ThrottlePolicy]> = [[accountKey(normalized, ip), ACCOUNT_POLICY], [addressKey(ip), ADDRESS_POLICY]];
+    const keys: Array<[string, ThrottlePolicy]> = [
+      [accountKey(normalized, ip), ACCOUNT_POLICY],
+      [addressKey(ip), ADDRESS_POLICY],
+    ];
     const reservation = await this.throttle.reserve(keys);
     if (!reservation.allowed) {
       const retryAfterS = Math.ceil(reservation.retryAfterMs / 1000);

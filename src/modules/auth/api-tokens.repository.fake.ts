@@ -24,7 +24,10 @@ export class FakeApiTokensRepository implements Pick<ApiTokensRepository, keyof 
   }
 
   async listActive(userId: string): Promise<ApiToken[]> {
-    return [...this.rows.values()].filter((t) => t.userId === userId && !t.revokedAt).sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).map((t) => ({ ...t }));
+    return [...this.rows.values()]
+      .filter((t) => t.userId === userId && !t.revokedAt)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .map((t) => ({ ...t }));
   }
 
   async findActive(userId: string, id: string): Promise<ApiToken | null> {

@@ -17,7 +17,9 @@ export class ApiTokensRepository {
   async findByPrefix(prefix: string): Promise<{ token: ApiToken; user: User } | null> {
     const t = this.db.columns(ApiToken, 't');
     const u = this.db.columns(User, 'u');
-    const [values] = await this.db.selectValues(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [prefix]);
+    const [values] = await this.db.selectValues(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [
+      prefix,
+    ]);
     return values ? { token: t.read(values), user: u.read(values, t.count) } : null;
   }
 

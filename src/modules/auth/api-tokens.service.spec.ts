@@ -14,7 +14,19 @@ describe('ApiTokens', () => {
   let alice: User;
 
   const newUser = async (id: string): Promise<User> => {
-    const user: User = { id, email: `${id}@example.com`, displayName: id, passwordHash: 'x', role: 'user', locale: null, timeZone: 'UTC', disabledAt: null, createdAt: clock.now(), updatedAt: clock.now(), passwordChangedAt: clock.now() };
+    const user: User = {
+      id,
+      email: `${id}@example.com`,
+      displayName: id,
+      passwordHash: 'x',
+      role: 'user',
+      locale: null,
+      timeZone: 'UTC',
+      disabledAt: null,
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+      passwordChangedAt: clock.now(),
+    };
     await users.insert(user, () => 'user');
     return user;
   };
@@ -54,7 +66,7 @@ describe('ApiTokens', () => {
     expect(await tokens.authenticate(kept.token)).toBeNull();
   });
 
-  it('revokes only its owner\'s tokens, each once', async () => {
+  it("revokes only its owner's tokens, each once", async () => {
     const bob = await newUser('bob');
     const { row } = await tokens.create(alice.id, 'laptop');
     expect(await tokens.revoke(bob.id, row.id)).toBeNull();

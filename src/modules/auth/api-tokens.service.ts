@@ -26,8 +26,14 @@ export class ApiTokens {
     const prefix = `krk_${randomBytes(6).toString('hex')}`;
     const token = `${prefix}_${randomToken(32)}`;
     const row: ApiToken = {
-      id: randomUUID(), userId, name, prefix, tokenHash: sha256(token),
-      createdAt: this.clock.now(), lastUsedAt: null, revokedAt: null,
+      id: randomUUID(),
+      userId,
+      name,
+      prefix,
+      tokenHash: sha256(token),
+      createdAt: this.clock.now(),
+      lastUsedAt: null,
+      revokedAt: null,
     };
     await this.tokens.insert(row);
     return { token, row };

@@ -36,11 +36,17 @@ export class AuthController {
   async login(@Req() req: Request, @Form() form: LoginForm): Promise<Page | RedirectTo> {
     const result = await this.accounts.login(form.email, form.password, req.ip ?? '');
     if (result.outcome === 'throttled') {
-      return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.throttled', retryAfterS: result.retryAfterS }, {
-        status: 429, headers: { 'Retry-After': String(result.retryAfterS) },
-      });
+      return new Page(
+        'login',
+        { title: 'login.title', next: form.next, email: form.email, error: 'login.throttled', retryAfterS: result.retryAfterS },
+        {
+          status: 429,
+          headers: { 'Retry-After': String(result.retryAfterS) },
+        },
+      );
     }
-    if (result.outcome === 'invalid') return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.failed' }, { status: 401 });
+    if (result.outcome === 'invalid')
+      return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.failed' }, { status: 401 });
     return new RedirectTo(form.next || '/notes', { cookies: await this.signIn.start(result.user, signInClient(req)) });
   }
 

@@ -16,7 +16,10 @@ export class Cookies {
   readonly preSession: string;
   readonly flash: string;
 
-  constructor(app: AppConfig, private readonly security: SecurityConfig) {
+  constructor(
+    app: AppConfig,
+    private readonly security: SecurityConfig,
+  ) {
     this.https = app.publicUrl.startsWith('https://');
     this.session = this.https ? '__Host-kiroku' : 'kiroku_sid';
     this.preSession = this.https ? '__Host-kiroku-csrf' : 'kiroku_csrf';

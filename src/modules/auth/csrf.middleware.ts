@@ -54,7 +54,13 @@ export class CsrfMiddleware implements NestMiddleware {
       return next(new UnsupportedMediaTypeException('Send JSON with Content-Type: application/json.'));
     }
     if (refusal) {
-      await this.audit.record('csrf.refused', { userId: auth.user?.id ?? null, ip: req.ip ?? null, details: { reason: refusal, method: req.method, path: req.path.slice(0, 200) } }).catch(() => undefined);
+      await this.audit
+        .record('csrf.refused', {
+          userId: auth.user?.id ?? null,
+          ip: req.ip ?? null,
+          details: { reason: refusal, method: req.method, path: req.path.slice(0, 200) },
+        })
+        .catch(() => undefined);
       return next(new ForbiddenException('The request was refused: reload the page and try again.'));
     }
     next();

@@ -17,15 +17,25 @@ describe('the forms of sign-in, sign-up and the account page', () => {
   it('SignupForm refuses by the rules of a new account, with their message keys', () => {
     expect(check(SignupForm, {}).errors).toEqual({ email: 'form.required', displayName: 'form.required', password: 'password.tooShort' });
     expect(check(SignupForm, { email: ['a@example.com', 'b@example.com'], displayName: 'a\u0001b', password: 'password123' }).errors).toEqual({
-      email: 'form.required', displayName: 'displayName.invalid', password: 'password.common',
+      email: 'form.required',
+      displayName: 'displayName.invalid',
+      password: 'password.common',
     });
     expect(check(SignupForm, { email: 'nope', displayName: ' Ann ', password: 'a long enough passphrase' }).errors).toEqual({ email: 'email.invalid' });
-    expect(check(SignupForm, { email: ' Ann@Example.com', displayName: 'Ann', password: 'a long enough passphrase' }).form).toEqual({ email: ' Ann@Example.com', displayName: 'Ann', password: 'a long enough passphrase' });
+    expect(check(SignupForm, { email: ' Ann@Example.com', displayName: 'Ann', password: 'a long enough passphrase' }).form).toEqual({
+      email: ' Ann@Example.com',
+      displayName: 'Ann',
+      password: 'a long enough passphrase',
+    });
   });
 
   it('LoginForm never refuses (every failure is answered alike, after the throttle) and keeps only a local next', () => {
     expect(check(LoginForm, { email: ['a', 'b'] }).form).toEqual({ email: '', password: '', next: '' });
-    expect(check(LoginForm, { email: 'a@example.com', password: 'x', next: '//evil.example' }).form).toEqual({ email: 'a@example.com', password: 'x', next: '' });
+    expect(check(LoginForm, { email: 'a@example.com', password: 'x', next: '//evil.example' }).form).toEqual({
+      email: 'a@example.com',
+      password: 'x',
+      next: '',
+    });
     expect(check(LoginForm, { next: '/notes?tag=x' }).form).toMatchObject({ next: '/notes?tag=x' });
   });
 

@@ -6,7 +6,6 @@ import { LoginThrottleRepository, type ThrottlePolicy } from './login-throttle.r
 
 export type { ThrottlePolicy } from './login-throttle.repository';
 
-
 /** Per account and client address: after 5 failures, 1 s, 2 s, 4 s … at most 15 minutes. */
 export const ACCOUNT_POLICY: ThrottlePolicy = { free: 5, baseMs: 1000, maxMs: 15 * 60_000 };
 /** Per client address, any account: generous for offices behind one NAT, still stops spraying. */
@@ -24,7 +23,10 @@ export function clientAddress(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const full = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
-  return `${full.slice(0, 4).map((h) => h.padStart(4, '0')).join(':')}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((h) => h.padStart(4, '0'))
+    .join(':')}::/64`;
 }
 
 /** The account as seen from one address: someone else's failures elsewhere never slow the owner down. */

@@ -26,7 +26,10 @@ export class MultipartMiddleware implements NestMiddleware {
     if (!parse) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on the first upload, see above
       const multer = require('multer') as typeof Multer;
-      parse = multer({ storage: multer.memoryStorage(), limits: { fileSize: UPLOAD_ROUTES[path], files: 1, fields: 5, fieldSize: 1024, parts: 6, headerPairs: 50 } }).single('file');
+      parse = multer({
+        storage: multer.memoryStorage(),
+        limits: { fileSize: UPLOAD_ROUTES[path], files: 1, fields: 5, fieldSize: 1024, parts: 6, headerPairs: 50 },
+      }).single('file');
       this.parsers.set(path, parse);
     }
     return parse;
@@ -36,7 +39,10 @@ export class MultipartMiddleware implements NestMiddleware {
     // Not parsed for anything the CSRF check will refuse anyway: no session, or a cross-site request.
     const site = req.headers['sec-fetch-site'];
     const crossSite = typeof site === 'string' && site !== 'same-origin' && site !== 'none';
-    const parse = Object.hasOwn(UPLOAD_ROUTES, req.path) && req.method === 'POST' && req.is('multipart/form-data') && authOf(req).via === 'session' && !crossSite ? this.parser(req.path) : undefined;
+    const parse =
+      Object.hasOwn(UPLOAD_ROUTES, req.path) && req.method === 'POST' && req.is('multipart/form-data') && authOf(req).via === 'session' && !crossSite
+        ? this.parser(req.path)
+        : undefined;
     if (!parse) return next();
     parse(req, res, (error: unknown) => {
       if (!error) return next();

@@ -19,7 +19,19 @@ describe('SessionStore', () => {
   beforeEach(async () => {
     clock = new FakeClock(Date.UTC(2026, 0, 1));
     const users = new FakeUsersRepository();
-    user = { id: 'u1', email: 'alice@example.com', displayName: 'Alice', passwordHash: 'x', role: 'user', locale: null, timeZone: 'UTC', disabledAt: null, createdAt: clock.now(), updatedAt: clock.now(), passwordChangedAt: clock.now() };
+    user = {
+      id: 'u1',
+      email: 'alice@example.com',
+      displayName: 'Alice',
+      passwordHash: 'x',
+      role: 'user',
+      locale: null,
+      timeZone: 'UTC',
+      disabledAt: null,
+      createdAt: clock.now(),
+      updatedAt: clock.now(),
+      passwordChangedAt: clock.now(),
+    };
     await users.insert(user, () => 'user');
     rows = new FakeSessionsRepository(users);
     store = new SessionStore(rows as unknown as SessionsRepository, clock, security);
@@ -29,7 +41,9 @@ describe('SessionStore', () => {
     const { cookie, session } = await store.create(user.id, '10.0.0.1', 'Firefox');
     expect(session.idHash).toBe(sha256(cookie));
     expect(JSON.stringify([...rows.rows.values()])).not.toContain(cookie);
-    expect(await store.lookup(cookie)).toEqual({ found: { session: expect.objectContaining({ idHash: session.idHash, userId: user.id }), user: expect.objectContaining({ id: user.id }) } });
+    expect(await store.lookup(cookie)).toEqual({
+      found: { session: expect.objectContaining({ idHash: session.idHash, userId: user.id }), user: expect.objectContaining({ id: user.id }) },
+    });
     expect(await store.lookup('another cookie')).toEqual({ missing: true });
   });
 
@@ -63,7 +77,7 @@ describe('SessionStore', () => {
     expect(touch).toHaveBeenCalledWith(session.idHash, clock.now());
   });
 
-  it('lists a user\'s active sessions only, newest activity first', async () => {
+  it("lists a user's active sessions only, newest activity first", async () => {
     const old = await store.create(user.id, '10.0.0.1', 'old');
     clock.advance(20 * MINUTE);
     const recent = await store.create(user.id, '10.0.0.2', 'recent');

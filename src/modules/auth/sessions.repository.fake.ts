@@ -34,6 +34,9 @@ export class FakeSessionsRepository implements Pick<SessionsRepository, keyof Se
   }
 
   async forUser(userId: string): Promise<Session[]> {
-    return [...this.rows.values()].filter((s) => s.userId === userId).sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime()).map((s) => ({ ...s }));
+    return [...this.rows.values()]
+      .filter((s) => s.userId === userId)
+      .sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime())
+      .map((s) => ({ ...s }));
   }
 }

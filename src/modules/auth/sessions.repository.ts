@@ -17,7 +17,9 @@ export class SessionsRepository {
   async findWithUser(idHash: string): Promise<{ session: Session; user: User } | null> {
     const s = this.db.columns(Session, 's');
     const u = this.db.columns(User, 'u');
-    const [values] = await this.db.selectValues(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [idHash]);
+    const [values] = await this.db.selectValues(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [
+      idHash,
+    ]);
     return values ? { session: s.read(values), user: u.read(values, s.count) } : null;
   }
 

@@ -34,19 +34,35 @@ export class FakeBackupCatalog implements Pick<BackupCatalog, keyof BackupCatalo
   }
 
   async idsWithObjects(limit: number): Promise<string[]> {
-    return this.all().filter((r) => r.objectKey !== null).sort(newestFirst).slice(0, limit).map((r) => r.id);
+    return this.all()
+      .filter((r) => r.objectKey !== null)
+      .sort(newestFirst)
+      .slice(0, limit)
+      .map((r) => r.id);
   }
 
   async newestSucceeded(): Promise<BackupRun | null> {
-    return this.all().filter((r) => r.status === 'succeeded').sort(newestFirst)[0] ?? null;
+    return (
+      this.all()
+        .filter((r) => r.status === 'succeeded')
+        .sort(newestFirst)[0] ?? null
+    );
   }
 
   async newestVerified(): Promise<BackupRun | null> {
-    return this.all().filter((r) => r.verifyStatus === 'passed').sort(newestFirst)[0] ?? null;
+    return (
+      this.all()
+        .filter((r) => r.verifyStatus === 'passed')
+        .sort(newestFirst)[0] ?? null
+    );
   }
 
   async newestFinished(): Promise<BackupRun | null> {
-    return this.all().filter((r) => r.status !== 'running').sort(newestFirst)[0] ?? null;
+    return (
+      this.all()
+        .filter((r) => r.status !== 'running')
+        .sort(newestFirst)[0] ?? null
+    );
   }
 
   async countFailed(): Promise<number> {

@@ -34,7 +34,12 @@ export class BackupCatalog {
 
   /** The ids of the newest `limit` runs that stored an object (pruned or not), newest first. */
   async idsWithObjects(limit: number): Promise<string[]> {
-    const rows = await this.db.manager.find(BackupRun, { select: { id: true }, where: { objectKey: Not(IsNull()) }, order: { startedAt: 'DESC' }, take: limit });
+    const rows = await this.db.manager.find(BackupRun, {
+      select: { id: true },
+      where: { objectKey: Not(IsNull()) },
+      order: { startedAt: 'DESC' },
+      take: limit,
+    });
     return rows.map((r) => r.id);
   }
 

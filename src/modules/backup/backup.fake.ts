@@ -30,7 +30,10 @@ export class MemoryDestination implements StorageDestination {
   }
 
   async list(prefix: string): Promise<StoredObject[]> {
-    return [...this.objects].filter(([key]) => key.startsWith(prefix)).sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, bytes]) => ({ key, size: bytes.length }));
+    return [...this.objects]
+      .filter(([key]) => key.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, bytes]) => ({ key, size: bytes.length }));
   }
 
   async delete(key: string): Promise<void> {

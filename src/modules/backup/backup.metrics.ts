@@ -18,7 +18,9 @@ export class BackupMetrics implements OnModuleInit {
     const destination = { destination: this.backups.destination.kind };
     const gauge = (name: string, help: string, pick: (s: BackupStatusFigures) => number | null) =>
       this.metrics.gauge({
-        name, help, labelNames: ['destination'],
+        name,
+        help,
+        labelNames: ['destination'],
         collect: this.metrics.guarded(async (g) => {
           const value = pick(await status());
           if (value === null) g.reset();
@@ -28,7 +30,9 @@ export class BackupMetrics implements OnModuleInit {
     const seconds = (d: Date | null) => (d ? d.getTime() / 1000 : null);
     gauge('kiroku_backup_last_success_timestamp_seconds', 'When the newest successful backup finished', (s) => seconds(s.lastSuccessAt));
     gauge('kiroku_backup_last_verified_timestamp_seconds', 'When a backup last passed verification', (s) => seconds(s.lastVerifiedAt));
-    gauge('kiroku_backup_last_duration_seconds', 'Snapshot-to-stored time of the newest successful backup', (s) => (s.lastDurationMs === null ? null : s.lastDurationMs / 1000));
+    gauge('kiroku_backup_last_duration_seconds', 'Snapshot-to-stored time of the newest successful backup', (s) =>
+      s.lastDurationMs === null ? null : s.lastDurationMs / 1000,
+    );
     gauge('kiroku_backup_last_size_bytes', 'Stored size of the newest successful backup', (s) => s.lastStoredBytes);
     gauge('kiroku_backup_failures', 'Failed backup runs in the catalog', (s) => s.failures);
     gauge('kiroku_backup_last_run_failed', '1 when the newest finished backup run failed', (s) => (s.lastRunFailed ? 1 : 0));

@@ -42,7 +42,16 @@ describe('BackupService', () => {
     config = { dir: '/unused', schedule: '0 2 * * *', retentionDays: 30, ageRecipients: [recipient], azureContainer: 'unused' } as BackupConfig;
   });
 
-  const service = () => new BackupService(catalog as unknown as BackupCatalog, source as unknown as BackupSource, clock, config, destination, 'instance-1', leases as unknown as LeaseService);
+  const service = () =>
+    new BackupService(
+      catalog as unknown as BackupCatalog,
+      source as unknown as BackupSource,
+      clock,
+      config,
+      destination,
+      'instance-1',
+      leases as unknown as LeaseService,
+    );
   const objectsOf = (run: BackupRun) => [run.objectKey!, `${run.objectKey}${MANIFEST_SUFFIX}`];
   const stored = () => [...destination.objects.keys()].sort();
   /** A run that already happened, `daysAgo` days before the clock. */
@@ -61,10 +70,23 @@ describe('BackupService', () => {
       const run = await service().run('manual');
       expect(catalog.writes.filter((w) => w.id === run.id).map((w) => w.status)).toEqual(['running', 'succeeded', 'succeeded']);
       expect(run).toMatchObject({
-        status: 'succeeded', trigger: 'manual', error: null, instanceId: 'instance-1', engine: 'sqlite', serverVersion: 'SQLite 3.50.0', encryption: 'x25519',
-        schemaVersion: source.facts.schemaVersion, rowCounts: JSON.stringify(source.facts.rowCounts), startedAt: clock.now(), finishedAt: clock.now(),
-        plainBytes: source.content.length, plainSha256: createHash('sha256').update(source.content).digest('hex'),
-        verifyStatus: 'passed', verifyMode: 'checksum', verifiedAt: clock.now(), prunedAt: null,
+        status: 'succeeded',
+        trigger: 'manual',
+        error: null,
+        instanceId: 'instance-1',
+        engine: 'sqlite',
+        serverVersion: 'SQLite 3.50.0',
+        encryption: 'x25519',
+        schemaVersion: source.facts.schemaVersion,
+        rowCounts: JSON.stringify(source.facts.rowCounts),
+        startedAt: clock.now(),
+        finishedAt: clock.now(),
+        plainBytes: source.content.length,
+        plainSha256: createHash('sha256').update(source.content).digest('hex'),
+        verifyStatus: 'passed',
+        verifyMode: 'checksum',
+        verifiedAt: clock.now(),
+        prunedAt: null,
       });
       expect(run.objectKey).toMatch(/^backups\/kiroku-sqlite-20260101T020000Z-[0-9a-f]{8}\.sqlite\.gz\.age$/);
       expect(stored()).toEqual(objectsOf(run).sort());
@@ -77,7 +99,15 @@ describe('BackupService', () => {
       expect(gunzipSync(await decrypter.decrypt(object))).toEqual(source.content);
 
       const manifest = JSON.parse(destination.objects.get(`${run.objectKey}${MANIFEST_SUFFIX}`)!.toString()) as Manifest;
-      expect(manifest).toMatchObject({ format: 'kiroku-backup/1', id: run.id, object: run.objectKey, content: 'sqlite+gzip', rowCounts: source.facts.rowCounts, storedSha256: run.storedSha256, plainSha256: run.plainSha256 });
+      expect(manifest).toMatchObject({
+        format: 'kiroku-backup/1',
+        id: run.id,
+        object: run.objectKey,
+        content: 'sqlite+gzip',
+        rowCounts: source.facts.rowCounts,
+        storedSha256: run.storedSha256,
+        plainSha256: run.plainSha256,
+      });
       expect(source.removedScratches).toEqual(source.scratches);
     });
 
@@ -131,7 +161,11 @@ describe('BackupService', () => {
       clock.advance(MINUTE);
       const run = await service().run('manual');
       expect(run.status).toBe('succeeded');
-      expect(await catalog.get(killed.id)).toMatchObject({ status: 'failed', finishedAt: clock.now(), error: 'interrupted: the process running it stopped before it finished' });
+      expect(await catalog.get(killed.id)).toMatchObject({
+        status: 'failed',
+        finishedAt: clock.now(),
+        error: 'interrupted: the process running it stopped before it finished',
+      });
     });
 
     it('that loses its lock before it is complete stops: recorded as failed, its object removed, nothing pruned', async () => {
@@ -186,7 +220,11 @@ describe('BackupService', () => {
       config.ageIdentityFile = '/etc/kiroku/backup-identity.txt';
       expect(await service().verify(run.id)).toMatchObject({ verifyStatus: 'passed', verifyMode: 'restore' });
       source.restored = { rowCounts: { notes: 2, users: 1 }, schemaVersion: source.facts.schemaVersion };
-      expect(await service().verify(run.id)).toMatchObject({ verifyStatus: 'failed', verifyMode: 'restore', verifyError: 'rows differ: notes 2 restored, 3 expected' });
+      expect(await service().verify(run.id)).toMatchObject({
+        verifyStatus: 'failed',
+        verifyMode: 'restore',
+        verifyError: 'rows differ: notes 2 restored, 3 expected',
+      });
       source.restored = { ...source.facts, schemaVersion: 'older' };
       expect((await service().verify(run.id)).verifyError).toBe(`schema version older restored, ${source.facts.schemaVersion} expected`);
     });
@@ -209,7 +247,12 @@ describe('BackupService', () => {
       const day40 = await pastRun(20);
       const now = await service().run('schedule');
       const rows = await catalog.list();
-      expect(rows.filter((r) => r.prunedAt).map((r) => r.id).sort()).toEqual([day0.id, day20.id].sort());
+      expect(
+        rows
+          .filter((r) => r.prunedAt)
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual([day0.id, day20.id].sort());
       expect(rows).toHaveLength(4);
       expect(stored()).toEqual([...objectsOf(day40), ...objectsOf(now)].sort());
       expect(await service().prune()).toEqual({ pruned: [] });
@@ -247,13 +290,26 @@ describe('BackupService', () => {
     });
 
     it('reports the figures metrics and alerts read', async () => {
-      expect(await service().status()).toEqual({ lastSuccessAt: null, lastVerifiedAt: null, lastDurationMs: null, lastStoredBytes: null, lastRunFailed: false, lastError: null, failures: 0 });
+      expect(await service().status()).toEqual({
+        lastSuccessAt: null,
+        lastVerifiedAt: null,
+        lastDurationMs: null,
+        lastStoredBytes: null,
+        lastRunFailed: false,
+        lastError: null,
+        failures: 0,
+      });
       const ok = await pastRun(1);
       config.ageRecipients = undefined;
       const failed = await service().run('manual');
       expect(await service().status()).toEqual({
-        lastSuccessAt: ok.finishedAt, lastVerifiedAt: ok.verifiedAt, lastDurationMs: 0, lastStoredBytes: ok.storedBytes,
-        lastRunFailed: true, lastError: failed.error, failures: 1,
+        lastSuccessAt: ok.finishedAt,
+        lastVerifiedAt: ok.verifiedAt,
+        lastDurationMs: 0,
+        lastStoredBytes: ok.storedBytes,
+        lastRunFailed: true,
+        lastError: failed.error,
+        failures: 1,
       });
     });
 

@@ -18,7 +18,8 @@ import { retentionDecision } from './retention';
  */
 const LOCK = { task: 'backup-exclusive', slot: 'run' };
 const LOCK_MS = 2 * 60_000;
-const LOST_LOCK = 'the backup lock was lost (its renewals failed until the lease ran out, or another instance took it over), so the run stopped: two backups must never overlap';
+const LOST_LOCK =
+  'the backup lock was lost (its renewals failed until the lease ran out, or another instance took it over), so the run stopped: two backups must never overlap';
 
 /** Another backup holds the lock: not a failed run, nothing is recorded. */
 export class BackupBusy extends Error {
@@ -70,7 +71,14 @@ export class BackupService {
     // The lock is checked before the run records success and before it prunes: a run whose renewals failed
     // until the lease ran out (or that was taken over) may be overlapping another backup, so it stops there.
     let lost = false;
-    const renewal = setInterval(() => void this.leases.renew(lock, LOCK_MS).then((ok) => (lost ||= !ok), () => undefined), LOCK_MS / 3);
+    const renewal = setInterval(
+      () =>
+        void this.leases.renew(lock, LOCK_MS).then(
+          (ok) => (lost ||= !ok),
+          () => undefined,
+        ),
+      LOCK_MS / 3,
+    );
     const held = () => !lost && this.clock.nowMs() < lock.expiresAt.getTime();
     try {
       await this.reapInterrupted();
@@ -101,11 +109,31 @@ export class BackupService {
       keyError = error as Error;
     }
     const row: BackupRun = {
-      id, trigger, slot, status: 'running', startedAt, finishedAt: null, error: null, instanceId: this.instanceId,
-      destination: this.destination.kind, objectKey: null, engine, serverVersion: await this.source.serverVersion(),
-      schemaVersion: 'unknown', encryption: key?.kind ?? 'none', keyFingerprint: key?.fingerprint ?? 'none',
-      plainBytes: null, plainSha256: null, storedBytes: null, storedSha256: null, rowCounts: null,
-      verifiedAt: null, verifyStatus: null, verifyMode: null, verifyError: null, prunedAt: null,
+      id,
+      trigger,
+      slot,
+      status: 'running',
+      startedAt,
+      finishedAt: null,
+      error: null,
+      instanceId: this.instanceId,
+      destination: this.destination.kind,
+      objectKey: null,
+      engine,
+      serverVersion: await this.source.serverVersion(),
+      schemaVersion: 'unknown',
+      encryption: key?.kind ?? 'none',
+      keyFingerprint: key?.fingerprint ?? 'none',
+      plainBytes: null,
+      plainSha256: null,
+      storedBytes: null,
+      storedSha256: null,
+      rowCounts: null,
+      verifiedAt: null,
+      verifyStatus: null,
+      verifyMode: null,
+      verifyError: null,
+      prunedAt: null,
     };
     await this.catalog.insert(row);
     let scratch: string | undefined;
@@ -128,15 +156,35 @@ export class BackupService {
       if (!held()) throw new Error(`${LOST_LOCK}: its object was removed`);
       const finishedAt = this.clock.now();
       const manifest: Manifest = {
-        format: 'kiroku-backup/1', id, object: objectKey, startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), appVersion: APP_VERSION,
-        engine: row.engine, serverVersion: row.serverVersion, schemaVersion: snapshot.schemaVersion, content: engine === 'sqlite' ? 'sqlite+gzip' : 'pg_dump-custom',
-        encryption: key!.kind, keyFingerprint: key!.fingerprint, plainBytes: plain.bytes, plainSha256: plain.sha256,
-        storedBytes, storedSha256: storedMeasure.sha256, rowCounts: snapshot.rowCounts,
+        format: 'kiroku-backup/1',
+        id,
+        object: objectKey,
+        startedAt: startedAt.toISOString(),
+        finishedAt: finishedAt.toISOString(),
+        appVersion: APP_VERSION,
+        engine: row.engine,
+        serverVersion: row.serverVersion,
+        schemaVersion: snapshot.schemaVersion,
+        content: engine === 'sqlite' ? 'sqlite+gzip' : 'pg_dump-custom',
+        encryption: key!.kind,
+        keyFingerprint: key!.fingerprint,
+        plainBytes: plain.bytes,
+        plainSha256: plain.sha256,
+        storedBytes,
+        storedSha256: storedMeasure.sha256,
+        rowCounts: snapshot.rowCounts,
       };
       await this.destination.put(`${objectKey}${MANIFEST_SUFFIX}`, Readable.from([Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]));
       Object.assign(row, {
-        status: 'succeeded', finishedAt, objectKey, schemaVersion: snapshot.schemaVersion, plainBytes: plain.bytes, plainSha256: plain.sha256,
-        storedBytes, storedSha256: storedMeasure.sha256, rowCounts: JSON.stringify(snapshot.rowCounts),
+        status: 'succeeded',
+        finishedAt,
+        objectKey,
+        schemaVersion: snapshot.schemaVersion,
+        plainBytes: plain.bytes,
+        plainSha256: plain.sha256,
+        storedBytes,
+        storedSha256: storedMeasure.sha256,
+        rowCounts: JSON.stringify(snapshot.rowCounts),
       });
       await this.catalog.save(row);
       this.logger.log(`backup ${id} stored as ${objectKey} (${storedBytes} bytes) in ${this.destination.description}`);
@@ -166,7 +214,8 @@ export class BackupService {
   async verify(id: string): Promise<BackupRun> {
     const row = await this.find(id);
     if (!row) throw new Error(`no backup ${id}`);
-    if (row.status !== 'succeeded' || !row.objectKey || row.prunedAt) throw new Error(`backup ${id} has no stored object to verify (${row.prunedAt ? 'pruned' : row.status})`);
+    if (row.status !== 'succeeded' || !row.objectKey || row.prunedAt)
+      throw new Error(`backup ${id} has no stored object to verify (${row.prunedAt ? 'pruned' : row.status})`);
     const mode = canDecrypt(this.config) ? 'restore' : 'checksum';
     let failure: string | null = null;
     try {
@@ -175,11 +224,15 @@ export class BackupService {
       if (mode === 'restore') {
         const facts = await this.source.testRestore(row.engine, body);
         compareFacts(facts.restored, { rowCounts: JSON.parse(row.rowCounts ?? '{}'), schemaVersion: row.schemaVersion });
-        if (facts.plainSha256 !== row.plainSha256) throw new Error(`the decrypted snapshot's sha256 ${facts.plainSha256} differs from the catalog's ${row.plainSha256}`);
+        if (facts.plainSha256 !== row.plainSha256)
+          throw new Error(`the decrypted snapshot's sha256 ${facts.plainSha256} differs from the catalog's ${row.plainSha256}`);
       } else {
         for await (const _ of body) void _;
       }
-      if (measure.bytes !== row.storedBytes || measure.sha256 !== row.storedSha256) throw new Error(`the stored object changed: ${measure.bytes} bytes, sha256 ${measure.sha256}; the catalog says ${row.storedBytes} bytes, sha256 ${row.storedSha256}`);
+      if (measure.bytes !== row.storedBytes || measure.sha256 !== row.storedSha256)
+        throw new Error(
+          `the stored object changed: ${measure.bytes} bytes, sha256 ${measure.sha256}; the catalog says ${row.storedBytes} bytes, sha256 ${row.storedSha256}`,
+        );
     } catch (error) {
       failure = oneLine(error);
     }
@@ -194,7 +247,13 @@ export class BackupService {
   async prune(): Promise<{ pruned: string[]; held?: string }> {
     const rows = await this.catalog.list();
     const decision = retentionDecision(
-      rows.map((r) => ({ id: r.id, startedAt: r.startedAt, status: r.status, stored: r.status === 'succeeded' && !!r.objectKey && !r.prunedAt, verified: r.verifyStatus === 'passed' })),
+      rows.map((r) => ({
+        id: r.id,
+        startedAt: r.startedAt,
+        status: r.status,
+        stored: r.status === 'succeeded' && !!r.objectKey && !r.prunedAt,
+        verified: r.verifyStatus === 'passed',
+      })),
       this.clock.now(),
       this.config.retentionDays,
     );
@@ -258,7 +317,10 @@ function chain(...streams: Array<NodeJS.ReadableStream | NodeJS.ReadWriteStream>
 }
 
 function stamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 function oneLine(error: unknown): string {

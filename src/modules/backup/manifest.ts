@@ -26,8 +26,12 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 
 /** Throws unless the restored copy holds the rows and schema the backup recorded. */
 export function compareFacts(restored: SnapshotFacts, expected: SnapshotFacts): void {
-  if (restored.schemaVersion !== expected.schemaVersion) throw new Error(`schema version ${restored.schemaVersion} restored, ${expected.schemaVersion} expected`);
+  if (restored.schemaVersion !== expected.schemaVersion)
+    throw new Error(`schema version ${restored.schemaVersion} restored, ${expected.schemaVersion} expected`);
   const tables = new Set([...Object.keys(restored.rowCounts), ...Object.keys(expected.rowCounts)]);
   const off = [...tables].filter((t) => restored.rowCounts[t] !== expected.rowCounts[t]);
-  if (off.length) throw new Error(`rows differ: ${off.map((t) => `${t} ${restored.rowCounts[t] ?? 'missing'} restored, ${expected.rowCounts[t] ?? 'none'} expected`).join('; ')}`);
+  if (off.length)
+    throw new Error(
+      `rows differ: ${off.map((t) => `${t} ${restored.rowCounts[t] ?? 'missing'} restored, ${expected.rowCounts[t] ?? 'none'} expected`).join('; ')}`,
+    );
 }

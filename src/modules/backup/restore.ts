@@ -38,22 +38,33 @@ export async function readManifests(destination: StorageDestination): Promise<Ma
  * SQLite file or an empty PostgreSQL database, without needing the database
  * the backup came from. A non-empty target is refused unless `force`.
  */
-export async function restoreBackup(config: BackupConfig, database: DatabaseConfig, id: string, target: string, force: boolean): Promise<{ manifest: Manifest; restored: SnapshotFacts }> {
+export async function restoreBackup(
+  config: BackupConfig,
+  database: DatabaseConfig,
+  id: string,
+  target: string,
+  force: boolean,
+): Promise<{ manifest: Manifest; restored: SnapshotFacts }> {
   const destination = storageDestination(config);
   const matches = (await readManifests(destination)).filter((m) => m.id === id || (id.length >= 8 && m.id.startsWith(id)));
   if (matches.length === 0) throw new RestoreRefused(`no backup ${id} in ${destination.description}`);
   if (matches.length > 1) throw new RestoreRefused(`${id} names ${matches.length} backups: give more of the id`);
   const [manifest] = matches;
   const toPostgres = /^postgres(ql)?:\/\//.test(target);
-  if (manifest.engine === 'postgres' && !toPostgres) throw new RestoreRefused('this is a PostgreSQL backup: --to must be a postgres:// URL (kiroku db copy moves data between engines)');
-  if (manifest.engine === 'sqlite' && toPostgres) throw new RestoreRefused('this is a SQLite backup: --to must be a file path (kiroku db copy moves data between engines)');
+  if (manifest.engine === 'postgres' && !toPostgres)
+    throw new RestoreRefused('this is a PostgreSQL backup: --to must be a postgres:// URL (kiroku db copy moves data between engines)');
+  if (manifest.engine === 'sqlite' && toPostgres)
+    throw new RestoreRefused('this is a SQLite backup: --to must be a file path (kiroku db copy moves data between engines)');
   const encrypted = () => destination.get(manifest.object).then((s) => s.pipe(new RequireAgeHeader()));
 
   let restored: SnapshotFacts;
   if (toPostgres) {
-    const tables = (await withClient(target, (q) => q("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'"))) as Array<{ n: string }>;
+    const tables = (await withClient(target, (q) => q("SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public'"))) as Array<{
+      n: string;
+    }>;
     if (Number(tables[0].n) > 0) {
-      if (!force) throw new RestoreRefused('the target database is not empty: restore into an empty database, or add --force to replace everything in its public schema');
+      if (!force)
+        throw new RestoreRefused('the target database is not empty: restore into an empty database, or add --force to replace everything in its public schema');
       await withClient(target, async (q) => {
         await q('DROP SCHEMA public CASCADE');
         await q('CREATE SCHEMA public');
@@ -62,7 +73,8 @@ export async function restoreBackup(config: BackupConfig, database: DatabaseConf
     restored = (await restoreInto(config, database, 'postgres', await encrypted(), { target })).restored;
   } else {
     const file = resolve(target);
-    if (existsSync(file) && !force) throw new RestoreRefused(`${file} exists: restore into a new file, or add --force to replace it (stop the server using it first)`);
+    if (existsSync(file) && !force)
+      throw new RestoreRefused(`${file} exists: restore into a new file, or add --force to replace it (stop the server using it first)`);
     // A server holds this lock while it serves the file; replacing the file under it would leave it writing to the
     // old one, and the restore lost at its next start. Held until the new file is in place.
     const lock = new SqliteFileLock(file);

@@ -56,8 +56,18 @@ export function inspectSqliteFile(file: string): SnapshotFacts {
   const copy = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   try {
     const check = copy.pragma('integrity_check') as Array<{ integrity_check: string }>;
-    if (check.length !== 1 || check[0].integrity_check !== 'ok') throw new Error(`integrity_check failed: ${check.slice(0, 3).map((r) => r.integrity_check).join('; ')}`);
-    const tables = (copy.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
+    if (check.length !== 1 || check[0].integrity_check !== 'ok')
+      throw new Error(
+        `integrity_check failed: ${check
+          .slice(0, 3)
+          .map((r) => r.integrity_check)
+          .join('; ')}`,
+      );
+    const tables = (
+      copy
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name")
+        .all() as Array<{ name: string }>
+    ).map((t) => t.name);
     const rowCounts: Record<string, number> = {};
     for (const t of tables) rowCounts[t] = (copy.prepare(`SELECT count(*) AS n FROM "${t.replace(/"/g, '""')}"`).get() as { n: number }).n;
     const newest = copy.prepare(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY timestamp DESC, id DESC LIMIT 1`).get() as { name: string } | undefined;
@@ -96,7 +106,10 @@ export async function postgresSnapshot(db: Database, config: DatabaseConfig): Pr
       if (dump.child.exitCode === null && dump.child.signalCode === null) dump.child.kill('SIGTERM');
     });
     const done = dump.exited.finally(finish);
-    done.then(() => stream.end(), (error: Error) => stream.destroy(error));
+    done.then(
+      () => stream.end(),
+      (error: Error) => stream.destroy(error),
+    );
     return { ...facts, stream, done };
   } catch (error) {
     await finish();
@@ -111,10 +124,14 @@ interface PgClient {
 
 /** Rows per table of the public schema and the newest migration, through `query`. */
 export async function postgresFacts(query: (sql: string) => Promise<unknown[]>): Promise<SnapshotFacts> {
-  const tables = (await query("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name")) as Array<{ name: string }>;
+  const tables = (await query(
+    "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name",
+  )) as Array<{ name: string }>;
   const rowCounts: Record<string, number> = {};
   for (const t of tables) rowCounts[t.name] = Number(((await query(`SELECT count(*) AS n FROM "${t.name.replace(/"/g, '""')}"`)) as Array<{ n: string }>)[0].n);
-  const newest = tables.some((t) => t.name === MIGRATIONS_TABLE) ? ((await query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY timestamp DESC, id DESC LIMIT 1`)) as Array<{ name: string }>)[0] : undefined;
+  const newest = tables.some((t) => t.name === MIGRATIONS_TABLE)
+    ? ((await query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY timestamp DESC, id DESC LIMIT 1`)) as Array<{ name: string }>)[0]
+    : undefined;
   return { rowCounts, schemaVersion: newest?.name ?? 'none' };
 }
 
@@ -134,7 +151,13 @@ export function spawnPgTool(tool: 'pg_dump' | 'pg_restore', url: string, args: s
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve, reject) => {
-    child.once('error', (error: NodeJS.ErrnoException) => reject(new Error(error.code === 'ENOENT' ? `${tool} is not installed (install the PostgreSQL client of the server's major version)` : `${tool}: ${error.message}`)));
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === 'ENOENT' ? `${tool} is not installed (install the PostgreSQL client of the server's major version)` : `${tool}: ${error.message}`,
+        ),
+      ),
+    );
     // 'close' comes after the output streams are drained, so a caller sees every byte before the verdict.
     child.once('close', (code, signal) => {
       if (code === 0) return resolve();

@@ -65,9 +65,11 @@ export class InstanceRegistry {
     await this.inflight; // a registration in flight must land before the stop is recorded
     this.fileLock?.release();
     if (!this.registered) return;
-    await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { stoppedAt: this.clock.now() })).catch((error: Error) => {
-      this.logger.warn(`could not record the stop of ${this.instanceId}: ${error.message}`);
-    });
+    await this.db
+      .transaction((m) => m.update(Instance, { id: this.instanceId }, { stoppedAt: this.clock.now() }))
+      .catch((error: Error) => {
+        this.logger.warn(`could not record the stop of ${this.instanceId}: ${error.message}`);
+      });
   }
 
   /** Heartbeat; registers first when needed (a database that was down at start, or not yet migrated). */
@@ -79,10 +81,20 @@ export class InstanceRegistry {
         await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { heartbeatAt: now, ...readiness }));
         return;
       }
-      await this.db.transaction((m) => m.insert(Instance, {
-        id: this.instanceId, hostname: hostname(), pid: process.pid, address: this.address, version: APP_VERSION,
-        engine: this.db.engine, startedAt: this.startedAt, heartbeatAt: now, stoppedAt: null, ...readiness,
-      }));
+      await this.db.transaction((m) =>
+        m.insert(Instance, {
+          id: this.instanceId,
+          hostname: hostname(),
+          pid: process.pid,
+          address: this.address,
+          version: APP_VERSION,
+          engine: this.db.engine,
+          startedAt: this.startedAt,
+          heartbeatAt: now,
+          stoppedAt: null,
+          ...readiness,
+        }),
+      );
       this.registered = true;
     } catch (error) {
       this.logger.warn(`heartbeat failed: ${(error as Error).message}`);
@@ -126,7 +138,9 @@ export class InstanceRegistry {
    */
   async forget(id: string): Promise<boolean> {
     const staleBefore = new Date(this.clock.nowMs() - this.app.instanceStaleAfterMs);
-    const result = await this.db.transaction((m) => m.update(Instance, { id, stoppedAt: IsNull(), heartbeatAt: LessThan(staleBefore) }, { stoppedAt: this.clock.now() }));
+    const result = await this.db.transaction((m) =>
+      m.update(Instance, { id, stoppedAt: IsNull(), heartbeatAt: LessThan(staleBefore) }, { stoppedAt: this.clock.now() }),
+    );
     return result.affected === 1;
   }
 

@@ -43,7 +43,9 @@ export class HealthController implements OnModuleInit {
       throw error;
     });
     if (result.status === 'ok') return null;
-    return Object.entries(result.error ?? {}).map(([name, v]) => `${name}: ${String((v as { message?: string }).message ?? 'down')}`).join('; ');
+    return Object.entries(result.error ?? {})
+      .map(([name, v]) => `${name}: ${String((v as { message?: string }).message ?? 'down')}`)
+      .join('; ');
   }
 
   private readyChecks(): HealthIndicatorFunction[] {

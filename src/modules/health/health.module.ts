@@ -13,6 +13,5 @@ import { SchemaIndicator } from './schema.indicator';
   imports: [TerminusModule.forRoot({ logger: false }), ClusterModule],
   controllers: [HealthController],
   providers: [DatabaseIndicator, DiskIndicator, EventLoopIndicator, InstanceIndicator, SchemaIndicator],
-  
 })
 export class HealthModule {}

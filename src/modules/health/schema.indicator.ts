@@ -14,9 +14,7 @@ export class SchemaIndicator {
     const check = this.health.check('schema');
     try {
       const pending = await this.migrator.pending();
-      return pending.length === 0
-        ? check.up()
-        : check.down({ message: 'migrations pending: run `kiroku migrate run`', pending });
+      return pending.length === 0 ? check.up() : check.down({ message: 'migrations pending: run `kiroku migrate run`', pending });
     } catch (error) {
       return check.down({ message: (error as Error).message });
     }

@@ -13,13 +13,16 @@ export class LogSweepMetrics implements OnModuleInit {
   onModuleInit(): void {
     const sweeper = this.sweeper;
     this.metrics.gauge({
-      name: 'kiroku_log_sweeper_last_run_timestamp_seconds', help: 'When this instance last swept its log folder',
+      name: 'kiroku_log_sweeper_last_run_timestamp_seconds',
+      help: 'When this instance last swept its log folder',
       collect() {
         if (sweeper.lastSweptAt) this.set(sweeper.lastSweptAt.getTime() / 1000);
       },
     });
     this.metrics.gauge({
-      name: 'kiroku_log_sweeper_files', help: 'What the last log sweep did, by action', labelNames: ['action'],
+      name: 'kiroku_log_sweeper_files',
+      help: 'What the last log sweep did, by action',
+      labelNames: ['action'],
       collect() {
         const report = sweeper.lastReport;
         if (!report) return;
@@ -30,13 +33,15 @@ export class LogSweepMetrics implements OnModuleInit {
       },
     });
     this.metrics.gauge({
-      name: 'kiroku_log_sweeper_problems', help: 'Problems the last log sweep reported (files it could not compress, archive or delete)',
+      name: 'kiroku_log_sweeper_problems',
+      help: 'Problems the last log sweep reported (files it could not compress, archive or delete)',
       collect() {
         if (sweeper.lastReport) this.set(sweeper.lastReport.problems.length);
       },
     });
     this.metrics.gauge({
-      name: 'kiroku_log_sweeper_emergency', help: '1 when the last log sweep found the log disk past ALERT_DISK_CRIT',
+      name: 'kiroku_log_sweeper_emergency',
+      help: '1 when the last log sweep found the log disk past ALERT_DISK_CRIT',
       collect() {
         this.set(sweeper.lastReport?.emergency ? 1 : 0);
       },

@@ -87,8 +87,12 @@ export class LogSweeper {
     }
     this.lastReport = report;
     this.lastSweptAt = this.clock.now();
-    const did = [report.compressed.length && `${report.compressed.length} compressed`, report.archived.length && `${report.archived.length} archived`,
-      report.deleted.length && `${report.deleted.length} deleted`, report.deletedArchives.length && `${report.deletedArchives.length} archives deleted`].filter(Boolean);
+    const did = [
+      report.compressed.length && `${report.compressed.length} compressed`,
+      report.archived.length && `${report.archived.length} archived`,
+      report.deleted.length && `${report.deleted.length} deleted`,
+      report.deletedArchives.length && `${report.deletedArchives.length} archives deleted`,
+    ].filter(Boolean);
     if (did.length) this.logger.log(`log sweep: ${did.join(', ')}`);
     for (const problem of report.problems) this.logger.warn(`log sweep: ${problem}`);
     return report;
@@ -118,7 +122,8 @@ export class LogSweeper {
         report.problems.push(`could not compress ${f.name}: ${(error as Error).message}`);
       }
     }
-    for (const name of await readdir(dir)) if (name.endsWith('.gz.partial') && LOG_FILE.test(name.slice(0, -'.partial'.length))) await rm(join(dir, name), { force: true });
+    for (const name of await readdir(dir))
+      if (name.endsWith('.gz.partial') && LOG_FILE.test(name.slice(0, -'.partial'.length))) await rm(join(dir, name), { force: true });
   }
 
   private async archive(dir: string, cutoff: string, listArchives: () => Promise<string[]>, report: SweepReport): Promise<void> {
@@ -156,7 +161,9 @@ export class LogSweeper {
       await rm(join(dir, f.name), { force: true });
       report.emergencyDeleted.push(f.name);
     }
-    this.logger.error(`log disk past ${Math.round(this.alert.diskCrit * 100)}%: emergency mode, deleted ${report.emergencyDeleted.length} compressed log file(s)`);
+    this.logger.error(
+      `log disk past ${Math.round(this.alert.diskCrit * 100)}%: emergency mode, deleted ${report.emergencyDeleted.length} compressed log file(s)`,
+    );
   }
 
   private async localFiles(dir: string): Promise<Array<{ name: string; day: string; compressed: boolean }>> {

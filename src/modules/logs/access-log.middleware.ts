@@ -24,20 +24,23 @@ export function accessLog(logger: Logger, observe?: (method: string, route: stri
     res.once('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       observe?.(req.method, req.route?.path, res.statusCode, durationMs / 1000);
-      logger.info({
-        stream: 'access',
-        reqId: requestId,
-        method: req.method,
-        route: req.route?.path,
-        path: req.path,
-        status: res.statusCode,
-        bytes: Number(res.getHeader('content-length') ?? 0),
-        durationMs: Math.round(durationMs * 10) / 10,
-        ip: req.ip,
-        userId: req.auth?.user?.id ?? null,
-        userAgent: req.headers['user-agent'],
-        ...(res.writableFinished ? {} : { aborted: true }),
-      }, 'request');
+      logger.info(
+        {
+          stream: 'access',
+          reqId: requestId,
+          method: req.method,
+          route: req.route?.path,
+          path: req.path,
+          status: res.statusCode,
+          bytes: Number(res.getHeader('content-length') ?? 0),
+          durationMs: Math.round(durationMs * 10) / 10,
+          ip: req.ip,
+          userId: req.auth?.user?.id ?? null,
+          userAgent: req.headers['user-agent'],
+          ...(res.writableFinished ? {} : { aborted: true }),
+        },
+        'request',
+      );
     });
     requestContext.run({ requestId }, () => next());
   };

@@ -6,7 +6,11 @@ import { DailyLogFiles } from './daily-files';
 import { createRootLogger, endLogFiles } from './root-logger';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'kiroku-logs-'));
-const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('log streams', () => {
   it('marks every line with its stream: access, app, error (any error without one), or what the caller said', () => {
@@ -26,11 +30,17 @@ describe('log streams', () => {
     const out: string[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, done) => (out.push(c.toString()), done()) });
     const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', sink);
-    logger.info({
-      req: { body: { password: 'pw-secret-1', _csrf: 'csrf-secret-2' }, headers: { cookie: 'kiroku_sid=secret-3', authorization: 'Bearer secret-4' } },
-      session: { idHash: 'secret-5', csrfToken: 'secret-6' }, token: 'krk_secret-7', config: { backup: { agePassphrase: 'secret-8', azureConnectionString: 'AccountKey=secret-9' } },
-      res: { headers: { 'set-cookie': 'kiroku_sid=secret-10' } }, user: { passwordHash: '$argon2id$secret-11' },
-    }, 'everything at once');
+    logger.info(
+      {
+        req: { body: { password: 'pw-secret-1', _csrf: 'csrf-secret-2' }, headers: { cookie: 'kiroku_sid=secret-3', authorization: 'Bearer secret-4' } },
+        session: { idHash: 'secret-5', csrfToken: 'secret-6' },
+        token: 'krk_secret-7',
+        config: { backup: { agePassphrase: 'secret-8', azureConnectionString: 'AccountKey=secret-9' } },
+        res: { headers: { 'set-cookie': 'kiroku_sid=secret-10' } },
+        user: { passwordHash: '$argon2id$secret-11' },
+      },
+      'everything at once',
+    );
     expect(out.join('')).not.toMatch(/secret-\d+/);
     expect(out.join('')).toContain('[redacted]');
   });
@@ -63,14 +73,29 @@ describe('daily log files', () => {
     }
     await files.end();
     expect(readdirSync(folder).sort()).toEqual([
-      'access-2026-11-28.log', 'access-2026-11-29.log', 'app-2026-11-28.log', 'app-2026-11-29.log', 'error-2026-11-28.log', 'error-2026-11-29.log',
+      'access-2026-11-28.log',
+      'access-2026-11-29.log',
+      'app-2026-11-28.log',
+      'app-2026-11-29.log',
+      'error-2026-11-28.log',
+      'error-2026-11-29.log',
     ]);
-    const numbers = ['access', 'app'].flatMap((s) => ['28', '29'].flatMap((d) => lines(join(folder, `${s}-2026-11-${d}.log`)).filter((l) => l.msg === 'line').map((l) => l.n as number)));
+    const numbers = ['access', 'app'].flatMap((s) =>
+      ['28', '29'].flatMap((d) =>
+        lines(join(folder, `${s}-2026-11-${d}.log`))
+          .filter((l) => l.msg === 'line')
+          .map((l) => l.n as number),
+      ),
+    );
     expect(numbers.sort((a, b) => a - b)).toEqual(Array.from({ length: written }, (_, i) => i));
     expect(lines(join(folder, 'access-2026-11-28.log')).every((l) => l.stream === 'access' && (l.n as number) < 1500)).toBe(true);
     expect(lines(join(folder, 'error-2026-11-28.log')).map((l) => l.n)).toEqual([0, 500, 1000]);
     expect(lines(join(folder, 'error-2026-11-29.log')).map((l) => l.n)).toEqual([1500, 2000, 2500]);
-    expect(lines(join(folder, 'app-2026-11-29.log')).filter((l) => l.level === 'error').map((l) => l.n)).toEqual([1500, 2000, 2500]);
+    expect(
+      lines(join(folder, 'app-2026-11-29.log'))
+        .filter((l) => l.level === 'error')
+        .map((l) => l.n),
+    ).toEqual([1500, 2000, 2500]);
   });
 
   it("appends to the day's file another process already wrote", async () => {

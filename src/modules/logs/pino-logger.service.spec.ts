@@ -37,7 +37,10 @@ describe('logging baseline', () => {
   it('keeps the bound values of a failed query out of the log', () => {
     const { lines, stream } = capture();
     const logger = createRootLogger({ level: 'info', format: 'json' }, 'i', stream);
-    const err = Object.assign(new Error('insert failed'), { query: 'INSERT INTO "sessions" VALUES ($1, $2)', parameters: ['hash-of-cookie', 'csrf-token-value'] });
+    const err = Object.assign(new Error('insert failed'), {
+      query: 'INSERT INTO "sessions" VALUES ($1, $2)',
+      parameters: ['hash-of-cookie', 'csrf-token-value'],
+    });
     logger.error({ err }, 'unexpected error');
     const line = JSON.stringify(lines[0]);
     expect(line).not.toMatch(/hash-of-cookie|csrf-token-value/);

@@ -9,7 +9,11 @@ describe('redactSecrets', () => {
   it('replaces secret-named fields at any depth, in any case, without touching what the caller holds', () => {
     const caller = { body: { Password: 'p1', list: [{ token: 't1' }, 'plain'] }, headers: { authorization: 'Bearer x', 'set-cookie': ['sid=1'] }, ok: 'kept' };
     const out = redactSecrets(caller);
-    expect(out).toEqual({ body: { Password: '[redacted]', list: [{ token: '[redacted]' }, 'plain'] }, headers: { authorization: '[redacted]', 'set-cookie': '[redacted]' }, ok: 'kept' });
+    expect(out).toEqual({
+      body: { Password: '[redacted]', list: [{ token: '[redacted]' }, 'plain'] },
+      headers: { authorization: '[redacted]', 'set-cookie': '[redacted]' },
+      ok: 'kept',
+    });
     expect(caller.body.Password).toBe('p1');
     expect(caller.headers.authorization).toBe('Bearer x');
   });

@@ -1,7 +1,23 @@
 /** Keys whose values are never written, at any depth of a log line (checked as written and lower-cased). */
 export const SECRET_KEYS = new Set([
-  'password', 'currentpassword', 'newpassword', 'passwordhash', 'token', 'tokenhash', 'secret', 'idhash', 'sessionid',
-  'cookie', 'set-cookie', 'authorization', '_csrf', 'csrftoken', 'passphrase', 'agepassphrase', 'connectionstring', 'azureconnectionstring',
+  'password',
+  'currentpassword',
+  'newpassword',
+  'passwordhash',
+  'token',
+  'tokenhash',
+  'secret',
+  'idhash',
+  'sessionid',
+  'cookie',
+  'set-cookie',
+  'authorization',
+  '_csrf',
+  'csrftoken',
+  'passphrase',
+  'agepassphrase',
+  'connectionstring',
+  'azureconnectionstring',
   // A failed query carries its bound values: session hashes, password hashes, CSRF tokens.
   'parameters',
 ]);

@@ -21,16 +21,17 @@ export async function endLogFiles(): Promise<void> {
   await Promise.all(all.map((files) => files.end()));
 }
 
-
 /**
  * The process's one pino logger: JSON lines with UTC ISO time, level name,
  * instance id, stream (`access`, `app`, `error`, `security`) and, inside a
  * request, the request id; on stdout, and with LOG_DIR also in daily files.
  */
 export function createRootLogger(config: Pick<LogConfig, 'level' | 'format' | 'dir'>, instanceId: string, destination?: DestinationStream): Logger {
-  const console = destination ?? (config.format === 'pretty'
-    ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,instance', singleLine: true, sync: true })
-    : pino.destination({ dest: 1, sync: false }));
+  const console =
+    destination ??
+    (config.format === 'pretty'
+      ? pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,instance', singleLine: true, sync: true })
+      : pino.destination({ dest: 1, sync: false }));
   let stream = console;
   if (config.dir) {
     const files = new DailyLogFiles(config.dir);

@@ -71,30 +71,47 @@ export class MetricsHistory {
     const perInstance = (pick: (s: MetricSample) => number | null, agg: (xs: number[]) => number | null = mean, digits = 2) =>
       names.map((name) => ({
         name,
-        values: buckets.map((b) => round(agg(b.filter((s) => nameFor(s) === name).map(pick).filter((x): x is number => x !== null)), digits)),
+        values: buckets.map((b) =>
+          round(
+            agg(
+              b
+                .filter((s) => nameFor(s) === name)
+                .map(pick)
+                .filter((x): x is number => x !== null),
+            ),
+            digits,
+          ),
+        ),
       }));
     // One line per instance and volume (instance by instance), for the volumes it has.
     const byVolume = Object.entries(VOLUMES).map(([volume, permille]) => ({
       volume,
-      lines: perInstance((s) => {
-        const p = permille(s);
-        return p === null ? null : p / 10;
-      }, max, 1),
+      lines: perInstance(
+        (s) => {
+          const p = permille(s);
+          return p === null ? null : p / 10;
+        },
+        max,
+        1,
+      ),
     }));
-    const disk = names.flatMap((name, i) => byVolume.map(({ volume, lines }) => ({ name: `${name} ${volume}`, values: lines[i].values })))
+    const disk = names
+      .flatMap((name, i) => byVolume.map(({ volume, lines }) => ({ name: `${name} ${volume}`, values: lines[i].values })))
       .filter((line) => line.values.some((v) => v !== null));
     return {
       range,
       t,
       charts: {
         requests: [{ name: 'requests/s', values: buckets.map(clusterRate) }],
-        errorRate: [{
-          name: '5xx %',
-          values: buckets.map((b) => {
-            const requests = b.reduce((a, s) => a + s.requests, 0);
-            return requests ? round((100 * b.reduce((a, s) => a + s.errors, 0)) / requests) : b.length ? 0 : null;
-          }),
-        }],
+        errorRate: [
+          {
+            name: '5xx %',
+            values: buckets.map((b) => {
+              const requests = b.reduce((a, s) => a + s.requests, 0);
+              return requests ? round((100 * b.reduce((a, s) => a + s.errors, 0)) / requests) : b.length ? 0 : null;
+            }),
+          },
+        ],
         latencyP95: perInstance((s) => (s.latencyP95Us === null ? null : s.latencyP95Us / 1000), max),
         cpu: perInstance((s) => s.cpuPermille / 10, mean, 1),
         memory: perInstance((s) => s.rssBytes / 2 ** 20, mean, 0),

@@ -14,7 +14,9 @@ export class MetricsRetention implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register({
-      name: 'metric samples', table: 'metric_samples', setting: 'METRICS_HISTORY_DAYS',
+      name: 'metric samples',
+      table: 'metric_samples',
+      setting: 'METRICS_HISTORY_DAYS',
       olderThan: [{ column: 'at', ageMs: () => this.config.historyDays * DAY_MS }],
     });
   }

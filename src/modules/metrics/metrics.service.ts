@@ -31,47 +31,64 @@ export class MetricsService {
   private readonly duration: Histogram<'method' | 'route'>;
   private readonly sampleFigures: Array<() => Partial<SampleFigures>> = [];
 
-  constructor(
-    database: DatabaseConfig,
-    logs: LogConfig,
-    db: Database,
-    @Inject(INSTANCE_ID) instanceId: string,
-  ) {
+  constructor(database: DatabaseConfig, logs: LogConfig, db: Database, @Inject(INSTANCE_ID) instanceId: string) {
     collectDefaultMetrics({ register: this.registry });
-    this.collectErrors = new Counter({ name: 'kiroku_metrics_collect_errors_total', help: 'Figures that could not be read at a scrape (database or disk unavailable)', registers: [this.registry] });
+    this.collectErrors = new Counter({
+      name: 'kiroku_metrics_collect_errors_total',
+      help: 'Figures that could not be read at a scrape (database or disk unavailable)',
+      registers: [this.registry],
+    });
     const errors = this.collectErrors;
     // prom-client's totals of active handles/requests/resources are gauges named like counters, which
     // `promtool check metrics` rejects; the same figures are there by type (nodejs_active_handles{type}).
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'kiroku_http_requests_total', help: 'HTTP requests by method, route pattern and status', labelNames: ['method', 'route', 'status'], registers });
+    this.requests = new Counter({
+      name: 'kiroku_http_requests_total',
+      help: 'HTTP requests by method, route pattern and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
     this.duration = new Histogram({
-      name: 'kiroku_http_request_duration_seconds', help: 'HTTP request duration by method and route pattern', labelNames: ['method', 'route'], registers,
+      name: 'kiroku_http_request_duration_seconds',
+      help: 'HTTP request duration by method and route pattern',
+      labelNames: ['method', 'route'],
+      registers,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
-    new Gauge({ name: 'kiroku_instance_info', help: 'This instance: version and database engine', labelNames: ['version', 'engine', 'instance'], registers })
-      .set({ version: APP_VERSION, engine: database.engine, instance: instanceId }, 1);
+    new Gauge({
+      name: 'kiroku_instance_info',
+      help: 'This instance: version and database engine',
+      labelNames: ['version', 'engine', 'instance'],
+      registers,
+    }).set({ version: APP_VERSION, engine: database.engine, instance: instanceId }, 1);
 
     const data = dataFolder(database);
-    this.dirs = [
-      ...(data ? [['data', data] as const] : []),
-      ...(logs.dir ? [['logs', resolve(logs.dir)] as const] : []),
-    ];
+    this.dirs = [...(data ? [['data', data] as const] : []), ...(logs.dir ? [['logs', resolve(logs.dir)] as const] : [])];
     const volumes = perScrape(() => this.volumes());
     new Gauge({
-      name: 'kiroku_disk_used_ratio', help: 'Share of the disk in use under the data and log folders', labelNames: ['volume'], registers,
+      name: 'kiroku_disk_used_ratio',
+      help: 'Share of the disk in use under the data and log folders',
+      labelNames: ['volume'],
+      registers,
       collect: guardedCollect(errors, async (gauge) => {
         for (const v of await volumes()) gauge.set({ volume: v.volume }, v.used);
       }),
     });
     new Gauge({
-      name: 'kiroku_disk_free_bytes', help: 'Free bytes on the disk under the data and log folders', labelNames: ['volume'], registers,
+      name: 'kiroku_disk_free_bytes',
+      help: 'Free bytes on the disk under the data and log folders',
+      labelNames: ['volume'],
+      registers,
       collect: guardedCollect(errors, async (gauge) => {
         for (const v of await volumes()) gauge.set({ volume: v.volume }, v.freeBytes);
       }),
     });
     new Gauge({
-      name: 'kiroku_db_pool_connections', help: 'PostgreSQL pool connections of this instance, by state (none on SQLite)', labelNames: ['state'], registers,
+      name: 'kiroku_db_pool_connections',
+      help: 'PostgreSQL pool connections of this instance, by state (none on SQLite)',
+      labelNames: ['state'],
+      registers,
       collect() {
         const pool = db.poolStats();
         if (!pool) return;
@@ -81,7 +98,10 @@ export class MetricsService {
       },
     });
     new Gauge({
-      name: 'kiroku_sqlite_wal_pages', help: 'SQLite write-ahead log at the last checkpoint: pages in it, and pages not yet copied into the database file (none on PostgreSQL)', labelNames: ['state'], registers,
+      name: 'kiroku_sqlite_wal_pages',
+      help: 'SQLite write-ahead log at the last checkpoint: pages in it, and pages not yet copied into the database file (none on PostgreSQL)',
+      labelNames: ['state'],
+      registers,
       collect() {
         const wal = db.checkpointStats();
         if (!wal) return;
@@ -91,7 +111,9 @@ export class MetricsService {
     });
     let countedErrors = 0;
     new Counter({
-      name: 'kiroku_db_query_errors_total', help: 'Database statements that failed', registers,
+      name: 'kiroku_db_query_errors_total',
+      help: 'Database statements that failed',
+      registers,
       collect() {
         const now = db.queryErrors;
         this.inc(now - countedErrors);

@@ -27,13 +27,16 @@ const EXPORT_BATCH = 200;
 
 /** A Markdown file: YAML front matter (title, tags, visibility, dates) and the body, exactly as stored. */
 export function toMarkdown(note: NoteView): string {
-  const front = YAML.stringify({
-    title: note.title,
-    tags: note.tags,
-    visibility: note.visibility,
-    created: note.createdAt.toISOString(),
-    updated: note.updatedAt.toISOString(),
-  }, { lineWidth: 0 });
+  const front = YAML.stringify(
+    {
+      title: note.title,
+      tags: note.tags,
+      visibility: note.visibility,
+      created: note.createdAt.toISOString(),
+      updated: note.updatedAt.toISOString(),
+    },
+    { lineWidth: 0 },
+  );
   return `---\n${front}---\n${note.body}`;
 }
 
@@ -45,7 +48,16 @@ export function toMarkdown(note: NoteView): string {
 export function fileNames(titles: string[]): string[] {
   const taken = new Set<string>();
   return titles.map((title) => {
-    let stem = [...title.normalize('NFC').replace(/[^\p{L}\p{N}\p{M} _-]+/gu, '-').replace(/[\s-]+/g, (m) => (m.includes('-') ? '-' : ' ')).replace(/^[\s.-]+|[\s.-]+$/g, '')].slice(0, 80).join('').trim();
+    let stem = [
+      ...title
+        .normalize('NFC')
+        .replace(/[^\p{L}\p{N}\p{M} _-]+/gu, '-')
+        .replace(/[\s-]+/g, (m) => (m.includes('-') ? '-' : ' '))
+        .replace(/^[\s.-]+|[\s.-]+$/g, ''),
+    ]
+      .slice(0, 80)
+      .join('')
+      .trim();
     if (!stem || /^(con|prn|aux|nul|com\d|lpt\d)$/i.test(stem)) stem = `note${stem ? `-${stem}` : ''}`;
     let name = `${stem}.md`;
     for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${stem}-${n}.md`;
@@ -74,7 +86,11 @@ export function markdownZip(list: Array<{ id: string; title: string }>, load: (i
     zip.addReadStreamLazy(names[i], { mtime: new Date() }, (done) => {
       noteAt(i).then(
         // A note trashed since the list was read: an empty file would be a lie, so a short notice instead.
-        (note) => done(null, Readable.from([Buffer.from(note ? toMarkdown(note) : `---\ntitle: ${JSON.stringify(entry.title)}\n---\n(moved to the trash during the export)\n`)])),
+        (note) =>
+          done(
+            null,
+            Readable.from([Buffer.from(note ? toMarkdown(note) : `---\ntitle: ${JSON.stringify(entry.title)}\n---\n(moved to the trash during the export)\n`)]),
+          ),
         (error: Error) => done(error, undefined as never),
       );
     });
@@ -129,7 +145,8 @@ export async function readMarkdownZip(upload: Buffer, now: Date): Promise<ZipRea
       for await (const chunk of await zip.openReadStreamPromise(entry)) {
         size += (chunk as Buffer).length;
         total += (chunk as Buffer).length;
-        if (size > NOTES_ZIP_LIMITS.fileBytes || total > NOTES_ZIP_LIMITS.totalBytes) throw new Error(`more than ${NOTES_ZIP_LIMITS.totalBytes / 1024 / 1024} MiB once unpacked`);
+        if (size > NOTES_ZIP_LIMITS.fileBytes || total > NOTES_ZIP_LIMITS.totalBytes)
+          throw new Error(`more than ${NOTES_ZIP_LIMITS.totalBytes / 1024 / 1024} MiB once unpacked`);
         chunks.push(chunk as Buffer);
       }
       const parsed = parseMarkdown(name, Buffer.concat(chunks).toString('utf8'), now);
@@ -161,7 +178,10 @@ export function parseMarkdown(name: string, text: string, now: Date): ImportedNo
     }
     body = source.slice(front[0].length);
   }
-  const stem = name.split('/').pop()!.replace(/\.(md|markdown)$/i, '');
+  const stem = name
+    .split('/')
+    .pop()!
+    .replace(/\.(md|markdown)$/i, '');
   const title = typeof meta.title === 'string' || typeof meta.title === 'number' ? String(meta.title).trim() : stem.trim();
   const rawTags = Array.isArray(meta.tags) ? meta.tags : typeof meta.tags === 'string' ? meta.tags.split(',') : meta.tags == null ? [] : null;
   if (rawTags === null) return { problem: `${name}: tags must be a list` };

@@ -23,12 +23,23 @@ function rules(...decorators: PropertyDecorator[]): PropertyDecorator {
  * place of the API's wording.
  */
 export const NoteRules = {
-  title: (message?: string) => rules(IsString({ message }), CharLength(1, 200, { message }), Matches(NO_CONTROL, { message: message ?? 'must not contain control characters' })),
+  title: (message?: string) =>
+    rules(IsString({ message }), CharLength(1, 200, { message }), Matches(NO_CONTROL, { message: message ?? 'must not contain control characters' })),
   body: (message?: string) =>
-    rules(IsString({ message }), CharLength(0, 100_000, { message }), Matches(NO_CONTROL_EXCEPT_LINES, { message: message ?? 'must not contain control characters other than tabs and line breaks' })),
+    rules(
+      IsString({ message }),
+      CharLength(0, 100_000, { message }),
+      Matches(NO_CONTROL_EXCEPT_LINES, { message: message ?? 'must not contain control characters other than tabs and line breaks' }),
+    ),
   tags: (message?: string) => {
     const tag = { each: true, message: message ?? 'must be 1 to 32 characters of a-z, 0-9, _ and -' };
-    return rules(IsOptional(), IsArray({ message: message ?? 'must be an array of tags' }), ArrayMaxSize(20, { message: message ?? 'must be at most 20 tags' }), IsString(tag), Matches(TAG_PATTERN, tag));
+    return rules(
+      IsOptional(),
+      IsArray({ message: message ?? 'must be an array of tags' }),
+      ArrayMaxSize(20, { message: message ?? 'must be at most 20 tags' }),
+      IsString(tag),
+      Matches(TAG_PATTERN, tag),
+    );
   },
   visibility: (message?: string) => rules(IsOptional(), IsIn(VISIBILITIES, { message: message ?? 'must be private or public' })),
 };
@@ -53,11 +64,13 @@ export class CreateNoteDto {
 
 export class UpdateNoteDto {
   @ApiPropertyOptional({ minLength: 1, maxLength: 200 })
-  @IsOptional() @NoteRules.title()
+  @IsOptional()
+  @NoteRules.title()
   title?: string;
 
   @ApiPropertyOptional({ maxLength: 100_000 })
-  @IsOptional() @NoteRules.body()
+  @IsOptional()
+  @NoteRules.body()
   body?: string;
 
   @ApiPropertyOptional({ type: [String], maxItems: 20 })

@@ -14,14 +14,25 @@ const errorsOf = (body: Record<string, unknown>) => {
 
 describe('NoteForm', () => {
   it('reads the fields as a person types them: title trimmed, line breaks made \\n, tags split and lower-cased, private unless chosen', () => {
-    expect({ ...read({ title: '  Weekly  ', body: 'a\r\nb', tags: 'Review, weekly,,', visibility: '' }) }).toEqual({ title: 'Weekly', body: 'a\nb', tags: ['review', 'weekly'], visibility: 'private' });
+    expect({ ...read({ title: '  Weekly  ', body: 'a\r\nb', tags: 'Review, weekly,,', visibility: '' }) }).toEqual({
+      title: 'Weekly',
+      body: 'a\nb',
+      tags: ['review', 'weekly'],
+      visibility: 'private',
+    });
   });
 
   it("gives each field the API's rules and one message key", () => {
     expect(errorsOf({ title: ' ', body: 'x\u0000', tags: 'Good, bad tag', visibility: 'secret' })).toEqual({
-      title: 'note.invalid.title', body: 'note.invalid.body', tags: 'note.invalid.tags', visibility: 'note.invalid.visibility',
+      title: 'note.invalid.title',
+      body: 'note.invalid.body',
+      tags: 'note.invalid.tags',
+      visibility: 'note.invalid.visibility',
     });
-    expect(errorsOf({ title: 'x'.repeat(201), body: '', tags: Array.from({ length: 21 }, (_, i) => `t${i}`).join(',') })).toEqual({ title: 'note.invalid.title', tags: 'note.invalid.tags' });
+    expect(errorsOf({ title: 'x'.repeat(201), body: '', tags: Array.from({ length: 21 }, (_, i) => `t${i}`).join(',') })).toEqual({
+      title: 'note.invalid.title',
+      tags: 'note.invalid.tags',
+    });
     expect(errorsOf({ title: '記'.repeat(200), body: 'x'.repeat(100_000), tags: Array.from({ length: 20 }, (_, i) => `t${i}`).join(',') })).toEqual({});
   });
 

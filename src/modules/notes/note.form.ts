@@ -14,7 +14,12 @@ export class NoteForm implements NoteInput {
   body!: string;
 
   /** As typed: "Work, meeting-notes". */
-  @Transform(({ value }: { value: string }) => value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean))
+  @Transform(({ value }: { value: string }) =>
+    value
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  )
   @NoteRules.tags('note.invalid.tags')
   tags!: string[];
 

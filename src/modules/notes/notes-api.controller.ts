@@ -13,26 +13,41 @@ const LIMIT = { message: 'must be a whole number from 1 to 100' };
 
 export class ListNotesQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'notes per page' })
-  @IsOptional() @Type(() => Number) @IsInt(LIMIT) @Min(1, LIMIT) @Max(100, LIMIT)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt(LIMIT)
+  @Min(1, LIMIT)
+  @Max(100, LIMIT)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   cursor?: string;
 
   @ApiPropertyOptional({ maxLength: 500, description: 'search: words, "quoted phrases", -excluded, tag:name' })
-  @IsOptional() @IsString() @MaxLength(500, { message: 'must be at most 500 characters' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500, { message: 'must be at most 500 characters' })
   q?: string;
 
   @ApiPropertyOptional({ pattern: '^[a-z0-9_-]{1,32}$', description: 'only notes with this tag' })
-  @IsOptional() @IsString() @Matches(TAG_PATTERN, { message: 'must match [a-z0-9_-]{1,32}' })
+  @IsOptional()
+  @IsString()
+  @Matches(TAG_PATTERN, { message: 'must match [a-z0-9_-]{1,32}' })
   tag?: string;
 }
 
 export function toDto(note: NoteView): NoteDto {
   return {
-    id: note.id, title: note.title, body: note.body, tags: note.tags, visibility: note.visibility,
-    createdAt: note.createdAt.toISOString(), updatedAt: note.updatedAt.toISOString(),
+    id: note.id,
+    title: note.title,
+    body: note.body,
+    tags: note.tags,
+    visibility: note.visibility,
+    createdAt: note.createdAt.toISOString(),
+    updatedAt: note.updatedAt.toISOString(),
   };
 }
 
@@ -66,7 +81,12 @@ export class NotesApiController {
   @ApiResponse({ status: 400, type: ProblemDto })
   @ApiResponse({ status: 413, type: ProblemDto, description: 'body over 1 MiB' })
   async create(@Req() req: Request, @Body() dto: CreateNoteDto): Promise<NoteDto> {
-    const note = await this.notes.create(authOf(req).user!.id, { title: dto.title, body: dto.body, tags: dto.tags ?? [], visibility: dto.visibility ?? 'private' });
+    const note = await this.notes.create(authOf(req).user!.id, {
+      title: dto.title,
+      body: dto.body,
+      tags: dto.tags ?? [],
+      visibility: dto.visibility ?? 'private',
+    });
     return toDto(note);
   }
 

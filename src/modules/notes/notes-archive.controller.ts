@@ -30,7 +30,10 @@ export class NotesArchiveController {
     res.setHeader('Content-Disposition', `attachment; filename="kiroku-notes-${day}.zip"`);
     res.setHeader('Cache-Control', 'no-store');
     // Headers are sent by now: a failure midway can only cut the download short, which unzip reports.
-    await pipeline(markdownZip(list, (ids) => this.notes.exportBatch(user.id, ids)), res).catch((error: Error) => res.destroy(error));
+    await pipeline(
+      markdownZip(list, (ids) => this.notes.exportBatch(user.id, ids)),
+      res,
+    ).catch((error: Error) => res.destroy(error));
   }
 
   /** The zip comes parsed by MultipartMiddleware (before the CSRF check reads the form's token). */
@@ -41,7 +44,11 @@ export class NotesArchiveController {
     const reading = await readMarkdownZip(file.buffer, this.clock.now());
     if (reading.problems.length) {
       await this.audit.record('notes.import.refused', { userId: user.id, ip: req.ip ?? null, details: { problems: reading.problems.length } });
-      return new Page('notes/import-result', { title: 'account.notes.importFailed', width: 'medium', problems: reading.problems.slice(0, 20), more: Math.max(0, reading.problems.length - 20) }, { status: 400 });
+      return new Page(
+        'notes/import-result',
+        { title: 'account.notes.importFailed', width: 'medium', problems: reading.problems.slice(0, 20), more: Math.max(0, reading.problems.length - 20) },
+        { status: 400 },
+      );
     }
     const imported = await this.notes.importMany(user.id, reading.notes);
     await this.audit.record('notes.imported', { userId: user.id, ip: req.ip ?? null, details: { notes: imported, skipped: reading.skipped } });

@@ -25,15 +25,30 @@ export class NotesController {
     const tagFilter = typeof tag === 'string' && TAG_PATTERN.test(tag) ? tag : undefined;
     let result;
     try {
-      result = await this.notes.list(user.id, { q: query, tag: tagFilter, cursor: typeof cursor === 'string' ? cursor : undefined, limit: PAGE_SIZE, snippets: true });
+      result = await this.notes.list(user.id, {
+        q: query,
+        tag: tagFilter,
+        cursor: typeof cursor === 'string' ? cursor : undefined,
+        limit: PAGE_SIZE,
+        snippets: true,
+      });
     } catch (error) {
       if (error instanceof BadCursor) throw new NotFoundException();
       throw error;
     }
-    const next = result.nextCursor ? `/notes?${new URLSearchParams({ ...(query ? { q: query } : {}), ...(tagFilter ? { tag: tagFilter } : {}), cursor: result.nextCursor })}` : null;
+    const next = result.nextCursor
+      ? `/notes?${new URLSearchParams({ ...(query ? { q: query } : {}), ...(tagFilter ? { tag: tagFilter } : {}), cursor: result.nextCursor })}`
+      : null;
     return new Page('notes/index', {
-      title: 'notes.title', width: 'wide', notes: result.items, q: query, tag: tagFilter ?? '', next, notice: result.notice,
-      tags: await this.notes.tagsOf(user.id), searching: !!query,
+      title: 'notes.title',
+      width: 'wide',
+      notes: result.items,
+      q: query,
+      tag: tagFilter ?? '',
+      next,
+      notice: result.notice,
+      tags: await this.notes.tagsOf(user.id),
+      searching: !!query,
     });
   }
 
@@ -78,7 +93,11 @@ export class NotesController {
     if (!note) throw new NotFoundException();
     const owner = note.ownerId === viewer?.id;
     return new Page('notes/show', {
-      title: null, pageTitle: note.title, width: 'medium', note, owner,
+      title: null,
+      pageTitle: note.title,
+      width: 'medium',
+      note,
+      owner,
       shareUrl: note.visibility === 'public' ? `${this.app.publicUrl.replace(/\/$/, '')}/notes/${note.id}` : null,
     });
   }

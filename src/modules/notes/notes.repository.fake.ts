@@ -8,7 +8,8 @@ import type { IndexedNote } from './search/search-index';
 const newestFirst = (a: NoteView, b: NoteView) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
 /** A term is found when its text is in the title, a tag or the body (the engines' tokens, loosely). */
-const has = (note: NoteView, term: SearchTerm) => [note.title, note.tags.join(' '), note.body].some((text) => text.toLowerCase().includes(term.raw.toLowerCase()));
+const has = (note: NoteView, term: SearchTerm) =>
+  [note.title, note.tags.join(' '), note.body].some((text) => text.toLowerCase().includes(term.raw.toLowerCase()));
 
 /**
  * NotesRepository in memory, for unit tests of NotesService: the same answers
@@ -70,11 +71,16 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
   }
 
   async titles(ownerId: string): Promise<Array<{ id: string; title: string }>> {
-    return this.live(ownerId).sort(newestFirst).reverse().map((n) => ({ id: n.id, title: n.title }));
+    return this.live(ownerId)
+      .sort(newestFirst)
+      .reverse()
+      .map((n) => ({ id: n.id, title: n.title }));
   }
 
   async byIds(ownerId: string, ids: string[]): Promise<NoteView[]> {
-    return this.live(ownerId).filter((n) => ids.includes(n.id)).map(copy);
+    return this.live(ownerId)
+      .filter((n) => ids.includes(n.id))
+      .map(copy);
   }
 
   async tagNames(ownerId: string): Promise<string[]> {
@@ -83,7 +89,10 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
 
   async ranked(query: ParsedQuery, ownerId: string, take?: number): Promise<string[]> {
     const found = this.live(ownerId).filter((n) => query.include.every((t) => has(n, t)) && !query.exclude.some((t) => has(n, t)));
-    return found.sort(newestFirst).slice(0, take).map((n) => n.id);
+    return found
+      .sort(newestFirst)
+      .slice(0, take)
+      .map((n) => n.id);
   }
 
   async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {

@@ -104,12 +104,17 @@ export class NotesRepository {
 
   /** The ids and titles of the owner's notes outside the trash, oldest first. */
   titles(ownerId: string): Promise<Array<{ id: string; title: string }>> {
-    return this.db.select<{ id: string; title: string }>('SELECT id, title FROM notes WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id', [ownerId]);
+    return this.db.select<{ id: string; title: string }>('SELECT id, title FROM notes WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id', [
+      ownerId,
+    ]);
   }
 
   /** These of the owner's notes outside the trash, in no particular order. */
   byIds(ownerId: string, ids: string[]): Promise<NoteView[]> {
-    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [ownerId, JSON.stringify(ids)]);
+    return this.notesWhere(`n.owner_id = $1 AND n.deleted_at IS NULL AND n.id IN (SELECT value FROM ${this.db.jsonList('$2')})`, [
+      ownerId,
+      JSON.stringify(ids),
+    ]);
   }
 
   /** The owner's tag names in order, at most 200 (an index range scan; counting notes per tag would read every note). */
@@ -127,7 +132,10 @@ export class NotesRepository {
   async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
     const params: SqlParam[] = [JSON.stringify(ids)];
     const filters = this.tagFilters(query, params);
-    const rows = await this.db.select<{ id: string }>(`SELECT n.id FROM notes n WHERE n.id IN (SELECT value FROM ${this.db.jsonList('$1')}) AND ${filters.join(' AND ')}`, params);
+    const rows = await this.db.select<{ id: string }>(
+      `SELECT n.id FROM notes n WHERE n.id IN (SELECT value FROM ${this.db.jsonList('$1')}) AND ${filters.join(' AND ')}`,
+      params,
+    );
     const keep = new Set(rows.map((r) => r.id));
     return ids.filter((id) => keep.has(id));
   }
@@ -150,14 +158,23 @@ export class NotesRepository {
    * read in the caller's transaction `m`: the walk of a search index rebuild.
    */
   async indexBatch(m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {
-    const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> = await m.query(
-      `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
+    const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> =
+      await m.query(
+        `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
          FROM notes n
         WHERE (n.owner_id, n.created_at, n.id) > (${this.db.placeholder(1)}, ${this.db.placeholder(2)}, ${this.db.placeholder(3)})
         ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
-      after,
-    );
-    return rows.map((r) => ({ id: r.id, ownerId: r.ownerId, title: r.title, body: r.body, createdAt: new Date(Number(r.createdAt)), tags: splitTagNames(r.tagNames), trashed: !!r.trashed }));
+        after,
+      );
+    return rows.map((r) => ({
+      id: r.id,
+      ownerId: r.ownerId,
+      title: r.title,
+      body: r.body,
+      createdAt: new Date(Number(r.createdAt)),
+      tags: splitTagNames(r.tagNames),
+      trashed: !!r.trashed,
+    }));
   }
 
   /** Notes (alias `n`) matching a condition written with $n parameters, each with its tag names. The text may end with ORDER BY / LIMIT. */
@@ -200,12 +217,19 @@ export class NotesRepository {
       // through the query builder cost a create more than running them.
       const $ = (i: number) => this.db.placeholder(i);
       const rows = note.tags.map((_, i) => `(${$(3 * i + 1)}, ${$(3 * i + 2)}, ${$(3 * i + 3)})`).join(', ');
-      await m.query(`INSERT INTO tags (id, owner_id, name) VALUES ${rows} ON CONFLICT DO NOTHING`, note.tags.flatMap((name) => [randomUUID(), note.ownerId, name]));
+      await m.query(
+        `INSERT INTO tags (id, owner_id, name) VALUES ${rows} ON CONFLICT DO NOTHING`,
+        note.tags.flatMap((name) => [randomUUID(), note.ownerId, name]),
+      );
       await m.query(
         `INSERT INTO note_tags (note_id, tag_id) SELECT ${$(1)}, t.id FROM tags t WHERE t.owner_id = ${$(2)} AND t.name IN (SELECT value FROM ${this.db.jsonList($(3))})`,
         [note.id, note.ownerId, JSON.stringify(note.tags)],
       );
     }
-    await this.index.write(m, { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: note.tags, createdAt: note.createdAt }, { fresh });
+    await this.index.write(
+      m,
+      { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: note.tags, createdAt: note.createdAt },
+      { fresh },
+    );
   }
 }

@@ -9,7 +9,9 @@ export class NotesRetention implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register({
-      name: 'notes in the trash', table: 'notes', setting: '30 days in the trash (fixed)',
+      name: 'notes in the trash',
+      table: 'notes',
+      setting: '30 days in the trash (fixed)',
       olderThan: [{ column: 'deleted_at', ageMs: () => TRASH_RETENTION_MS }],
     });
   }

@@ -20,7 +20,13 @@ describe('NotesService', () => {
     notes = new NotesService(repository as unknown as NotesRepository, clock);
   });
 
-  const input = (over: Partial<NoteInput> = {}): NoteInput => ({ title: 'Deploy checklist', body: 'drain the node first', tags: [], visibility: 'private', ...over });
+  const input = (over: Partial<NoteInput> = {}): NoteInput => ({
+    title: 'Deploy checklist',
+    body: 'drain the node first',
+    tags: [],
+    visibility: 'private',
+    ...over,
+  });
   /** Notes created a minute apart, oldest first. */
   async function createMany(ownerId: string, n: number, over: Partial<NoteInput> = {}): Promise<NoteView[]> {
     const out: NoteView[] = [];
@@ -46,7 +52,7 @@ describe('NotesService', () => {
       expect(await notes.get(note.id, null)).toMatchObject({ id: note.id });
     });
 
-    it('a public note made private again is its owner\'s only', async () => {
+    it("a public note made private again is its owner's only", async () => {
       const note = await notes.create(ALICE, input({ visibility: 'public' }));
       await notes.update(ALICE, note.id, { visibility: 'private' });
       expect(await notes.get(note.id, BOB)).toBeNull();
@@ -63,7 +69,7 @@ describe('NotesService', () => {
       expect(await notes.own(BOB, note.id, true)).toBeNull();
     });
 
-    it('an id that is not a note id is nobody\'s note, and is never looked up', async () => {
+    it("an id that is not a note id is nobody's note, and is never looked up", async () => {
       const find = jest.spyOn(repository, 'find');
       const findOwn = jest.spyOn(repository, 'findOwn');
       for (const id of ['', 'x', "' OR 1=1 --", '00000000-0000-4000-8000-00000000000A']) {
@@ -77,7 +83,7 @@ describe('NotesService', () => {
   });
 
   describe('changing a note', () => {
-    it('only its owner may: another user\'s update finds nothing and changes nothing', async () => {
+    it("only its owner may: another user's update finds nothing and changes nothing", async () => {
       const note = await notes.create(ALICE, input({ visibility: 'public' }));
       expect(await notes.update(BOB, note.id, { title: 'defaced' })).toBeNull();
       expect(await notes.own(BOB, note.id)).toBeNull();
@@ -88,7 +94,14 @@ describe('NotesService', () => {
       const note = await notes.create(ALICE, input({ tags: ['ops'] }));
       clock.advance(5 * MINUTE);
       const updated = await notes.update(ALICE, note.id, { title: 'Rollback checklist', body: undefined });
-      expect(updated).toMatchObject({ title: 'Rollback checklist', body: 'drain the node first', tags: ['ops'], visibility: 'private', createdAt: note.createdAt, updatedAt: clock.now() });
+      expect(updated).toMatchObject({
+        title: 'Rollback checklist',
+        body: 'drain the node first',
+        tags: ['ops'],
+        visibility: 'private',
+        createdAt: note.createdAt,
+        updatedAt: clock.now(),
+      });
       expect(await notes.get(note.id, ALICE)).toEqual(updated);
     });
 
@@ -115,7 +128,7 @@ describe('NotesService', () => {
       expect((await notes.get(note.id, ALICE))!.tags).toEqual([]);
     });
 
-    it('belong to their owner: a user\'s tag list never shows another\'s tags', async () => {
+    it("belong to their owner: a user's tag list never shows another's tags", async () => {
       await notes.create(ALICE, input({ tags: ['work', 'home'] }));
       await notes.create(BOB, input({ tags: ['secret-project'] }));
       expect(await notes.tagsOf(ALICE)).toEqual(['home', 'work']);
@@ -148,7 +161,7 @@ describe('NotesService', () => {
       expect(titles((await notes.list(ALICE, { limit: 20 })).items)).toEqual([trashed.title, kept.title]);
     });
 
-    it('emptying it deletes the owner\'s trashed notes for good, and nothing else', async () => {
+    it("emptying it deletes the owner's trashed notes for good, and nothing else", async () => {
       const [a, b] = await createMany(ALICE, 3);
       const bobs = await notes.create(BOB, input());
       await notes.trash(BOB, bobs.id);
@@ -163,7 +176,7 @@ describe('NotesService', () => {
   });
 
   describe('lists', () => {
-    it('pages through the owner\'s notes newest first, each once, notes of the same instant included, and says when it is over', async () => {
+    it("pages through the owner's notes newest first, each once, notes of the same instant included, and says when it is over", async () => {
       await createMany(ALICE, 30);
       // Five more in the same millisecond: the id decides their order.
       for (let i = 30; i < 35; i++) await notes.create(ALICE, input({ title: `note ${i}` }));
@@ -203,7 +216,9 @@ describe('NotesService', () => {
       await createMany(ALICE, 3, { body: 'incident review' });
       await expect(notes.list(ALICE, { cursor: 'bogus', limit: 20 })).rejects.toThrow(BadCursor);
       await expect(notes.list(ALICE, { cursor: offsetCursor(20), limit: 20 })).rejects.toThrow(BadCursor);
-      await expect(notes.list(ALICE, { q: 'incident', cursor: encodeKeyset({ at: clock.nowMs(), id: '00000000-0000-4000-8000-000000000001' }), limit: 20 })).rejects.toThrow(BadCursor);
+      await expect(
+        notes.list(ALICE, { q: 'incident', cursor: encodeKeyset({ at: clock.nowMs(), id: '00000000-0000-4000-8000-000000000001' }), limit: 20 }),
+      ).rejects.toThrow(BadCursor);
       await expect(notes.list(ALICE, { q: 'incident', cursor: offsetCursor(100_001), limit: 20 })).rejects.toThrow(BadCursor);
     });
 
@@ -218,14 +233,18 @@ describe('NotesService', () => {
   });
 
   describe('search', () => {
-    it('finds the owner\'s notes only, pages by offset, and marks the words found in each excerpt', async () => {
+    it("finds the owner's notes only, pages by offset, and marks the words found in each excerpt", async () => {
       await createMany(ALICE, 5, { body: 'the incident postmortem' });
       await createMany(ALICE, 2, { body: 'unrelated' });
-      await notes.create(BOB, input({ body: 'bob\'s incident' }));
+      await notes.create(BOB, input({ body: "bob's incident" }));
       const first = await notes.list(ALICE, { q: 'incident', limit: 3, snippets: true });
       expect(first.items).toHaveLength(3);
       expect(first.items.every((n) => n.ownerId === ALICE)).toBe(true);
-      expect(first.items[0].snippet).toEqual([{ text: 'the ', mark: false }, { text: 'incident', mark: true }, { text: ' postmortem', mark: false }]);
+      expect(first.items[0].snippet).toEqual([
+        { text: 'the ', mark: false },
+        { text: 'incident', mark: true },
+        { text: ' postmortem', mark: false },
+      ]);
       const second = await notes.list(ALICE, { q: 'incident', limit: 3, cursor: first.nextCursor! });
       expect(second.items).toHaveLength(2);
       expect(second.nextCursor).toBeNull();
@@ -251,16 +270,21 @@ describe('NotesService', () => {
   });
 
   describe('export and import', () => {
-    it('an import keeps each note\'s own dates, with its tags as a set', async () => {
+    it("an import keeps each note's own dates, with its tags as a set", async () => {
       const createdAt = new Date(Date.UTC(2020, 5, 1));
       const updatedAt = new Date(Date.UTC(2021, 5, 1));
-      expect(await notes.importMany(ALICE, [{ ...input({ title: 'old', tags: ['b', 'a', 'a'] }), createdAt, updatedAt }, { ...input({ title: 'older' }), createdAt: new Date(Date.UTC(2019, 0, 1)), updatedAt }])).toBe(2);
+      expect(
+        await notes.importMany(ALICE, [
+          { ...input({ title: 'old', tags: ['b', 'a', 'a'] }), createdAt, updatedAt },
+          { ...input({ title: 'older' }), createdAt: new Date(Date.UTC(2019, 0, 1)), updatedAt },
+        ]),
+      ).toBe(2);
       const [older, old] = await notes.exportList(ALICE);
       expect([older.title, old.title]).toEqual(['older', 'old']);
       expect(await notes.get(old.id, ALICE)).toMatchObject({ createdAt, updatedAt, tags: ['a', 'b'] });
     });
 
-    it('an export batch holds only the owner\'s notes outside the trash', async () => {
+    it("an export batch holds only the owner's notes outside the trash", async () => {
       const [a, b] = await createMany(ALICE, 2);
       const bobs = await notes.create(BOB, input());
       await notes.trash(ALICE, b.id);

@@ -124,7 +124,9 @@ export class NotesService {
     const cursor = options.cursor ? readListCursor(options.cursor) : null;
     if (isEmpty(query) && options.q?.trim()) return { items: [], nextCursor: null, notice: query.notice };
 
-    const page = query.include.length ? await this.ranked(ownerId, query, cursor ? offsetOf(cursor) : 0, options.limit) : await this.newestFirst(ownerId, query, cursor, options.limit);
+    const page = query.include.length
+      ? await this.ranked(ownerId, query, cursor ? offsetOf(cursor) : 0, options.limit)
+      : await this.newestFirst(ownerId, query, cursor, options.limit);
     const items = options.snippets ? page.items.map((n) => ({ ...n, snippet: snippet(n.body, query) })) : page.items;
     return { items, nextCursor: page.nextCursor, notice: query.notice };
   }
@@ -143,7 +145,12 @@ export class NotesService {
   }
 
   /** A page of the owner's notes newest first, filtered by tags and excluded words only. */
-  private async newestFirst(ownerId: string, query: ParsedQuery, cursor: ListCursor | null, limit: number): Promise<{ items: NoteView[]; nextCursor: string | null }> {
+  private async newestFirst(
+    ownerId: string,
+    query: ParsedQuery,
+    cursor: ListCursor | null,
+    limit: number,
+  ): Promise<{ items: NoteView[]; nextCursor: string | null }> {
     const found = await this.notes.page(ownerId, query, cursor ? keysetOf(cursor) : null, limit);
     return keysetPage(found, limit, (n) => ({ at: n.createdAt.getTime(), id: n.id }));
   }

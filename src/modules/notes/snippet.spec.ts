@@ -1,7 +1,10 @@
 import { parseQuery } from './search/query';
 import { snippet } from './snippet';
 
-const text = (body: string, q = '') => snippet(body, parseQuery(q)).map((p) => (p.mark ? `[${p.text}]` : p.text)).join('');
+const text = (body: string, q = '') =>
+  snippet(body, parseQuery(q))
+    .map((p) => (p.mark ? `[${p.text}]` : p.text))
+    .join('');
 
 describe('snippet', () => {
   it('reads Markdown as one plain line: no punctuation, no link targets', () => {

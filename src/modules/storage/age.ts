@@ -26,10 +26,15 @@ export interface EncryptionKey {
 export function encryptionKey(config: BackupConfig): EncryptionKey {
   const recipients = config.ageRecipients ?? [];
   if (!recipients.length && !config.agePassphrase) {
-    throw new Error('BACKUP_AGE_RECIPIENTS is unset (and so is BACKUP_AGE_PASSPHRASE): backups are never written unencrypted; create a key with age-keygen and set its public recipient');
+    throw new Error(
+      'BACKUP_AGE_RECIPIENTS is unset (and so is BACKUP_AGE_PASSPHRASE): backups are never written unencrypted; create a key with age-keygen and set its public recipient',
+    );
   }
   const kind = recipients.length ? 'x25519' : 'passphrase';
-  const fingerprint = createHash('sha256').update(kind === 'x25519' ? [...recipients].sort().join(',') : 'passphrase').digest('hex').slice(0, 16);
+  const fingerprint = createHash('sha256')
+    .update(kind === 'x25519' ? [...recipients].sort().join(',') : 'passphrase')
+    .digest('hex')
+    .slice(0, 16);
   return {
     kind,
     fingerprint,
@@ -53,7 +58,8 @@ export async function decrypt(config: BackupConfig, encrypted: Readable): Promis
   const decrypter = new (age().Decrypter)();
   if (config.ageIdentityFile) for (const identity of readIdentities(config.ageIdentityFile)) decrypter.addIdentity(identity);
   if (config.agePassphrase) decrypter.addPassphrase(config.agePassphrase);
-  if (!config.ageIdentityFile && !config.agePassphrase) throw new Error('BACKUP_AGE_IDENTITY_FILE is unset (and so is BACKUP_AGE_PASSPHRASE): this machine cannot decrypt backups');
+  if (!config.ageIdentityFile && !config.agePassphrase)
+    throw new Error('BACKUP_AGE_IDENTITY_FILE is unset (and so is BACKUP_AGE_PASSPHRASE): this machine cannot decrypt backups');
   const out = await decrypter.decrypt(Readable.toWeb(encrypted) as unknown as ReadableStream<Uint8Array>);
   return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>);
 }
@@ -66,7 +72,10 @@ function readIdentities(path: string): string[] {
   } catch (error) {
     throw new Error(`BACKUP_AGE_IDENTITY_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
-  const keys = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+  const keys = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('AGE-SECRET-KEY-'));
   if (!keys.length) throw new Error(`BACKUP_AGE_IDENTITY_FILE: ${path} holds no AGE-SECRET-KEY line`);
   return keys;
 }

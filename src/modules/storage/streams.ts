@@ -32,7 +32,8 @@ export class RequireAgeHeader extends Transform {
     if (!this.checked) {
       this.seen = Buffer.concat([this.seen, chunk]);
       if (this.seen.length < AGE_HEADER.length) return done();
-      if (this.seen.subarray(0, AGE_HEADER.length).toString('latin1') !== AGE_HEADER) return done(new Error('the data does not begin with the age header: refusing it'));
+      if (this.seen.subarray(0, AGE_HEADER.length).toString('latin1') !== AGE_HEADER)
+        return done(new Error('the data does not begin with the age header: refusing it'));
       this.checked = true;
       const all = this.seen;
       this.seen = Buffer.alloc(0);

@@ -107,8 +107,14 @@ export async function exportArchive(settings: ArchiveSettings, out: string, opti
       await source.endSnapshot();
     }
     const manifest: ArchiveManifest = {
-      format: ARCHIVE_FORMAT, version: ARCHIVE_VERSION, createdAt: new Date().toISOString(), kirokuVersion: APP_VERSION,
-      sourceEngine: source.engine, schemaVersion, tables, excluded: { ...EXCLUDED_TABLES },
+      format: ARCHIVE_FORMAT,
+      version: ARCHIVE_VERSION,
+      createdAt: new Date().toISOString(),
+      kirokuVersion: APP_VERSION,
+      sourceEngine: source.engine,
+      schemaVersion,
+      tables,
+      excluded: { ...EXCLUDED_TABLES },
     };
     zip.addBuffer(Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`), MANIFEST_ENTRY, { mtime: new Date(0) });
     zip.end();
@@ -164,7 +170,10 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
 
     target = await Endpoint.open(settings.database, settings.schema, { exclusive: true });
     const schemaVersion = await target.migrate();
-    if (manifest.schemaVersion !== schemaVersion) throw new TransferRefused(`the archive holds schema ${manifest.schemaVersion} but this Kiroku has ${schemaVersion}: import it with the Kiroku version that exported it`);
+    if (manifest.schemaVersion !== schemaVersion)
+      throw new TransferRefused(
+        `the archive holds schema ${manifest.schemaVersion} but this Kiroku has ${schemaVersion}: import it with the Kiroku version that exported it`,
+      );
     checkTables(manifest, target.plan, file);
     const filled = await target.filledTables();
     if (filled) throw new TransferRefused(`the database is not empty (${filled}): import into an empty database`);
@@ -190,7 +199,8 @@ export async function importArchive(settings: ArchiveSettings, archive: string, 
           // A database refusal (a duplicate key, a missing parent) also means the archive is not what its writer made.
           throw damaged(file, error, listed.file);
         }
-        if (digest.rows !== listed.rows || digest.sha256 !== listed.sha256) throw damaged(file, new Error(`${listed.file} does not match its checksum in the manifest`));
+        if (digest.rows !== listed.rows || digest.sha256 !== listed.sha256)
+          throw damaged(file, new Error(`${listed.file} does not match its checksum in the manifest`));
         progress(tableLine(table.name, digest.rows));
       }
       await t.resetSequences((sql, params) => m.query(sql, params));
@@ -237,7 +247,8 @@ async function readManifest(zip: yauzl.ZipFile, entries: Map<string, yauzl.Entry
     throw damaged(file, error, MANIFEST_ENTRY);
   }
   if (manifest?.format !== ARCHIVE_FORMAT) throw new TransferRefused(`${file} is not a Kiroku archive (format ${JSON.stringify(manifest?.format)})`);
-  if (manifest.version !== ARCHIVE_VERSION) throw new TransferRefused(`${file} is archive format version ${manifest.version}; this Kiroku reads version ${ARCHIVE_VERSION}`);
+  if (manifest.version !== ARCHIVE_VERSION)
+    throw new TransferRefused(`${file} is archive format version ${manifest.version}; this Kiroku reads version ${ARCHIVE_VERSION}`);
   if (!Array.isArray(manifest.tables)) throw damaged(file, new Error('the manifest lists no tables'));
   return manifest;
 }
@@ -248,7 +259,8 @@ function checkTables(manifest: ArchiveManifest, plan: PlannedTable[], file: stri
   const expected = plan.map(shape);
   const found = manifest.tables.map((t) => shape({ name: String(t.name), columns: Array.isArray(t.columns) ? t.columns : [] }));
   const differing = expected.find((s, i) => s !== found[i]) ?? found[expected.length];
-  if (differing || found.length !== expected.length) throw new TransferRefused(`${file} does not hold the tables this Kiroku expects (first difference: ${differing ?? 'the number of tables'})`);
+  if (differing || found.length !== expected.length)
+    throw new TransferRefused(`${file} does not hold the tables this Kiroku expects (first difference: ${differing ?? 'the number of tables'})`);
 }
 
 function damaged(file: string, error: unknown, entry?: string): TransferRefused {

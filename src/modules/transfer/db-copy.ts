@@ -67,7 +67,10 @@ export async function copyDatabase(base: DatabaseConfig, schema: SchemaDefinitio
       if (filled) throw new TransferRefused(`the target is not empty (${filled}): copy into a new database`);
     }
     await target.dataSource.query(`CREATE TABLE IF NOT EXISTS ${quote(COPY_MARKER_TABLE)} (source varchar(500) NOT NULL, started_at bigint NOT NULL)`);
-    await target.dataSource.query(`INSERT INTO ${quote(COPY_MARKER_TABLE)} (source, started_at) VALUES (${target.db.placeholder(1)}, ${target.db.placeholder(2)})`, [source.description, Date.now()]);
+    await target.dataSource.query(
+      `INSERT INTO ${quote(COPY_MARKER_TABLE)} (source, started_at) VALUES (${target.db.placeholder(1)}, ${target.db.placeholder(2)})`,
+      [source.description, Date.now()],
+    );
 
     progress(`Copying ${source.description} → ${target.description} (schema ${schemaVersion})`);
     const sourceDigests = new Map<string, TableDigest>();
@@ -91,7 +94,14 @@ export async function copyDatabase(base: DatabaseConfig, schema: SchemaDefinitio
       const digest = new TableDigest();
       for await (const lines of target.lines(table, batch)) for (const line of lines) digest.add(line);
       const before = sourceDigests.get(table.name)!;
-      tables.push({ table: table.name, sourceRows: before.rows, targetRows: digest.rows, sourceSha256: before.sha256, targetSha256: digest.sha256, matches: before.rows === digest.rows && before.sha256 === digest.sha256 });
+      tables.push({
+        table: table.name,
+        sourceRows: before.rows,
+        targetRows: digest.rows,
+        sourceSha256: before.sha256,
+        targetSha256: digest.sha256,
+        matches: before.rows === digest.rows && before.sha256 === digest.sha256,
+      });
     }
     const report: CopyReport = { source: source.description, target: target.description, schemaVersion, tables, searchIndexed, resumed };
     if (tables.every((c) => c.matches)) await target.dataSource.query(`DROP TABLE ${quote(COPY_MARKER_TABLE)}`);
@@ -131,7 +141,22 @@ async function clearTables(target: Endpoint): Promise<void> {
 
 /** The comparison as a table for the terminal. */
 export function formatComparison(tables: TableComparison[]): string[] {
-  const rows = [['table', 'source rows', 'target rows', 'source sha256', 'target sha256', ''], ...tables.map((c) => [c.table, String(c.sourceRows), String(c.targetRows), c.sourceSha256.slice(0, 16), c.targetSha256.slice(0, 16), c.matches ? 'ok' : 'DIFFERS'])];
+  const rows = [
+    ['table', 'source rows', 'target rows', 'source sha256', 'target sha256', ''],
+    ...tables.map((c) => [
+      c.table,
+      String(c.sourceRows),
+      String(c.targetRows),
+      c.sourceSha256.slice(0, 16),
+      c.targetSha256.slice(0, 16),
+      c.matches ? 'ok' : 'DIFFERS',
+    ]),
+  ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd(),
+  );
 }

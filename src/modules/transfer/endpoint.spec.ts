@@ -16,9 +16,13 @@ describe('transfer locations', () => {
   });
 
   it('never shows a password when it names a location', () => {
-    expect(describeLocation(databaseAt(base, 'postgres://kiroku:s3cret%21@db.internal:5432/kiroku?sslmode=verify-full'))).toBe('postgres://kiroku:***@db.internal:5432/kiroku?sslmode=verify-full');
+    expect(describeLocation(databaseAt(base, 'postgres://kiroku:s3cret%21@db.internal:5432/kiroku?sslmode=verify-full'))).toBe(
+      'postgres://kiroku:***@db.internal:5432/kiroku?sslmode=verify-full',
+    );
     expect(describeLocation(databaseAt(base, '/var/lib/kiroku/kiroku.sqlite'))).toBe('/var/lib/kiroku/kiroku.sqlite');
     // A socket URL that URL cannot parse, but pg can.
-    expect(describeLocation(databaseAt(base, 'postgres://kiroku:s3cret@/kiroku?host=/var/run/postgresql'))).toBe('postgres://kiroku:***@/kiroku?host=/var/run/postgresql');
+    expect(describeLocation(databaseAt(base, 'postgres://kiroku:s3cret@/kiroku?host=/var/run/postgresql'))).toBe(
+      'postgres://kiroku:***@/kiroku?host=/var/run/postgresql',
+    );
   });
 });

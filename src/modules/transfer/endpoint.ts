@@ -57,7 +57,10 @@ export class Endpoint {
   private lock?: SqliteFileLock;
   private pgClient?: PoolClient;
 
-  private constructor(readonly config: DatabaseConfig, readonly dataSource: DataSource) {
+  private constructor(
+    readonly config: DatabaseConfig,
+    readonly dataSource: DataSource,
+  ) {
     this.db = new Database(dataSource);
     this.plan = planTables(dataSource);
   }
@@ -116,7 +119,8 @@ export class Endpoint {
     if (unknown.length) throw new TransferRefused(`${this.description} was migrated by a newer Kiroku (${unknown[0]}): use that version`);
     const states = await migrator.status();
     const pending = states.filter((s) => !s.applied);
-    if (pending.length) throw new TransferRefused(`${this.description} has ${pending.length} pending migration(s): run \`kiroku migrate run\` against it first`);
+    if (pending.length)
+      throw new TransferRefused(`${this.description} has ${pending.length} pending migration(s): run \`kiroku migrate run\` against it first`);
     return states[states.length - 1]?.name ?? 'none';
   }
 
@@ -132,7 +136,10 @@ export class Endpoint {
 
   /** The copied tables that hold rows, for a refusal ("2 rows in users, 1 row in audit_events"); empty when none do. */
   async filledTables(): Promise<string> {
-    return Object.entries(await this.rowCounts()).filter(([, n]) => n > 0).map(([t, n]) => `${countRows(n)} in ${t}`).join(', ');
+    return Object.entries(await this.rowCounts())
+      .filter(([, n]) => n > 0)
+      .map(([t, n]) => `${countRows(n)} in ${t}`)
+      .join(', ');
   }
 
   /**
@@ -166,7 +173,8 @@ export class Endpoint {
   async *rows(table: PlannedTable, batch: number): RowBatches {
     const columns = table.columns.map((c) => quote(c.name)).join(', ');
     // PostgreSQL sorts text by the database's collation; "C" is byte order, which is SQLite's order too.
-    const keyExpr = (c: string) => (this.engine === 'postgres' && table.columns.find((x) => x.name === c)!.kind === 'text' ? `${quote(c)} COLLATE "C"` : quote(c));
+    const keyExpr = (c: string) =>
+      this.engine === 'postgres' && table.columns.find((x) => x.name === c)!.kind === 'text' ? `${quote(c)} COLLATE "C"` : quote(c);
     const order = table.key.map(keyExpr).join(', ');
     let after: unknown[] | null = null;
     for (;;) {
@@ -182,7 +190,11 @@ export class Endpoint {
   }
 
   /** Inserts rows (already decoded for this engine) in one statement per chunk, through `query`. */
-  async insert(table: PlannedTable, rows: unknown[][], query: (sql: string, params: unknown[]) => Promise<unknown> = (sql, params) => this.dataSource.query(sql, params)): Promise<void> {
+  async insert(
+    table: PlannedTable,
+    rows: unknown[][],
+    query: (sql: string, params: unknown[]) => Promise<unknown> = (sql, params) => this.dataSource.query(sql, params),
+  ): Promise<void> {
     // PostgreSQL takes at most 65,535 parameters in a statement, SQLite 32,766.
     const perStatement = Math.max(1, Math.floor(30_000 / table.columns.length));
     const columns = table.columns.map((c) => quote(c.name)).join(', ');
@@ -200,7 +212,9 @@ export class Endpoint {
    * collide. (No copied table has one today: keys are UUIDs and natural keys.)
    * Returns the sequences set.
    */
-  async resetSequences(query: (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>> = (sql, params) => this.dataSource.query(sql, params)): Promise<string[]> {
+  async resetSequences(
+    query: (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>> = (sql, params) => this.dataSource.query(sql, params),
+  ): Promise<string[]> {
     if (this.engine !== 'postgres') return [];
     const tables = this.plan.map((t) => t.name);
     const owned = await query(
@@ -230,7 +244,10 @@ export class Endpoint {
       return (await this.pool().query(sql, params)).rows;
     }
     // Integers as BigInt: values beyond 2^53 must not be rounded on the way out.
-    return this.sqlite().prepare(sql).safeIntegers(true).all(...params) as Array<Record<string, unknown>>;
+    return this.sqlite()
+      .prepare(sql)
+      .safeIntegers(true)
+      .all(...params) as Array<Record<string, unknown>>;
   }
 
   private pool(): Pool {

@@ -5,8 +5,12 @@ const table: PlannedTable = {
   name: 'samples',
   key: ['id'],
   columns: [
-    { name: 'id', kind: 'text' }, { name: 'n', kind: 'integer' }, { name: 'flag', kind: 'boolean' },
-    { name: 'data', kind: 'binary' }, { name: 'x', kind: 'real' }, { name: 'note', kind: 'text' },
+    { name: 'id', kind: 'text' },
+    { name: 'n', kind: 'integer' },
+    { name: 'flag', kind: 'boolean' },
+    { name: 'data', kind: 'binary' },
+    { name: 'x', kind: 'real' },
+    { name: 'note', kind: 'text' },
   ],
 };
 

@@ -22,24 +22,44 @@ export interface PlannedTable {
  * someone writes it here, and a test fails if an entry names no entity.
  */
 export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
-  task_leases: 'scheduler slots and leases of the running instances: the target cluster claims its own slots; copying them would make it skip or wait for work the old cluster held',
+  task_leases:
+    'scheduler slots and leases of the running instances: the target cluster claims its own slots; copying them would make it skip or wait for work the old cluster held',
   instances: 'heartbeats of the processes running against the source: the target fills it as its own instances start',
-  metric_samples: "per-minute figures of the source's own processes for the console charts, deleted after METRICS_HISTORY_DAYS anyway: the target's charts start with its own instances (alerts and their notifications are copied: they are the incident history)",
+  metric_samples:
+    "per-minute figures of the source's own processes for the console charts, deleted after METRICS_HISTORY_DAYS anyway: the target's charts start with its own instances (alerts and their notifications are copied: they are the incident history)",
 };
 
 const KINDS: Record<string, ColumnKind> = {
-  varchar: 'text', 'character varying': 'text', text: 'text', char: 'text', character: 'text', uuid: 'text',
-  bigint: 'integer', integer: 'integer', int: 'integer', smallint: 'integer', int8: 'integer', int4: 'integer',
-  boolean: 'boolean', bool: 'boolean',
-  real: 'real', float: 'real', double: 'real', 'double precision': 'real',
-  blob: 'binary', bytea: 'binary',
+  varchar: 'text',
+  'character varying': 'text',
+  text: 'text',
+  char: 'text',
+  character: 'text',
+  uuid: 'text',
+  bigint: 'integer',
+  integer: 'integer',
+  int: 'integer',
+  smallint: 'integer',
+  int8: 'integer',
+  int4: 'integer',
+  boolean: 'boolean',
+  bool: 'boolean',
+  real: 'real',
+  float: 'real',
+  double: 'real',
+  'double precision': 'real',
+  blob: 'binary',
+  bytea: 'binary',
 };
 
 /** The kind of a column type, or an error that makes whoever adds an unknown type decide how it round-trips. */
 export function columnKind(table: string, column: string, type: unknown): ColumnKind {
   const name = typeof type === 'string' ? type.toLowerCase() : typeof type === 'function' ? type.name.toLowerCase() : String(type);
   const kind = KINDS[name] ?? ({ string: 'text', number: 'real', boolean: 'boolean', buffer: 'binary' } as Record<string, ColumnKind>)[name];
-  if (!kind) throw new Error(`${table}.${column}: column type ${name} has no archive encoding (add it to KINDS in src/modules/transfer/table-plan.ts with a round-trip test)`);
+  if (!kind)
+    throw new Error(
+      `${table}.${column}: column type ${name} has no archive encoding (add it to KINDS in src/modules/transfer/table-plan.ts with a round-trip test)`,
+    );
   return kind;
 }
 

@@ -79,7 +79,12 @@ function bodies(): RequestHandler {
 const bodyErrors: ErrorRequestHandler = (error, req, res, next) => {
   const status = (error as { status?: number }).status;
   if (typeof status !== 'number' || status < 400 || status >= 500) return next(error);
-  const detail = status === 413 ? 'The request body is larger than 1 MiB.' : status === 404 ? undefined : 'The request body could not be read (malformed JSON or form data).';
+  const detail =
+    status === 413
+      ? 'The request body is larger than 1 MiB.'
+      : status === 404
+        ? undefined
+        : 'The request body could not be read (malformed JSON or form data).';
   sendError(req, res, status, detail);
 };
 

@@ -10,7 +10,11 @@ export class SignInRequired extends HttpException {
 
 /** A 4xx with field problems, answered as problem+json (API) or the error page. */
 export class ProblemException extends HttpException {
-  constructor(status: number, readonly detail: string, readonly fieldErrors: FieldProblem[] = []) {
+  constructor(
+    status: number,
+    readonly detail: string,
+    readonly fieldErrors: FieldProblem[] = [],
+  ) {
     super(detail, status);
   }
 }

@@ -63,7 +63,11 @@ class FormsController {
 
   @Get('teapot')
   teapot(): Page {
-    return new Page('signup', { values: {} }, { status: 418, headers: { 'Retry-After': '7' }, cookies: [{ name: 'gone', value: null, options: { path: '/' } }] });
+    return new Page(
+      'signup',
+      { values: {} },
+      { status: 418, headers: { 'Retry-After': '7' }, cookies: [{ name: 'gone', value: null, options: { path: '/' } }] },
+    );
   }
 
   @Get('json')
@@ -101,7 +105,11 @@ describe('pages and forms of a route (FormView, FormPipe, PageInterceptor)', () 
     const reply = await post('/signup', '_csrf=t&email=&name=toolong');
     expect(reply.status).toBe(400);
     expect(reply.type).toBe('text/html');
-    expect(JSON.parse(reply.text)).toEqual({ view: 'signup', values: { email: '', name: 'toolong' }, errors: { email: 'form.required', name: 'name.invalid' } });
+    expect(JSON.parse(reply.text)).toEqual({
+      view: 'signup',
+      values: { email: '', name: 'toolong' },
+      errors: { email: 'form.required', name: 'name.invalid' },
+    });
   });
 
   it('refuses a repeated (array) field as empty and shows it empty, instead of failing', async () => {

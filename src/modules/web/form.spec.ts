@@ -41,7 +41,11 @@ describe('FormPipe', () => {
 
   it('refuses a repeated (array) field as empty, never reading or crashing on it', () => {
     // email=a&email=b, and email[]=a&email[]=b (which the parser keeps under "email[]")
-    for (const body of [{ email: ['a@example.com', 'b@example.com'], name: 'Ann' }, { 'email[]': ['a', 'b'], name: 'Ann' }, { email: { $gt: '' }, name: 'Ann' }]) {
+    for (const body of [
+      { email: ['a@example.com', 'b@example.com'], name: 'Ann' },
+      { 'email[]': ['a', 'b'], name: 'Ann' },
+      { email: { $gt: '' }, name: 'Ann' },
+    ]) {
       const { form } = refusal(body);
       expect(form.values.email).toBe('');
       expect(form.errors).toEqual({ email: 'form.required' });
@@ -56,7 +60,10 @@ describe('FormPipe', () => {
   it('answers API clients (no @FormView) as a 400 with the field problems', () => {
     const error = refusal({});
     expect(error.getStatus()).toBe(400);
-    expect(error.fieldErrors).toEqual([{ field: 'email', message: 'form.required' }, { field: 'name', message: 'form.required' }]);
+    expect(error.fieldErrors).toEqual([
+      { field: 'email', message: 'form.required' },
+      { field: 'name', message: 'form.required' },
+    ]);
   });
 
   it('reads no body (absent, or not an object) as an empty form', () => {

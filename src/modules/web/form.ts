@@ -12,7 +12,11 @@ export interface FormState {
 /** A form its DTO's rules refused: the route's @FormView page answers it (status 400); without one, the 400 error page. */
 export class FormInvalid extends ProblemException {
   constructor(readonly form: FormState) {
-    super(400, 'Some fields are invalid.', Object.entries(form.errors).map(([field, message]) => ({ field, message })));
+    super(
+      400,
+      'Some fields are invalid.',
+      Object.entries(form.errors).map(([field, message]) => ({ field, message })),
+    );
   }
 }
 
@@ -22,7 +26,13 @@ const fieldCache = new WeakMap<Type, string[]>();
 function fieldsOf(dto: Type): string[] {
   let fields = fieldCache.get(dto);
   if (!fields) {
-    fields = [...new Set(getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false).map((m) => m.propertyName))];
+    fields = [
+      ...new Set(
+        getMetadataStorage()
+          .getTargetValidationMetadatas(dto, '', true, false)
+          .map((m) => m.propertyName),
+      ),
+    ];
     fieldCache.set(dto, fields);
   }
   return fields;

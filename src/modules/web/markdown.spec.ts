@@ -28,7 +28,9 @@ describe('renderMarkdown', () => {
     expect(renderMarkdown('[docs](https://example.com/a?b=1) <mailto:a@example.com> [here](/notes)')).toBe(
       '<p><a href="https://example.com/a?b=1" rel="noopener noreferrer nofollow ugc">docs</a> <a href="mailto:a@example.com" rel="noopener noreferrer nofollow ugc">mailto:a@example.com</a> <a href="/notes" rel="noopener noreferrer nofollow ugc">here</a></p>\n',
     );
-    expect(renderMarkdown('![a cat](https://example.com/cat.png)')).toBe('<p><a href="https://example.com/cat.png" rel="noopener noreferrer nofollow ugc">a cat</a></p>\n');
+    expect(renderMarkdown('![a cat](https://example.com/cat.png)')).toBe(
+      '<p><a href="https://example.com/cat.png" rel="noopener noreferrer nofollow ugc">a cat</a></p>\n',
+    );
   });
 
   it('drops inline styles (the CSP allows none)', () => {

@@ -32,7 +32,9 @@ function prepare(res: Response, reply: Page | RedirectTo): void {
 function renderPage(res: Response, page: Page): Promise<string> {
   prepare(res, page);
   // A copy: res.render() writes the request's locals into the object it is given.
-  return new Promise((resolve, reject) => res.render(page.view, { ...page.data }, (error: Error | null, html?: string) => (error ? reject(error) : resolve(html ?? ''))));
+  return new Promise((resolve, reject) =>
+    res.render(page.view, { ...page.data }, (error: Error | null, html?: string) => (error ? reject(error) : resolve(html ?? ''))),
+  );
 }
 
 /**

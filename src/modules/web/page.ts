@@ -24,7 +24,11 @@ export class Page {
   readonly headers: Readonly<Record<string, string>>;
   readonly cookies: readonly SetCookie[];
 
-  constructor(readonly view: string, readonly data: Record<string, unknown> = {}, options: ReplyOptions = {}) {
+  constructor(
+    readonly view: string,
+    readonly data: Record<string, unknown> = {},
+    options: ReplyOptions = {},
+  ) {
     this.status = options.status ?? 200;
     this.headers = options.headers ?? {};
     this.cookies = options.cookies ?? [];
@@ -46,7 +50,10 @@ export class RedirectTo {
   readonly headers: Readonly<Record<string, string>>;
   readonly cookies: readonly SetCookie[];
 
-  constructor(readonly url: string, options: ReplyOptions = {}) {
+  constructor(
+    readonly url: string,
+    options: ReplyOptions = {},
+  ) {
     this.status = options.status ?? 303;
     this.headers = options.headers ?? {};
     this.cookies = options.cookies ?? [];

@@ -109,7 +109,9 @@ const optionCache = new Map<string, string>();
 function timeZoneOptions(selected: string): string {
   let html = optionCache.get(selected);
   if (html === undefined) {
-    html = timeZones().map((z) => `<option${z === selected ? ' selected' : ''}>${escapeHtml(z)}</option>`).join('');
+    html = timeZones()
+      .map((z) => `<option${z === selected ? ' selected' : ''}>${escapeHtml(z)}</option>`)
+      .join('');
     if (optionCache.size < 1000) optionCache.set(selected, html);
   }
   return html;

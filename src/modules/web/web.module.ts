@@ -5,6 +5,9 @@ import { PageInterceptor } from './page.interceptor';
 
 /** The error pages and problem+json answers of every route, and the pages and redirects routes return. */
 @Module({
-  providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }, { provide: APP_INTERCEPTOR, useClass: PageInterceptor }],
+  providers: [
+    { provide: APP_FILTER, useClass: HttpErrorFilter },
+    { provide: APP_INTERCEPTOR, useClass: PageInterceptor },
+  ],
 })
 export class WebModule {}

@@ -18,7 +18,10 @@ export function bigrams(run: string): string[] {
 
 /** The text as the index stores it: lower-cased, CJK runs replaced by their bigrams. */
 export function indexText(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(CJK_RUN, (run) => ` ${bigrams(run).join(' ')} `);
+  return text
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(CJK_RUN, (run) => ` ${bigrams(run).join(' ')} `);
 }
 
 /**

@@ -17,7 +17,10 @@ export class AzureDestination implements StorageDestination {
   private readonly container: ContainerClient;
   private ready?: Promise<unknown>;
 
-  constructor(connectionString: string, private readonly containerName: string) {
+  constructor(
+    connectionString: string,
+    private readonly containerName: string,
+  ) {
     // A few quick retries: a destination that stays unreachable should fail the run in seconds, visibly, not hang it.
     const retryOptions = { maxTries: 3, retryDelayInMs: 500, maxRetryDelayInMs: 4000, tryTimeoutInMs: 120_000 };
     this.container = BlobServiceClient.fromConnectionString(connectionString, { retryOptions }).getContainerClient(containerName);

@@ -37,6 +37,7 @@ export class ObjectMissing extends Error {
 
 /** Keys are relative paths of safe characters: `backups/kiroku-….age`. */
 export function checkKey(key: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(key) || key.includes('..')) throw new Error(`invalid object key ${JSON.stringify(key)}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/.test(key) || key.includes('..'))
+    throw new Error(`invalid object key ${JSON.stringify(key)}`);
   return key;
 }

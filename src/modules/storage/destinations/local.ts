@@ -75,7 +75,10 @@ export class LocalDestination implements StorageDestination {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function walk(dir: string): Promise<string[]> {

@@ -23,7 +23,11 @@
       var lines = data.charts[figure.getAttribute('data-chart')] || [];
       var plot = figure.querySelector('.plot');
       plot.textContent = '';
-      var hasData = lines.some(function (l) { return l.values.some(function (v) { return v !== null; }); });
+      var hasData = lines.some(function (l) {
+        return l.values.some(function (v) {
+          return v !== null;
+        });
+      });
       if (!hasData) {
         var p = document.createElement('p');
         p.className = 'muted small empty';
@@ -32,26 +36,55 @@
         return;
       }
       var width = Math.max(240, plot.clientWidth);
-      new uPlot({
-        width: width,
-        height: 160,
-        legend: { show: lines.length > 1 },
-        cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max * 1.1, 1)]; } } },
-        axes: [{ stroke: '#6b7280', grid: { stroke: '#e5e7eb' } }, { stroke: '#6b7280', grid: { stroke: '#e5e7eb' }, size: 48 }],
-        series: [{}].concat(lines.map(function (l, i) {
-          return { label: l.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: false } };
-        })),
-      }, [data.t].concat(lines.map(function (l) { return l.values; })), plot);
+      new uPlot(
+        {
+          width: width,
+          height: 160,
+          legend: { show: lines.length > 1 },
+          cursor: { drag: { x: false, y: false } },
+          scales: {
+            x: { time: true },
+            y: {
+              range: function (u, min, max) {
+                return [0, Math.max(max * 1.1, 1)];
+              },
+            },
+          },
+          axes: [
+            { stroke: '#6b7280', grid: { stroke: '#e5e7eb' } },
+            { stroke: '#6b7280', grid: { stroke: '#e5e7eb' }, size: 48 },
+          ],
+          series: [{}].concat(
+            lines.map(function (l, i) {
+              return { label: l.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: false } };
+            }),
+          ),
+        },
+        [data.t].concat(
+          lines.map(function (l) {
+            return l.values;
+          }),
+        ),
+        plot,
+      );
     });
     root.setAttribute('data-ready', 'true');
   }
 
   Promise.all([
     load('/static/vendor/uPlot.iife.min.js'),
-    fetch('/admin/metrics?range=' + encodeURIComponent(root.getAttribute('data-range') || 'hour'), { credentials: 'same-origin', headers: { accept: 'application/json' } })
-      .then(function (r) { if (!r.ok) throw new Error('metrics ' + r.status); return r.json(); }),
-  ]).then(function (results) { draw(results[1]); }).catch(function (error) {
-    root.setAttribute('data-error', String(error && error.message || error));
-  });
+    fetch('/admin/metrics?range=' + encodeURIComponent(root.getAttribute('data-range') || 'hour'), {
+      credentials: 'same-origin',
+      headers: { accept: 'application/json' },
+    }).then(function (r) {
+      if (!r.ok) throw new Error('metrics ' + r.status);
+      return r.json();
+    }),
+  ])
+    .then(function (results) {
+      draw(results[1]);
+    })
+    .catch(function (error) {
+      root.setAttribute('data-error', String((error && error.message) || error));
+    });
 })();
