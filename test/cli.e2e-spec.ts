@@ -23,7 +23,7 @@ describe('kiroku check', () => {
     expect(stdout).toMatch(/^ERROR session-secret-insecure: SESSION_SECRET /m);
     expect(stdout).toMatch(/^ERROR backup-encryption-missing: BACKUP_AGE_RECIPIENTS /m);
     expect(stdout).toMatch(/^ERROR public-url-plain-http: PUBLIC_URL /m);
-    expect(stdout).toMatch(/^WARN  metrics-closed: METRICS_TOKEN /m);
+    expect(stdout).toMatch(/^WARN {2}metrics-closed: METRICS_TOKEN /m);
     expect(stderr.trim()).toMatch(/^kiroku: 3 error-level finding\(s\): production start-up would be refused$/);
   });
 
@@ -61,7 +61,7 @@ describe('kiroku usage errors', () => {
 
 describeEachEngine('kiroku migrate', (engine) => {
   it('shows, runs and reverts migrations', async () => {
-    const names = (engine === 'sqlite' ? sqliteMigrations : postgresMigrations).map((m) => new m().name!);
+    const names = (engine === 'sqlite' ? sqliteMigrations : postgresMigrations).map((m) => new m().name);
     expect(names.slice(0, 3)).toEqual(['CreateFoundationTables1795901079716', 'CreateAccountTables1795902800728', 'CreateNotesTables1795904940286']);
     const env = await freshDatabase(engine);
     const pending = await runCli(['migrate', 'show'], env);

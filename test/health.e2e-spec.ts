@@ -12,7 +12,7 @@ type Json = any;
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as Json };
+  return { status: res.status, headers: res.headers, body: (await res.json()) };
 }
 
 describeEachEngine('health probes', (engine) => {

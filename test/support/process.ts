@@ -27,8 +27,8 @@ export async function spawnServer(env: Record<string, string>, nodeArgs: string[
     output += chunk.toString('utf8');
     for (const l of listeners) l();
   };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   // Its log lines join the run's secret scan.
   void exited.then(() =>

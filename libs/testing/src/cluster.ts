@@ -189,8 +189,8 @@ class AppProcess implements ClusterInstance {
       this.text += `${line}\n`;
       this.onLine(this.name, line);
     });
-    child.stdout!.on('data', lines);
-    child.stderr!.on('data', lines);
+    child.stdout.on('data', lines);
+    child.stderr.on('data', lines);
     await waitReady(this, READY_TIMEOUT_MS);
   }
 
@@ -259,8 +259,8 @@ class NginxFront {
       this.text += `${line}\n`;
       this.onLine('nginx', line);
     });
-    child.stdout!.on('data', lines);
-    child.stderr!.on('data', lines);
+    child.stdout.on('data', lines);
+    child.stderr.on('data', lines);
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`nginx exited (${child.exitCode}):\n${this.text}`);
@@ -372,8 +372,8 @@ async function runToEnd(args: string[], env: Record<string, string>, onLine: (li
     output += `${line}\n`;
     onLine(line);
   });
-  child.stdout!.on('data', lines);
-  child.stderr!.on('data', lines);
+  child.stdout.on('data', lines);
+  child.stderr.on('data', lines);
   const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
   return { code, output };
 }

@@ -39,7 +39,7 @@ describe('BackupService', () => {
     source = new FakeBackupSource();
     destination = new MemoryDestination();
     leases = new FakeLeases(clock);
-    config = { dir: '/unused', schedule: '0 2 * * *', retentionDays: 30, ageRecipients: [recipient], azureContainer: 'unused' } as BackupConfig;
+    config = { dir: '/unused', schedule: '0 2 * * *', retentionDays: 30, ageRecipients: [recipient], azureContainer: 'unused' };
   });
 
   const service = () =>
