@@ -288,7 +288,9 @@ function overlaps(a: string, b: string): boolean {
 
 describe('container image (deploy/docker)', () => {
   it('passes the Dockerfile linter', () => {
-    expect(lintDockerfile(read('deploy/docker/Dockerfile')).map((d) => `${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`)).toEqual([]);
+    expect(
+      lintDockerfile(read('deploy/docker/Dockerfile')).map((d) => `${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`),
+    ).toEqual([]);
   });
 
   it('builds on the official Node 20 image and runs as a fixed non-root user on 8888, with tini, a health check and volumes', () => {

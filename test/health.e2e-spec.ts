@@ -9,7 +9,7 @@ const TOKEN = 'metrics-token-for-tests-0123456789';
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
-  return { status: res.status, headers: res.headers, body: (await res.json()) };
+  return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
 describeEachEngine('health probes', (engine) => {

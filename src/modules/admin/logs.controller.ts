@@ -17,7 +17,7 @@ export class LogsController {
 
   @Get()
   async index(@Query() raw: Record<string, unknown>): Promise<Page> {
-    const text = (name: string) => (typeof raw[name] === 'string' ? (raw[name]).trim() : '');
+    const text = (name: string) => (typeof raw[name] === 'string' ? raw[name].trim() : '');
     const form = {
       stream: text('stream'),
       level: text('level'),
