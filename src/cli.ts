@@ -48,7 +48,14 @@ if (require.main === module) {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
-  runCli(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    // runCli reports its own failures; should reporting one throw, still one line and a failure code, not a stack trace.
+    (error: unknown) => {
+      process.stderr.write(`kiroku: command failed: ${error instanceof Error ? error.message : 'unexpected error'}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

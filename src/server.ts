@@ -69,10 +69,10 @@ export async function createServer({ config, instanceId, logger }: ServerOptions
  * requests finish within SHUTDOWN_GRACE_PERIOD (then cut what is left), give
  * leases back, close the database. Resolves when everything is closed.
  */
-export async function drainAndClose(app: INestApplication, graceMs: number): Promise<'drained' | 'cut'> {
+export async function drainAndClose(app: INestApplication<Server>, graceMs: number): Promise<'drained' | 'cut'> {
   const logger = new Logger('Shutdown');
   app.get(Lifecycle).beginDrain();
-  const server: Server = app.getHttpServer();
+  const server = app.getHttpServer();
   let outcome: 'drained' | 'cut' = 'drained';
   await new Promise<void>((resolve) => {
     const deadline = setTimeout(() => {

@@ -7,12 +7,9 @@ import { startTestApp, TestApp } from './support/test-app';
 
 const TOKEN = 'metrics-token-for-tests-0123456789';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are read as any: the expectations are the check
-type Json = any;
-
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers });
-  return { status: res.status, headers: res.headers, body: (await res.json()) };
+  return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
 describeEachEngine('health probes', (engine) => {

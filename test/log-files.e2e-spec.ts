@@ -16,10 +16,8 @@ describe('a server with LOG_DIR', () => {
   it('writes the access and application streams to daily files as well as stdout, every line of a burst, flushed at shutdown', async () => {
     const logDir = tempDir();
     const server = await spawnServer({ DATABASE_PATH: join(tempDir(), 'kiroku.sqlite'), LOG_DIR: logDir, LOG_LEVEL: 'info' });
-    let requests = 0;
     try {
       expect(await waitForStatus(`${server.url}/health/ready`, [200])).toBe(200);
-      requests = 1; // the successful poll (earlier polls may have met a closed port)
       await Promise.all(
         Array.from({ length: 300 }, (_, i) =>
           fetch(`${server.url}/login?i=${i}`, { headers: { 'user-agent': 'burst-test', 'x-request-id': `burst-${String(i).padStart(4, '0')}` } }).then((r) =>
@@ -51,7 +49,8 @@ describe('a server with LOG_DIR', () => {
       time: expect.stringMatching(/^\d{4}-\d\d-\d\dT.+Z$/),
     });
     expect(access.find((l) => l.reqId === 'missing-page-1')).toMatchObject({ status: 404, path: '/no/such/page' });
-    expect(access.filter((l) => l.path === '/health/ready').length).toBeGreaterThanOrEqual(requests);
+    // At least the successful readiness poll (earlier polls may have met a closed port).
+    expect(access.filter((l) => l.path === '/health/ready').length).toBeGreaterThanOrEqual(1);
     const app = read(logDir, 'app');
     expect(app.every((l) => l.stream !== 'access')).toBe(true);
     expect(app.map((l) => l.msg)).toEqual(expect.arrayContaining([expect.stringMatching(/^Kiroku ready on /), expect.stringMatching(/^stopped \(drained\)/)]));

@@ -183,8 +183,8 @@ withPostgres('lease races between processes on PostgreSQL', () => {
     children.push(child);
     let out = '';
     let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (err += c));
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     const line = (n: number) =>
       new Promise<string>((resolve, reject) => {
         const check = () => {

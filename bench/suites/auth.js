@@ -8,7 +8,7 @@ const PASSWORD = 'a long enough passphrase';
 
 async function hashesPerSecond() {
   const { hash, verify } = require('@node-rs/argon2');
-  const { ARGON2_PARAMS } = require(join(root, 'dist/src/modules/auth/passwords.js'));
+  const { ARGON2_PARAMS } = require(join(root, 'dist/src/modules/auth/index.js'));
   const n = 30;
   let started = performance.now();
   let stored;

@@ -12,7 +12,7 @@ const SECONDS = Number(process.env.CHECKPOINT_SECONDS ?? 10);
 const BODY = 'x'.repeat(Number(process.env.CHECKPOINT_BODY ?? 6000));
 
 async function measure(mode) {
-  const { SqliteCheckpointer, SQLITE_DEFAULT_AUTOCHECKPOINT } = require(join(root, 'dist/libs/persistence/src/sqlite-checkpointer.js'));
+  const { SqliteCheckpointer, SQLITE_DEFAULT_AUTOCHECKPOINT } = require(join(root, 'dist/libs/persistence/src/index.js'));
   const file = join(tempDir(), 'checkpoint.sqlite');
   const db = new BetterSqlite3(file);
   db.pragma('journal_mode = WAL');

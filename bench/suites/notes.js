@@ -42,7 +42,7 @@ async function seed(env, ownerId, count = NOTES, dist = join(root, 'dist')) {
   const { loadConfig } = require(join(dist, 'libs/config/src/index.js'));
   const { createDataSource, Database } = require(join(dist, 'libs/persistence/src/index.js'));
   const { SCHEMA } = require(join(dist, 'src/schema.js'));
-  const { SearchIndex } = require(join(dist, 'src/modules/notes/search/search-index.js'));
+  const { SearchIndex } = require(join(dist, 'src/modules/notes/index.js'));
   const ds = createDataSource(loadConfig({ env: { NODE_ENV: 'test', ...env } }).database, SCHEMA, 'bench-seed');
   await ds.initialize();
   const db = new Database(ds);

@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { MigrationInterface } from 'typeorm';
 
 /**
  * PostgreSQL's note_search gained the owner and creation time of each note.

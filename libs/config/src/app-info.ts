@@ -8,8 +8,8 @@ function findPackageJson(): { name: string; version: string } {
   for (;;) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
-      const pkg = JSON.parse(readFileSync(file, 'utf8'));
-      if (pkg.name === 'kiroku') return pkg;
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === 'kiroku') return { name: pkg.name, version: pkg.version };
     }
     const parent = dirname(dir);
     if (parent === dir) return { name: 'kiroku', version: '0.0.0' };

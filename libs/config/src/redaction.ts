@@ -17,15 +17,18 @@ function redactUrl(value: string): string {
   }
 }
 
-function redactValue(value: unknown): unknown {
+function redactValue(value: SettingValue): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return redactUrl(value);
   return REDACTED;
 }
 
+/** What a setting holds once loaded: the namespace classes' property types. */
+export type SettingValue = string | number | boolean | string[] | undefined;
+
 export interface PrintedSetting {
   name: string;
-  value: unknown;
+  value: SettingValue;
   secret: boolean;
   description: string;
 }
@@ -34,7 +37,7 @@ export interface PrintedSetting {
 export function describeConfig(config: KirokuConfig): PrintedSetting[] {
   return (Object.keys(NAMESPACES) as Array<keyof typeof NAMESPACES>).flatMap((ns) =>
     settingsOf(NAMESPACES[ns]).map((def) => {
-      const value = (config[ns] as unknown as Record<string, unknown>)[def.property];
+      const value = (config[ns] as unknown as Record<string, SettingValue>)[def.property];
       return { name: def.name, value: def.secret ? redactValue(value) : value, secret: !!def.secret, description: def.description };
     }),
   );

@@ -20,12 +20,12 @@ const SETTINGS = Symbol('kiroku:settings');
 export function Setting(name: string, options: SettingOptions): PropertyDecorator {
   return (target, property) => {
     const ctor = target.constructor;
-    const list: SettingDefinition[] = Reflect.getOwnMetadata(SETTINGS, ctor) ?? [];
+    const list = (Reflect.getOwnMetadata(SETTINGS, ctor) as SettingDefinition[] | undefined) ?? [];
     list.push({ name, property: String(property), ...options });
     Reflect.defineMetadata(SETTINGS, list, ctor);
   };
 }
 
 export function settingsOf(namespace: abstract new () => object): SettingDefinition[] {
-  return Reflect.getOwnMetadata(SETTINGS, namespace) ?? [];
+  return (Reflect.getOwnMetadata(SETTINGS, namespace) as SettingDefinition[] | undefined) ?? [];
 }

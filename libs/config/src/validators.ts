@@ -37,10 +37,12 @@ export function IsTrustProxy(options?: ValidationOptions): PropertyDecorator {
     {
       name: 'isTrustProxy',
       validator: {
-        validate: (v) => {
+        validate: (v: unknown) => {
           if (!Array.isArray(v) || v.length === 0) return false;
-          if (v.length === 1 && /^\d{1,2}$/.test(v[0])) return Number(v[0]) >= 1;
-          return v.every((item) => PROXY_RANGE_NAMES.has(item) || isCidr(item));
+          // AsList leaves an array of strings.
+          const items: unknown[] = v;
+          if (items.length === 1 && typeof items[0] === 'string' && /^\d{1,2}$/.test(items[0])) return Number(items[0]) >= 1;
+          return items.every((item) => typeof item === 'string' && (PROXY_RANGE_NAMES.has(item) || isCidr(item)));
         },
         defaultMessage: buildMessage(
           () =>

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { DataSource, EntityManager, EntityTarget, ValueTransformer } from 'typeorm';
+import { DataSource, EntityManager, ObjectType, ValueTransformer } from 'typeorm';
 import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
 import type { SqlParam } from './sql-param';
@@ -196,15 +196,18 @@ export class Database {
   }
 
   /**
-   * The columns of an entity for a `selectValues` statement, as `alias.column AS "alias.property"`,
+   * The columns of an entity class for a `selectValues` statement, as `alias.column AS "alias.property"`,
    * and the function that turns such a row back into the entity (instants as Dates).
    */
-  columns<T>(entity: EntityTarget<T>, alias: string): EntityColumns<T> {
-    const key = `${typeof entity === 'function' ? entity.name : String(entity)}\n${alias}`;
+  columns<T>(entity: ObjectType<T>, alias: string): EntityColumns<T> {
+    const key = `${entity.name}\n${alias}`;
     let found = this.selections.get(key);
     if (!found) {
       const columns = this.dataSource.getMetadata(entity).columns;
-      const fields = columns.map((c) => ({ property: c.propertyName, from: (c.transformer as ValueTransformer | undefined)?.from }));
+      const fields = columns.map((c) => {
+        const transformer = c.transformer as ValueTransformer | undefined;
+        return { property: c.propertyName, from: transformer ? (value: unknown): unknown => transformer.from(value) : undefined };
+      });
       found = {
         sql: columns.map((c) => `${alias}.${c.databaseName} AS "${alias}.${c.propertyName}"`).join(', '),
         count: fields.length,
@@ -278,10 +281,10 @@ export class Database {
   /** The server's version string, for catalogs and the console. */
   async serverVersion(): Promise<string> {
     if (this.engine === 'postgres') {
-      const [row] = await this.dataSource.query('SHOW server_version');
+      const [row] = await this.dataSource.query<Array<{ server_version: string }>>('SHOW server_version');
       return `PostgreSQL ${row.server_version}`;
     }
-    const [row] = await this.dataSource.query('SELECT sqlite_version() AS version');
+    const [row] = await this.dataSource.query<Array<{ version: string }>>('SELECT sqlite_version() AS version');
     return `SQLite ${row.version}`;
   }
 }

@@ -9,4 +9,5 @@ export { RetentionRegistry, TASK_SLOT_RETENTION_MS, type Pruner, type PruneResul
 export { SnakeNamingStrategy } from './naming.strategy';
 export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
 export { SqliteFileLock } from './sqlite-file-lock';
+export { SqliteCheckpointer, SQLITE_DEFAULT_AUTOCHECKPOINT } from './sqlite-checkpointer';
 export { TaskLease } from './task-lease.entity';

@@ -66,7 +66,7 @@ export class Migrator {
     const runner = this.db.dataSource.createQueryRunner();
     try {
       if (!(await runner.hasTable(MIGRATIONS_TABLE))) return [];
-      const rows: Array<{ name: string }> = await runner.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY timestamp, id`);
+      const rows = (await runner.query(`SELECT name FROM ${MIGRATIONS_TABLE} ORDER BY timestamp, id`)) as Array<{ name: string }>;
       return rows.map((r) => r.name);
     } finally {
       await runner.release();

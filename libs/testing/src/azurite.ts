@@ -27,7 +27,7 @@ export async function startAzurite(options: { port?: number; location?: string }
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const deadline = Date.now() + 20_000;
   while (!(await listening(port))) {
     if (child.exitCode !== null) throw new Error(`azurite exited ${child.exitCode}: ${stderr}`);

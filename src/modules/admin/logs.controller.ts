@@ -6,6 +6,9 @@ import { AdminOnly, Page } from '../web';
 const STREAMS = ['access', 'app', 'error', 'security'] as const;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
+/** A field of a log line as text: strings as they are, anything else (numbers, in lines the logger wrote) as JSON writes it. */
+const shown = (value: unknown): string => (typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value)));
+
 /** /admin/logs: recent entries of this machine's daily log files, filtered; a request id followed across streams. */
 @Controller('admin/logs')
 @AdminOnly()
@@ -14,7 +17,7 @@ export class LogsController {
 
   @Get()
   async index(@Query() raw: Record<string, unknown>): Promise<Page> {
-    const text = (name: string) => (typeof raw[name] === 'string' ? (raw[name]).trim() : '');
+    const text = (name: string) => (typeof raw[name] === 'string' ? raw[name].trim() : '');
     const form = {
       stream: text('stream'),
       level: text('level'),
@@ -36,7 +39,7 @@ export class LogsController {
     const result = this.config.dir ? await searchLogs(this.config.dir, query) : null;
     const entries = result?.entries.map((e) => ({
       ...e,
-      summary: e.stream === 'access' ? `${e.method} ${e.path} → ${e.status} (${e.durationMs} ms)` : String(e.msg ?? e.event ?? ''),
+      summary: e.stream === 'access' ? `${shown(e.method)} ${shown(e.path)} → ${shown(e.status)} (${shown(e.durationMs)} ms)` : shown(e.msg ?? e.event ?? ''),
       extra: JSON.stringify(
         Object.fromEntries(
           Object.entries(e).filter(

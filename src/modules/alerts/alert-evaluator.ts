@@ -75,7 +75,7 @@ export class AlertEvaluator {
     await this.db.transaction(async (m) => {
       if (this.db.engine === 'postgres') {
         // Another replica evaluating right now: this tick has nothing to add. Never queue behind a holder that may hang.
-        const [{ locked }] = await m.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [ALERTS_LOCK_KEY]);
+        const [{ locked }] = await m.query<Array<{ locked: boolean }>>('SELECT pg_try_advisory_xact_lock($1) AS locked', [ALERTS_LOCK_KEY]);
         if (!locked) return;
       }
       const now = this.clock.nowMs();

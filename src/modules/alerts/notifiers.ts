@@ -76,7 +76,7 @@ export class Notifiers {
     } catch (error) {
       // fetch's messages do not include the URL; its cause (ECONNREFUSED, timeout) says what went wrong.
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`webhook unreachable: ${cause?.code ?? cause?.message ?? (error as Error).name}`);
+      throw new Error(`webhook unreachable: ${cause?.code ?? cause?.message ?? (error as Error).name}`, { cause: error });
     }
     await response.body?.cancel();
     if (!response.ok) throw new Error(`webhook answered ${response.status}`);
@@ -110,7 +110,7 @@ export class Notifiers {
       });
     } catch (error) {
       const e = error as { code?: string; responseCode?: number; message: string };
-      throw new Error(`mail server refused or unreachable: ${e.code ?? ''}${e.responseCode ? ` ${e.responseCode}` : ''}`.trim());
+      throw new Error(`mail server refused or unreachable: ${e.code ?? ''}${e.responseCode ? ` ${e.responseCode}` : ''}`.trim(), { cause: error });
     }
   }
 }

@@ -1,7 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiExcludeController, ReferenceObject, SchemaObject } from '@nestjs/swagger';
 import { Page, Public } from '../web';
 import { ApiDocs } from './api-docs';
+
+/** A schema's property as the page reads it: a schema of its own, or a reference to one. */
+type Property = SchemaObject & Partial<ReferenceObject>;
 
 @ApiExcludeController()
 @Controller('api/docs')
@@ -15,23 +18,21 @@ export class ApiDocsController {
     const doc = this.docs.get();
     const schemas = Object.entries(doc.components?.schemas ?? {}).map(([name, schema]) => ({
       name,
-      properties: Object.entries((schema as { properties?: Record<string, Record<string, unknown>>; required?: string[] }).properties ?? {}).map(
-        ([prop, p]) => ({
-          name: prop,
-          type:
-            String(p.type ?? (p.$ref ? String(p.$ref).split('/').pop() : p.allOf ? 'object' : '')) +
-            (p.type === 'array'
-              ? ` of ${
-                  (p.items as { type?: string; $ref?: string })?.type ??
-                  String((p.items as { $ref?: string })?.$ref ?? '')
-                    .split('/')
-                    .pop()
-                }`
-              : ''),
-          required: ((schema as { required?: string[] }).required ?? []).includes(prop),
-          description: String(p.description ?? (p.enum ? `one of ${(p.enum as string[]).join(', ')}` : '')),
-        }),
-      ),
+      properties: Object.entries((schema as { properties?: Record<string, Property>; required?: string[] }).properties ?? {}).map(([prop, p]) => ({
+        name: prop,
+        type:
+          String(p.type ?? (p.$ref ? p.$ref.split('/').pop() : p.allOf ? 'object' : '')) +
+          (p.type === 'array'
+            ? ` of ${
+                (p.items as { type?: string; $ref?: string })?.type ??
+                String((p.items as { $ref?: string })?.$ref ?? '')
+                  .split('/')
+                  .pop()
+              }`
+            : ''),
+        required: ((schema as { required?: string[] }).required ?? []).includes(prop),
+        description: p.description ?? (p.enum ? `one of ${(p.enum as string[]).join(', ')}` : ''),
+      })),
     }));
     return new Page('api-docs', { title: 'apiDocs.title', width: 'wide', info: doc.info, operations: this.docs.operations(), schemas });
   }

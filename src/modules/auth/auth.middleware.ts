@@ -56,7 +56,7 @@ export class AuthMiddleware implements NestMiddleware {
         get: () => (token ??= this.preSessionTokenFor(req, res)),
       });
     }
-    const flash: string | undefined = req.cookies?.[this.cookies.flash];
+    const flash = this.cookies.read(req, this.cookies.flash);
     if (flash) {
       if (flash.startsWith('flash.') && hasMessage(flash)) res.locals.flash = flash;
       applyCookies(res, [this.cookies.clear(this.cookies.flash)]);
@@ -65,7 +65,7 @@ export class AuthMiddleware implements NestMiddleware {
   }
 
   private preSessionTokenFor(req: Request, res: Response): string {
-    let pre: string | undefined = req.cookies?.[this.cookies.preSession];
+    let pre = this.cookies.read(req, this.cookies.preSession);
     if (!pre || pre.length < 32) {
       pre = randomToken();
       applyCookies(res, [this.cookies.setPreSession(pre)]);
@@ -87,7 +87,7 @@ export class AuthMiddleware implements NestMiddleware {
       req.auth = { user: found.user, session: null, via: 'token' };
       return;
     }
-    const cookie: string | undefined = req.cookies?.[this.cookies.session];
+    const cookie = this.cookies.read(req, this.cookies.session);
     if (!cookie) return;
     const lookup = await this.sessions.lookup(cookie);
     if ('found' in lookup) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, SecurityConfig } from '@kiroku/config';
-import type { CookieOptions } from 'express';
+import type { CookieOptions, Request } from 'express';
 import type { SetCookie } from '../web';
 
 /**
@@ -24,6 +24,11 @@ export class Cookies {
     this.session = this.https ? '__Host-kiroku' : 'kiroku_sid';
     this.preSession = this.https ? '__Host-kiroku-csrf' : 'kiroku_csrf';
     this.flash = this.https ? '__Host-kiroku-flash' : 'kiroku_flash';
+  }
+
+  /** A cookie the request carries (parsed by cookie-parser, which the web module installs first). */
+  read(req: Request, name: string): string | undefined {
+    return (req.cookies as Record<string, string | undefined> | undefined)?.[name];
   }
 
   private options(maxAgeMs?: number): CookieOptions {

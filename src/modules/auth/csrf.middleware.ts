@@ -43,11 +43,8 @@ export class CsrfMiddleware implements NestMiddleware {
     }
     if (!refusal) {
       const given = (req.headers['x-csrf-token'] as string | undefined) ?? (req.body as Record<string, unknown> | undefined)?._csrf;
-      const expected = auth.session
-        ? auth.session.csrfToken
-        : req.cookies?.[this.cookies.preSession]
-          ? preSessionToken(this.security.sessionSecret, req.cookies[this.cookies.preSession])
-          : undefined;
+      const pre = this.cookies.read(req, this.cookies.preSession);
+      const expected = auth.session ? auth.session.csrfToken : pre ? preSessionToken(this.security.sessionSecret, pre) : undefined;
       if (!expected || typeof given !== 'string' || !safeEqual(given, expected)) refusal = 'missing or wrong CSRF token';
     }
     if (!refusal && req.path.startsWith('/api/') && !req.is('application/json')) {

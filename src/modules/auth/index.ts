@@ -2,7 +2,7 @@ export { Accounts, type FieldErrors } from './accounts.service';
 export { ApiTokens } from './api-tokens.service';
 export { AccountsModule } from './accounts.module';
 export { AuthModule } from './auth.module';
-export { PasswordHasher, passwordProblem } from './passwords';
+export { ARGON2_PARAMS, PasswordHasher, passwordProblem } from './passwords';
 export { Cookies } from './cookies';
 export { authOf, type AuthState } from './request-auth';
 export { SessionStore } from './session.store';

@@ -22,7 +22,7 @@ export function clientAddress(ip: string): string {
   const [head, tail = ''] = plain.split('::');
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
-  const full = [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  const full = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return `${full
     .slice(0, 4)
     .map((h) => h.padStart(4, '0'))

@@ -11,7 +11,7 @@ function commonPasswords(): Set<string> {
   if (!common) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on the first password check, see above
     const { dictionary } = require('@zxcvbn-ts/language-common') as typeof ZxcvbnCommon;
-    common = new Set((dictionary['passwords-common']).map((p) => p.toLowerCase()));
+    common = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
   }
   return common;
 }

@@ -78,7 +78,7 @@ export class BackupSource {
   /** Throws why no snapshot can be made here: on PostgreSQL, a pg_dump missing or older than the server. */
   async checkTools(): Promise<void> {
     if (this.db.engine !== 'postgres') return;
-    const [{ server_version_num: num }] = await this.db.dataSource.query('SHOW server_version_num');
+    const [{ server_version_num: num }] = await this.db.dataSource.query<Array<{ server_version_num: string }>>('SHOW server_version_num');
     const server = Math.floor(Number(num) / 10_000);
     const local = await pgToolMajor('pg_dump');
     if (local < server) throw new Error(`pg_dump ${local} is older than the PostgreSQL ${server} server: install the version ${server} client`);

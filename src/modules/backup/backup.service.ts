@@ -223,7 +223,7 @@ export class BackupService {
       const body = chain(await this.destination.get(row.objectKey), new RequireAgeHeader(), measure);
       if (mode === 'restore') {
         const facts = await this.source.testRestore(row.engine, body);
-        compareFacts(facts.restored, { rowCounts: JSON.parse(row.rowCounts ?? '{}'), schemaVersion: row.schemaVersion });
+        compareFacts(facts.restored, { rowCounts: JSON.parse(row.rowCounts ?? '{}') as Record<string, number>, schemaVersion: row.schemaVersion });
         if (facts.plainSha256 !== row.plainSha256)
           throw new Error(`the decrypted snapshot's sha256 ${facts.plainSha256} differs from the catalog's ${row.plainSha256}`);
       } else {

@@ -151,7 +151,7 @@ export async function withClient<T>(url: string, fn: (query: (sql: string) => Pr
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    return await fn((sql) => client.query(sql).then((r) => r.rows));
+    return await fn((sql) => client.query<Record<string, unknown>>(sql).then((r) => r.rows));
   } finally {
     await client.end();
   }

@@ -172,7 +172,7 @@ export function spawnPgTool(tool: 'pg_dump' | 'pg_restore', url: string, args: s
 export async function pgToolMajor(tool: 'pg_dump' | 'pg_restore'): Promise<number> {
   const child = spawn(tool, ['--version'], { env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise<void>((resolve, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => reject(new Error(error.code === 'ENOENT' ? `${tool} is not installed` : error.message)));
     child.once('exit', () => resolve());

@@ -23,13 +23,15 @@ export function accessLog(logger: Logger, observe?: (method: string, route: stri
     // 'close' also fires when the client goes away before the response is complete.
     res.once('close', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      observe?.(req.method, req.route?.path, res.statusCode, durationMs / 1000);
+      // The matched route's pattern (`/notes/:id`), when a route matched.
+      const route = (req.route as { path: string } | undefined)?.path;
+      observe?.(req.method, route, res.statusCode, durationMs / 1000);
       logger.info(
         {
           stream: 'access',
           reqId: requestId,
           method: req.method,
-          route: req.route?.path,
+          route,
           path: req.path,
           status: res.statusCode,
           bytes: Number(res.getHeader('content-length') ?? 0),

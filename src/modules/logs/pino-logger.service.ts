@@ -52,7 +52,7 @@ export class PinoLoggerService implements LoggerService {
     if (message instanceof Error) {
       this.logger[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ ...fields, ...(message) });
+      this.logger[level]({ ...fields, ...message });
     } else {
       this.logger[level](fields, String(message));
     }

@@ -34,10 +34,11 @@ const MAX_DEPTH = 6;
 export function redactSecrets<T>(value: T, depth = 0): T {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) {
+    const items: unknown[] = value;
     let copy: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const r = redactSecrets(value[i], depth + 1);
-      if (r !== value[i]) (copy ??= value.slice())[i] = r;
+    for (let i = 0; i < items.length; i++) {
+      const r = redactSecrets(items[i], depth + 1);
+      if (r !== items[i]) (copy ??= items.slice())[i] = r;
     }
     return (copy ?? value) as T;
   }
@@ -55,7 +56,7 @@ export function redactSecrets<T>(value: T, depth = 0): T {
 /** A copy that is still an Error (with its message and stack) when the original is one. */
 function shallowCopy(source: Record<string, unknown>): Record<string, unknown> {
   if (!(source instanceof Error)) return { ...source };
-  const copy = Object.create(Object.getPrototypeOf(source)) as Record<string, unknown>;
+  const copy = Object.create(Object.getPrototypeOf(source) as object | null) as Record<string, unknown>;
   for (const key of Object.getOwnPropertyNames(source)) copy[key] = source[key];
   return copy;
 }

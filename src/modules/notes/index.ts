@@ -5,3 +5,4 @@ export { Tag } from './tag.entity';
 export { NoteTag } from './note-tag.entity';
 export { NoteDto, NoteListDto } from './note.dto';
 export { rebuildSearchIndex, clearSearchIndex } from './search/rebuild';
+export { SearchIndex } from './search/search-index';

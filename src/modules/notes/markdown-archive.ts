@@ -170,7 +170,7 @@ export function parseMarkdown(name: string, text: string, now: Date): ImportedNo
   const front = /^---\r?\n([\s\S]*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|$)/.exec(source);
   if (front) {
     try {
-      const value = YAML.parse(front[1], { maxAliasCount: 10 });
+      const value: unknown = YAML.parse(front[1], { maxAliasCount: 10 });
       if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new Error('not a mapping');
       meta = (value ?? {}) as Record<string, unknown>;
     } catch (error) {

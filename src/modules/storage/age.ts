@@ -70,7 +70,9 @@ function readIdentities(path: string): string[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new Error(`BACKUP_AGE_IDENTITY_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new Error(`BACKUP_AGE_IDENTITY_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, {
+      cause: error,
+    });
   }
   const keys = text
     .split('\n')

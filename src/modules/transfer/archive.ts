@@ -242,7 +242,7 @@ async function readManifest(zip: yauzl.ZipFile, entries: Map<string, yauzl.Entry
   try {
     const chunks: Buffer[] = [];
     for await (const chunk of await zip.openReadStreamPromise(entry)) chunks.push(chunk as Buffer);
-    manifest = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    manifest = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ArchiveManifest;
   } catch (error) {
     throw damaged(file, error, MANIFEST_ENTRY);
   }

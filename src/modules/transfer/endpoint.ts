@@ -5,7 +5,7 @@ import { createDataSource, Database, Engine, Migrator, type SchemaDefinition, Sq
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
-import { encodeRow } from './row-codec';
+import { ColumnValue, encodeRow } from './row-codec';
 import { PlannedTable, planTables } from './table-plan';
 
 /** SQLite page cache of a transfer's connection. */
@@ -45,7 +45,7 @@ export function describeLocation(config: DatabaseConfig): string {
 }
 
 /** Rows read from one table, in key order, one batch at a time. */
-export type RowBatches = AsyncGenerator<Array<Record<string, unknown>>>;
+export type RowBatches = AsyncGenerator<Array<Record<string, ColumnValue>>>;
 
 /**
  * One database opened for a transfer: its schema plan, a raw connection for
@@ -237,17 +237,17 @@ export class Endpoint {
     for await (const rows of this.rows(table, batch)) yield rows.map((r) => encodeRow(table, r));
   }
 
-  private async read(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
+  private async read(sql: string, params: unknown[] = []): Promise<Array<Record<string, ColumnValue>>> {
     if (this.engine === 'postgres') {
       const client = this.pgClient;
-      if (client) return (await client.query(sql, params)).rows;
-      return (await this.pool().query(sql, params)).rows;
+      if (client) return (await client.query<Record<string, ColumnValue>>(sql, params)).rows;
+      return (await this.pool().query<Record<string, ColumnValue>>(sql, params)).rows;
     }
     // Integers as BigInt: values beyond 2^53 must not be rounded on the way out.
     return this.sqlite()
       .prepare(sql)
       .safeIntegers(true)
-      .all(...params) as Array<Record<string, unknown>>;
+      .all(...params) as Array<Record<string, ColumnValue>>;
   }
 
   private pool(): Pool {

@@ -2,6 +2,9 @@ import { createHash, Hash } from 'node:crypto';
 import { Engine } from '@kiroku/persistence';
 import { ColumnKind, PlannedTable } from './table-plan';
 
+/** A value as the drivers read it from a column of a copied table (see table-plan's kinds; SQLite integers as BigInt). */
+export type ColumnValue = string | number | bigint | boolean | Buffer | null;
+
 /** A value as an archive line holds it: canonical, engine-independent JSON. */
 export type CanonicalValue = string | number | boolean | null;
 
@@ -12,11 +15,11 @@ export type CanonicalValue = string | number | boolean | null;
  * stores. The same row gives the same bytes on SQLite and PostgreSQL: that is
  * what makes the per-table hashes comparable across engines.
  */
-export function encodeRow(table: PlannedTable, row: Record<string, unknown>): string {
+export function encodeRow(table: PlannedTable, row: Record<string, ColumnValue>): string {
   return `${JSON.stringify(table.columns.map((c) => canonical(c.kind, row[c.name], table.name, c.name)))}\n`;
 }
 
-function canonical(kind: ColumnKind, value: unknown, table: string, column: string): CanonicalValue {
+function canonical(kind: ColumnKind, value: ColumnValue | undefined, table: string, column: string): CanonicalValue {
   if (value === null || value === undefined) return null;
   switch (kind) {
     case 'text':

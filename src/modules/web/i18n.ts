@@ -13,7 +13,10 @@ export function isLocale(value: unknown): value is Locale {
 }
 
 /** The message for key in locale, with {0}, {1}… replaced; the key itself if no catalog has it. */
-export function translate(locale: Locale, key: string, args: unknown[] = []): string {
+/** What templates pass for the {0}, {1}… of a message: counts, names, settings. */
+export type MessageArg = string | number | boolean | null | undefined;
+
+export function translate(locale: Locale, key: string, args: readonly MessageArg[] = []): string {
   const template = CATALOGS[locale][key] ?? CATALOGS.en[key] ?? key;
   return template.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ''));
 }

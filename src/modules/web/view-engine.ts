@@ -1,6 +1,6 @@
 import { join, relative } from 'node:path';
 import { Eta } from 'eta';
-import { formatInstant, isLocale, Locale, timeZones, translate } from './i18n';
+import { formatInstant, isLocale, Locale, MessageArg, timeZones, translate } from './i18n';
 import { renderMarkdown } from './markdown';
 
 export const VIEWS_DIR = join(__dirname, 'views');
@@ -27,13 +27,14 @@ const escapeHtml = (s: string): string => (UNSAFE.test(s) ? s.replace(/[&<>"']/g
 function escapeOutput(value: unknown): string {
   if (value === null || value === undefined || value === false) return '';
   if (value instanceof Html) return value.html;
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a template prints whatever it is given as JavaScript does (`<%= %>`'s contract); an object printing [object Object] is the template's bug, not this line's
   return escapeHtml(String(value));
 }
 
 /** The functions templates call, bound to the reader's language and time zone. */
 export interface ViewHelpers {
   /** The message for a catalog key, with {0}, {1}… filled from args. */
-  t(key: string, ...args: unknown[]): string;
+  t(key: string, ...args: MessageArg[]): string;
   /** A date and time in the reader's language and zone. */
   localtime(value: Date | number | null | undefined): string;
   /** Markdown as sanitised HTML. */

@@ -77,7 +77,7 @@ const ownerToken = (ownerId: string) => `o${ownerId.replace(/-/g, '')}`;
 
 class SqliteSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote, options: { fresh?: boolean } = {}): Promise<void> {
-    const [row] = options.fresh ? [] : await m.query('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
+    const [row] = options.fresh ? [] : await m.query<Array<{ fts_rowid: number }>>('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
     const values = [ownerToken(note.ownerId), indexText(note.title), note.tags.join(' '), indexText(note.body)];
     if (row) {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);

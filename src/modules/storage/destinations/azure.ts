@@ -69,8 +69,8 @@ export class AzureDestination implements StorageDestination {
   }
 
   /** Uncommitted blocks are invisible and expire on Azure's side: nothing to remove. */
-  async cleanup(): Promise<number> {
-    return 0;
+  cleanup(): Promise<number> {
+    return Promise.resolve(0);
   }
 
   private ensureContainer(): Promise<unknown> {
