@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { AuditTrail } from '../audit';
 import { Accounts, authOf, Cookies } from '../auth';
 import { InstanceRegistry } from '../cluster';
-import { AdminOnly, Form, FormView, Page, RedirectTo } from '../web';
+import { AdminOnly, Form, FormView, Page, Pages, RedirectTo } from '../web';
 import { Clock } from '@kiroku/clock';
 import { AlertEvaluator, RULES } from '../alerts';
 import { BackupService } from '../backup';
@@ -24,6 +24,7 @@ export function duration(ms: number): string {
 }
 
 @Controller('admin')
+@Pages()
 @AdminOnly()
 export class AdminController {
   constructor(

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { AuditTrail } from '../audit';
 import { authOf, Cookies } from '../auth';
 import { BackupBusy, BackupRun, BackupService } from '../backup';
-import { AdminOnly, Page, RedirectTo } from '../web';
+import { AdminOnly, Page, Pages, RedirectTo } from '../web';
 import { formatBytes } from '../storage';
 
 /** How long a button waits for a quick answer (busy, or done) before saying "started". */
@@ -12,6 +12,7 @@ const QUICK_MS = 1500;
 
 /** /admin/backups: the catalog, run now, verify. Long work continues after the redirect. */
 @Controller('admin/backups')
+@Pages()
 @AdminOnly()
 export class BackupsController {
   constructor(

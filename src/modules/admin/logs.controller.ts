@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { LogConfig } from '@kiroku/config';
 import { LogQuery, searchLogs } from '../logs';
-import { AdminOnly, Page } from '../web';
+import { AdminOnly, Page, Pages } from '../web';
 
 const STREAMS = ['access', 'app', 'error', 'security'] as const;
 const LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -11,6 +11,7 @@ const shown = (value: unknown): string => (typeof value === 'string' ? value : (
 
 /** /admin/logs: recent entries of this machine's daily log files, filtered; a request id followed across streams. */
 @Controller('admin/logs')
+@Pages()
 @AdminOnly()
 export class LogsController {
   constructor(private readonly config: LogConfig) {}

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExcludeController, ReferenceObject, SchemaObject } from '@nestjs/swagger';
-import { Page, Public } from '../web';
+import { Page, Pages, Public } from '../web';
 import { ApiDocs } from './api-docs';
 
 /** A schema's property as the page reads it: a schema of its own, or a reference to one. */
@@ -8,6 +8,7 @@ type Property = SchemaObject & Partial<ReferenceObject>;
 
 @ApiExcludeController()
 @Controller('api/docs')
+@Pages()
 export class ApiDocsController {
   constructor(private readonly docs: ApiDocs) {}
 

@@ -1,7 +1,7 @@
 import { Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Form, FormState, FormView, isLocale, Page, RedirectTo, SetCookie, SignedIn } from '../web';
+import { Form, FormState, FormView, isLocale, Page, Pages, RedirectTo, SetCookie, SignedIn } from '../web';
 import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
@@ -13,6 +13,7 @@ import { SignInService } from './sign-in.service';
 import { TokenForm } from './token.form';
 
 @Controller('account')
+@Pages()
 @SignedIn()
 export class AccountController {
   constructor(

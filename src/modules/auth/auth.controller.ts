@@ -2,7 +2,7 @@ import { Controller, Get, Post, Query, Req } from '@nestjs/common';
 import { SecurityConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Form, FormState, FormView, Page, Public, RedirectTo, safeNext, SignedIn } from '../web';
+import { Form, FormState, FormView, Page, Pages, Public, RedirectTo, safeNext, SignedIn } from '../web';
 import { Accounts } from './accounts.service';
 import { Cookies } from './cookies';
 import { LoginForm } from './login.form';
@@ -13,6 +13,7 @@ import { SignInService } from './sign-in.service';
 import { SignupForm } from './signup.form';
 
 @Controller()
+@Pages()
 export class AuthController {
   constructor(
     private readonly accounts: Accounts,

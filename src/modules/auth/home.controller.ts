@@ -1,9 +1,10 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { authOf } from './request-auth';
-import { Public, RedirectTo } from '../web';
+import { Pages, Public, RedirectTo } from '../web';
 
 @Controller()
+@Pages()
 export class HomeController {
   @Get()
   @Public()

@@ -4,12 +4,13 @@ import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import { AuditTrail } from '../audit';
 import { authOf, Cookies } from '../auth';
-import { Page, RedirectTo, SignedIn } from '../web';
+import { Page, Pages, RedirectTo, SignedIn } from '../web';
 import { markdownZip, readMarkdownZip } from './markdown-archive';
 import { NotesService } from './notes.service';
 
 /** /account's notes section: one's own notes out as a zip of Markdown files, and such a zip back in. */
 @Controller('account/notes')
+@Pages()
 @SignedIn()
 export class NotesArchiveController {
   constructor(

@@ -2,7 +2,7 @@ import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@ne
 import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
-import { Form, FormState, FormView, Page, Public, RedirectTo, SignedIn } from '../web';
+import { Form, FormState, FormView, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
 import { TAG_PATTERN } from './note.dto';
 import { NoteForm } from './note.form';
 import { NotesService, BadCursor, NoteView } from './notes.service';
@@ -10,6 +10,7 @@ import { NotesService, BadCursor, NoteView } from './notes.service';
 const PAGE_SIZE = 20;
 
 @Controller('notes')
+@Pages()
 export class NotesController {
   constructor(
     private readonly notes: NotesService,

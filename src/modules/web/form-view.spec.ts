@@ -10,6 +10,7 @@ import request from 'supertest';
 import { Form, FormState } from './form';
 import { FormView } from './form-view';
 import { Page, RedirectTo } from './page';
+import { Pages } from './page.interceptor';
 import { CharLength } from './rules';
 import { WebModule } from './web.module';
 
@@ -20,6 +21,7 @@ class SignupForm {
 }
 
 @Controller()
+@Pages()
 class FormsController {
   @Get('signup')
   signupPage(): Page {
