@@ -3,6 +3,7 @@ import { Database } from '@kiroku/persistence';
 import { IsNull } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { User } from './user.entity';
+import { findWithUser } from './with-user';
 
 /** Personal access tokens (the api_tokens table): the only SQL on it. */
 @Injectable()
@@ -15,12 +16,8 @@ export class ApiTokensRepository {
 
   /** The token with this prefix and its user, revoked or not: one prepared statement, read on every API request. */
   async findByPrefix(prefix: string): Promise<{ token: ApiToken; user: User } | null> {
-    const t = this.db.columns(ApiToken, 't');
-    const u = this.db.columns(User, 'u');
-    const [values] = await this.db.selectValues(`SELECT ${t.sql}, ${u.sql} FROM api_tokens t INNER JOIN users u ON u.id = t.user_id WHERE t.prefix = $1`, [
-      prefix,
-    ]);
-    return values ? { token: t.read(values), user: u.read(values, t.count) } : null;
+    const found = await findWithUser(this.db, ApiToken, 'api_tokens', 'prefix', prefix);
+    return found && { token: found.row, user: found.user };
   }
 
   async touch(id: string, lastUsedAt: Date): Promise<void> {

@@ -13,23 +13,7 @@ describe('ApiTokens', () => {
   let tokens: ApiTokens;
   let alice: User;
 
-  const newUser = async (id: string): Promise<User> => {
-    const user: User = {
-      id,
-      email: `${id}@example.com`,
-      displayName: id,
-      passwordHash: 'x',
-      role: 'user',
-      locale: null,
-      timeZone: 'UTC',
-      disabledAt: null,
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
-      passwordChangedAt: clock.now(),
-    };
-    await users.insert(user, () => 'user');
-    return user;
-  };
+  const newUser = (id: string): Promise<User> => users.add(id, clock.now());
 
   beforeEach(async () => {
     clock = new FakeClock(Date.UTC(2026, 0, 1));

@@ -19,20 +19,7 @@ describe('SessionStore', () => {
   beforeEach(async () => {
     clock = new FakeClock(Date.UTC(2026, 0, 1));
     const users = new FakeUsersRepository();
-    user = {
-      id: 'u1',
-      email: 'alice@example.com',
-      displayName: 'Alice',
-      passwordHash: 'x',
-      role: 'user',
-      locale: null,
-      timeZone: 'UTC',
-      disabledAt: null,
-      createdAt: clock.now(),
-      updatedAt: clock.now(),
-      passwordChangedAt: clock.now(),
-    };
-    await users.insert(user, () => 'user');
+    user = await users.add('u1', clock.now(), { email: 'alice@example.com', displayName: 'Alice' });
     rows = new FakeSessionsRepository(users);
     store = new SessionStore(rows as unknown as SessionsRepository, clock, security);
   });

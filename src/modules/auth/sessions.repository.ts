@@ -3,6 +3,7 @@ import { Database } from '@kiroku/persistence';
 import { Not } from 'typeorm';
 import { Session } from './session.entity';
 import { User } from './user.entity';
+import { findWithUser } from './with-user';
 
 /** Server-side sessions (the sessions table): the only SQL on it. */
 @Injectable()
@@ -15,12 +16,8 @@ export class SessionsRepository {
 
   /** The session stored under `idHash` with its user, expired or not: one prepared statement, read on every request. */
   async findWithUser(idHash: string): Promise<{ session: Session; user: User } | null> {
-    const s = this.db.columns(Session, 's');
-    const u = this.db.columns(User, 'u');
-    const [values] = await this.db.selectValues(`SELECT ${s.sql}, ${u.sql} FROM sessions s INNER JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1`, [
-      idHash,
-    ]);
-    return values ? { session: s.read(values), user: u.read(values, s.count) } : null;
+    const found = await findWithUser(this.db, Session, 'sessions', 'id_hash', idHash);
+    return found && { session: found.row, user: found.user };
   }
 
   async touch(idHash: string, lastSeenAt: Date): Promise<void> {

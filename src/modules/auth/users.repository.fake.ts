@@ -5,6 +5,26 @@ import type { UserChanges, UsersRepository } from './users.repository';
 export class FakeUsersRepository implements Pick<UsersRepository, keyof UsersRepository> {
   readonly rows = new Map<string, User>();
 
+  /** An account `<id>@example.com` with the role user, created at `at`. */
+  async add(id: string, at: Date, changes: Partial<User> = {}): Promise<User> {
+    const user: User = {
+      id,
+      email: `${id}@example.com`,
+      displayName: id,
+      passwordHash: 'x',
+      role: 'user',
+      locale: null,
+      timeZone: 'UTC',
+      disabledAt: null,
+      createdAt: at,
+      updatedAt: at,
+      passwordChangedAt: at,
+      ...changes,
+    };
+    await this.insert(user, () => user.role);
+    return user;
+  }
+
   async findById(id: string): Promise<User | null> {
     const user = this.rows.get(id);
     return user ? { ...user } : null;
