@@ -45,6 +45,17 @@ describeEachEngine('sessions', (engine) => {
     expect(JSON.stringify(rows)).not.toContain(value);
   });
 
+  it('treats cookies that cookie-parser reads as JSON (`j:…`) as absent: anonymous, never a 5xx', async () => {
+    for (const value of ['j:{"a":1}', 'j:["x"]', 'j:1']) {
+      const c = new WebClient(t.url);
+      for (const name of ['kiroku_sid', 'kiroku_csrf', 'kiroku_flash']) c.cookies.set(name, value);
+      expect((await c.get('/account')).status).toBe(302);
+      expect((await c.get('/login')).status).toBe(200);
+      expect((await c.get('/api/v1/me', { accept: 'application/json' })).status).toBe(401);
+      expect((await c.submit('/login', { email: 'nobody@example.com', password: 'wrong password!' })).status).toBe(401);
+    }
+  });
+
   it('issues a new id at sign-in; the old cookie is anonymous afterwards', async () => {
     const c = await signedUp();
     const before = c.cookies.get('kiroku_sid')!;

@@ -26,9 +26,13 @@ export class Cookies {
     this.flash = this.https ? '__Host-kiroku-flash' : 'kiroku_flash';
   }
 
-  /** A cookie the request carries (parsed by cookie-parser, which the web module installs first). */
+  /**
+   * A cookie the request carries (parsed by cookie-parser, which the web module installs first). cookie-parser
+   * turns a value that starts with `j:` into whatever JSON it holds: anything but a string is no cookie of ours.
+   */
   read(req: Request, name: string): string | undefined {
-    return (req.cookies as Record<string, string | undefined> | undefined)?.[name];
+    const value = (req.cookies as Record<string, unknown> | undefined)?.[name];
+    return typeof value === 'string' ? value : undefined;
   }
 
   private options(maxAgeMs?: number): CookieOptions {
