@@ -28,16 +28,27 @@ export interface NewAccount {
   displayName: string;
 }
 
+/** Each field's rule of a new account: the message key of what is wrong with the value, or null. */
+export const ACCOUNT_FIELD_RULES: { readonly [F in keyof NewAccount]: (value: string) => string | null } = {
+  email: (value) => {
+    const email = normalizeEmail(value);
+    if (!email) return 'form.required';
+    return email.length > 254 || !EMAIL.test(email) ? 'email.invalid' : null;
+  },
+  displayName: (value) => {
+    const name = value.trim();
+    if (!name) return 'form.required';
+    return [...name].length > 100 || CONTROL.test(name) ? 'displayName.invalid' : null;
+  },
+  password: (value) => passwordProblem(value),
+};
+
 export function accountProblems(input: NewAccount): FieldErrors {
   const errors: FieldErrors = {};
-  const email = normalizeEmail(input.email ?? '');
-  if (!email) errors.email = 'form.required';
-  else if (email.length > 254 || !EMAIL.test(email)) errors.email = 'email.invalid';
-  const name = (input.displayName ?? '').trim();
-  if (!name) errors.displayName = 'form.required';
-  else if ([...name].length > 100 || CONTROL.test(name)) errors.displayName = 'displayName.invalid';
-  const password = passwordProblem(input.password ?? '');
-  if (password) errors.password = password;
+  for (const field of ['email', 'displayName', 'password'] as const) {
+    const problem = ACCOUNT_FIELD_RULES[field](input[field] ?? '');
+    if (problem) errors[field] = problem;
+  }
   return errors;
 }
 

@@ -1,13 +1,14 @@
 import { ValidateBy } from 'class-validator';
-import { accountProblems, NewAccount } from './accounts.service';
+import { ACCOUNT_FIELD_RULES, NewAccount } from './accounts.service';
 
-/** One field's rule of a new account, as Accounts.create applies it (accountProblems): its message key when broken. */
+/** One field's rule of a new account, as Accounts.create applies it (ACCOUNT_FIELD_RULES): its message key when broken. */
 function AccountRule(field: keyof NewAccount): PropertyDecorator {
+  const problem = (value: unknown) => ACCOUNT_FIELD_RULES[field](typeof value === 'string' ? value : '');
   return ValidateBy({
     name: 'account',
     validator: {
-      validate: (_value, args) => !accountProblems(args!.object as NewAccount)[field],
-      defaultMessage: (args) => accountProblems(args!.object as NewAccount)[field] ?? 'form.errors',
+      validate: (value) => !problem(value),
+      defaultMessage: (args) => problem(args?.value) ?? 'form.errors',
     },
   });
 }
