@@ -1,8 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { LogConfig } from '@kiroku/config';
-import { RetentionRegistry } from '@kiroku/persistence';
-
-const DAY_MS = 24 * 3_600_000;
+import { DAY_MS, RetentionRegistry } from '@kiroku/persistence';
 
 /** Resolved alerts are incident history: kept as long as the audit trail (their notifications go with them, by foreign key). */
 @Injectable()

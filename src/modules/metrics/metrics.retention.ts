@@ -1,8 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { MetricsConfig } from '@kiroku/config';
-import { RetentionRegistry } from '@kiroku/persistence';
-
-const DAY_MS = 24 * 3_600_000;
+import { DAY_MS, RetentionRegistry } from '@kiroku/persistence';
 
 /** History samples are deleted METRICS_HISTORY_DAYS after they were taken. */
 @Injectable()
