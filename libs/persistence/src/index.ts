@@ -5,7 +5,7 @@ export { Database, type SqlParam } from './database';
 export { BadCursor, decodeKeyset, encodeKeyset, keysetPage, keysetSql, type KeysetColumns, type KeysetPosition } from './keyset';
 export { LeaseService, type Lease } from './lease.service';
 export { Migrator, schemaDrift, type MigrationState } from './migrator';
-export { DAY_MS, RetentionRegistry, TASK_SLOT_RETENTION_MS, type Pruner, type PruneResult } from './retention';
+export { DAY_MS, RetentionRegistry, type Pruner, type PruneResult } from './retention';
 export { SnakeNamingStrategy } from './naming.strategy';
 export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
 export { SqliteFileLock } from './sqlite-file-lock';

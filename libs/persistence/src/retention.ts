@@ -32,7 +32,7 @@ export interface PruneResult {
 export const DAY_MS = 24 * 3_600_000;
 
 /** Finished task slots are kept this long: enough to see what ran, and when, in the last month. */
-export const TASK_SLOT_RETENTION_MS = 30 * DAY_MS;
+const TASK_SLOT_RETENTION_MS = 30 * DAY_MS;
 
 /**
  * The pruners of every module, run one after another by one daily task

@@ -1,4 +1,3 @@
 export { SchedulerModule } from './scheduler.module';
-export { RetentionTask } from './retention.task';
 export { slotFor } from './slot';
 export { TaskScheduler, type RunOutcome, type ScheduledTask, type TaskContext } from './task-scheduler';

@@ -4,7 +4,7 @@ export { WebModule } from './web.module';
 export { Page, RedirectTo, applyCookies, safeNext, type SetCookie, type ReplyOptions } from './page';
 export { Form, FormPipe, FormInvalid, type FormState } from './form';
 export { FormView, type FormPage } from './form-view';
-export { Pages, PageInterceptor } from './page.interceptor';
+export { Pages } from './page.interceptor';
 export { CharLength } from './rules';
 export { ProblemException, SignInRequired } from './errors';
 export { sendError, problem, type Problem, type FieldProblem } from './problem';
