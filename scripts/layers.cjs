@@ -5,7 +5,7 @@
 // Layer 1 names libraries (libs/<name>, imported as @kiroku/<name>); layer 8, `app`, is src/*.ts and src/cli/**;
 // every other name is a module folder src/modules/<name>.
 const LAYERS = [
-  ['@kiroku/config', '@kiroku/clock', '@kiroku/persistence', '@kiroku/scheduler'],
+  ['@kiroku/config', '@kiroku/clock', '@kiroku/persistence', '@kiroku/scheduler', '@kiroku/supervisor'],
   ['logs', 'storage', 'cluster', 'web'],
   ['audit', 'metrics'],
   ['auth', 'health'],

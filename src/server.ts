@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import { KirokuConfig } from '@kiroku/config';
+import { Machine, WorkerLink } from '@kiroku/supervisor';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { AppModule } from './app.module';
@@ -17,6 +18,8 @@ import { ApiDocs } from './modules/api-docs';
 export interface ServerOptions {
   config: KirokuConfig;
   instanceId: string;
+  /** The machine this process serves on (see CoreOptions). */
+  machine?: Machine;
   /** The pino logger; built from LOG_* settings when absent. */
   logger?: PinoLogger;
 }
@@ -51,10 +54,13 @@ export function configureApp(app: NestExpressApplication, config: KirokuConfig, 
   app.get(ApiDocs).describe(app, config.app.publicUrl);
 }
 
-export async function createServer({ config, instanceId, logger }: ServerOptions): Promise<NestExpressApplication> {
-  const root = logger ?? createRootLogger(config.log, instanceId);
+export async function createServer({ config, instanceId, machine, logger }: ServerOptions): Promise<NestExpressApplication> {
+  const root = logger ?? createRootLogger(config.log, instanceId, undefined, machine instanceof WorkerLink ? machine.slot : undefined);
+  // The primary's lines (a worker died, all drained) go to the same files and format as the workers' own.
+  const primary = root.child({ context: 'Primary' });
+  machine?.onPrimaryLog((level, message) => primary[level](message));
   const tls = config.security.tlsCertFile ? { cert: readFileSync(config.security.tlsCertFile), key: readFileSync(config.security.tlsKeyFile!) } : undefined;
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId }), createHttpAdapter(), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ config, instanceId, machine }), createHttpAdapter(), {
     logger: new PinoLoggerService(root),
     abortOnError: false,
     bodyParser: false,

@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { FakeClock } from '@kiroku/clock';
-import { SqliteFileLock } from '@kiroku/persistence';
+import { SqliteFileLock } from '@kiroku/supervisor';
 import { builtEntry, childEnv, projectRoot, tempDir } from '@kiroku/testing';
 import { BackupService } from '../src/modules/backup';
 import { ageKeyPair } from './support/backup-keys';

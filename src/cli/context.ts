@@ -1,6 +1,6 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { newInstanceId } from '@kiroku/config';
+import { newInstanceId } from '@kiroku/supervisor';
 import pino from 'pino';
 
 import { PinoLoggerService } from '../modules/logs';

@@ -1,7 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 
 function findPackageJson(): { name: string; version: string } {
   let dir = __dirname;
@@ -18,8 +16,3 @@ function findPackageJson(): { name: string; version: string } {
 }
 
 export const APP_VERSION = findPackageJson().version;
-
-/** Unique per process: the host (the pod name on Kubernetes) and a random suffix. */
-export function newInstanceId(): string {
-  return `${hostname()}-${randomBytes(4).toString('hex')}`;
-}

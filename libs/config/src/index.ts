@@ -1,7 +1,7 @@
 export { ConfigModule, KIROKU_CONFIG } from './config.module';
 export { ConfigError, InvalidSettingError, type SettingProblem } from './errors';
 export { allSettings, findConfigDir, loadConfig, type LoadConfigOptions } from './loader';
-export { APP_VERSION, newInstanceId } from './app-info';
+export { APP_VERSION } from './app-info';
 export { parseDuration } from './parsers';
 export { describeConfig, secretValues, REDACTED, type PrintedSetting } from './redaction';
 export { checkDeployment, blockingFindings, formatFinding, type Finding, type FindingLevel } from './checks';

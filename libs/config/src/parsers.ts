@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Transform } from 'class-transformer';
 
 /**
@@ -54,6 +55,15 @@ export function parseList(value: unknown): string[] | Invalid {
   return new Invalid(value);
 }
 
+/** WEB_CONCURRENCY's ceiling for `auto`: beyond it more workers mostly add memory and database connections. */
+export const AUTO_CONCURRENCY_MAX = 8;
+
+/** `auto` (the CPUs this process may use, cgroup limits included, at most AUTO_CONCURRENCY_MAX) or a worker count. */
+export function parseConcurrency(value: unknown): number {
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return Math.min(availableParallelism(), AUTO_CONCURRENCY_MAX);
+  return parseInteger(value);
+}
+
 const whenSet = (parse: (v: unknown) => unknown) => Transform(({ value }) => (value === undefined || value === null ? undefined : parse(value)));
 
 export const AsDuration = () => whenSet(parseDuration);
@@ -62,3 +72,4 @@ export const AsNumber = () => whenSet(parseNumber);
 export const AsBoolean = () => whenSet(parseBoolean);
 export const AsList = () => whenSet(parseList);
 export const AsString = () => whenSet((v) => (typeof v === 'string' || typeof v === 'number' ? String(v) : new Invalid(v)));
+export const AsConcurrency = () => whenSet(parseConcurrency);

@@ -1,5 +1,5 @@
 import { IsBoolean, IsEmail, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
-import { AsBoolean, AsDuration, AsInteger, AsList, AsNumber, AsString } from './parsers';
+import { AsBoolean, AsConcurrency, AsDuration, AsInteger, AsList, AsNumber, AsString } from './parsers';
 import { Setting } from './setting.decorator';
 import { IsCidrList, IsCron, IsTrustProxy } from './validators';
 
@@ -39,6 +39,15 @@ export class AppConfig {
   @Setting('TOPOLOGY', { description: 'single (one process per database) or cluster (several replicas on PostgreSQL)' })
   @IsIn(['single', 'cluster'], { message: 'must be single or cluster' })
   topology!: 'single' | 'cluster';
+
+  @Setting('WEB_CONCURRENCY', {
+    description: 'HTTP worker processes: auto (one per CPU this process may use, at most 8) or a number; 1 runs one process with no primary',
+  })
+  @AsConcurrency()
+  @IsInt({ message: 'must be auto or an integer between 1 and 64' })
+  @Min(1, { message: 'must be auto or an integer between 1 and 64' })
+  @Max(64, { message: 'must be auto or an integer between 1 and 64' })
+  webConcurrency!: number;
 
   @Setting('SHUTDOWN_GRACE_PERIOD', { description: 'on SIGTERM, how long in-flight requests may take to finish' })
   @AsDuration()

@@ -5,7 +5,7 @@ import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
 import type { SqlParam } from './sql-param';
 import type { QueryStats } from './query-stats';
-import { CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
+import { BACKSTOP_AUTOCHECKPOINT, CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteReader } from './sqlite-reader';
 
 export type { SqlParam } from './sql-param';
@@ -34,6 +34,16 @@ export interface EntityColumns<T> {
 /** `$1`…`$n` as better-sqlite3's named parameters. */
 const sqliteParams = (params: readonly SqlParam[]): Record<string, SqlParam> => Object.fromEntries(params.map((p, i) => [String(i + 1), p]));
 
+/** How this handle looks after the SQLite file's write-ahead log. */
+export interface DatabaseOptions {
+  /**
+   * `thread` (the default): this process runs the machine's checkpointer (see
+   * SqliteCheckpointer). `backstop`: another process of the machine does (the
+   * leader worker); this one only checkpoints past BACKSTOP_AUTOCHECKPOINT pages.
+   */
+  checkpoints?: 'thread' | 'backstop';
+}
+
 /** Statement texts remembered (prepared on SQLite, named on PostgreSQL); beyond this many the memory starts over. */
 const STATEMENT_CACHE = 256;
 
@@ -52,8 +62,12 @@ export class Database {
   private reader?: SqliteReader;
   private checkpointer?: SqliteCheckpointer;
 
-  constructor(readonly dataSource: DataSource) {
+  constructor(
+    readonly dataSource: DataSource,
+    private readonly options: DatabaseOptions = {},
+  ) {
     this.engine = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
+    if (this.engine === 'sqlite') writeTransactionsBeginImmediate(dataSource);
   }
 
   get manager(): EntityManager {
@@ -123,6 +137,10 @@ export class Database {
   /** SQLite: WAL checkpoints move to a thread of their own once the application is up (see SqliteCheckpointer). */
   onApplicationBootstrap(): void {
     if (this.engine !== 'sqlite' || this.checkpointer) return;
+    if (this.options.checkpoints === 'backstop') {
+      this.sqliteConnection().pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT}`);
+      return;
+    }
     const logger = new Logger('Database');
     const { database, timeout } = this.sqliteFile();
     this.checkpointer = new SqliteCheckpointer(
@@ -287,4 +305,21 @@ export class Database {
     const [row] = await this.dataSource.query<Array<{ version: string }>>('SELECT sqlite_version() AS version');
     return `SQLite ${row.version}`;
   }
+}
+
+/**
+ * TypeORM 1.x starts SQLite transactions with a plain (deferred) BEGIN and has
+ * no option for another kind. A deferred transaction that reads and then
+ * writes must upgrade its lock; when another process of the machine (a
+ * worker) wrote in between, the upgrade fails at once with SQLITE_BUSY
+ * instead of waiting out busy_timeout. BEGIN IMMEDIATE takes the write lock
+ * first, waiting for it if need be, so no upgrade can fail. Every transaction
+ * here writes (reads go through `select`), and one process's transactions
+ * already queue (writeQueue), so nothing is lost by it. better-sqlite3 has
+ * one query runner per DataSource: its statement is the one rewritten.
+ */
+function writeTransactionsBeginImmediate(dataSource: DataSource): void {
+  const runner = dataSource.driver.createQueryRunner('master');
+  const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
+  (runner as unknown as { query: typeof query }).query = (sql, ...rest) => query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE' : sql, ...rest);
 }

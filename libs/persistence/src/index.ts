@@ -1,13 +1,12 @@
 export { InstantColumn, bigintNumber, epochMs } from './columns';
 export { buildDataSourceOptions, createDataSource, prepareSqliteFile, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
 export { deleteInBatches, type BatchDelete } from './batches';
-export { Database, type SqlParam } from './database';
+export { Database, type DatabaseOptions, type SqlParam } from './database';
 export { BadCursor, decodeKeyset, encodeKeyset, keysetPage, keysetSql, type KeysetColumns, type KeysetPosition } from './keyset';
 export { LeaseService, type Lease } from './lease.service';
 export { Migrator, schemaDrift, type MigrationState } from './migrator';
 export { DAY_MS, RetentionRegistry, type Pruner, type PruneResult } from './retention';
 export { SnakeNamingStrategy } from './naming.strategy';
 export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
-export { SqliteFileLock } from './sqlite-file-lock';
 export { SqliteCheckpointer, SQLITE_DEFAULT_AUTOCHECKPOINT } from './sqlite-checkpointer';
 export { TaskLease } from './task-lease.entity';

@@ -4,7 +4,7 @@ import { Clock } from '@kiroku/clock';
 import { DatabaseConfig } from '@kiroku/config';
 import { DataSource } from 'typeorm';
 import { SchemaDefinition, buildDataSourceOptions } from './data-source.factory';
-import { Database } from './database';
+import { Database, DatabaseOptions } from './database';
 import { LeaseService } from './lease.service';
 import { Migrator } from './migrator';
 import { RetentionRegistry } from './retention';
@@ -18,6 +18,10 @@ export interface PersistenceModuleOptions {
   instanceId: string;
   /** Shown in pg_stat_activity. */
   applicationName?: string;
+  /** This process's name in task_leases rows (a worker of a machine: the instance and its worker slot); instanceId when absent. */
+  leaseHolder?: string;
+  /** Who runs the SQLite checkpointer (see DatabaseOptions): the machine's leader, or the only process. */
+  checkpoints?: DatabaseOptions['checkpoints'];
   /** Connection attempts at start-up before giving up, 3 s apart (a server waits out a database restart; the CLI fails fast). */
   connectAttempts?: number;
 }
@@ -41,12 +45,12 @@ export class PersistenceModule {
       ],
       providers: [
         { provide: INSTANCE_ID, useValue: options.instanceId },
-        { provide: Database, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new Database(ds) },
+        { provide: Database, inject: [getDataSourceToken()], useFactory: (ds: DataSource) => new Database(ds, { checkpoints: options.checkpoints }) },
         { provide: Migrator, inject: [Database], useFactory: (db: Database) => new Migrator(db) },
         {
           provide: LeaseService,
           inject: [Database, Clock, INSTANCE_ID],
-          useFactory: (db: Database, clock: Clock, id: string) => new LeaseService(db, clock, id),
+          useFactory: (db: Database, clock: Clock, id: string) => new LeaseService(db, clock, options.leaseHolder ?? id),
         },
         { provide: RetentionRegistry, inject: [Database, Clock], useFactory: (db: Database, clock: Clock) => new RetentionRegistry(db, clock) },
       ],

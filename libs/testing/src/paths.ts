@@ -19,7 +19,12 @@ export function projectRoot(): string {
  * caller's own settings leaks into the child.
  */
 export function childEnv(): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}) };
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+    // One process unless a test asks for workers: the suites start dozens of servers on two cores.
+    WEB_CONCURRENCY: '1',
+  };
 }
 
 /** A new empty folder under the system temp dir. */

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BackupConfig, DatabaseConfig } from '@kiroku/config';
-import { SqliteFileLock } from '@kiroku/persistence';
+import { SqliteFileLock } from '@kiroku/supervisor';
 import { Client } from 'pg';
 import { decrypt, Measure, RequireAgeHeader, StorageDestination, storageDestination } from '../storage';
 import { compareFacts, Manifest, MANIFEST_SUFFIX } from './manifest';

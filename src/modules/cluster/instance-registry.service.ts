@@ -1,16 +1,18 @@
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { AppConfig, DatabaseConfig, APP_VERSION } from '@kiroku/config';
-import { Database, INSTANCE_ID, SqliteFileLock } from '@kiroku/persistence';
+import { AppConfig, APP_VERSION } from '@kiroku/config';
+import { Database, INSTANCE_ID } from '@kiroku/persistence';
+import { Machine } from '@kiroku/supervisor';
 import { IsNull, LessThan, MoreThan } from 'typeorm';
 import { FORGET_INSTANCE_AFTER_MS, Instance, instanceState, InstanceState } from './instance.entity';
 
 /**
- * Each instance records itself and heartbeats, so that the console and the
- * alerts know who is alive, and an instance on SQLite can tell that another
- * process already uses the same database file.
+ * Each instance (a machine: one process, or a primary and its workers)
+ * records itself and heartbeats, so that the console and the alerts know who
+ * is alive. Of a machine's workers, the leader (worker 0) writes the row, with
+ * how many workers serve. On SQLite the machine holds the database file's
+ * lock (see Machine): a second machine on the same file is not ready.
  */
 @Injectable()
 export class InstanceRegistry {
@@ -21,27 +23,23 @@ export class InstanceRegistry {
   private readonly startedAt: Date;
   /** Set by the health module: why this instance is not ready, or null when it is. */
   readinessProbe?: () => Promise<string | null>;
-  /** On SQLite: held while this process serves the database file. */
-  private readonly fileLock?: SqliteFileLock;
-
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly app: AppConfig,
-    database: DatabaseConfig,
+    private readonly machine: Machine,
     @Inject(INSTANCE_ID) readonly instanceId: string,
   ) {
     this.startedAt = clock.now();
-    if (db.engine === 'sqlite') this.fileLock = new SqliteFileLock(resolve(database.path));
   }
 
   /**
-   * Whether this process may serve the database. Always on PostgreSQL; on
-   * SQLite only while it holds the file lock, which it tries to take if it
-   * does not (the previous holder may have stopped since).
+   * Whether this machine may serve the database. Always on PostgreSQL; on
+   * SQLite only while it holds the file lock (taken again when the previous
+   * holder has stopped since).
    */
   servesDatabase(): boolean {
-    return this.fileLock ? this.fileLock.tryAcquire() : true;
+    return this.machine.servesDatabase();
   }
 
   /** host:port: how alerts and the console name this process (stable across restarts, unlike the id). */
@@ -49,8 +47,9 @@ export class InstanceRegistry {
     return `${hostname()}:${this.app.port}`;
   }
 
-  /** Registers this instance and heartbeats every HEARTBEAT_INTERVAL until stop(). */
+  /** Registers this instance and heartbeats every HEARTBEAT_INTERVAL until stop(); the leader's work only. */
   async start(): Promise<void> {
+    if (!this.machine.leader) return;
     this.inflight = this.beat();
     await this.inflight;
     this.timer = setInterval(() => {
@@ -63,7 +62,6 @@ export class InstanceRegistry {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.inflight; // a registration in flight must land before the stop is recorded
-    this.fileLock?.release();
     if (!this.registered) return;
     await this.db
       .transaction((m) => m.update(Instance, { id: this.instanceId }, { stoppedAt: this.clock.now() }))
@@ -72,29 +70,34 @@ export class InstanceRegistry {
       });
   }
 
-  /** Heartbeat; registers first when needed (a database that was down at start, or not yet migrated). */
+  /**
+   * Heartbeat; registers first when needed (a database that was down at start,
+   * or not yet migrated). A leader restarted by its primary finds its machine's
+   * row and carries on with it.
+   */
   async beat(): Promise<void> {
     const readiness = await this.readiness();
     const now = this.clock.now(); // after the probe: a slow probe must not stamp an old time
+    const workers = Math.max(1, this.machine.state().up);
     try {
       if (this.registered) {
-        await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { heartbeatAt: now, ...readiness }));
+        await this.db.transaction((m) => m.update(Instance, { id: this.instanceId }, { heartbeatAt: now, workers, ...readiness }));
         return;
       }
-      await this.db.transaction((m) =>
-        m.insert(Instance, {
+      await this.db.transaction(async (m) => {
+        const row = { heartbeatAt: now, stoppedAt: null, pid: this.machine.pid, workers, ...readiness };
+        const found = await m.update(Instance, { id: this.instanceId }, row);
+        if (found.affected) return;
+        await m.insert(Instance, {
+          ...row,
           id: this.instanceId,
           hostname: hostname(),
-          pid: process.pid,
           address: this.address,
           version: APP_VERSION,
           engine: this.db.engine,
           startedAt: this.startedAt,
-          heartbeatAt: now,
-          stoppedAt: null,
-          ...readiness,
-        }),
-      );
+        });
+      });
       this.registered = true;
     } catch (error) {
       this.logger.warn(`heartbeat failed: ${(error as Error).message}`);

@@ -28,6 +28,10 @@ export class Instance {
   @Column({ type: 'varchar', length: 32 })
   version!: string;
 
+  /** Worker processes serving at the last heartbeat (1 for a process that serves alone). */
+  @Column({ type: 'integer', default: 1 })
+  workers!: number;
+
   @Column({ type: 'varchar', length: 16 })
   engine!: string;
 

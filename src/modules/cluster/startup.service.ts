@@ -1,13 +1,16 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DatabaseConfig } from '@kiroku/config';
 import { Database, LeaseService, Migrator } from '@kiroku/persistence';
+import { Machine, WorkerLink } from '@kiroku/supervisor';
 import { InstanceRegistry } from './instance-registry.service';
 import { Lifecycle } from './lifecycle';
 
 /**
  * Start-up and shutdown order of a serving instance: migrate (MIGRATIONS=auto),
  * register, then report started; on SIGTERM fail readiness first, and once
- * requests have drained give leases back and record the stop.
+ * requests have drained give leases back and record the stop. Of a machine's
+ * workers, the leader (worker 0) does the once-per-start work (migrations,
+ * planner statistics, the registry row); the others wait for it.
  */
 @Injectable()
 export class StartupService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -21,11 +24,35 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
     private readonly lifecycle: Lifecycle,
     private readonly leases: LeaseService,
     private readonly db: Database,
+    private readonly machine: Machine,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    if (this.machine instanceof WorkerLink) await this.machine.whenKnown();
+    if (!this.machine.leader) {
+      await this.machine.whenPrepared();
+    } else {
+      await this.prepare();
+      this.machine.prepared();
+    }
+    await this.registry.start();
+    if (this.machine.leader) {
+      // Planner statistics, on a SQLite file this machine serves (never on one another machine holds).
+      const optimize = () => {
+        if (!this.registry.servesDatabase()) return Promise.resolve();
+        return this.db.optimize().catch((error: Error) => this.logger.warn(`could not refresh the SQLite planner statistics: ${error.message}`));
+      };
+      await optimize();
+      this.optimizer = setInterval(() => void optimize(), 3_600_000);
+      this.optimizer.unref();
+    }
+    this.lifecycle.markStarted();
+  }
+
+  /** Migrations (MIGRATIONS=auto), or the warning that some are pending. */
+  private async prepare(): Promise<void> {
     if (!this.registry.servesDatabase()) {
-      this.logger.warn('another process serves this SQLite database: not migrating, and not ready until it stops');
+      this.logger.warn('another machine serves this SQLite database: not migrating, and not ready until it stops');
     } else if (this.config.migrations === 'auto') {
       const applied = await this.migrator.run();
       if (applied.length > 0) this.logger.log(`applied ${applied.length} migration(s): ${applied.join(', ')}`);
@@ -35,16 +62,6 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
         this.logger.warn(`MIGRATIONS=off and ${pending.length} migration(s) pending: not ready until \`kiroku migrate run\``);
       }
     }
-    await this.registry.start();
-    // Planner statistics, on a SQLite file this process serves (never on one another process holds).
-    const optimize = () => {
-      if (!this.registry.servesDatabase()) return Promise.resolve();
-      return this.db.optimize().catch((error: Error) => this.logger.warn(`could not refresh the SQLite planner statistics: ${error.message}`));
-    };
-    await optimize();
-    this.optimizer = setInterval(() => void optimize(), 3_600_000);
-    this.optimizer.unref();
-    this.lifecycle.markStarted();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -26,7 +26,7 @@ export async function endLogFiles(): Promise<void> {
  * instance id, stream (`access`, `app`, `error`, `security`) and, inside a
  * request, the request id; on stdout, and with LOG_DIR also in daily files.
  */
-export function createRootLogger(config: Pick<LogConfig, 'level' | 'format' | 'dir'>, instanceId: string, destination?: DestinationStream): Logger {
+export function createRootLogger(config: Pick<LogConfig, 'level' | 'format' | 'dir'>, instanceId: string, destination?: DestinationStream, worker?: number): Logger {
   const console =
     destination ??
     (config.format === 'pretty'
@@ -45,7 +45,7 @@ export function createRootLogger(config: Pick<LogConfig, 'level' | 'format' | 'd
   return pino(
     {
       level: config.level,
-      base: { instance: instanceId },
+      base: worker === undefined ? { instance: instanceId } : { instance: instanceId, worker },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }), log: (line) => redactSecrets(line) },
       // Lines name their stream; unmarked ones are the application's, or its errors.

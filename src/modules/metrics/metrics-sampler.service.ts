@@ -3,22 +3,36 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBoo
 import { Clock } from '@kiroku/clock';
 import { MetricsConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID } from '@kiroku/persistence';
+import { Machine } from '@kiroku/supervisor';
 import { MetricSample } from './metric-sample.entity';
 import { MetricsService } from './metrics.service';
+import { summarizeWindows, WindowCounts } from './request-window';
+
+/** One worker's figures since it last gave them (see MetricsSampler.ownFigures). */
+interface WorkerFigures {
+  window: WindowCounts;
+  cpuUs: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  loopLagP99Us: number;
+}
 
 /**
  * Every METRICS_SAMPLE_INTERVAL, this instance writes its own figures for the
  * period just ended into `metric_samples`: the console's charts and the alert
- * rules read them from there, for every replica, across restarts. A sample
- * that cannot be written (database down) is dropped, not retried: the next
- * period has its own.
+ * rules read them from there, for every replica, across restarts. A machine of
+ * workers writes one row: its leader gathers every worker's figures (requests
+ * and CPU add up, latency is the machine's p95, memory the sum, loop lag the
+ * worst). A sample that cannot be written (database down) is dropped, not
+ * retried: the next period has its own.
  */
 @Injectable()
 export class MetricsSampler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Metrics');
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 20 });
   private timer?: NodeJS.Timeout;
-  private last!: { at: number; cpu: NodeJS.CpuUsage };
+  private lastSample = 0;
+  private lastCpu!: NodeJS.CpuUsage;
   private inflight: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -26,14 +40,18 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
     private readonly clock: Clock,
     private readonly config: MetricsConfig,
     private readonly metrics: MetricsService,
+    private readonly machine: Machine,
     @Inject(INSTANCE_ID) private readonly instanceId: string,
   ) {}
 
   onApplicationBootstrap(): void {
     if (!this.config.enabled) return;
     this.loopDelay.enable();
-    this.last = { at: performance.now(), cpu: process.cpuUsage() };
+    this.lastSample = performance.now();
+    this.lastCpu = process.cpuUsage();
     this.metrics.window.take(); // start-up requests (probes while migrating) belong to no period
+    this.machine.answer('sample', () => this.ownFigures());
+    if (!this.machine.leader) return;
     this.timer = setInterval(() => {
       this.inflight = this.sample().catch((error: Error) => this.logger.warn(`could not record a metrics sample: ${error.message}`));
     }, this.config.sampleIntervalMs);
@@ -46,19 +64,27 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
     await this.inflight;
   }
 
-  /** Records the period since the previous sample; returns what it wrote. */
+  /** This process's figures since it last gave them; starts its next period. */
+  private ownFigures(): WorkerFigures {
+    const cpu = process.cpuUsage();
+    const cpuUs = cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system;
+    this.lastCpu = cpu;
+    const loopLagP99Us = Math.round((this.loopDelay.percentile(99) || 0) / 1000);
+    this.loopDelay.reset();
+    const memory = process.memoryUsage();
+    return { window: this.metrics.window.takeCounts(), cpuUs, rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, loopLagP99Us };
+  }
+
+  /** Records the period since the previous sample, for the whole machine; returns what it wrote. */
   async sample(): Promise<MetricSample> {
     // Elapsed time for the CPU share comes from the monotonic clock; the sample's timestamp from the injected one.
     const elapsed = performance.now();
-    const cpu = process.cpuUsage();
-    const periodMs = elapsed - this.last.at;
-    const cpuUs = cpu.user - this.last.cpu.user + cpu.system - this.last.cpu.system;
-    this.last = { at: elapsed, cpu };
+    const periodMs = elapsed - this.lastSample;
+    this.lastSample = elapsed;
     const now = this.clock.nowMs();
-    const { requests, errors, p95Us } = this.metrics.window.take();
-    const lagUs = Math.round((this.loopDelay.percentile(99) || 0) / 1000);
-    this.loopDelay.reset();
-    const memory = process.memoryUsage();
+    const workers = await this.machine.gather<WorkerFigures>('sample');
+    const { requests, errors, p95Us } = summarizeWindows(workers.map((w) => w.window));
+    const sum = (pick: (w: WorkerFigures) => number) => workers.reduce((total, w) => total + pick(w), 0);
     const volumes = await this.metrics.volumes();
     const permille = (volume: string) => {
       const v = volumes.find((x) => x.volume === volume);
@@ -71,10 +97,10 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
       requests,
       errors,
       latencyP95Us: p95Us,
-      cpuPermille: Math.round((cpuUs / Math.max(1, periodMs * 1000)) * 1000),
-      rssBytes: memory.rss,
-      heapUsedBytes: memory.heapUsed,
-      loopLagP99Us: lagUs,
+      cpuPermille: Math.round((sum((w) => w.cpuUs) / Math.max(1, periodMs * 1000)) * 1000),
+      rssBytes: sum((w) => w.rssBytes),
+      heapUsedBytes: sum((w) => w.heapUsedBytes),
+      loopLagP99Us: Math.max(0, ...workers.map((w) => w.loopLagP99Us)),
       diskDataPermille: permille('data'),
       diskLogsPermille: permille('logs'),
       ...this.metrics.sampleContributions(),

@@ -28,7 +28,7 @@ export class MetricsController {
     }
     res.setHeader('Content-Type', this.metrics.registry.contentType);
     res.setHeader('Cache-Control', 'no-store');
-    res.send(await this.metrics.registry.metrics());
+    res.send(await this.metrics.exposition());
   }
 
   private permitted(req: Request): boolean {

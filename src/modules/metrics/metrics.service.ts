@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_VERSION, DatabaseConfig, LogConfig } from '@kiroku/config';
 import { Database, INSTANCE_ID } from '@kiroku/persistence';
-import { collectDefaultMetrics, Counter, Gauge, GaugeConfiguration, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, GaugeConfiguration, Histogram, Registry } from 'prom-client';
+import { Machine, SingleProcess } from '@kiroku/supervisor';
 import { guardedCollect, perScrape } from './collect';
 import { dataFolder, diskUsage } from './disk';
 import type { MetricSample } from './metric-sample.entity';
@@ -31,8 +32,16 @@ export class MetricsService {
   private readonly duration: Histogram<'method' | 'route'>;
   private readonly sampleFigures: Array<() => Partial<SampleFigures>> = [];
 
-  constructor(database: DatabaseConfig, logs: LogConfig, db: Database, @Inject(INSTANCE_ID) instanceId: string) {
+  constructor(
+    database: DatabaseConfig,
+    logs: LogConfig,
+    db: Database,
+    @Inject(INSTANCE_ID) instanceId: string,
+    private readonly machine: Machine,
+  ) {
     collectDefaultMetrics({ register: this.registry });
+    // A scrape reaches one worker of a machine; that worker gathers every worker's figures (see exposition).
+    machine.answer('metrics', () => this.registry.getMetricsAsJSON());
     this.collectErrors = new Counter({
       name: 'kiroku_metrics_collect_errors_total',
       help: 'Figures that could not be read at a scrape (database or disk unavailable)',
@@ -61,7 +70,14 @@ export class MetricsService {
       help: 'This instance: version and database engine',
       labelNames: ['version', 'engine', 'instance'],
       registers,
+      aggregator: 'first',
     }).set({ version: APP_VERSION, engine: database.engine, instance: instanceId }, 1);
+    new Gauge({
+      name: 'kiroku_workers',
+      help: 'Worker processes whose figures this scrape holds (WEB_CONCURRENCY when all answered)',
+      registers,
+      aggregator: 'sum',
+    }).set(1);
 
     const data = dataFolder(database);
     this.dirs = [...(data ? [['data', data] as const] : []), ...(logs.dir ? [['logs', resolve(logs.dir)] as const] : [])];
@@ -71,6 +87,7 @@ export class MetricsService {
       help: 'Share of the disk in use under the data and log folders',
       labelNames: ['volume'],
       registers,
+      aggregator: 'max',
       collect: guardedCollect(errors, async (gauge) => {
         for (const v of await volumes()) gauge.set({ volume: v.volume }, v.used);
       }),
@@ -80,6 +97,7 @@ export class MetricsService {
       help: 'Free bytes on the disk under the data and log folders',
       labelNames: ['volume'],
       registers,
+      aggregator: 'min',
       collect: guardedCollect(errors, async (gauge) => {
         for (const v of await volumes()) gauge.set({ volume: v.volume }, v.freeBytes);
       }),
@@ -102,6 +120,8 @@ export class MetricsService {
       help: 'SQLite write-ahead log at the last checkpoint: pages in it, and pages not yet copied into the database file (none on PostgreSQL)',
       labelNames: ['state'],
       registers,
+      // Only the machine's leader runs the checkpointer.
+      aggregator: 'max',
       collect() {
         const wal = db.checkpointStats();
         if (!wal) return;
@@ -122,9 +142,27 @@ export class MetricsService {
     });
   }
 
-  /** A gauge on this registry; its `collect` runs at each scrape. */
+  /**
+   * A gauge on this registry; its `collect` runs at each scrape. Of a
+   * machine's workers, the first one's value is shown unless `aggregator`
+   * says otherwise: modules' figures are read from the database, the same for
+   * every worker, and must not add up.
+   */
   gauge<T extends string>(config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
-    return new Gauge<T>({ ...config, registers: [this.registry] });
+    return new Gauge<T>({ aggregator: 'first', ...config, registers: [this.registry] });
+  }
+
+  /**
+   * The text of a scrape: this process's registry, or, on a machine of
+   * workers, every worker's figures taken together (counters and histograms
+   * add up; see each gauge's aggregator). A worker that does not answer
+   * within the gather's timeout is left out, and kiroku_workers says so.
+   */
+  async exposition(): Promise<string> {
+    if (this.machine instanceof SingleProcess) return this.registry.metrics();
+    const parts = await this.machine.gather<Awaited<ReturnType<Registry['getMetricsAsJSON']>>>('metrics');
+    if (parts.length === 0) return this.registry.metrics();
+    return AggregatorRegistry.aggregate(parts).metrics();
   }
 
   /**

@@ -1,4 +1,4 @@
-import { RequestWindow } from './request-window';
+import { RequestWindow, summarizeWindows } from './request-window';
 
 describe('RequestWindow', () => {
   it('counts requests and 5xx responses, and starts over after take()', () => {
@@ -24,5 +24,18 @@ describe('RequestWindow', () => {
     const { p95Us } = w.take();
     expect(p95Us).toBeGreaterThanOrEqual(2000);
     expect(p95Us).toBeLessThan(2300);
+  });
+
+  it("adds up several workers' periods as one: counts sum, and p95 is the machine's, not any one worker's", () => {
+    const fast = new RequestWindow();
+    const slow = new RequestWindow();
+    for (let i = 0; i < 90; i++) fast.record(200, 0.002);
+    for (let i = 0; i < 10; i++) slow.record(i < 4 ? 500 : 200, 1);
+    const machine = summarizeWindows([fast.takeCounts(), slow.takeCounts()]);
+    expect(machine).toMatchObject({ requests: 100, errors: 4 });
+    // 10% of the machine's requests took 1 s: its p95 is there, although 90% of the worker periods were fast.
+    expect(machine.p95Us).toBeGreaterThanOrEqual(1_000_000);
+    expect(machine.p95Us).toBeLessThanOrEqual(1_100_000);
+    expect(summarizeWindows([fast.takeCounts(), slow.takeCounts()])).toEqual({ requests: 0, errors: 0, p95Us: null });
   });
 });

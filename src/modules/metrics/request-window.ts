@@ -2,6 +2,21 @@
 const PER_DOUBLING = 8;
 const BUCKETS = PER_DOUBLING * 40; // up to 2^40 µs: far beyond any request
 
+/** A period's requests as one process saw them; several processes' periods add up (see summarizeWindows). */
+export interface WindowCounts {
+  requests: number;
+  errors: number;
+  /** [bucket, count] for the latency buckets that hold any request. */
+  buckets: Array<[number, number]>;
+}
+
+/** What the sampler records of a period. */
+export interface WindowFigures {
+  requests: number;
+  errors: number;
+  p95Us: number | null;
+}
+
 /**
  * Requests, server errors and a log-bucketed latency histogram since the last
  * `take()`: the per-period figures the sampler records. Constant memory and
@@ -20,23 +35,42 @@ export class RequestWindow {
   }
 
   /** The period's figures; starts a new period. */
-  take(): { requests: number; errors: number; p95Us: number | null } {
-    const figures = { requests: this.requests, errors: this.errors, p95Us: this.percentile(0.95) };
+  take(): WindowFigures {
+    return summarizeWindows([this.takeCounts()]);
+  }
+
+  /** The period's counts, to be added to other processes' (a machine's workers); starts a new period. */
+  takeCounts(): WindowCounts {
+    const buckets: Array<[number, number]> = [];
+    for (let i = 0; i < BUCKETS; i++) if (this.counts[i]) buckets.push([i, this.counts[i]]);
+    const counts = { requests: this.requests, errors: this.errors, buckets };
     this.counts.fill(0);
     this.requests = 0;
     this.errors = 0;
-    return figures;
+    return counts;
   }
+}
 
-  /** The upper bound of the bucket holding the q-quantile; null when nothing was recorded. */
-  private percentile(q: number): number | null {
-    if (this.requests === 0) return null;
-    const rank = Math.ceil(q * this.requests);
-    let seen = 0;
-    for (let i = 0; i < BUCKETS; i++) {
-      seen += this.counts[i];
-      if (seen >= rank) return Math.round(2 ** ((i + 1) / PER_DOUBLING));
-    }
-    return null;
+/** The figures of several processes' periods taken together; p95 is the upper bound of the bucket holding it (null when nothing was recorded). */
+export function summarizeWindows(parts: readonly WindowCounts[]): WindowFigures {
+  const counts = new Float64Array(BUCKETS);
+  let requests = 0;
+  let errors = 0;
+  for (const part of parts) {
+    requests += part.requests;
+    errors += part.errors;
+    for (const [bucket, count] of part.buckets) counts[bucket] += count;
   }
+  return { requests, errors, p95Us: percentile(counts, requests, 0.95) };
+}
+
+function percentile(counts: Float64Array, total: number, q: number): number | null {
+  if (total === 0) return null;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < BUCKETS; i++) {
+    seen += counts[i];
+    if (seen >= rank) return Math.round(2 ** ((i + 1) / PER_DOUBLING));
+  }
+  return null;
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DatabaseConfig } from '@kiroku/config';
-import { createDataSource, Database, Engine, Migrator, type SchemaDefinition, SqliteFileLock } from '@kiroku/persistence';
+import { createDataSource, Database, Engine, Migrator, type SchemaDefinition } from '@kiroku/persistence';
+import { SqliteFileLock } from '@kiroku/supervisor';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool, PoolClient } from 'pg';
 import { DataSource } from 'typeorm';

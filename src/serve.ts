@@ -1,0 +1,74 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { Logger } from '@nestjs/common';
+import { KirokuConfig } from '@kiroku/config';
+import { Machine, newInstanceId, WorkerLink } from '@kiroku/supervisor';
+import { preflight, reportStartupError } from './preflight';
+import { endLogFiles } from './modules/logs';
+import { createServer, drainAndClose } from './server';
+
+/**
+ * One serving process: a worker of a primary, or the whole machine
+ * (WEB_CONCURRENCY=1). Validates the settings (worker 0 then tells the
+ * primary what it needs), starts the app, and on SIGTERM drains and exits.
+ */
+export async function serve(): Promise<void> {
+  const link = WorkerLink.connected();
+  if (link) process.title = `kiroku worker ${link.slot}`;
+  let config: KirokuConfig;
+  try {
+    config = preflight();
+  } catch (error) {
+    process.exitCode = reportStartupError(error);
+    return;
+  }
+  const sqlitePath = config.database.engine === 'sqlite' ? resolve(config.database.path) : null;
+  if (link?.leader) link.configured({ workers: config.app.webConcurrency, sqlitePath, graceMs: config.app.shutdownGraceMs });
+  const machine = Machine.current(sqlitePath, newInstanceId);
+  try {
+    await listen(config, machine);
+  } catch (error) {
+    process.exitCode = reportStartupError(error);
+    // Database pools and timers may still hold the loop open.
+    setTimeout(() => process.exit(), 100).unref();
+  }
+}
+
+async function listen(config: KirokuConfig, machine: Machine): Promise<void> {
+  const app = await createServer({ config, instanceId: machine.instanceId, machine });
+  const logger = new Logger('Main');
+  const worker = machine instanceof WorkerLink ? `, worker ${machine.slot}` : '';
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: draining (grace ${config.app.shutdownGraceMs} ms)`);
+    drainAndClose(app, config.app.shutdownGraceMs)
+      .then(async (outcome) => {
+        machine.release();
+        logger.log(`stopped (${outcome})`);
+        // Every line reaches its daily file before the process leaves; stdout gets a moment to drain.
+        await endLogFiles();
+        setTimeout(() => process.exit(0), 50).unref();
+      })
+      .catch((error: Error) => {
+        logger.error(`shutdown failed: ${error.message}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  try {
+    await app.listen(config.app.port, config.app.host);
+  } catch (error) {
+    // E.g. the port is taken: record the stop and close the database before reporting.
+    await app.close().catch(() => undefined);
+    machine.release();
+    throw error;
+  }
+  logger.log(
+    `Kiroku ready on ${config.app.publicUrl} (listening on ${config.app.host}:${config.app.port}, ${config.database.engine}, instance ${machine.instanceId}${worker})`,
+  );
+}
