@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { newInstanceId, Primary } from '@kiroku/supervisor';
+import { newInstanceId, Primary, WorkerLink } from '@kiroku/supervisor';
 
 /**
  * `node dist/src/main.js`: a primary that forks WEB_CONCURRENCY workers (see
@@ -10,5 +10,7 @@ import { newInstanceId, Primary } from '@kiroku/supervisor';
 if (cluster.isPrimary && process.env.WEB_CONCURRENCY?.trim() !== '1') {
   new Primary({ instanceId: newInstanceId() }).start();
 } else {
+  // A worker listens to its primary before loading the application, so that no word of the primary is missed.
+  WorkerLink.connected();
   void import('./serve.js').then(({ serve }) => serve());
 }

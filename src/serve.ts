@@ -14,7 +14,6 @@ import { createServer, drainAndClose } from './server';
  */
 export async function serve(): Promise<void> {
   const link = WorkerLink.connected();
-  if (link) process.title = `kiroku worker ${link.slot}`;
   let config: KirokuConfig;
   try {
     config = preflight();

@@ -122,11 +122,14 @@ export class WorkerLink extends Machine {
     readonly instanceId: string,
   ) {
     super();
+    process.title = `kiroku worker ${slot}`;
     process.on('message', (message: unknown) => {
       if (isMessage<PrimaryMessage>(message)) this.receive(message);
     });
     // The channel must not keep a worker alive once its server has closed.
     process.channel?.unref();
+    // Messages sent before this listener existed were lost: the primary answers with the machine's state.
+    this.send({ type: 'kiroku:hello' });
   }
 
   /** This worker's link, when the process was forked by a Kiroku primary; null otherwise. Listens from the first call. */

@@ -25,6 +25,7 @@ export interface ConfiguredMessage {
 }
 
 export type WorkerMessage =
+  | { type: 'kiroku:hello' }
   | ConfiguredMessage
   | { type: 'kiroku:prepared' }
   | { type: 'kiroku:gather'; id: string; topic: string }

@@ -94,12 +94,14 @@ export class Primary {
     slot.startedAt = Date.now();
     slot.listening = false;
     slot.worker = cluster.fork({ [WORKER_SLOT_ENV]: String(index), [INSTANCE_ID_ENV]: this.options.instanceId });
-    // A worker forked after the first word learns the machine's state at once.
-    if (this.configured) slot.worker.once('online', () => this.sendTo(slot.worker!, { type: 'kiroku:state', state: this.state() }));
   }
 
   private receive(worker: Worker, message: WorkerMessage): void {
     switch (message.type) {
+      case 'kiroku:hello':
+        // A worker listens from here on: it learns the machine's state (a replacement, or one started before the first word).
+        if (this.configured) this.sendTo(worker, { type: 'kiroku:state', state: this.state() });
+        return;
       case 'kiroku:configured':
         if (!this.configured) this.configure(message);
         return;

@@ -1,0 +1,234 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { projectRoot, tempDir } from '@kiroku/testing';
+import { spawnServer, waitForStatus, type KirokuProcess } from './support/process';
+
+/**
+ * WEB_CONCURRENCY: a primary and its workers, run as the real built server on
+ * SQLite (the engine where one machine per file matters). Each request opens
+ * its own connection, so the primary hands it to a worker as it would a new
+ * client's.
+ */
+
+const SLOW = ['--require', join(projectRoot(), 'test/fixtures/slow-request.cjs')];
+const METRICS_TOKEN = 'metrics-token-for-tests-0123456789';
+
+interface Outcome {
+  startedAt: number;
+  status?: number;
+  error?: string;
+}
+
+/** One request on a fresh connection. */
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
+    req.end();
+  });
+}
+
+/** `loops` clients sending requests one after another until stop() resolves their outcomes. */
+function load(url: string, loops: number): { stop(): Promise<Outcome[]> } {
+  const outcomes: Outcome[] = [];
+  let running = true;
+  const clients = Array.from({ length: loops }, async () => {
+    while (running) {
+      const outcome: Outcome = { startedAt: Date.now() };
+      outcomes.push(outcome);
+      try {
+        outcome.status = (await get(url)).status;
+      } catch (error) {
+        outcome.error = (error as Error).message;
+      }
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(clients);
+      return outcomes;
+    },
+  };
+}
+
+/** The primary's workers, by pid. */
+function workerPids(primary: number): number[] {
+  try {
+    return readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function until<T>(what: string, read: () => T | Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await read();
+  while (!ok(value)) {
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+    value = await read();
+  }
+  return value;
+}
+
+const gone = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+async function scrape(server: KirokuProcess): Promise<string> {
+  const res = await get(`${server.url}/metrics`, { authorization: `Bearer ${METRICS_TOKEN}` });
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+const sample = (text: string, series: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+async function machine(workers: number, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<KirokuProcess> {
+  const server = await spawnServer(
+    { WEB_CONCURRENCY: String(workers), DATABASE_PATH: join(tempDir(), 'kiroku.sqlite'), METRICS_TOKEN, SHUTDOWN_GRACE_PERIOD: '5s', ...env },
+    nodeArgs,
+  );
+  await waitForStatus(`${server.url}/health/ready`, [200], 60_000);
+  return server;
+}
+
+describe('WEB_CONCURRENCY: a primary and its workers', () => {
+  let server: KirokuProcess | undefined;
+  afterEach(async () => {
+    await server?.stop('SIGKILL');
+    server = undefined;
+  });
+
+  it('is ready only once every worker serves, and /metrics adds up every worker, whichever one is scraped', async () => {
+    server = await machine(3);
+    // Readiness waited for all three: the first scrape after it already holds three workers.
+    expect(sample(await scrape(server), 'kiroku_workers')).toBe(3);
+    expect(workerPids(server.child.pid!)).toHaveLength(3);
+
+    for (let i = 0; i < 30; i++) expect((await get(`${server.url}/health/live`)).status).toBe(200);
+    // Six scrapes land on different workers; each tells the machine's totals, not one worker's share.
+    for (let i = 0; i < 6; i++) {
+      const text = await scrape(server);
+      expect(sample(text, 'kiroku_http_requests_total{method="GET",route="/health/live",status="200"}')).toBe(30);
+      expect(sample(text, 'kiroku_workers')).toBe(3);
+      expect(text.split('\n').filter((l) => l.startsWith('kiroku_instance_info{'))).toHaveLength(1);
+    }
+    const lines = server.output().split('\n');
+    for (const slot of [0, 1, 2]) expect(lines.some((l) => l.includes('Kiroku ready on') && l.includes(`"worker":${slot}`))).toBe(true);
+  });
+
+  it('replaces a worker killed with SIGKILL, and no request to the others fails', async () => {
+    server = await machine(3);
+    const primary = server.child.pid!;
+    const before = workerPids(primary);
+    expect(before).toHaveLength(3);
+
+    const traffic = load(`${server.url}/health/live`, 4);
+    await new Promise((r) => setTimeout(r, 500));
+    const victim = before[1];
+    process.kill(victim, 'SIGKILL');
+    await until('the killed worker reaped', () => gone(victim), Boolean);
+    const diedAt = Date.now();
+    const after = await until(
+      'a replacement worker',
+      () => workerPids(primary),
+      (pids) => pids.length === 3 && !pids.includes(victim),
+    );
+    await until(
+      'three workers serving',
+      async () => sample(await scrape(server!), 'kiroku_workers'),
+      (n) => n === 3,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const outcomes = await traffic.stop();
+
+    const failed = outcomes.filter((o) => o.status !== 200);
+    // Only requests the killed worker held when it died may fail: at most one per client.
+    expect(failed.length).toBeLessThanOrEqual(4);
+    // Every request sent after it died was served, by the other workers and then by the replacement too.
+    expect(outcomes.filter((o) => o.startedAt >= diedAt && o.status !== 200)).toEqual([]);
+    expect(outcomes.filter((o) => o.startedAt >= diedAt).length).toBeGreaterThan(20);
+    expect(after.filter((pid) => before.includes(pid))).toHaveLength(2);
+    await server.waitFor(/worker 1 \(pid \d+\) was killed by SIGKILL after \d+ s: restarting it in \d+ ms/);
+    expect((await get(`${server.url}/health/ready`)).status).toBe(200);
+  });
+
+  it('on SIGTERM to the primary, drains every worker: requests in flight on each finish, and it exits 0', async () => {
+    server = await machine(3, {}, SLOW);
+    const url = server.url;
+    const traffic = load(`${url}/health/live`, 3);
+    // Six slow requests: round robin gives every worker some.
+    const slow = Array.from({ length: 6 }, () => get(`${url}/__test/slow`));
+    await until(
+      'slow requests on the workers',
+      () => (server!.output().match(/slow request started/g) ?? []).length,
+      (n) => n === 6,
+    );
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    const outcomes = (await traffic.stop()).filter((o) => o.startedAt < signalledAt);
+
+    expect(await Promise.all(slow)).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'slow done' })));
+    expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
+    expect(await server.exited).toBe(0);
+    const output = server.output();
+    expect(output.match(/stopped \(drained\)/g)).toHaveLength(3);
+    expect(output).toMatch(/"msg":"stopped \(exit code 0\)"/);
+  });
+
+  it('refuses a second machine on the same SQLite file until the first is gone', async () => {
+    const db = { DATABASE_PATH: join(tempDir(), 'kiroku.sqlite') };
+    server = await machine(2, db);
+    const second = await spawnServer({ WEB_CONCURRENCY: '2', METRICS_TOKEN, ...db });
+    try {
+      expect(await waitForStatus(`${second.url}/health/ready`, [503], 60_000)).toBe(503);
+      await second.waitFor(/another machine serves .*kiroku\.sqlite: this one stays not ready/, 30_000);
+      // Once both of its workers are up, readiness says why it stays down.
+      const reason = async () => {
+        const res = await get(`${second.url}/health/ready`, { authorization: `Bearer ${METRICS_TOKEN}` });
+        return (JSON.parse(res.body) as { error: { instance: { message: string } } }).error.instance.message;
+      };
+      await until('the reason', reason, (m) => !m.startsWith('starting'));
+      expect(await reason()).toMatch(/is using this SQLite database; SQLite allows one machine per database file/);
+      expect((await get(`${server.url}/health/ready`)).status).toBe(200);
+
+      // The first machine dies without a chance to clean up (its workers follow their primary): the second takes over.
+      server.child.kill('SIGKILL');
+      await server.exited;
+      expect(await waitForStatus(`${second.url}/health/ready`, [200], 30_000)).toBe(200);
+    } finally {
+      await second.stop('SIGKILL');
+    }
+  });
+
+  it('runs a scheduled task once per slot with four workers', async () => {
+    server = await machine(4, { ALERT_EVAL_INTERVAL: '300ms' });
+    await new Promise((r) => setTimeout(r, 4000));
+    const runs = server
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { task?: string; slot?: string; outcome?: string; worker?: number })
+      .filter((l) => l.task === 'evaluate-alerts' && l.outcome === 'succeeded');
+    expect(runs.length).toBeGreaterThanOrEqual(5);
+    const slots = runs.map((r) => r.slot);
+    expect(new Set(slots).size).toBe(slots.length);
+  });
+});
