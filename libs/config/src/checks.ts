@@ -37,7 +37,7 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
     );
   }
   if (app.topology === 'cluster' && database.engine === 'sqlite') {
-    add('sqlite-in-cluster', 'error', 'DATABASE_URL', 'is unset but TOPOLOGY=cluster needs PostgreSQL: SQLite allows one process per database file');
+    add('sqlite-in-cluster', 'error', 'DATABASE_URL', 'is unset but TOPOLOGY=cluster needs PostgreSQL: SQLite allows one machine per database file');
   }
   if (!backup.ageRecipients?.length && !backup.agePassphrase) {
     add(

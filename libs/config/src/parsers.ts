@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Transform } from 'class-transformer';
 
 /**
@@ -60,8 +62,35 @@ export const AUTO_CONCURRENCY_MAX = 8;
 
 /** `auto` (the CPUs this process may use, cgroup limits included, at most AUTO_CONCURRENCY_MAX) or a worker count. */
 export function parseConcurrency(value: unknown): number {
-  if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return Math.min(availableParallelism(), AUTO_CONCURRENCY_MAX);
+  if (typeof value === 'string' && value.trim().toLowerCase() === 'auto') return Math.min(usableCpus(), AUTO_CONCURRENCY_MAX);
   return parseInteger(value);
+}
+
+/**
+ * The CPUs this process may use: its affinity (os.availableParallelism), and
+ * its cgroup's CPU quota where one is set (a container's CPU limit), whole
+ * CPUs rounded down, at least one. Node 20's libuv (1.46) reads only the
+ * affinity; libuv learned the quota in 1.49.
+ */
+export function usableCpus(cgroupRoot = '/sys/fs/cgroup'): number {
+  const quota = cgroupCpuQuota(cgroupRoot);
+  return Math.max(1, Math.min(availableParallelism(), quota === null ? Infinity : Math.floor(quota)));
+}
+
+/** CPUs' worth of the cgroup's quota (v2 cpu.max, else v1 cfs_quota/cfs_period); null when unlimited or unknown. */
+function cgroupCpuQuota(root: string): number | null {
+  const read = (file: string) => {
+    try {
+      return readFileSync(join(root, file), 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  const v2 = read('cpu.max')?.split(/\s+/);
+  if (v2) return v2[0] === 'max' ? null : Number(v2[0]) / Number(v2[1]) || null;
+  const quota = Number(read('cpu/cpu.cfs_quota_us') ?? -1);
+  const period = Number(read('cpu/cpu.cfs_period_us') ?? 0);
+  return quota > 0 && period > 0 ? quota / period : null;
 }
 
 const whenSet = (parse: (v: unknown) => unknown) => Transform(({ value }) => (value === undefined || value === null ? undefined : parse(value)));

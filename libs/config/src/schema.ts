@@ -36,7 +36,7 @@ export class AppConfig {
   @IsUrl(URL_OPTS, { message: 'must be an absolute http(s) URL such as https://notes.example.com' })
   publicUrl!: string;
 
-  @Setting('TOPOLOGY', { description: 'single (one process per database) or cluster (several replicas on PostgreSQL)' })
+  @Setting('TOPOLOGY', { description: 'single (one machine per database) or cluster (several replicas on PostgreSQL)' })
   @IsIn(['single', 'cluster'], { message: 'must be single or cluster' })
   topology!: 'single' | 'cluster';
 

@@ -1,0 +1,131 @@
+'use strict';
+// WEB_CONCURRENCY: start-up and memory of a machine of workers, and throughput at 8 connections with
+// WEB_CONCURRENCY=auto against the same build with WEB_CONCURRENCY=1, on SQLite, with wrk on the same machine.
+const { execFileSync, spawnSync } = require('node:child_process');
+const { availableParallelism } = require('node:os');
+const { readFileSync, writeFileSync } = require('node:fs');
+const { join } = require('node:path');
+const { tempDir, startServer, msUntilOk, rssMiB, stop, summary, account } = require('../support');
+const { _seed: seed } = require('./notes');
+
+const NOTES = Number(process.env.BENCH_NOTES ?? 10_000);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = 8;
+const STARTS = 3;
+
+/** The primary's workers: its child processes. */
+function children(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function startupFigures(env) {
+  const runs = [];
+  for (let i = 0; i < STARTS; i++) {
+    const server = await startServer({ ...env, DATABASE_PATH: join(tempDir(), 'kiroku.sqlite'), WEB_CONCURRENCY: 'auto' });
+    const readyMs = await msUntilOk(server, '/health/ready');
+    const read = () => {
+      const workers = children(server.child.pid).map(rssMiB);
+      const primary = rssMiB(server.child.pid);
+      return { primary, worker: Math.max(...workers), total: primary + workers.reduce((a, b) => a + b, 0), workers: workers.length };
+    };
+    await new Promise((r) => setTimeout(r, 5000));
+    const early = read();
+    await new Promise((r) => setTimeout(r, 25_000));
+    const idle = read();
+    const code = await stop(server);
+    if (code !== 0) throw new Error(`server exited ${code}`);
+    runs.push({ readyMs, early, idle });
+  }
+  const med = (pick) => summary(runs.map(pick)).median;
+  console.log(
+    `\nStart-up of a machine with WEB_CONCURRENCY=auto (${runs[0].idle.workers} workers), empty SQLite database, ${STARTS} runs (median; max in brackets):\n`,
+  );
+  console.log('| ready ms | primary MiB at 5 s | primary MiB idle | largest worker MiB at 5 s | largest worker MiB idle | machine MiB idle |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  const max = (pick) => summary(runs.map(pick)).max;
+  console.log(
+    `| ${med((r) => r.readyMs).toFixed(0)} (${max((r) => r.readyMs).toFixed(0)}) | ${med((r) => r.early.primary).toFixed(1)} | ${med((r) => r.idle.primary).toFixed(1)} (${max((r) => r.idle.primary).toFixed(1)}) | ${med((r) => r.early.worker).toFixed(1)} | ${med((r) => r.idle.worker).toFixed(1)} (${max((r) => r.idle.worker).toFixed(1)}) | ${med((r) => r.idle.total).toFixed(1)} |`,
+  );
+}
+
+/** Runs wrk against url with a Lua script; returns req/s and latency percentiles in ms. */
+function wrk(url, script) {
+  const out = spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
+  if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
+  const text = out.stdout;
+  const ms = (p) => {
+    const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
+    return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
+  };
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(text)?.[1] ?? 0);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]), p50: ms(50), p99: ms(99), errors };
+}
+
+function scripts(dir, token, ids) {
+  const words = ['deploy', 'backup', 'meeting', 'kubernetes', 'kariro', 'nemoto', '"design review"', 'release -incident', 'tag:tag7', '会議'];
+  const header = `wrk.headers["Authorization"] = "Bearer ${token}"\nwrk.headers["Content-Type"] = "application/json"\n`;
+  const list = (name, items) => `local ${name} = {${items.map((i) => JSON.stringify(i)).join(',')}}\nlocal n = 0\n`;
+  const files = {
+    list: `${header}wrk.path = "/api/v1/notes"\n`,
+    get: `${header}${list('ids', ids)}request = function()\n  n = n + 1\n  return wrk.format("GET", "/api/v1/notes/" .. ids[(n % #ids) + 1])\nend\n`,
+    search: `${header}${list('qs', words.map(encodeURIComponent))}request = function()\n  n = n + 1\n  return wrk.format("GET", "/api/v1/notes?q=" .. qs[(n % #qs) + 1])\nend\n`,
+    create: `${header}local n = 0\nrequest = function()\n  n = n + 1\n  return wrk.format("POST", "/api/v1/notes", nil, '{"title":"bench ' .. n .. '","body":"a note written by the workers bench","tags":["bench"]}')\nend\n`,
+  };
+  return Object.fromEntries(
+    Object.entries(files).map(([kind, lua]) => {
+      const file = join(dir, `${kind}.lua`);
+      writeFileSync(file, lua);
+      return [kind, file];
+    }),
+  );
+}
+
+exports.run = async () => {
+  execFileSync('wrk', ['--version'], { stdio: 'ignore' }); // fails loudly when wrk is missing (apt-get install wrk)
+  await startupFigures({});
+
+  const dir = tempDir();
+  const env = { DATABASE_PATH: join(dir, 'kiroku.sqlite'), PUBLIC_URL: 'http://127.0.0.1' };
+  let server = await startServer({ ...env, WEB_CONCURRENCY: '1' });
+  await msUntilOk(server, '/health/ready');
+  const { token, userId } = await account(server.url);
+  const { ids } = await seed(env, userId, NOTES);
+  await stop(server);
+  execFileSync('sync');
+  const lua = scripts(dir, token, ids.slice(0, 500));
+
+  const kinds = ['list', 'get', 'search', 'create'];
+  const results = { 1: {}, auto: {} };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate the two, so that drift of this shared machine falls on both.
+    for (const concurrency of round % 2 === 0 ? ['1', 'auto'] : ['auto', '1']) {
+      server = await startServer({ ...env, WEB_CONCURRENCY: concurrency });
+      await msUntilOk(server, '/health/ready');
+      for (const kind of kinds) {
+        spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, '-d2s', '-s', lua[kind], server.url]); // warm-up
+        (results[concurrency][kind] ??= []).push(wrk(server.url, lua[kind]));
+      }
+      await stop(server);
+    }
+  }
+  const auto = Math.min(availableParallelism(), 8);
+  console.log(
+    `\n${NOTES.toLocaleString('en')} notes on SQLite; wrk, ${CONNECTIONS} connections, ${DURATION} s per kind after a 2 s warm-up, ${ROUNDS} alternating rounds (best round shown); WEB_CONCURRENCY=auto is ${auto} workers here.\n`,
+  );
+  console.log('| request | WEB_CONCURRENCY=1 req/s | p50 / p99 ms | auto req/s | p50 / p99 ms | auto ÷ 1 | errors |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const kind of kinds) {
+    const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
+    const one = best(results[1][kind]);
+    const many = best(results.auto[kind]);
+    const errors = [...results[1][kind], ...results.auto[kind]].reduce((n, r) => n + r.errors, 0);
+    console.log(
+      `| ${kind} | ${one.rps.toFixed(0)} | ${one.p50.toFixed(2)} / ${one.p99.toFixed(2)} | ${many.rps.toFixed(0)} | ${many.p50.toFixed(2)} / ${many.p99.toFixed(2)} | **${(many.rps / one.rps).toFixed(2)}×** | ${errors} |`,
+    );
+  }
+};
