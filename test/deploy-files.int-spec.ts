@@ -137,7 +137,7 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
       // A 2 vCPU / 4 GB node (about 1.9 CPU and 2.8 GiB allocatable on AKS) holds three pods' requests; in
       // production two, each with a core's worth for its one worker (and room for a surge pod in a rollout);
       // `single` is the only pod, its workers using up to two CPUs.
-      const perNode = { production: 2, single: 1 }[overlay as string] ?? 3;
+      const perNode = { production: 2, single: 1 }[overlay] ?? 3;
       expect(perNode * cpu(c.resources.requests.cpu)).toBeLessThanOrEqual(1.9);
       expect(perNode * mib(c.resources.requests.memory)).toBeLessThanOrEqual(2.8 * 1024);
       if (overlay === 'production' && workload.kind === 'Deployment') expect(cpu(c.resources.requests.cpu)).toBeGreaterThanOrEqual(0.9);
