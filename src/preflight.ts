@@ -1,5 +1,4 @@
-import { blockingFindings, ConfigError, formatFinding, KirokuConfig, loadConfig } from '@kiroku/config';
-import { prepareSqliteFile } from '@kiroku/persistence';
+import { blockingFindings, ConfigError, formatFinding, KirokuConfig, loadConfig, prepareSqliteFile } from '@kiroku/config';
 
 /** Why the process refuses to start, as one message for stderr. */
 export class StartupRefused extends Error {}

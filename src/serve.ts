@@ -1,28 +1,17 @@
 import 'reflect-metadata';
-import { resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 import { KirokuConfig } from '@kiroku/config';
 import { Machine, newInstanceId, WorkerLink } from '@kiroku/supervisor';
-import { preflight, reportStartupError } from './preflight';
+import { reportStartupError } from './preflight';
 import { endLogFiles } from './modules/logs';
 import { createServer, drainAndClose } from './server';
 
 /**
- * One serving process: a worker of a primary, or the whole machine
- * (WEB_CONCURRENCY=1). Validates the settings (worker 0 then tells the
- * primary what it needs), starts the app, and on SIGTERM drains and exits.
+ * One serving process, with its settings validated (main.ts): a worker of a
+ * primary, or the whole machine (WEB_CONCURRENCY=1). Starts the app, and on
+ * SIGTERM drains and exits.
  */
-export async function serve(): Promise<void> {
-  const link = WorkerLink.connected();
-  let config: KirokuConfig;
-  try {
-    config = preflight();
-  } catch (error) {
-    process.exitCode = reportStartupError(error);
-    return;
-  }
-  const sqlitePath = config.database.engine === 'sqlite' ? resolve(config.database.path) : null;
-  if (link?.leader) link.configured({ workers: config.app.webConcurrency, sqlitePath, graceMs: config.app.shutdownGraceMs });
+export async function serve(config: KirokuConfig, sqlitePath: string | null): Promise<void> {
   const machine = Machine.current(sqlitePath, newInstanceId);
   try {
     await listen(config, machine);

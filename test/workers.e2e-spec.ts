@@ -218,6 +218,13 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
     }
   });
 
+  it('stops at a bad setting before forking the other workers: its name, once, and exit code 78', async () => {
+    const bad = await spawnServer({ WEB_CONCURRENCY: '3', DATABASE_PATH: join(tempDir(), 'kiroku.sqlite'), HEARTBEAT_INTERVAL: 'often' });
+    expect(await bad.exited).toBe(78);
+    expect(bad.output().match(/HEARTBEAT_INTERVAL: /g)).toHaveLength(1);
+    expect(bad.output()).toMatch(/worker 0 \(pid \d+\) exited with code 78 during start-up: stopping/);
+  });
+
   it('runs a scheduled task once per slot with four workers', async () => {
     server = await machine(4, { ALERT_EVAL_INTERVAL: '300ms' });
     await new Promise((r) => setTimeout(r, 4000));

@@ -17,3 +17,4 @@ export {
   type Environment,
   type KirokuConfig,
 } from './schema';
+export { prepareSqliteFile } from './sqlite-file';

@@ -1,5 +1,5 @@
 export { InstantColumn, bigintNumber, epochMs } from './columns';
-export { buildDataSourceOptions, createDataSource, prepareSqliteFile, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
+export { buildDataSourceOptions, createDataSource, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
 export { deleteInBatches, type BatchDelete } from './batches';
 export { Database, type DatabaseOptions, type SqlParam } from './database';
 export { BadCursor, decodeKeyset, encodeKeyset, keysetPage, keysetSql, type KeysetColumns, type KeysetPosition } from './keyset';

@@ -5,7 +5,7 @@ import { SqliteFileLock } from './sqlite-file-lock';
 
 export interface PrimaryOptions {
   instanceId: string;
-  /** Where the primary's own lines go when no worker is there to log them (stderr by default). */
+  /** Where the primary's own lines go when no worker is there to log them (stdout, as the workers' lines, by default). */
   fallbackLog?: (line: string) => void;
   /** First restart delay after a crash; doubles while workers keep crashing, up to maxBackoffMs. */
   backoffMs?: number;
@@ -58,7 +58,7 @@ export class Primary {
 
   constructor(options: PrimaryOptions) {
     this.options = {
-      fallbackLog: (line) => process.stderr.write(`${line}\n`),
+      fallbackLog: (line) => process.stdout.write(`${line}\n`),
       backoffMs: 1000,
       maxBackoffMs: 30_000,
       stableAfterMs: 60_000,
