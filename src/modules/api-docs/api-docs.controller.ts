@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiExcludeController, ReferenceObject, SchemaObject } from '@nestjs/swagger';
-import { Page, Pages, Public } from '../web';
+import type { ReferenceObject, SchemaObject } from '@nestjs/swagger';
+import { ApiExcludeController, Page, Pages, Public } from '../web';
 import { ApiDocs } from './api-docs';
 
 /** A schema's property as the page reads it: a schema of its own, or a reference to one. */

@@ -1,6 +1,7 @@
 import { INestApplication, Injectable } from '@nestjs/common';
 import { APP_VERSION } from '@kiroku/config';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { loadOpenApi } from '../web';
 
 /** The OpenAPI description of /api/v1, generated from the controllers and DTOs themselves. */
 @Injectable()
@@ -14,6 +15,7 @@ export class ApiDocs {
   }
 
   private build({ app, publicUrl }: { app: INestApplication; publicUrl: string }): OpenAPIObject {
+    const { DocumentBuilder, SwaggerModule } = loadOpenApi();
     const config = new DocumentBuilder()
       .setTitle('Kiroku JSON API')
       .setDescription(

@@ -1,7 +1,6 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ProblemDto, SignedIn } from '../web';
+import { ApiBearerAuth, ApiOkResponse, ApiResponse, ApiTags, ProblemDto, SignedIn } from '../web';
 import { MeDto } from './me.dto';
 import { authOf } from './request-auth';
 

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty } from '../web';
 
 export class MeDto {
   @ApiProperty({ format: 'uuid' }) id!: string;

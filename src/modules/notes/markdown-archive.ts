@@ -2,11 +2,17 @@ import { Readable } from 'node:stream';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import YAML from 'yaml';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
+import type yauzl from 'yauzl';
+import type Yazl from 'yazl';
 import { CreateNoteDto } from './note.dto';
 import { NoteInput, NoteView } from './notes.service';
 import { fieldProblems } from './validation';
+
+// The zip libraries are loaded by the first export or import of a notebook, not at every start-up.
+/* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, see above */
+const zipWriter = () => require('yazl') as typeof Yazl;
+const zipReader = () => require('yauzl') as typeof yauzl;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** What an uploaded zip may hold: enough for a large notebook, too little for a zip bomb to hurt. */
 export const NOTES_ZIP_LIMITS = {
@@ -71,7 +77,7 @@ export function fileNames(titles: string[]): string[] {
  * is read from the database only when the zip writer reaches it.
  */
 export function markdownZip(list: Array<{ id: string; title: string }>, load: (ids: string[]) => Promise<NoteView[]>): Readable {
-  const zip = new yazl.ZipFile();
+  const zip = new (zipWriter().ZipFile)();
   const names = fileNames(list.map((n) => n.title));
   let cached: { start: number; notes: Map<string, NoteView> } | undefined;
   const noteAt = async (i: number): Promise<NoteView | undefined> => {
@@ -119,7 +125,7 @@ export async function readMarkdownZip(upload: Buffer, now: Date): Promise<ZipRea
   let skipped = 0;
   let zip: yauzl.ZipFile;
   try {
-    zip = await yauzl.fromBufferPromise(upload, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true });
+    zip = await zipReader().fromBufferPromise(upload, { lazyEntries: true, validateEntrySizes: true, decodeStrings: true });
   } catch (error) {
     return { notes, skipped, problems: ['not a zip file, or one cut short'] };
   }

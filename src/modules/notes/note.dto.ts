@@ -1,6 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { CharLength } from '../web';
+import { ApiProperty, ApiPropertyOptional, CharLength } from '../web';
 import { VISIBILITIES, Visibility } from './note.entity';
 
 /* eslint-disable no-control-regex -- these patterns exist to refuse control characters */

@@ -1,10 +1,20 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, UsePipes } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Request } from 'express';
 import { authOf } from '../auth';
-import { ProblemDto, ProblemException, SignedIn } from '../web';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+  ProblemDto,
+  ProblemException,
+  SignedIn,
+} from '../web';
 import { CreateNoteDto, NoteDto, NoteListDto, TAG_PATTERN, UpdateNoteDto } from './note.dto';
 import { BadCursor, NotesService, NoteView } from './notes.service';
 import { apiValidationPipe } from './validation';

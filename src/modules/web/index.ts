@@ -9,6 +9,18 @@ export { CharLength } from './rules';
 export { ProblemException, SignInRequired } from './errors';
 export { sendError, problem, type Problem, type FieldProblem } from './problem';
 export { ProblemDto } from './problem.dto';
+export {
+  loadOpenApi,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiExcludeController,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiResponse,
+  ApiTags,
+} from './openapi';
 export { translate, formatInstant, catalogKeys, hasMessage, isLocale, isTimeZone, LOCALES, type Locale } from './i18n';
 export { VIEWS_DIR } from './view-engine';
 export { bearerMatches, hmac, randomToken, safeEqual, sha256 } from './secrets';

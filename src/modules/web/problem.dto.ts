@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from './openapi';
 
 /** RFC 9457 problem details, as the OpenAPI description shows them. */
 export class ProblemDto {
