@@ -71,7 +71,9 @@ async function sqliteSeeder(path, ownerId) {
     "INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at, tag_names) VALUES (?, ?, ?, ?, 'private', ?, ?, ?)",
   );
   const noteTag = db.prepare('INSERT INTO note_tags (note_id, tag_id) VALUES (?, ?)');
-  const fts = db.prepare('INSERT INTO "notes_fts" ("owner", "title", "tags", "body") VALUES (?, ?, ?, ?)');
+  // Each entry below the others, as SearchIndex writes them: the lowest rowids are the newest.
+  const fts = db.prepare('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)');
+  let rowid = db.prepare('SELECT coalesce(min("fts_rowid"), 1) AS low FROM "notes_fts_map"').get().low;
   const map = db.prepare('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)');
   const owner = `o${ownerId.replace(/-/g, '')}`;
   const write = db.transaction((batch) => {
@@ -79,8 +81,8 @@ async function sqliteSeeder(path, ownerId) {
       // tag_names as the note_tags triggers write it (names in byte order, space-separated), the triggers being off.
       note.run(n.id, ownerId, n.title, n.body, n.at, n.at, n.tags.join(' '));
       for (const tag of n.tags) noteTag.run(n.id, tagIds.get(tag));
-      const { lastInsertRowid } = fts.run(owner, indexText(n.title), n.tags.join(' '), indexText(n.body));
-      map.run(n.id, lastInsertRowid);
+      fts.run(--rowid, owner, indexText(n.title), n.tags.join(' '), indexText(n.body));
+      map.run(n.id, rowid);
     }
   });
   // The note_tags triggers (which keep notes.tag_names) cost 200 µs a note here, more than everything else

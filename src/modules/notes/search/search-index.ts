@@ -9,7 +9,7 @@ import { indexText } from './text';
  */
 export type SearchPart = 'all' | 'head' | 'rest';
 
-/** A place in a search walk: the index's ordering value of a result (FTS5 rowid on SQLite, creation time on PostgreSQL) and its note's id. */
+/** A place in a search walk: the index's ordering value of a result (FTS5 rowid on SQLite, lowest newest; creation time on PostgreSQL) and its note's id. */
 export interface SearchKey {
   at: number;
   id: string;
@@ -110,7 +110,11 @@ class SqliteSearchIndex extends SearchIndex {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
       return;
     }
-    await m.query('INSERT INTO "notes_fts" ("owner", "title", "tags", "body") VALUES (?, ?, ?, ?)', values);
+    // Below every other entry: the lowest rowids are the newest (migration NumberSearchEntriesNewestFirst).
+    await m.query(
+      'INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES ((SELECT coalesce(min("fts_rowid"), 1) - 1 FROM "notes_fts_map"), ?, ?, ?, ?)',
+      values,
+    );
     await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, last_insert_rowid())', [note.id]);
   }
 
@@ -127,8 +131,9 @@ class SqliteSearchIndex extends SearchIndex {
   }
 
   walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
-    // FTS5 walks a MATCH in rowid order and stops at the LIMIT: the newest entries come first without reading the
-    // others. The head is the words in the title or tags columns; the rest, the other matches.
+    // FTS5 walks a MATCH in rowid order and stops at the LIMIT: the newest entries (the lowest rowids) come first
+    // without reading the others, and the owner's long doclist is skipped through, not read. The head is the
+    // words in the title or tags columns; the rest, the other matches.
     const words = ftsTerms(query.include, 'AND');
     const head = ftsTerms(query.include, 'AND', '{title tags}');
     const found = part === 'head' ? head : part === 'rest' ? `(${words} NOT ${head})` : words;
@@ -137,14 +142,14 @@ class SqliteSearchIndex extends SearchIndex {
     const where = [`f."notes_fts" MATCH $${params.length}`];
     if (after) {
       params.push(after.at);
-      where.push(`f."rowid" < $${params.length}`);
+      where.push(`f."rowid" > $${params.length}`);
     }
     return {
       from: '"notes_fts" f CROSS JOIN "notes_fts_map" map ON map."fts_rowid" = f."rowid"',
       where,
       noteId: 'map."note_id"',
       at: 'f."rowid"',
-      orderBy: 'ORDER BY f."rowid" DESC',
+      orderBy: 'ORDER BY f."rowid" ASC',
     };
   }
 
