@@ -73,16 +73,20 @@ async function sqliteSeeder(path, ownerId) {
   const noteTag = db.prepare('INSERT INTO note_tags (note_id, tag_id) VALUES (?, ?)');
   // Each entry below the others, as SearchIndex writes them: the lowest rowids are the newest.
   const fts = db.prepare('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)');
-  let rowid = db.prepare('SELECT coalesce(min("fts_rowid"), 1) AS low FROM "notes_fts_map"').get().low;
+  const lowest = db.prepare('SELECT coalesce(min("fts_rowid"), 1) AS low FROM "notes_fts_map"');
+  let rowid = 1;
   const map = db.prepare('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)');
   const owner = `o${ownerId.replace(/-/g, '')}`;
   const write = db.transaction((batch) => {
-    for (const n of batch) {
+    // The batch's newest note lowest, written in rising rowid order (see SqliteSearchIndex.writeMany).
+    const low = rowid;
+    rowid -= batch.length;
+    for (const [j, n] of [...batch.entries()].reverse()) {
       // tag_names as the note_tags triggers write it (names in byte order, space-separated), the triggers being off.
       note.run(n.id, ownerId, n.title, n.body, n.at, n.at, n.tags.join(' '));
       for (const tag of n.tags) noteTag.run(n.id, tagIds.get(tag));
-      fts.run(--rowid, owner, indexText(n.title), n.tags.join(' '), indexText(n.body));
-      map.run(n.id, rowid);
+      fts.run(low - 1 - j, owner, indexText(n.title), n.tags.join(' '), indexText(n.body));
+      map.run(n.id, low - 1 - j);
     }
   });
   // The note_tags triggers (which keep notes.tag_names) cost 200 µs a note here, more than everything else
@@ -90,6 +94,8 @@ async function sqliteSeeder(path, ownerId) {
   const triggers = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'note_tags'").all();
   return {
     async add(from, to, base) {
+      // Below the entries of the notes the server created since the last size.
+      rowid = lowest.get().low;
       for (const t of triggers) db.exec(`DROP TRIGGER "${t.name}"`);
       try {
         let batch = [];

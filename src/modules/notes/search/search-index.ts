@@ -46,7 +46,7 @@ export abstract class SearchIndex {
   /** Writes (or replaces) the note's entry; `fresh`: the note was just created and has none yet, so none is looked for. */
   abstract write(m: EntityManager, note: IndexedNote, options?: { fresh?: boolean }): Promise<void>;
 
-  /** Writes the entries of many notes that have none yet (a rebuild into an empty index). */
+  /** Writes the entries of many notes that have none yet, oldest first (a rebuild into an empty index). */
   async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
     for (const note of notes) await this.write(m, note, { fresh: true });
   }
@@ -116,6 +116,28 @@ class SqliteSearchIndex extends SearchIndex {
       values,
     );
     await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, last_insert_rowid())', [note.id]);
+  }
+
+  /**
+   * The batch below every other entry, its newest note lowest, written in rising rowid order: FTS5 flushes its
+   * pending terms to a new segment whenever a rowid is lower than the one before, which one entry at a time
+   * did for every note (a rebuild 8 times slower).
+   */
+  override async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
+    if (notes.length === 0) return;
+    const [{ low }] = await m.query<Array<{ low: number }>>('SELECT coalesce(min("fts_rowid"), 1) AS "low" FROM "notes_fts_map"');
+    for (let i = notes.length - 1; i >= 0; i--) {
+      const note = notes[i];
+      const rowid = low - 1 - i;
+      await m.query('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)', [
+        rowid,
+        ownerToken(note.ownerId),
+        indexText(note.title),
+        note.tags.join(' '),
+        indexText(note.body),
+      ]);
+      await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)', [note.id, rowid]);
+    }
   }
 
   async remove(m: EntityManager, noteIds: string[]): Promise<void> {
