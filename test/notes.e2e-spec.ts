@@ -109,6 +109,8 @@ describeEachEngine('notes', (engine) => {
       ['limit=abc', 'limit'],
       ['cursor=bogus', 'cursor'],
       ['tag=Bad%20Tag', 'tag'],
+      ['q=deploy&sort=oldest', 'sort'],
+      ['q=deploy&sort=Newest', 'sort'],
     ]) {
       const res = await alice.call('GET', `/api/v1/notes?${query}`);
       expect({ query, status: res.status, fields: res.body.errors?.map((e: Json) => e.field) }).toEqual({ query, status: 400, fields: [field] });
@@ -310,6 +312,99 @@ describeEachEngine('search', (engine) => {
     const odd = await web.get(`/notes?q=${encodeURIComponent('"unbalanced')}`);
     expect(odd.status).toBe(200);
     expect(odd.text).toContain('A quotation mark was not closed');
+  });
+});
+
+describeEachEngine('search order', (engine) => {
+  let t: TestApp;
+  let api: ApiClient;
+  let clock: FakeClock;
+  const ids: Record<string, string> = {};
+  const keyOf = (id: string) => Object.entries(ids).find(([, v]) => v === id)![0];
+
+  beforeAll(async () => {
+    clock = new FakeClock(Date.UTC(2026, 10, 28, 9, 0));
+    t = await startTestApp(await freshDatabase(engine), { clock });
+    ({ api } = await ApiClient.forNewUser(t.url, 'orderer@example.com'));
+    // Oldest first; the word in the title, in a tag, or in the body only; a phrase in the title of one.
+    const notes: Array<[string, Json]> = [
+      ['titleOld', { title: 'Harbour pilot schedule', body: 'who guides ships in' }],
+      ['bodyOld', { title: 'Monday', body: 'called the harbour master about the pilot boat' }],
+      ['tagged', { title: 'Boats', body: 'the harbour is full', tags: ['harbour'] }],
+      ['bodyNew', { title: 'Friday', body: 'harbour fees went up' }],
+      ['titleNew', { title: 'New harbour office', body: 'opens next week' }],
+      ['other', { title: 'Unrelated', body: 'nothing to see' }],
+    ];
+    for (const [key, note] of notes) {
+      ids[key] = (await api.call('POST', '/api/v1/notes', note)).body.id;
+      clock.advance(60_000);
+    }
+  });
+  afterAll(() => t.close());
+
+  const search = async (query: string) => {
+    const res = await api.call('GET', `/api/v1/notes?${query}`);
+    expect({ query, status: res.status }).toEqual({ query, status: 200 });
+    return (res.body.items as Json[]).map((n) => keyOf(n.id));
+  };
+
+  it('by relevance (the default), notes with the words in the title or tags come first, then the others, each newest first', async () => {
+    const expected = ['titleNew', 'tagged', 'titleOld', 'bodyNew', 'bodyOld'];
+    expect(await search('q=harbour')).toEqual(expected);
+    expect(await search('q=harbour&sort=relevance')).toEqual(expected);
+    // Every word must be in the title or tags for the first part: "pilot" is in one title, "harbour pilot" too.
+    expect(await search(`q=${encodeURIComponent('harbour pilot')}`)).toEqual(['titleOld', 'bodyOld']);
+    expect(await search(`q=${encodeURIComponent('"harbour master"')}`)).toEqual(['bodyOld']);
+  });
+
+  it('with sort=newest, every match newest first, with exclusions and tag filters applied', async () => {
+    expect(await search('q=harbour&sort=newest')).toEqual(['titleNew', 'bodyNew', 'tagged', 'bodyOld', 'titleOld']);
+    expect(await search(`q=${encodeURIComponent('harbour -pilot')}&sort=newest`)).toEqual(['titleNew', 'bodyNew', 'tagged']);
+    expect(await search(`q=${encodeURIComponent('harbour tag:harbour')}&sort=newest`)).toEqual(['tagged']);
+  });
+
+  it.each(['relevance', 'newest'])('pages through the results of sort=%s with the cursor, two at a time, in the order of one long page', async (sort) => {
+    const all = await search(`q=harbour&sort=${sort}&limit=100`);
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { status: number; body: Json } = await api.call('GET', `/api/v1/notes?q=harbour&sort=${sort}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      paged.push(...(res.body.items as Json[]).map((n) => keyOf(n.id)));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(paged).toEqual(all);
+    expect(pages).toBe(3);
+  });
+
+  it('refuses a cursor of the other order, and an unknown order, as problem+json naming the field', async () => {
+    const first = (await api.call('GET', '/api/v1/notes?q=harbour&limit=2')).body;
+    const other = await api.call('GET', `/api/v1/notes?q=harbour&sort=newest&limit=2&cursor=${first.nextCursor}`);
+    expect(other.status).toBe(400);
+    expect(other.body.errors).toEqual([{ field: 'cursor', message: 'is not a cursor from this list' }]);
+    const bad = await api.call('GET', '/api/v1/notes?q=harbour&sort=best');
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(bad.body.errors).toEqual([{ field: 'sort', message: 'must be relevance or newest' }]);
+  });
+
+  it('offers the order on the search page, keeps it on the next page, and shows the results in it', async () => {
+    const web = new WebClient(t.url);
+    await web.login('orderer@example.com', 'a long enough passphrase');
+    const page = await web.get('/notes?q=harbour&sort=newest');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<option value="newest" selected>Newest first</option>');
+    const titles = [...page.text.matchAll(/<h2><a href="\/notes\/([^"]+)">/g)].map((m) => keyOf(m[1]));
+    expect(titles).toEqual(['titleNew', 'bodyNew', 'tagged', 'bodyOld', 'titleOld']);
+    const relevance = await web.get('/notes?q=harbour');
+    expect(relevance.text).toContain('<option value="relevance" selected>Relevance</option>');
+    // An order the page does not know is the default, as other odd page parameters are.
+    expect((await web.get('/notes?q=harbour&sort=best')).status).toBe(200);
+    for (let i = 0; i < 20; i++) await api.call('POST', '/api/v1/notes', { title: `harbour log ${i}`, body: '' });
+    const long = await web.get('/notes?q=harbour&sort=newest');
+    expect(long.text).toMatch(/href="\/notes\?q=harbour&amp;sort=newest&amp;cursor=[^"]+"/);
   });
 });
 

@@ -464,6 +464,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
+      expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
       expect(await migrator.revert()).toBe('AddTagNamesToNotes1795940000000');
       const sql = statements(open.db);
       await sql(
@@ -478,11 +479,46 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await sql("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'ops'), ('t2', 'u1', 'db'), ('t3', 'u1', '-first')");
       await sql("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1'), ('n1', 't2'), ('n1', 't3')");
 
-      expect(await migrator.run()).toEqual(['AddTagNamesToNotes1795940000000']);
+      expect(await migrator.run()).toEqual(['AddTagNamesToNotes1795940000000', 'NumberSearchEntriesNewestFirst1795950000000']);
       expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([
         { id: 'n1', tag_names: '-first db ops' },
         { id: 'n2', tag_names: '' },
       ]);
+      expect(await schemaDrift(open.db)).toEqual([]);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
+describe('search entries written before they were numbered newest first [sqlite]', () => {
+  it('keep their notes and their order, newest first, and new entries go before them', async () => {
+    const open = await openFreshDatabase('sqlite');
+    try {
+      const migrator = new Migrator(open.db);
+      await migrator.run();
+      expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
+      const sql = (text: string, params: unknown[] = []) => open.db.dataSource.query(text.replace(/\$(\d+)/g, '?'), params);
+      // As the index wrote them before: rowids growing with each entry.
+      for (const [rowid, id] of [
+        [1, 'n1'],
+        [2, 'n2'],
+        [3, 'n3'],
+      ] as const) {
+        await sql(`INSERT INTO notes_fts (rowid, owner, title, tags, body) VALUES ($1, 'o1', $2, '', 'harbour')`, [rowid, `title ${id}`]);
+        await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, $2)', [id, rowid]);
+      }
+      expect(await migrator.run()).toEqual(['NumberSearchEntriesNewestFirst1795950000000']);
+      const walk = () =>
+        sql(
+          `SELECT map.note_id AS id FROM notes_fts f CROSS JOIN notes_fts_map map ON map.fts_rowid = f.rowid WHERE notes_fts MATCH 'harbour' ORDER BY f.rowid`,
+        );
+      expect(await walk()).toEqual([{ id: 'n3' }, { id: 'n2' }, { id: 'n1' }]);
+      await sql(
+        `INSERT INTO notes_fts (rowid, owner, title, tags, body) VALUES ((SELECT coalesce(min(fts_rowid), 1) - 1 FROM notes_fts_map), 'o1', 'new', '', 'harbour')`,
+      );
+      await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, last_insert_rowid())', ['n4']);
+      expect(await walk()).toEqual([{ id: 'n4' }, { id: 'n3' }, { id: 'n2' }, { id: 'n1' }]);
       expect(await schemaDrift(open.db)).toEqual([]);
     } finally {
       await open.close();

@@ -151,10 +151,10 @@ describeCrossEngine('moving data between engines', () => {
     const row = new BetterSqlite3(back, { readonly: true }).prepare('SELECT plain_bytes FROM backup_runs').safeIntegers(true).get() as { plain_bytes: bigint };
     expect(row.plain_bytes.toString()).toBe(BIG);
 
-    // SQLite search takes the newest FTS rowids as an owner's newest matches: the rebuild writes each owner's oldest first.
+    // SQLite search takes the lowest FTS rowids as an owner's newest matches: the rebuild writes each owner's oldest first.
     const copied = new BetterSqlite3(back, { readonly: true });
     const column = (sql: string) => (copied.prepare(sql).all() as Array<{ id: string }>).map((r) => r.id);
-    expect(column('SELECT m.note_id AS id FROM notes_fts_map m INNER JOIN notes n ON n.id = m.note_id ORDER BY n.owner_id, m.fts_rowid')).toEqual(
+    expect(column('SELECT m.note_id AS id FROM notes_fts_map m INNER JOIN notes n ON n.id = m.note_id ORDER BY n.owner_id, m.fts_rowid DESC')).toEqual(
       column('SELECT id FROM notes WHERE deleted_at IS NULL ORDER BY owner_id, created_at, id'),
     );
     copied.close();

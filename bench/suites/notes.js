@@ -219,6 +219,8 @@ async function engine(label, env) {
 
 exports._account = account;
 exports._seed = seed;
+/** The generator's vocabulary, shared with the scale suite. */
+exports._vocabulary = { COMMON, RARE, zipf, JAPANESE, TAGS };
 exports.run = async () => {
   console.log(
     `${NOTES.toLocaleString('en')} notes per engine; ${DURATION} s per request kind at 50 connections (after a 2 s warm-up); load generator on the same 2 cores.`,

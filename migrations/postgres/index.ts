@@ -6,7 +6,8 @@ import { CreateBackupRuns1795910400000 } from './1795910400000-CreateBackupRuns'
 import { CreateMonitoringTables1795920000000 } from './1795920000000-CreateMonitoringTables';
 import { AddOwnerToNoteSearch1795930000000 } from './1795930000000-AddOwnerToNoteSearch';
 import { AddTagNamesToNotes1795940000000 } from './1795940000000-AddTagNamesToNotes';
-import { AddWorkersToInstances1795950000000 } from './1795950000000-AddWorkersToInstances';
+import { NumberSearchEntriesNewestFirst1795950000000 } from './1795950000000-NumberSearchEntriesNewestFirst';
+import { AddWorkersToInstances1795960000000 } from './1795960000000-AddWorkersToInstances';
 
 export const postgresMigrations = [
   CreateFoundationTables1795901079716,
@@ -16,5 +17,6 @@ export const postgresMigrations = [
   CreateMonitoringTables1795920000000,
   AddOwnerToNoteSearch1795930000000,
   AddTagNamesToNotes1795940000000,
-  AddWorkersToInstances1795950000000,
+  NumberSearchEntriesNewestFirst1795950000000,
+  AddWorkersToInstances1795960000000,
 ];

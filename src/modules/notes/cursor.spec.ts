@@ -1,5 +1,5 @@
 import { encodeKeyset } from '@kiroku/persistence';
-import { BadCursor, keysetOf, offsetCursor, offsetOf, readListCursor } from './cursor';
+import { BadCursor, keysetOf, readListCursor, searchCursor, searchPositionOf } from './cursor';
 
 const id = '0b0e8c4a-7f7e-4e0a-9a55-3f1c2d9e8b11';
 const raw = (text: string) => Buffer.from(text).toString('base64url');
@@ -9,8 +9,9 @@ describe('note list cursors', () => {
     expect(keysetOf(readListCursor(encodeKeyset({ at: 1_767_225_600_000, id })))).toEqual({ at: 1_767_225_600_000, id });
   });
 
-  it('a search cursor goes on at its offset', () => {
-    expect(offsetOf(readListCursor(offsetCursor(40)))).toBe(40);
+  it('a search cursor goes on after the result it names, in its part of the results', () => {
+    expect(searchPositionOf(readListCursor(searchCursor('relevance', { part: 1, at: 40, id })), 'relevance')).toEqual({ part: 1, at: 40, id });
+    expect(searchPositionOf(readListCursor(searchCursor('newest', { part: 0, at: -5, id })), 'newest')).toEqual({ part: 0, at: -5, id });
   });
 
   it('refuses a cursor of neither kind at once', () => {
@@ -18,9 +19,10 @@ describe('note list cursors', () => {
     expect(() => readListCursor(raw(`x\n1\n${id}`))).toThrow(BadCursor);
   });
 
-  it('refuses a cursor of the other kind: a search is not continued by position, nor a list by offset', () => {
-    expect(() => offsetOf(readListCursor(encodeKeyset({ at: 1, id })))).toThrow(BadCursor);
-    expect(() => keysetOf(readListCursor(offsetCursor(20)))).toThrow(BadCursor);
+  it('refuses a cursor of the other kind: a search is not continued by a list cursor, nor a list by a search cursor, nor one order by the other', () => {
+    expect(() => searchPositionOf(readListCursor(encodeKeyset({ at: 1, id })), 'relevance')).toThrow(BadCursor);
+    expect(() => keysetOf(readListCursor(searchCursor('relevance', { part: 0, at: 20, id })))).toThrow(BadCursor);
+    expect(() => searchPositionOf(readListCursor(searchCursor('relevance', { part: 0, at: 20, id })), 'newest')).toThrow(BadCursor);
   });
 
   it.each([
@@ -32,11 +34,13 @@ describe('note list cursors', () => {
   });
 
   it.each([
-    ['a negative offset', raw('o\n-20')],
-    ['a fractional offset', raw('o\n2.5')],
-    ['an offset past 100,000', raw('o\n100001')],
-    ['no number', raw('o\ntwenty')],
+    ['a part the order does not have', raw(`s\nr\n2\n20\n${id}`)],
+    ['a fractional position', raw(`s\nr\n0\n2.5\n${id}`)],
+    ['a position past the safe integers', raw(`s\nr\n0\n9999999999999999\n${id}`)],
+    ['no number', raw(`s\nr\n0\ntwenty\n${id}`)],
+    ['an id that is not a note id', raw('s\nr\n0\n20\nnot-an-id')],
+    ['more fields', raw(`s\nr\n0\n20\n${id}\nx`)],
   ])('refuses a search cursor with %s', (_, cursor) => {
-    expect(() => offsetOf(readListCursor(cursor))).toThrow(BadCursor);
+    expect(() => searchPositionOf(readListCursor(cursor), 'relevance')).toThrow(BadCursor);
   });
 });

@@ -5,20 +5,32 @@ export { BadCursor };
 
 /**
  * The cursors of a note list, opaque to clients: "k", a keyset position
- * (created, id), for lists newest first; "o", an offset, for search results
- * ranked by relevance (a rank has no position to continue from).
+ * (created, id), for lists newest first; "s", a place in a search's results:
+ * the order asked for, the part of the results (relevance: title and tags,
+ * then the rest) and the position in the search index's walk.
  */
 export interface ListCursor {
-  kind: 'k' | 'o';
+  kind: 'k' | 's';
   /** The cursor as the client sent it. */
   text: string;
   parts: string[];
 }
 
-/** The kind of a cursor; BadCursor when it is neither. Whether it fits the list asked for is checked by `keysetOf` / `offsetOf`. */
+/** The orders of search results: relevance (the default) or newest first. */
+export const SEARCH_SORTS = ['relevance', 'newest'] as const;
+export type SearchSort = (typeof SEARCH_SORTS)[number];
+
+/** Where a page of search results goes on: the part of the results (an index into the order's parts), the index position and the note's id. */
+export interface SearchPosition {
+  part: number;
+  at: number;
+  id: string;
+}
+
+/** The kind of a cursor; BadCursor when it is neither. Whether it fits the list asked for is checked by `keysetOf` / `searchPositionOf`. */
 export function readListCursor(cursor: string): ListCursor {
   const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('\n');
-  if (parts[0] !== 'k' && parts[0] !== 'o') throw new BadCursor();
+  if (parts[0] !== 'k' && parts[0] !== 's') throw new BadCursor();
   return { kind: parts[0], text: cursor, parts };
 }
 
@@ -28,17 +40,15 @@ export function keysetOf(cursor: ListCursor): KeysetPosition {
   return decodeKeyset(cursor.text, isId);
 }
 
-/** Beyond this many results, nobody is paging through a search. */
-const MAX_OFFSET = 100_000;
-
-/** How many ranked results the page skips; BadCursor for a list cursor or a damaged one. */
-export function offsetOf(cursor: ListCursor): number {
-  if (cursor.kind !== 'o') throw new BadCursor();
-  const offset = Number(cursor.parts[1]);
-  if (!Number.isInteger(offset) || offset < 0 || offset > MAX_OFFSET) throw new BadCursor();
-  return offset;
+/** Where a search in this order goes on; BadCursor for a list cursor, one of the other order, or a damaged one. */
+export function searchPositionOf(cursor: ListCursor, sort: SearchSort): SearchPosition {
+  const [kind, order, part, at, id] = cursor.parts;
+  const parts = sort === 'newest' ? 1 : 2;
+  if (kind !== 's' || order !== sort[0] || !/^[0-9]$/.test(part ?? '') || Number(part) >= parts) throw new BadCursor();
+  if (!/^-?\d{1,16}$/.test(at ?? '') || !Number.isSafeInteger(Number(at)) || id === undefined || !isId(id) || cursor.parts.length !== 5) throw new BadCursor();
+  return { part: Number(part), at: Number(at), id };
 }
 
-export function offsetCursor(offset: number): string {
-  return Buffer.from(['o', offset].join('\n')).toString('base64url');
+export function searchCursor(sort: SearchSort, position: SearchPosition): string {
+  return Buffer.from(['s', sort[0], position.part, position.at, position.id].join('\n')).toString('base64url');
 }

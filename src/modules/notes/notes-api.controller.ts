@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, UsePipes } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Request } from 'express';
 import { authOf } from '../auth';
 import {
@@ -15,6 +15,7 @@ import {
   ProblemException,
   SignedIn,
 } from '../web';
+import { SEARCH_SORTS, type SearchSort } from './cursor';
 import { CreateNoteDto, NoteDto, NoteListDto, TAG_PATTERN, UpdateNoteDto } from './note.dto';
 import { BadCursor, NotesService, NoteView } from './notes.service';
 import { apiValidationPipe } from './validation';
@@ -41,6 +42,16 @@ export class ListNotesQuery {
   @IsString()
   @MaxLength(500, { message: 'must be at most 500 characters' })
   q?: string;
+
+  @ApiPropertyOptional({
+    enum: SEARCH_SORTS,
+    default: 'relevance',
+    description:
+      'order of search results (with q): relevance = notes with every searched word in the title or tags first, then the other matches, each part newest first; newest = all matches newest first',
+  })
+  @IsOptional()
+  @IsIn(SEARCH_SORTS, { message: 'must be relevance or newest' })
+  sort?: SearchSort;
 
   @ApiPropertyOptional({ pattern: '^[a-z0-9_-]{1,32}$', description: 'only notes with this tag' })
   @IsOptional()
@@ -74,11 +85,17 @@ export class NotesApiController {
   constructor(private readonly notes: NotesService) {}
 
   @Get()
-  @ApiOkResponse({ type: NoteListDto, description: 'own notes, newest first; ranked by relevance with q' })
+  @ApiOkResponse({ type: NoteListDto, description: 'own notes, newest first; with q, the matches by relevance, or newest first with sort=newest' })
   @ApiResponse({ status: 400, type: ProblemDto })
   async list(@Req() req: Request, @Query() query: ListNotesQuery): Promise<NoteListDto> {
     try {
-      const result = await this.notes.list(authOf(req).user!.id, { q: query.q, tag: query.tag, cursor: query.cursor, limit: query.limit ?? 20 });
+      const result = await this.notes.list(authOf(req).user!.id, {
+        q: query.q,
+        tag: query.tag,
+        sort: query.sort,
+        cursor: query.cursor,
+        limit: query.limit ?? 20,
+      });
       return { items: result.items.map(toDto), nextCursor: result.nextCursor };
     } catch (error) {
       if (error instanceof BadCursor) throw badCursor();

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
 import { Form, FormState, FormView, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
 import { TAG_PATTERN } from './note.dto';
+import type { SearchSort } from './cursor';
 import { NoteForm } from './note.form';
 import { NotesService, BadCursor, NoteView } from './notes.service';
 
@@ -20,15 +21,24 @@ export class NotesController {
 
   @Get()
   @SignedIn()
-  async index(@Req() req: Request, @Query('q') q?: string, @Query('tag') tag?: string, @Query('cursor') cursor?: string): Promise<Page> {
+  async index(
+    @Req() req: Request,
+    @Query('q') q?: string,
+    @Query('tag') tag?: string,
+    @Query('sort') sort?: string,
+    @Query('cursor') cursor?: string,
+  ): Promise<Page> {
     const user = authOf(req).user!;
     const query = typeof q === 'string' ? q.slice(0, 500) : '';
     const tagFilter = typeof tag === 'string' && TAG_PATTERN.test(tag) ? tag : undefined;
+    // A page forgives what the API refuses: an unknown order is the default one.
+    const order: SearchSort = sort === 'newest' ? 'newest' : 'relevance';
     let result;
     try {
       result = await this.notes.list(user.id, {
         q: query,
         tag: tagFilter,
+        sort: order,
         cursor: typeof cursor === 'string' ? cursor : undefined,
         limit: PAGE_SIZE,
         snippets: true,
@@ -38,7 +48,12 @@ export class NotesController {
       throw error;
     }
     const next = result.nextCursor
-      ? `/notes?${new URLSearchParams({ ...(query ? { q: query } : {}), ...(tagFilter ? { tag: tagFilter } : {}), cursor: result.nextCursor })}`
+      ? `/notes?${new URLSearchParams({
+          ...(query ? { q: query } : {}),
+          ...(tagFilter ? { tag: tagFilter } : {}),
+          ...(query && order !== 'relevance' ? { sort: order } : {}),
+          cursor: result.nextCursor,
+        })}`
       : null;
     return new Page('notes/index', {
       title: 'notes.title',
@@ -46,6 +61,7 @@ export class NotesController {
       notes: result.items,
       q: query,
       tag: tagFilter ?? '',
+      sort: order,
       next,
       notice: result.notice,
       tags: await this.notes.tagsOf(user.id),

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { Note } from './note.entity';
 import type { IndexPosition, NoteRecord, NotesRepository, NoteView } from './notes.repository';
 import type { ParsedQuery, SearchTerm } from './search/query';
-import type { IndexedNote } from './search/search-index';
+import type { IndexedNote, SearchKey, SearchPart } from './search/search-index';
 
 const newestFirst = (a: NoteView, b: NoteView) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -13,8 +13,8 @@ const has = (note: NoteView, term: SearchTerm) =>
 
 /**
  * NotesRepository in memory, for unit tests of NotesService: the same answers
- * for the same calls (a search matches words as substrings and ranks newest
- * first; the engines' ranking is theirs to test).
+ * for the same calls (a search matches words as substrings; the engines'
+ * tokens are theirs to test).
  */
 export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRepository> {
   readonly rows = new Map<string, NoteView>();
@@ -87,16 +87,21 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     return [...(this.tagRows.get(ownerId) ?? [])].sort().slice(0, 200);
   }
 
-  async ranked(query: ParsedQuery, ownerId: string, take?: number): Promise<string[]> {
-    const found = this.live(ownerId).filter((n) => query.include.every((t) => has(n, t)) && !query.exclude.some((t) => has(n, t)));
-    return found
+  async searchPage(
+    ownerId: string,
+    query: ParsedQuery,
+    part: SearchPart,
+    after: SearchKey | null,
+    take: number,
+  ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
+    const inHead = (n: NoteView) => query.include.every((t) => [n.title, n.tags.join(' ')].some((text) => text.toLowerCase().includes(t.raw.toLowerCase())));
+    return this.live(ownerId)
+      .filter((n) => query.include.every((t) => has(n, t)) && !query.exclude.some((t) => has(n, t)) && this.passesTags(n, query))
+      .filter((n) => part === 'all' || inHead(n) === (part === 'head'))
+      .filter((n) => !after || n.createdAt.getTime() < after.at || (n.createdAt.getTime() === after.at && n.id < after.id))
       .sort(newestFirst)
       .slice(0, take)
-      .map((n) => n.id);
-  }
-
-  async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
-    return ids.filter((id) => this.passesTags(this.rows.get(id)!, query));
+      .map((n) => ({ note: copy(n), key: { at: n.createdAt.getTime(), id: n.id } }));
   }
 
   async page(ownerId: string, query: ParsedQuery, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {

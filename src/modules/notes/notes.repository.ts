@@ -5,7 +5,7 @@ import { EntityManager, IsNull, Not } from 'typeorm';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
 import { ParsedQuery } from './search/query';
-import { IndexedNote, SearchIndex } from './search/search-index';
+import { IndexedNote, SearchIndex, SearchKey, SearchPart } from './search/search-index';
 
 /** A note as read: its row and its tag names. */
 export interface NoteView {
@@ -123,21 +123,36 @@ export class NotesRepository {
     return rows.map((t) => t.name);
   }
 
-  /** The ids of the owner's notes matching the query's words, best first (see SearchIndex.ranked); tags not applied. */
-  ranked(query: ParsedQuery, ownerId: string, take?: number): Promise<string[]> {
-    return this.index.ranked(this.db, query, ownerId, take);
-  }
-
-  /** The ids (in their order) that also pass the query's tag filters. */
-  async withTagFilters(ids: string[], query: ParsedQuery): Promise<string[]> {
-    const params: SqlParam[] = [JSON.stringify(ids)];
-    const filters = this.tagFilters(query, params);
-    const rows = await this.db.select<{ id: string }>(
-      `SELECT n.id FROM notes n WHERE n.id IN (SELECT value FROM ${this.db.jsonList('$1')}) AND ${filters.join(' AND ')}`,
-      params,
-    );
-    const keep = new Set(rows.map((r) => r.id));
-    return ids.filter((id) => keep.has(id));
+  /**
+   * Up to `take` of the owner's notes in one part of a search's results (see SearchIndex.walk), newest first,
+   * after `after`, with the query's tag filters; each with its place in the walk. One statement: the index's
+   * walk, its notes' rows and the tag filters, stopped at `take` rows.
+   */
+  async searchPage(
+    ownerId: string,
+    query: ParsedQuery,
+    part: SearchPart,
+    after: SearchKey | null,
+    take: number,
+  ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
+    const params: SqlParam[] = [];
+    const walk = this.index.walk(query, ownerId, part, after, params);
+    const where = [...walk.where, ...this.tagFilters(query, params, walk.noteId)];
+    params.push(take);
+    const n = this.db.columns(Note, 'n');
+    // SQLite's CROSS JOIN keeps the index walk outermost, so that its order holds and its LIMIT stops it.
+    const join = this.db.engine === 'sqlite' ? 'CROSS JOIN' : 'INNER JOIN';
+    const sql = `SELECT ${walk.at} AS "key_at", ${n.sql} FROM ${walk.from} ${join} notes n ON n.id = ${walk.noteId}
+      WHERE ${where.join(' AND ')} ${walk.orderBy} LIMIT $${params.length}`;
+    // SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: not a named
+    // prepared statement, which would soon settle on one generic plan for every word, while the best plan
+    // depends on how common the word is.
+    const rows = this.db.engine === 'sqlite' ? await this.db.selectValues(sql, params) : await this.selectValuesUnprepared(sql, params);
+    return rows.map((values) => {
+      const note = n.read(values, 1) as Note & { tags?: string[] };
+      note.tags = splitTagNames(note.tagNames);
+      return { note: note as NoteView, key: { at: Number(values[0]), id: note.id } };
+    });
   }
 
   /**
@@ -188,11 +203,17 @@ export class NotesRepository {
     });
   }
 
-  /** SQL conditions on `n` for the query's tags and excluded tags, their names appended to params. */
-  private tagFilters(query: ParsedQuery, params: SqlParam[]): string[] {
+  /** Rows as arrays of values, as `Database.selectValues` gives them, through an unnamed statement. */
+  private async selectValuesUnprepared(sql: string, params: SqlParam[]): Promise<unknown[][]> {
+    const rows: Array<Record<string, unknown>> = await this.db.manager.query(sql, params);
+    return rows.map((row) => Object.values(row));
+  }
+
+  /** SQL conditions on `n` (or the note id `noteId`) for the query's tags and excluded tags, their names appended to params. */
+  private tagFilters(query: ParsedQuery, params: SqlParam[], noteId = 'n.id'): string[] {
     const has = (name: string, alias: string) => {
       params.push(name);
-      return `EXISTS (SELECT 1 FROM note_tags ${alias} INNER JOIN tags ${alias}t ON ${alias}t.id = ${alias}.tag_id WHERE ${alias}.note_id = n.id AND ${alias}t.name = $${params.length})`;
+      return `EXISTS (SELECT 1 FROM note_tags ${alias} INNER JOIN tags ${alias}t ON ${alias}t.id = ${alias}.tag_id WHERE ${alias}.note_id = ${noteId} AND ${alias}t.name = $${params.length})`;
     };
     return [...query.tags.map((name, i) => has(name, `it${i}`)), ...query.excludedTags.map((name, i) => `NOT ${has(name, `xt${i}`)}`)];
   }

@@ -1,6 +1,6 @@
 import { FakeClock } from '@kiroku/clock';
 import { encodeKeyset } from '@kiroku/persistence';
-import { offsetCursor } from './cursor';
+import { searchCursor } from './cursor';
 import { NotesRepository } from './notes.repository';
 import { FakeNotesRepository } from './notes.repository.fake';
 import { BadCursor, NoteInput, NotesService, NoteView } from './notes.service';
@@ -215,25 +215,30 @@ describe('NotesService', () => {
     it('refuses a cursor it did not hand out, and a cursor of a search on a plain list (and back)', async () => {
       await createMany(ALICE, 3, { body: 'incident review' });
       await expect(notes.list(ALICE, { cursor: 'bogus', limit: 20 })).rejects.toThrow(BadCursor);
-      await expect(notes.list(ALICE, { cursor: offsetCursor(20), limit: 20 })).rejects.toThrow(BadCursor);
+      const searchAt = { part: 0, at: clock.nowMs(), id: '00000000-0000-4000-8000-000000000001' };
+      await expect(notes.list(ALICE, { cursor: searchCursor('relevance', searchAt), limit: 20 })).rejects.toThrow(BadCursor);
       await expect(
         notes.list(ALICE, { q: 'incident', cursor: encodeKeyset({ at: clock.nowMs(), id: '00000000-0000-4000-8000-000000000001' }), limit: 20 }),
       ).rejects.toThrow(BadCursor);
-      await expect(notes.list(ALICE, { q: 'incident', cursor: offsetCursor(100_001), limit: 20 })).rejects.toThrow(BadCursor);
+      // A cursor of the other order, or of a part that order does not have.
+      await expect(notes.list(ALICE, { q: 'incident', sort: 'newest', cursor: searchCursor('relevance', searchAt), limit: 20 })).rejects.toThrow(BadCursor);
+      await expect(notes.list(ALICE, { q: 'incident', sort: 'newest', cursor: searchCursor('newest', { ...searchAt, part: 1 }), limit: 20 })).rejects.toThrow(
+        BadCursor,
+      );
     });
 
     it('a query with nothing to search for answers no notes and says why, without reading any', async () => {
       await createMany(ALICE, 2);
       const page = jest.spyOn(repository, 'page');
-      const ranked = jest.spyOn(repository, 'ranked');
+      const searched = jest.spyOn(repository, 'searchPage');
       expect(await notes.list(ALICE, { q: '- "" ', limit: 20 })).toEqual({ items: [], nextCursor: null, notice: 'search.nothingToSearch' });
       expect(page).not.toHaveBeenCalled();
-      expect(ranked).not.toHaveBeenCalled();
+      expect(searched).not.toHaveBeenCalled();
     });
   });
 
   describe('search', () => {
-    it("finds the owner's notes only, pages by offset, and marks the words found in each excerpt", async () => {
+    it("finds the owner's notes only, pages on from the last result, and marks the words found in each excerpt", async () => {
       await createMany(ALICE, 5, { body: 'the incident postmortem' });
       await createMany(ALICE, 2, { body: 'unrelated' });
       await notes.create(BOB, input({ body: "bob's incident" }));
@@ -259,6 +264,33 @@ describe('NotesService', () => {
       const result = await notes.list(ALICE, { q: 'deploy tag:ops', limit: 2 });
       expect(titles(result.items)).toEqual(['the tagged one']);
       expect(result.nextCursor).toBeNull();
+    });
+
+    it('by relevance, puts the notes with every word in the title or tags first, each part newest first; newest first on asking', async () => {
+      await notes.create(ALICE, input({ title: 'deploy plan', body: 'deploy' }));
+      clock.advance(MINUTE);
+      await notes.create(ALICE, input({ title: 'body only, older', body: 'we deploy' }));
+      clock.advance(MINUTE);
+      await notes.create(ALICE, input({ title: 'tagged', body: 'deploy', tags: ['deploy'] }));
+      clock.advance(MINUTE);
+      await notes.create(ALICE, input({ title: 'body only, newest', body: 'deploy today' }));
+      const order = ['tagged', 'deploy plan', 'body only, newest', 'body only, older'];
+      expect(titles((await notes.list(ALICE, { q: 'deploy', limit: 20 })).items)).toEqual(order);
+      expect(titles((await notes.list(ALICE, { q: 'deploy', sort: 'newest', limit: 20 })).items)).toEqual([
+        'body only, newest',
+        'tagged',
+        'body only, older',
+        'deploy plan',
+      ]);
+      // Paged one at a time, across the parts, in the same order.
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await notes.list(ALICE, { q: 'deploy', limit: 1, cursor });
+        paged.push(...titles(page.items));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(paged).toEqual(order);
     });
 
     it('passes on the notice about a quote left open', async () => {

@@ -2,14 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { keysetPage } from '@kiroku/persistence';
-import { BadCursor, keysetOf, ListCursor, offsetCursor, offsetOf, readListCursor } from './cursor';
+import { BadCursor, keysetOf, ListCursor, readListCursor, searchCursor, searchPositionOf, type SearchPosition, type SearchSort } from './cursor';
 import { isId } from './note-id';
 import { Note, Visibility } from './note.entity';
 import { NoteRecord, NotesRepository, NoteView } from './notes.repository';
 import { isEmpty, ParsedQuery, parseQuery } from './search/query';
+import type { SearchPart } from './search/search-index';
 import { snippet, Snippet } from './snippet';
 
-export { BadCursor, type NoteView, type Snippet };
+export { BadCursor, type NoteView, type SearchSort, type Snippet };
 
 export const TRASH_RETENTION_MS = 30 * 24 * 3_600_000;
 
@@ -105,7 +106,9 @@ export class NotesService {
    * transaction: every note with its tags and search entry, or none.
    */
   async importMany(ownerId: string, inputs: Array<NoteInput & { createdAt: Date; updatedAt: Date }>): Promise<number> {
-    await this.notes.insert(inputs.map((input) => newNote(ownerId, input, input.createdAt, input.updatedAt)));
+    // Oldest first: on SQLite, search takes the order notes enter the index as their order of creation.
+    const oldestFirst = [...inputs].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    await this.notes.insert(oldestFirst.map((input) => newNote(ownerId, input, input.createdAt, input.updatedAt)));
     return inputs.length;
   }
 
@@ -115,33 +118,49 @@ export class NotesService {
   }
 
   /**
-   * The owner's notes, newest first, or ranked by relevance when the query has
-   * words; with `snippets`, each with an excerpt around the first match.
+   * The owner's notes, newest first; with words to search for, by relevance (see `search`) or, with `sort`
+   * 'newest', the matches newest first. With `snippets`, each with an excerpt around the first match.
    */
-  async list(ownerId: string, options: { q?: string; tag?: string; cursor?: string; limit: number; snippets?: boolean }): Promise<ListResult> {
+  async list(
+    ownerId: string,
+    options: { q?: string; tag?: string; sort?: SearchSort; cursor?: string; limit: number; snippets?: boolean },
+  ): Promise<ListResult> {
     const query: ParsedQuery = parseQuery(options.q ?? '');
     if (options.tag) query.tags.push(options.tag);
     const cursor = options.cursor ? readListCursor(options.cursor) : null;
     if (isEmpty(query) && options.q?.trim()) return { items: [], nextCursor: null, notice: query.notice };
 
     const page = query.include.length
-      ? await this.ranked(ownerId, query, cursor ? offsetOf(cursor) : 0, options.limit)
+      ? await this.search(ownerId, query, options.sort ?? 'relevance', cursor ? searchPositionOf(cursor, options.sort ?? 'relevance') : null, options.limit)
       : await this.newestFirst(ownerId, query, cursor, options.limit);
     const items = options.snippets ? page.items.map((n) => ({ ...n, snippet: snippet(n.body, query) })) : page.items;
     return { items, nextCursor: page.nextCursor, notice: query.notice };
   }
 
-  /** A page of search results by relevance, `offset` results in. */
-  private async ranked(ownerId: string, query: ParsedQuery, offset: number, limit: number): Promise<{ items: NoteView[]; nextCursor: string | null }> {
-    // Tag filters need every candidate; otherwise the page and one more (to know whether there is a next page).
-    const tagged = query.tags.length > 0 || query.excludedTags.length > 0;
-    let ids = await this.notes.ranked(query, ownerId, tagged ? undefined : offset + limit + 1);
-    if (tagged) ids = await this.notes.withTagFilters(ids, query);
-    const pageIds = ids.slice(offset, offset + limit);
-    const found = pageIds.length ? await this.notes.byIds(ownerId, pageIds) : [];
-    const byId = new Map(found.map((n) => [n.id, n]));
-    const items = pageIds.map((id) => byId.get(id)).filter((n): n is NoteView => !!n);
-    return { items, nextCursor: ids.length > offset + limit ? offsetCursor(offset + limit) : null };
+  /**
+   * A page of search results after `after`. By relevance: first the notes with every searched word (or
+   * phrase) in the title or the tags, then the other matches; each part newest first. Every part is a walk
+   * of the index in its own order that stops at the page's end, so a page costs the same whether a word is
+   * in ten notes or in all of them.
+   */
+  private async search(
+    ownerId: string,
+    query: ParsedQuery,
+    sort: SearchSort,
+    after: SearchPosition | null,
+    limit: number,
+  ): Promise<{ items: NoteView[]; nextCursor: string | null }> {
+    const parts: SearchPart[] = sort === 'newest' ? ['all'] : ['head', 'rest'];
+    // The page and one more, to know whether there is a next page.
+    const found: Array<{ note: NoteView; position: SearchPosition }> = [];
+    for (let part = after?.part ?? 0; part < parts.length && found.length <= limit; part++) {
+      const from = after && after.part === part ? after : null;
+      const rows = await this.notes.searchPage(ownerId, query, parts[part], from, limit + 1 - found.length);
+      found.push(...rows.map((r) => ({ note: r.note, position: { part, ...r.key } })));
+    }
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    return { items: page.map((f) => f.note), nextCursor: found.length > limit && last ? searchCursor(sort, last.position) : null };
   }
 
   /** A page of the owner's notes newest first, filtered by tags and excluded words only. */

@@ -8,8 +8,8 @@ import { SearchIndex } from './search-index';
  * notes per call of `inTransaction`, each owner's oldest first. The index tables are
  * engine-specific (FTS5 on SQLite, tsvector on PostgreSQL) and derived from
  * notes and tags, so copies and imports rebuild them on the target instead of
- * copying them. Creation order matters on SQLite: search takes FTS5's newest
- * rowids as an owner's newest matches. Expects an empty index. Returns how many
+ * copying them. Creation order matters on SQLite: search takes FTS5's lowest
+ * rowids (each entry written takes one below the others) as an owner's newest matches. Expects an empty index. Returns how many
  * notes were indexed.
  */
 export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m: EntityManager) => Promise<T>) => Promise<T>, batch = 500): Promise<number> {

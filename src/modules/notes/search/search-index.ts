@@ -4,11 +4,29 @@ import { ParsedQuery, SearchTerm } from './query';
 import { indexText } from './text';
 
 /**
- * Relevance is computed for the newest this-many matches only: ranking every
- * match of a word found in most notes would cost ~100 ms at 100,000 notes;
- * the newest 5,000 cost a few milliseconds and hold what people look for.
+ * Which results a search walk goes through, each newest first: `all` the matches; for relevance, `head` those
+ * with every included word (or phrase) in the title or the tags, then `rest` the others.
  */
-export const RANKED_CANDIDATES = 5000;
+export type SearchPart = 'all' | 'head' | 'rest';
+
+/** A place in a search walk: the index's ordering value of a result (FTS5 rowid on SQLite, lowest newest; creation time on PostgreSQL) and its note's id. */
+export interface SearchKey {
+  at: number;
+  id: string;
+}
+
+/**
+ * The SQL of a walk through the owner's matches, newest first, for a SELECT to
+ * complete: FROM, conditions, the note id's expression (to join notes and apply
+ * tag filters), the position of each row and the ORDER BY.
+ */
+export interface SearchWalk {
+  from: string;
+  where: string[];
+  noteId: string;
+  at: string;
+  orderBy: string;
+}
 
 export interface IndexedNote {
   id: string;
@@ -28,7 +46,7 @@ export abstract class SearchIndex {
   /** Writes (or replaces) the note's entry; `fresh`: the note was just created and has none yet, so none is looked for. */
   abstract write(m: EntityManager, note: IndexedNote, options?: { fresh?: boolean }): Promise<void>;
 
-  /** Writes the entries of many notes that have none yet (a rebuild into an empty index). */
+  /** Writes the entries of many notes that have none yet, oldest first (a rebuild into an empty index). */
   async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
     for (const note of notes) await this.write(m, note, { fresh: true });
   }
@@ -38,12 +56,12 @@ export abstract class SearchIndex {
   abstract clear(m: EntityManager): Promise<void>;
 
   /**
-   * The owner's notes matching the query's words, best first: the newest
-   * RANKED_CANDIDATES matches, ranked among themselves; the first `take` of
-   * them when given. Trashed notes are not in the index. Exclusions are
-   * applied here; tags are not.
+   * A walk through one part of the owner's notes matching the query's words, newest first, after `after`
+   * (null: from the newest); values appended to `params`. It reads index entries in the index's own order and
+   * stops at the LIMIT the caller adds, so its cost follows the page, not the number of matches. Trashed
+   * notes are not in the index. Exclusions are applied here; tags are not.
    */
-  abstract ranked(db: Database, query: ParsedQuery, ownerId: string, take?: number): Promise<string[]>;
+  abstract walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk;
 
   /**
    * A condition on notes (alias `n`) that keeps those without the excluded
@@ -72,6 +90,15 @@ function pgTermQuery(term: SearchTerm, placeholder: string): string {
   return isLoneCjk(term) ? `to_tsquery('simple', quote_literal(${placeholder}) || ':*')` : `phraseto_tsquery('simple', ${placeholder})`;
 }
 
+/**
+ * A term as tsquery text restricted to weight A (title and tags). Its tokens are letters, digits and
+ * underscores (queryTokens), quoted all the same; the text still travels as a bound parameter.
+ */
+function headTerm(term: SearchTerm): string {
+  const quoted = (token: string) => `'${token.replace(/['\\]/g, (c) => c + c)}'`;
+  return isLoneCjk(term) ? `${quoted(term.tokens[0])}:*A` : term.tokens.map((token) => `${quoted(token)}:A`).join(' <-> ');
+}
+
 /** The owner as one FTS token, so that a search only ever walks its owner's entries. */
 const ownerToken = (ownerId: string) => `o${ownerId.replace(/-/g, '')}`;
 
@@ -83,8 +110,34 @@ class SqliteSearchIndex extends SearchIndex {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
       return;
     }
-    await m.query('INSERT INTO "notes_fts" ("owner", "title", "tags", "body") VALUES (?, ?, ?, ?)', values);
+    // Below every other entry: the lowest rowids are the newest (migration NumberSearchEntriesNewestFirst).
+    await m.query(
+      'INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES ((SELECT coalesce(min("fts_rowid"), 1) - 1 FROM "notes_fts_map"), ?, ?, ?, ?)',
+      values,
+    );
     await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, last_insert_rowid())', [note.id]);
+  }
+
+  /**
+   * The batch below every other entry, its newest note lowest, written in rising rowid order: FTS5 flushes its
+   * pending terms to a new segment whenever a rowid is lower than the one before, which one entry at a time
+   * did for every note (a rebuild 8 times slower).
+   */
+  override async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
+    if (notes.length === 0) return;
+    const [{ low }] = await m.query<Array<{ low: number }>>('SELECT coalesce(min("fts_rowid"), 1) AS "low" FROM "notes_fts_map"');
+    for (let i = notes.length - 1; i >= 0; i--) {
+      const note = notes[i];
+      const rowid = low - 1 - i;
+      await m.query('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)', [
+        rowid,
+        ownerToken(note.ownerId),
+        indexText(note.title),
+        note.tags.join(' '),
+        indexText(note.body),
+      ]);
+      await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)', [note.id, rowid]);
+    }
   }
 
   async remove(m: EntityManager, noteIds: string[]): Promise<void> {
@@ -99,22 +152,27 @@ class SqliteSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "notes_fts_map"');
   }
 
-  async ranked(db: Database, query: ParsedQuery, ownerId: string, take = RANKED_CANDIDATES): Promise<string[]> {
-    const match = `${ownerMatch(ownerId)} AND ${ftsTerms(query.include, 'AND')}${query.exclude.length ? ` NOT ${ftsTerms(query.exclude, 'OR')}` : ''}`;
-    // FTS5's own rowid order gives the newest matches without scoring them all; bm25 (lower is better;
-    // title counts most, then tags, then body) then orders those few, and only the page's rows are
-    // mapped to note ids. Off the event loop: at 100,000 notes this costs 2–10 ms of SQLite.
-    const rows = await db.selectOffThread<{ id: string }>(
-      `SELECT map."note_id" AS "id" FROM (
-         SELECT "fts_rowid", "rank" FROM (
-           SELECT "rowid" AS "fts_rowid", bm25("notes_fts", 0.0, 10.0, 6.0, 1.0) AS "rank" FROM "notes_fts"
-            WHERE "notes_fts" MATCH $1 ORDER BY "rowid" DESC LIMIT ${RANKED_CANDIDATES})
-          ORDER BY "rank" ASC, "fts_rowid" DESC LIMIT $2) AS hits
-       CROSS JOIN "notes_fts_map" AS map ON map."fts_rowid" = hits."fts_rowid"
-       ORDER BY hits."rank" ASC, hits."fts_rowid" DESC`,
-      [match, take],
-    );
-    return rows.map((r) => r.id);
+  walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
+    // FTS5 walks a MATCH in rowid order and stops at the LIMIT: the newest entries (the lowest rowids) come first
+    // without reading the others, and the owner's long doclist is skipped through, not read. The head is the
+    // words in the title or tags columns; the rest, the other matches.
+    const words = ftsTerms(query.include, 'AND');
+    const head = ftsTerms(query.include, 'AND', '{title tags}');
+    const found = part === 'head' ? head : part === 'rest' ? `(${words} NOT ${head})` : words;
+    const excluded = query.exclude.length ? ` NOT ${ftsTerms(query.exclude, 'OR')}` : '';
+    params.push(`(${ownerMatch(ownerId)} AND ${found}${query.tags.map(tagsMatch).join('')})${excluded}`);
+    const where = [`f."notes_fts" MATCH $${params.length}`];
+    if (after) {
+      params.push(after.at);
+      where.push(`f."rowid" > $${params.length}`);
+    }
+    return {
+      from: '"notes_fts" f CROSS JOIN "notes_fts_map" map ON map."fts_rowid" = f."rowid"',
+      where,
+      noteId: 'map."note_id"',
+      at: 'f."rowid"',
+      orderBy: 'ORDER BY f."rowid" ASC',
+    };
   }
 
   exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
@@ -123,8 +181,18 @@ class SqliteSearchIndex extends SearchIndex {
   }
 }
 
+/**
+ * A required tag as a condition on the index's tags column, so that FTS5 skips the notes without it instead of
+ * the walk testing each match: `ops-team` is the phrase "ops team" there, which a note tagged `ops` and `team`
+ * also has, so the caller still checks the tag itself. (An excluded tag gets no such condition: "ops" is also
+ * in `ops-team`.)
+ */
+const tagsMatch = (tag: string) => {
+  const tokens = tag.split(/[-_]+/).filter(Boolean);
+  return tokens.length ? ` AND tags : "${tokens.join(' ')}"` : '';
+};
 const ownerMatch = (ownerId: string) => `owner : "${ownerToken(ownerId)}"`;
-const ftsTerms = (list: SearchTerm[], op: string) => `{title tags body} : (${list.map(fts5Phrase).join(` ${op} `)})`;
+const ftsTerms = (list: SearchTerm[], op: string, columns = '{title tags body}') => `${columns} : (${list.map(fts5Phrase).join(` ${op} `)})`;
 
 class PostgresSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote): Promise<void> {
@@ -163,8 +231,9 @@ class PostgresSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "note_search"');
   }
 
-  async ranked(db: Database, query: ParsedQuery, ownerId: string, take = RANKED_CANDIDATES): Promise<string[]> {
-    const params: SqlParam[] = [ownerId, take];
+  walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
+    params.push(ownerId);
+    const where = [`s.owner_id = $${params.length}`];
     const tsquery = (terms: SearchTerm[], joiner: string) =>
       terms
         .map((term) => {
@@ -172,22 +241,22 @@ class PostgresSearchIndex extends SearchIndex {
           return pgTermQuery(term, `$${params.length}`);
         })
         .join(joiner);
-    const include = `(${tsquery(query.include, ' && ')})`;
-    const exclude = query.exclude.length ? ` AND NOT (cs.document @@ (${tsquery(query.exclude, ' || ')}))` : '';
-    // The rank is computed beside each match so that the sort by time carries a number, not the document
-    // (sorting 5,000 documents spilled to disk); PostgreSQL computes it only for the rows it keeps when it
-    // walks the owner's entries newest first.
-    // Not a named prepared statement (`db.select`): PostgreSQL would soon settle on one generic plan for every
-    // word, while the best plan depends on how common the word is (22 → 87 searches/s, then back to 37 that way).
-    const rows: Array<{ id: string }> = await db.manager.query(
-      `SELECT s.note_id AS id FROM (
-         SELECT cs.note_id, cs.created_at, ts_rank(cs.document, ${include}) AS rank FROM note_search cs
-          WHERE cs.owner_id = $1 AND cs.document @@ ${include}${exclude}
-          ORDER BY cs.created_at DESC LIMIT ${RANKED_CANDIDATES}) s
-       ORDER BY s.rank DESC, s.created_at DESC, s.note_id DESC LIMIT $2`,
-      params,
-    );
-    return rows.map((r) => r.id);
+    where.push(`s.document @@ (${tsquery(query.include, ' && ')})`);
+    if (part !== 'all') {
+      // The title and tags are weight A of the document: the same words, each restricted to A.
+      params.push(query.include.map(headTerm).join(' & '));
+      where.push(`${part === 'rest' ? 'NOT ' : ''}s.document @@ to_tsquery('simple', $${params.length})`);
+    }
+    if (query.exclude.length) where.push(`NOT (s.document @@ (${tsquery(query.exclude, ' || ')}))`);
+    if (after) {
+      params.push(after.at, after.id);
+      const [at, id] = [`$${params.length - 1}`, `$${params.length}`];
+      where.push(`(s.created_at < ${at} OR (s.created_at = ${at} AND s.note_id < ${id}))`);
+    }
+    // PostgreSQL either walks the owner's entries newest first (idx_note_search_owner_created) checking each
+    // document, or gathers a rare word's matches from the GIN index and sorts those: it picks by the word's
+    // frequency, which is why the statement stays unnamed (see NotesRepository.searchPage).
+    return { from: 'note_search s', where, noteId: 's.note_id', at: 's.created_at', orderBy: 'ORDER BY s.created_at DESC, s.note_id DESC' };
   }
 
   exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
