@@ -86,7 +86,7 @@ function scripts(dir, token, ids) {
 }
 
 exports.run = async () => {
-  execFileSync('wrk', ['--version'], { stdio: 'ignore' }); // fails loudly when wrk is missing (apt-get install wrk)
+  if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is missing: apt-get install wrk');
   await startupFigures({});
 
   const dir = tempDir();
