@@ -74,7 +74,7 @@ describe('Accounts', () => {
     accounts = new Accounts(
       users as unknown as UsersRepository,
       clock,
-      hasher as unknown as PasswordHasher,
+      hasher,
       throttle,
       sessions,
       audit as unknown as AuditTrail,
