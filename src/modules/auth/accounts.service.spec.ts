@@ -71,14 +71,7 @@ describe('Accounts', () => {
     hasher = new FakeHasher();
     audit = new RecordedAudit();
     const throttle = new LoginThrottleService(new FakeLoginThrottleRepository() as unknown as LoginThrottleRepository, clock);
-    accounts = new Accounts(
-      users as unknown as UsersRepository,
-      clock,
-      hasher,
-      throttle,
-      sessions,
-      audit as unknown as AuditTrail,
-    );
+    accounts = new Accounts(users as unknown as UsersRepository, clock, hasher, throttle, sessions, audit as unknown as AuditTrail);
   });
 
   async function signUp(email = 'alice@example.com', password = PASSWORD): Promise<User> {
