@@ -69,5 +69,7 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
     this.lifecycle.beginDrain();
     await this.leases.releaseAll();
     await this.registry.stop();
+    // A machine of one process lets go of its SQLite lock with the app, wherever the app was started (tests, tools).
+    this.machine.release();
   }
 }
