@@ -166,6 +166,7 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
       hostname: `host-${id}`,
       pid: 7,
       version: '1',
+      workers: 1,
       engine,
       startedAt: new Date(at),
       heartbeatAt: new Date(at),
@@ -188,6 +189,7 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
       ready: null,
       notReadyReason: null,
       version: '1',
+      workers: 1,
       engine,
       startedAt: new Date(2_000),
       heartbeatAt: new Date(2_000),
@@ -220,6 +222,7 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
       ready: null,
       notReadyReason: null,
       version: '1',
+      workers: 1,
       engine,
       startedAt: new Date(1_000),
       heartbeatAt: new Date(1_000),
@@ -254,6 +257,7 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
         hostname: 'host-d',
         pid: 7,
         version: '1',
+        workers: 1,
         engine,
         startedAt: new Date(4_000),
         heartbeatAt: new Date(4_000),
@@ -464,6 +468,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
+      expect(await migrator.revert()).toBe('AddWorkersToInstances1795960000000');
       expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
       expect(await migrator.revert()).toBe('AddTagNamesToNotes1795940000000');
       const sql = statements(open.db);
@@ -479,7 +484,11 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await sql("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'ops'), ('t2', 'u1', 'db'), ('t3', 'u1', '-first')");
       await sql("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1'), ('n1', 't2'), ('n1', 't3')");
 
-      expect(await migrator.run()).toEqual(['AddTagNamesToNotes1795940000000', 'NumberSearchEntriesNewestFirst1795950000000']);
+      expect(await migrator.run()).toEqual([
+        'AddTagNamesToNotes1795940000000',
+        'NumberSearchEntriesNewestFirst1795950000000',
+        'AddWorkersToInstances1795960000000',
+      ]);
       expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([
         { id: 'n1', tag_names: '-first db ops' },
         { id: 'n2', tag_names: '' },
@@ -497,6 +506,7 @@ describe('search entries written before they were numbered newest first [sqlite]
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
+      expect(await migrator.revert()).toBe('AddWorkersToInstances1795960000000');
       expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
       const sql = (text: string, params: unknown[] = []) => open.db.dataSource.query(text.replace(/\$(\d+)/g, '?'), params);
       // As the index wrote them before: rowids growing with each entry.
@@ -508,7 +518,7 @@ describe('search entries written before they were numbered newest first [sqlite]
         await sql(`INSERT INTO notes_fts (rowid, owner, title, tags, body) VALUES ($1, 'o1', $2, '', 'harbour')`, [rowid, `title ${id}`]);
         await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, $2)', [id, rowid]);
       }
-      expect(await migrator.run()).toEqual(['NumberSearchEntriesNewestFirst1795950000000']);
+      expect(await migrator.run()).toEqual(['NumberSearchEntriesNewestFirst1795950000000', 'AddWorkersToInstances1795960000000']);
       const walk = () =>
         sql(
           `SELECT map.note_id AS id FROM notes_fts f CROSS JOIN notes_fts_map map ON map.fts_rowid = f.rowid WHERE notes_fts MATCH 'harbour' ORDER BY f.rowid`,
