@@ -11,23 +11,21 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 export class NumberSearchEntriesNewestFirst1795950000000 implements MigrationInterface {
   name = 'NumberSearchEntriesNewestFirst1795950000000';
 
-  async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE VIRTUAL TABLE "notes_fts_next" USING fts5(owner, title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
-    await q.query(
-      `INSERT INTO "notes_fts_next" ("rowid", "owner", "title", "tags", "body") SELECT -"rowid", "owner", "title", "tags", "body" FROM "notes_fts"`,
-    );
-    await q.query(`DROP TABLE "notes_fts"`);
-    await q.query(`ALTER TABLE "notes_fts_next" RENAME TO "notes_fts"`);
-    await q.query(`UPDATE "notes_fts_map" SET "fts_rowid" = -"fts_rowid"`);
+  up(q: QueryRunner): Promise<void> {
+    return negateSearchRowids(q);
   }
 
-  async down(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE VIRTUAL TABLE "notes_fts_next" USING fts5(owner, title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
-    await q.query(
-      `INSERT INTO "notes_fts_next" ("rowid", "owner", "title", "tags", "body") SELECT -"rowid", "owner", "title", "tags", "body" FROM "notes_fts"`,
-    );
-    await q.query(`DROP TABLE "notes_fts"`);
-    await q.query(`ALTER TABLE "notes_fts_next" RENAME TO "notes_fts"`);
-    await q.query(`UPDATE "notes_fts_map" SET "fts_rowid" = -"fts_rowid"`);
+  /** Negating the rowids again puts them back as they were. */
+  down(q: QueryRunner): Promise<void> {
+    return negateSearchRowids(q);
   }
+}
+
+/** notes_fts copied into a new table with every rowid negated (order reversed), and notes_fts_map to match. */
+async function negateSearchRowids(q: QueryRunner): Promise<void> {
+  await q.query(`CREATE VIRTUAL TABLE "notes_fts_next" USING fts5(owner, title, tags, body, tokenize = 'unicode61 remove_diacritics 2')`);
+  await q.query(`INSERT INTO "notes_fts_next" ("rowid", "owner", "title", "tags", "body") SELECT -"rowid", "owner", "title", "tags", "body" FROM "notes_fts"`);
+  await q.query(`DROP TABLE "notes_fts"`);
+  await q.query(`ALTER TABLE "notes_fts_next" RENAME TO "notes_fts"`);
+  await q.query(`UPDATE "notes_fts_map" SET "fts_rowid" = -"fts_rowid"`);
 }
