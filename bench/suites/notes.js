@@ -28,6 +28,13 @@ const zipf = (random) => WORDS[Math.min(WORDS.length - 1, Math.floor(Math.exp(ra
 const JAPANESE = ['明日は東京で会議。', '設計レビューの議事録。', '障害対応の振り返り。', '新しい機能の要件をまとめる。', '大阪出張の準備。'];
 const TAGS = Array.from({ length: 50 }, (_, i) => `tag${i}`);
 
+/** The body of every create request of the suites: a note of ordinary size, with Japanese and two tags. */
+const NEW_NOTE = JSON.stringify({
+  title: 'Benchmark note',
+  body: 'A new note with a few words about deploy and review. 明日は東京で会議。',
+  tags: ['bench', 'tag1'],
+});
+
 function rng(seed) {
   let s = seed;
   return () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
@@ -161,11 +168,7 @@ async function engine(label, env) {
           url: `${server.url}/api/v1/notes`,
           method: 'POST',
           headers: { ...auth, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            title: 'Benchmark note',
-            body: 'A new note with a few words about deploy and review. 明日は東京で会議。',
-            tags: ['bench', 'tag1'],
-          }),
+          body: NEW_NOTE,
         },
       ],
       ['GET /notes (HTML list)', { url: `${server.url}/notes`, headers: { cookie: session } }],
@@ -219,6 +222,7 @@ async function engine(label, env) {
 
 exports._account = account;
 exports._seed = seed;
+exports._newNote = NEW_NOTE;
 /** The generator's vocabulary, shared with the scale suite. */
 exports._vocabulary = { COMMON, RARE, zipf, JAPANESE, TAGS };
 exports.run = async () => {

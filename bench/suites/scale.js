@@ -8,7 +8,7 @@ const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { root, tempDir, testing, startServer, msUntilOk, stop, account } = require('../support');
-const { _vocabulary: vocabulary } = require('./notes');
+const { _vocabulary: vocabulary, _newNote: newNote } = require('./notes');
 
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? '10000,100000,1000000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -248,11 +248,7 @@ async function engine(label, env, seeder) {
           {
             method: 'POST',
             headers: { ...auth, 'content-type': 'application/json' },
-            body: JSON.stringify({
-              title: 'Benchmark note',
-              body: 'A new note with a few words about deploy and review. 明日は東京で会議。',
-              tags: ['bench', 'tag1'],
-            }),
+            body: newNote,
           },
         ];
         const plans = [
