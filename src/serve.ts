@@ -34,7 +34,6 @@ async function listen(config: KirokuConfig, machine: Machine): Promise<void> {
     logger.log(`${signal} received: draining (grace ${config.app.shutdownGraceMs} ms)`);
     drainAndClose(app, config.app.shutdownGraceMs)
       .then(async (outcome) => {
-        machine.release();
         logger.log(`stopped (${outcome})`);
         // Every line reaches its daily file before the process leaves; stdout gets a moment to drain.
         await endLogFiles();
@@ -53,7 +52,6 @@ async function listen(config: KirokuConfig, machine: Machine): Promise<void> {
   } catch (error) {
     // E.g. the port is taken: record the stop and close the database before reporting.
     await app.close().catch(() => undefined);
-    machine.release();
     throw error;
   }
   logger.log(

@@ -33,6 +33,9 @@ export abstract class Machine {
 
   abstract state(): MachineState;
 
+  /** Resolves once the machine's state is known (a worker has heard from its primary); at once for a single process. */
+  abstract whenKnown(): Promise<void>;
+
   /** Resolves once the leader has done the once-per-start work; at once for the leader itself. */
   abstract whenPrepared(): Promise<void>;
 
@@ -80,6 +83,10 @@ export class SingleProcess extends Machine {
 
   state(): MachineState {
     return { up: 1, of: 1, started: true, servesDatabase: this.lock?.held ?? true, prepared: this.wasPrepared };
+  }
+
+  whenKnown(): Promise<void> {
+    return Promise.resolve();
   }
 
   whenPrepared(): Promise<void> {

@@ -155,8 +155,10 @@ export class Primary {
     for (const [id, g] of this.gatherings) if (g.waiting.delete(worker.id) && g.waiting.size === 0) this.finishGather(id);
     const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
     if (this.stopping) {
-      if (code !== 0) this.stopFailed = true;
-      if (code !== 0) this.log('warn', `worker ${slot.index} (pid ${worker.process.pid}) ${how} while stopping`);
+      if (code !== 0) {
+        this.stopFailed = true;
+        this.log('warn', `worker ${slot.index} (pid ${worker.process.pid}) ${how} while stopping`);
+      }
       if (this.slots.every((s) => !s.worker)) this.finish();
       return;
     }

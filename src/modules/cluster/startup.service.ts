@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DatabaseConfig } from '@kiroku/config';
 import { Database, LeaseService, Migrator } from '@kiroku/persistence';
-import { Machine, WorkerLink } from '@kiroku/supervisor';
+import { Machine } from '@kiroku/supervisor';
 import { InstanceRegistry } from './instance-registry.service';
 import { Lifecycle } from './lifecycle';
 
@@ -28,7 +28,7 @@ export class StartupService implements OnApplicationBootstrap, BeforeApplication
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.machine instanceof WorkerLink) await this.machine.whenKnown();
+    await this.machine.whenKnown();
     if (!this.machine.leader) {
       await this.machine.whenPrepared();
     } else {
