@@ -7,10 +7,26 @@ import { ApiToken, LoginThrottle, Session, User } from './modules/auth';
 import { BackupRun } from './modules/backup';
 import { Instance } from './modules/cluster';
 import { MetricSample } from './modules/metrics';
-import { Note, NoteTag, Tag } from './modules/notes';
+import { Note, NoteRevision, NoteTag, Tag } from './modules/notes';
 
 /** Every entity and every migration, listed explicitly: nothing is picked up by a glob. */
 export const SCHEMA: SchemaDefinition = {
-  entities: [TaskLease, Instance, User, Session, ApiToken, LoginThrottle, AuditEvent, Note, Tag, NoteTag, BackupRun, MetricSample, Alert, AlertNotification],
+  entities: [
+    TaskLease,
+    Instance,
+    User,
+    Session,
+    ApiToken,
+    LoginThrottle,
+    AuditEvent,
+    Note,
+    Tag,
+    NoteTag,
+    NoteRevision,
+    BackupRun,
+    MetricSample,
+    Alert,
+    AlertNotification,
+  ],
   migrations: { sqlite: sqliteMigrations, postgres: postgresMigrations },
 };

@@ -408,7 +408,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
         ['first', ['_under', 'omega']],
       ]);
 
-      await notes.update(owner, first.id, { tags: ['beta'] });
+      await notes.update(owner, first.id, { tags: ['beta'] }, { authorId: owner });
       expect(await tagsOf(first.id)).toEqual(['beta']);
       // The filter reads note_tags, the truth; the copy agrees with it.
       expect((await notes.list(owner, { tag: 'beta', limit: 20 })).items.map((n) => [n.title, n.tags])).toEqual([['first', ['beta']]]);
@@ -468,9 +468,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
-      expect(await migrator.revert()).toBe('AddWorkersToInstances1795960000000');
-      expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
-      expect(await migrator.revert()).toBe('AddTagNamesToNotes1795940000000');
+      const reverted = await revertThrough(migrator, 'AddTagNamesToNotes1795940000000');
       const sql = statements(open.db);
       await sql(
         "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at, password_changed_at) VALUES ('u1', 'old@example.com', 'Old', 'x', 0, 0, 0)",
@@ -484,11 +482,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       await sql("INSERT INTO tags (id, owner_id, name) VALUES ('t1', 'u1', 'ops'), ('t2', 'u1', 'db'), ('t3', 'u1', '-first')");
       await sql("INSERT INTO note_tags (note_id, tag_id) VALUES ('n1', 't1'), ('n1', 't2'), ('n1', 't3')");
 
-      expect(await migrator.run()).toEqual([
-        'AddTagNamesToNotes1795940000000',
-        'NumberSearchEntriesNewestFirst1795950000000',
-        'AddWorkersToInstances1795960000000',
-      ]);
+      expect(await migrator.run()).toEqual(reverted.reverse());
       expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([
         { id: 'n1', tag_names: '-first db ops' },
         { id: 'n2', tag_names: '' },
@@ -506,8 +500,7 @@ describe('search entries written before they were numbered newest first [sqlite]
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
-      expect(await migrator.revert()).toBe('AddWorkersToInstances1795960000000');
-      expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
+      const reverted = await revertThrough(migrator, 'NumberSearchEntriesNewestFirst1795950000000');
       const sql = (text: string, params: unknown[] = []) => open.db.dataSource.query(text.replace(/\$(\d+)/g, '?'), params);
       // As the index wrote them before: rowids growing with each entry.
       for (const [rowid, id] of [
@@ -518,7 +511,7 @@ describe('search entries written before they were numbered newest first [sqlite]
         await sql(`INSERT INTO notes_fts (rowid, owner, title, tags, body) VALUES ($1, 'o1', $2, '', 'harbour')`, [rowid, `title ${id}`]);
         await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, $2)', [id, rowid]);
       }
-      expect(await migrator.run()).toEqual(['NumberSearchEntriesNewestFirst1795950000000', 'AddWorkersToInstances1795960000000']);
+      expect(await migrator.run()).toEqual(reverted.reverse());
       const walk = () =>
         sql(
           `SELECT map.note_id AS id FROM notes_fts f CROSS JOIN notes_fts_map map ON map.fts_rowid = f.rowid WHERE notes_fts MATCH 'harbour' ORDER BY f.rowid`,
@@ -535,3 +528,14 @@ describe('search entries written before they were numbered newest first [sqlite]
     }
   });
 });
+
+/** Reverts the newest migrations down to and including `name`: the names reverted, newest first. */
+async function revertThrough(migrator: Migrator, name: string): Promise<string[]> {
+  const reverted: string[] = [];
+  while (reverted[reverted.length - 1] !== name) {
+    const last = await migrator.revert();
+    if (!last) throw new Error(`${name} was never applied`);
+    reverted.push(last);
+  }
+  return reverted;
+}

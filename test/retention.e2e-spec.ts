@@ -35,6 +35,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       'audit_events: AUDIT_RETENTION_DAYS',
       'login_throttles: 1 hour without a failure (fixed)',
       'metric_samples: METRICS_HISTORY_DAYS',
+      'note_revisions: NOTE_REVISIONS_KEEP',
       'notes: 30 days in the trash (fixed)',
       'sessions: SESSION_ABSOLUTE_LIFETIME, SESSION_IDLE_TIMEOUT',
       'task_leases: 30 days (fixed)',
@@ -153,6 +154,8 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       updatedAt: at(100),
       deletedAt: trashedDaysAgo === null ? null : at(trashedDaysAgo),
       tagNames: '',
+      version: 1,
+      updatedBy: user.id,
     });
     await db().transaction((x) => x.insert(Note, [note('trashed-31', 31), note('trashed-29', 29), note('kept', null)]));
 

@@ -68,6 +68,13 @@ export class AppConfig {
   @Min(1000, DURATION)
   @Max(24 * HOUR, { message: 'must be at most 1d' })
   instanceStaleAfterMs!: number;
+
+  @Setting('NOTE_REVISIONS_KEEP', { description: 'earlier versions kept per note for its history; older ones are deleted by the daily records task' })
+  @AsInteger()
+  @IsInt({ message: 'must be a whole number from 1 to 100000' })
+  @Min(1, { message: 'must be a whole number from 1 to 100000' })
+  @Max(100_000, { message: 'must be a whole number from 1 to 100000' })
+  noteRevisionsKeep!: number;
 }
 
 export class DatabaseConfig {

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { deleteInBatches } from './batches';
 import { Database } from './database';
+import type { SqlParam } from './sql-param';
 
 /**
  * Rows of one table that are kept for a while, then deleted. The module that
@@ -15,7 +16,12 @@ export interface Pruner {
    * A row goes once any of these instant columns (epoch milliseconds) is
    * older than its age, measured when the pruning starts.
    */
-  olderThan: ReadonlyArray<{ column: string; ageMs: () => number }>;
+  olderThan?: ReadonlyArray<{ column: string; ageMs: () => number }>;
+  /**
+   * Or the rows to go are chosen otherwise (beyond a number kept per parent
+   * row): a condition on the table's rows, with TypeORM's named parameters.
+   */
+  beyond?: () => { where: string; params?: Record<string, SqlParam> };
   /** What decides the age, for people: a setting's name, or the fixed rule. */
   setting: string;
   /** Rows per statement; 500 when absent. */
@@ -58,7 +64,7 @@ export class RetentionRegistry {
 
   register(pruner: Pruner): void {
     if (this.pruners.has(pruner.name)) throw new Error(`pruner "${pruner.name}" registered twice`);
-    if (!pruner.olderThan.length) throw new Error(`pruner "${pruner.name}" names no age column`);
+    if (!pruner.olderThan?.length === !pruner.beyond) throw new Error(`pruner "${pruner.name}" needs either age columns or a condition`);
     this.pruners.set(pruner.name, pruner);
   }
 
@@ -77,9 +83,8 @@ export class RetentionRegistry {
     const failures: string[] = [];
     for (const pruner of this.pruners.values()) {
       if (signal?.aborted) break;
-      const params = Object.fromEntries(pruner.olderThan.map((c, i) => [`cutoff${i}`, now - c.ageMs()]));
-      const where = pruner.olderThan.map((c, i) => `"${c.column}" < :cutoff${i}`).join(' OR ');
       try {
+        const { where, params } = pruner.beyond ? pruner.beyond() : ageCondition(pruner.olderThan!, now);
         const deleted = await deleteInBatches(this.db, { table: pruner.table, where, params, batch: pruner.batch, signal });
         results.push({ name: pruner.name, table: pruner.table, deleted });
       } catch (error) {
@@ -92,4 +97,12 @@ export class RetentionRegistry {
     if (failures.length) throw new Error(`pruning failed for ${failures.join('; ')}`);
     return results;
   }
+}
+
+/** Rows any of whose instant columns is older than its age at `now`. */
+function ageCondition(olderThan: NonNullable<Pruner['olderThan']>, now: number): { where: string; params: Record<string, SqlParam> } {
+  return {
+    params: Object.fromEntries(olderThan.map((c, i) => [`cutoff${i}`, now - c.ageMs()])),
+    where: olderThan.map((c, i) => `"${c.column}" < :cutoff${i}`).join(' OR '),
+  };
 }

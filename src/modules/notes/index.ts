@@ -3,6 +3,7 @@ export { NotesService, TRASH_RETENTION_MS, type NoteView, type NoteInput } from 
 export { Note, type Visibility } from './note.entity';
 export { Tag } from './tag.entity';
 export { NoteTag } from './note-tag.entity';
+export { NoteRevision } from './note-revision.entity';
 export { NoteDto, NoteListDto } from './note.dto';
 export { rebuildSearchIndex, clearSearchIndex } from './search/rebuild';
 export { SearchIndex } from './search/search-index';

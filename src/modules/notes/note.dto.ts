@@ -1,5 +1,5 @@
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { ApiProperty, ApiPropertyOptional, CharLength } from '../web';
+import { ApiProperty, ApiPropertyOptional, CharLength, ProblemDto } from '../web';
 import { VISIBILITIES, Visibility } from './note.entity';
 
 /* eslint-disable no-control-regex -- these patterns exist to refuse control characters */
@@ -89,9 +89,33 @@ export class NoteDto {
   @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ minimum: 1, description: 'raised by every write; also the ETag ("v<version>") that If-Match takes' }) version!: number;
 }
 
 export class NoteListDto {
   @ApiProperty({ type: [NoteDto] }) items!: NoteDto[];
   @ApiProperty({ type: String, nullable: true, description: 'pass as ?cursor= for the next page; null on the last' }) nextCursor!: string | null;
+}
+
+export class RevisionSummaryDto {
+  @ApiProperty({ minimum: 1, description: "the note's version this was" }) version!: number;
+  @ApiProperty({ description: "true for the note's current version (first on the first page)" }) current!: boolean;
+  @ApiProperty() title!: string;
+  @ApiProperty({ type: [String] }) tags!: string[];
+  @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'who wrote this version; null when unknown' }) authorId!: string | null;
+  @ApiProperty({ format: 'date-time', description: 'when this version was written' }) savedAt!: string;
+}
+
+export class RevisionDto extends RevisionSummaryDto {
+  @ApiProperty() body!: string;
+}
+
+export class RevisionListDto {
+  @ApiProperty({ type: [RevisionSummaryDto] }) items!: RevisionSummaryDto[];
+  @ApiProperty({ type: String, nullable: true, description: 'pass as ?cursor= for the next page; null on the last' }) nextCursor!: string | null;
+}
+
+export class StaleNoteProblemDto extends ProblemDto {
+  @ApiProperty({ example: 8, description: "the note's current version (its ETag is also in the ETag header)" }) currentVersion!: number;
 }

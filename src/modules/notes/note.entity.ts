@@ -34,6 +34,14 @@ export class Note {
   @InstantColumn()
   updatedAt!: Date;
 
+  /** Raised by every write; a save names the version it started from and loses to any other write since. */
+  @Column({ type: 'integer', default: 1 })
+  version!: number;
+
+  /** Who wrote this version (no foreign key: the account may be deleted since). */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  updatedBy!: string | null;
+
   /** In the trash since; purged 30 days later. */
   @InstantColumn({ nullable: true })
   deletedAt!: Date | null;

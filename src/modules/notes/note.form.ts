@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { Matches } from 'class-validator';
 import { NoteRules } from './note.dto';
 import type { Visibility } from './note.entity';
 import type { NoteInput } from './notes.service';
@@ -27,4 +28,10 @@ export class NoteForm implements NoteInput {
   @Transform(({ value }: { value: string }) => value || 'private')
   @NoteRules.visibility('note.invalid.visibility')
   visibility!: Visibility;
+}
+
+/** The edit form: the note's fields and the version the page was opened at (empty from a page older than versions). */
+export class NoteEditForm extends NoteForm {
+  @Matches(/^([1-9][0-9]{0,9})?$/, { message: 'note.invalid.version' })
+  version!: string;
 }

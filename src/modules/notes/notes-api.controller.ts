@@ -1,11 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, UsePipes } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UsePipes } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { authOf } from '../auth';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiPropertyOptional,
@@ -16,8 +17,19 @@ import {
   SignedIn,
 } from '../web';
 import { SEARCH_SORTS, type SearchSort } from './cursor';
-import { CreateNoteDto, NoteDto, NoteListDto, TAG_PATTERN, UpdateNoteDto } from './note.dto';
-import { BadCursor, NotesService, NoteView } from './notes.service';
+import { etagOf, ifMatchVersions } from './etag';
+import {
+  CreateNoteDto,
+  NoteDto,
+  NoteListDto,
+  RevisionDto,
+  RevisionListDto,
+  RevisionSummaryDto,
+  StaleNoteProblemDto,
+  TAG_PATTERN,
+  UpdateNoteDto,
+} from './note.dto';
+import { BadCursor, NotesService, NoteView, RevisionView, StaleNote, type ExpectedVersions } from './notes.service';
 import { apiValidationPipe } from './validation';
 
 const LIMIT = { message: 'must be a whole number from 1 to 100' };
@@ -69,8 +81,78 @@ export function toDto(note: NoteView): NoteDto {
     visibility: note.visibility,
     createdAt: note.createdAt.toISOString(),
     updatedAt: note.updatedAt.toISOString(),
+    version: note.version,
   };
 }
+
+function toRevisionSummary(revision: RevisionView & { current: boolean }): RevisionSummaryDto {
+  return {
+    version: revision.version,
+    current: revision.current,
+    title: revision.title,
+    tags: revision.tags,
+    visibility: revision.visibility,
+    authorId: revision.authorId,
+    savedAt: revision.savedAt.toISOString(),
+  };
+}
+
+export class ListRevisionsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'versions per page' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt(LIMIT)
+  @Min(1, LIMIT)
+  @Max(100, LIMIT)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[1-9][0-9]{0,9}$/, { message: 'is not a cursor from this list' })
+  cursor?: string;
+}
+
+/** The versions a write may apply to, from its If-Match header (see etag.ts); a malformed header is a 400. */
+function expectedVersions(ifMatch: string | undefined): ExpectedVersions {
+  const expected = ifMatchVersions(ifMatch);
+  if (expected === 'malformed')
+    throw new ProblemException(400, 'The If-Match header is not an entity tag.', [
+      { field: 'If-Match', message: 'must be the ETag of a version of the note, such as "v3", or *' },
+    ]);
+  return expected;
+}
+
+/** The 412 of a write that started from another version than the note's current one. */
+function stale(error: StaleNote): ProblemException {
+  const current = error.current.version;
+  return new ProblemException(
+    412,
+    `The note has changed: it is at version ${current} now. Read it again (its ETag is ${etagOf(current)}) and send your change with that If-Match.`,
+    [],
+    {
+      members: { currentVersion: current },
+      headers: { ETag: etagOf(current) },
+    },
+  );
+}
+
+/** Runs a write; a StaleNote becomes the 412. */
+async function unlessStale<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof StaleNote) throw stale(error);
+    throw error;
+  }
+}
+
+const IF_MATCH = {
+  name: 'If-Match',
+  required: false,
+  description:
+    'the ETag of the version this change starts from ("v3"): if the note has changed since, nothing is written and the answer is 412. Without it the change applies to whatever version is current.',
+};
 
 export const badCursor = () => new ProblemException(400, 'Some fields are invalid.', [{ field: 'cursor', message: 'is not a cursor from this list' }]);
 const notFound = () => new ProblemException(404, 'There is no such note.');
@@ -118,29 +200,93 @@ export class NotesApiController {
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: NoteDto, description: "an own note, or anyone's public note" })
+  @ApiOkResponse({ type: NoteDto, description: "an own note, or anyone's public note; its version's ETag in the ETag header" })
   @ApiResponse({ status: 404, type: ProblemDto })
-  async get(@Req() req: Request, @Param('id') id: string): Promise<NoteDto> {
+  async get(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Param('id') id: string): Promise<NoteDto> {
     const note = await this.notes.get(id, authOf(req).user!.id);
     if (!note) throw notFound();
-    return toDto(note);
+    return tagged(res, note);
   }
 
   @Patch(':id')
-  @ApiOkResponse({ type: NoteDto })
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: NoteDto, description: 'the note as written (a new version), or as it was when the change changes nothing' })
   @ApiResponse({ status: 400, type: ProblemDto })
   @ApiResponse({ status: 404, type: ProblemDto })
-  async update(@Req() req: Request, @Param('id') id: string, @Body() dto: UpdateNoteDto): Promise<NoteDto> {
-    const note = await this.notes.update(authOf(req).user!.id, id, dto);
+  @ApiResponse({ status: 412, type: StaleNoteProblemDto, description: 'the note is no longer at the If-Match version: nothing was written' })
+  async update(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Body() dto: UpdateNoteDto,
+  ): Promise<NoteDto> {
+    const user = authOf(req).user!;
+    const expected = expectedVersions(ifMatch);
+    const note = await unlessStale(() => this.notes.update(user.id, id, dto, { authorId: user.id, expected }));
     if (!note) throw notFound();
-    return toDto(note);
+    return tagged(res, note);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiHeader(IF_MATCH)
   @ApiNoContentResponse({ description: 'moved to the trash (restorable for 30 days)' })
+  @ApiResponse({ status: 400, type: ProblemDto })
   @ApiResponse({ status: 404, type: ProblemDto })
-  async remove(@Req() req: Request, @Param('id') id: string): Promise<void> {
-    if (!(await this.notes.trash(authOf(req).user!.id, id))) throw notFound();
+  @ApiResponse({ status: 412, type: StaleNoteProblemDto, description: 'the note is no longer at the If-Match version: it stays where it is' })
+  async remove(@Req() req: Request, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
+    const expected = expectedVersions(ifMatch);
+    if (!(await unlessStale(() => this.notes.trash(authOf(req).user!.id, id, expected)))) throw notFound();
+  }
+
+  @Get(':id/revisions')
+  @ApiOkResponse({ type: RevisionListDto, description: "an own note's versions, newest first: the current one, then those kept (NOTE_REVISIONS_KEEP)" })
+  @ApiResponse({ status: 400, type: ProblemDto })
+  @ApiResponse({ status: 404, type: ProblemDto })
+  async revisions(@Req() req: Request, @Param('id') id: string, @Query() query: ListRevisionsQuery): Promise<RevisionListDto> {
+    const page = await this.notes.history(authOf(req).user!.id, id, { before: query.cursor ? Number(query.cursor) : undefined, limit: query.limit ?? 20 });
+    if (!page) throw notFound();
+    return { items: page.items.map(toRevisionSummary), nextCursor: page.nextBefore === null ? null : String(page.nextBefore) };
+  }
+
+  @Get(':id/revisions/:version')
+  @ApiOkResponse({ type: RevisionDto, description: 'one version of an own note, with its body' })
+  @ApiResponse({ status: 404, type: ProblemDto })
+  async revision(@Req() req: Request, @Param('id') id: string, @Param('version') version: string): Promise<RevisionDto> {
+    const found = await this.notes.revision(authOf(req).user!.id, id, versionNumber(version));
+    if (!found) throw noRevision();
+    return { ...toRevisionSummary({ ...found.revision, current: found.next === null }), body: found.revision.body };
+  }
+
+  @Post(':id/revisions/:version/restore')
+  @HttpCode(200)
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: NoteDto, description: "the note with that version's title, body, tags and visibility: a new version (the one it replaces is kept)" })
+  @ApiResponse({ status: 400, type: ProblemDto })
+  @ApiResponse({ status: 404, type: ProblemDto })
+  @ApiResponse({ status: 412, type: StaleNoteProblemDto })
+  async restoreRevision(
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+    @Param('id') id: string,
+    @Param('version') version: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<NoteDto> {
+    const user = authOf(req).user!;
+    const expected = expectedVersions(ifMatch);
+    const note = await unlessStale(() => this.notes.restoreRevision(user.id, id, versionNumber(version), { authorId: user.id, expected }));
+    if (!note) throw noRevision();
+    return tagged(res, note);
   }
 }
+
+/** The note's DTO, its version's ETag set on the response. */
+function tagged(res: Response, note: NoteView): NoteDto {
+  res.setHeader('ETag', etagOf(note.version));
+  return toDto(note);
+}
+
+/** A version as the path gives it; anything else finds nothing. */
+const versionNumber = (text: string): number => (/^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN);
+const noRevision = () => new ProblemException(404, 'There is no such note, or no such version of it (older versions are kept up to NOTE_REVISIONS_KEEP).');

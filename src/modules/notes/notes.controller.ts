@@ -5,8 +5,9 @@ import { authOf, Cookies } from '../auth';
 import { Form, FormState, FormView, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
 import { TAG_PATTERN } from './note.dto';
 import type { SearchSort } from './cursor';
-import { NoteForm } from './note.form';
-import { NotesService, BadCursor, NoteView } from './notes.service';
+import { NoteEditForm, NoteForm } from './note.form';
+import { diffNotes } from './revision-diff';
+import { NotesService, BadCursor, NoteView, StaleNote, type NoteInput } from './notes.service';
 
 const PAGE_SIZE = 20;
 
@@ -123,16 +124,83 @@ export class NotesController {
   @SignedIn()
   async edit(@Req() req: Request, @Param('id') id: string): Promise<Page> {
     const note = await this.own(req, id);
-    return this.editPage(note, { values: { title: note.title, body: note.body, tags: note.tags.join(', '), visibility: note.visibility }, errors: {} });
+    return this.editPage(note, {
+      values: { title: note.title, body: note.body, tags: note.tags.join(', '), visibility: note.visibility, version: String(note.version) },
+      errors: {},
+    });
   }
 
+  /**
+   * Saves the form if the note is still at the version the form was opened at. Otherwise nothing is written
+   * and the form comes back (409) with the person's text, the note's current text and what tells them apart;
+   * saving that form again saves their text over the current version, which is kept in the history.
+   */
   @Post(':id')
   @SignedIn()
   @FormView<NotesController>('editForm')
-  async update(@Req() req: Request, @Param('id') id: string, @Form() form: NoteForm): Promise<RedirectTo> {
-    await this.own(req, id);
-    await this.notes.update(authOf(req).user!.id, id, form);
+  async update(@Req() req: Request, @Param('id') id: string, @Form() form: NoteEditForm): Promise<RedirectTo | Page> {
+    const user = authOf(req).user!;
+    const { version, ...input } = form;
+    try {
+      const note = await this.notes.update(user.id, id, input, { authorId: user.id, expected: version ? [Number(version)] : null });
+      if (!note) throw new NotFoundException();
+    } catch (error) {
+      if (error instanceof StaleNote) return this.conflictPage(error.current, input);
+      throw error;
+    }
     return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.noteSaved')] });
+  }
+
+  /** The edit form again with the person's text, against the note as it is now. */
+  private conflictPage(current: NoteView, mine: NoteInput): Page {
+    const values = { title: mine.title, body: mine.body, tags: mine.tags.join(', '), visibility: mine.visibility, version: String(current.version) };
+    return this.editPage(current, { values, errors: {} }, { current, diff: diffNotes(current, { ...mine, tags: [...new Set(mine.tags)].sort() }) }).with({
+      status: 409,
+    });
+  }
+
+  /** A note's versions, newest first: the current one, then those kept. */
+  @Get(':id/history')
+  @SignedIn()
+  async history(@Req() req: Request, @Param('id') id: string, @Query('before') before?: string): Promise<Page> {
+    const note = await this.own(req, id);
+    const from = typeof before === 'string' && /^[1-9][0-9]{0,9}$/.test(before) ? Number(before) : undefined;
+    const page = (await this.notes.history(authOf(req).user!.id, id, { before: from, limit: PAGE_SIZE }))!;
+    return new Page('notes/history', {
+      title: 'history.title',
+      width: 'medium',
+      note,
+      versions: page.items,
+      viewerId: authOf(req).user!.id,
+      next: page.nextBefore === null ? null : `/notes/${id}/history?before=${page.nextBefore}`,
+    });
+  }
+
+  /** One version: its text, and what the next version changed. */
+  @Get(':id/history/:version')
+  @SignedIn()
+  async version(@Req() req: Request, @Param('id') id: string, @Param('version') version: string): Promise<Page> {
+    const found = /^[1-9][0-9]{0,9}$/.test(version) ? await this.notes.revision(authOf(req).user!.id, id, Number(version)) : null;
+    if (!found) throw new NotFoundException();
+    return new Page('notes/version', {
+      title: 'history.version',
+      width: 'medium',
+      note: found.note,
+      revision: found.revision,
+      next: found.next,
+      diff: found.next ? diffNotes(found.revision, found.next) : null,
+      viewerId: authOf(req).user!.id,
+    });
+  }
+
+  @Post(':id/history/:version/restore')
+  @SignedIn()
+  async restoreVersion(@Req() req: Request, @Param('id') id: string, @Param('version') version: string): Promise<RedirectTo> {
+    const user = authOf(req).user!;
+    const number = /^[1-9][0-9]{0,9}$/.test(version) ? Number(version) : NaN;
+    const note = await this.notes.restoreRevision(user.id, id, number, { authorId: user.id });
+    if (!note) throw new NotFoundException();
+    return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.versionRestored')] });
   }
 
   /** A note's form again, as sent with what is wrong; someone else's note (or none) is a 404 whatever was sent. */
@@ -160,7 +228,7 @@ export class NotesController {
     return note;
   }
 
-  private editPage(note: NoteView, { values, errors }: FormState): Page {
-    return new Page('notes/edit', { title: 'notes.edit', width: 'medium', note, values, errors });
+  private editPage(note: NoteView, { values, errors }: FormState, conflict?: { current: NoteView; diff: ReturnType<typeof diffNotes> }): Page {
+    return new Page('notes/edit', { title: 'notes.edit', width: 'medium', note, values, errors, conflict });
   }
 }

@@ -1,7 +1,16 @@
 import type { KeysetPosition } from '@kiroku/persistence';
 import type { EntityManager } from 'typeorm';
 import type { Note } from './note.entity';
-import type { IndexPosition, NoteRecord, NotesRepository, NoteView } from './notes.repository';
+import {
+  sameContent,
+  type ExpectedVersions,
+  type IndexPosition,
+  type NoteRecord,
+  type NotesRepository,
+  type NoteView,
+  type Revised,
+  type RevisionView,
+} from './notes.repository';
 import type { ParsedQuery, SearchTerm } from './search/query';
 import type { IndexedNote, SearchKey, SearchPart } from './search/search-index';
 
@@ -29,17 +38,56 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     }
   }
 
-  async update(note: NoteRecord): Promise<void> {
-    const row = this.rows.get(note.id)!;
-    Object.assign(row, { title: note.title, body: note.body, visibility: note.visibility, updatedAt: note.updatedAt, tags: [...note.tags] });
-    this.addTags(note);
+  /** Kept revisions, oldest first, per note. */
+  readonly revisionRows = new Map<string, RevisionView[]>();
+
+  async revise(ownerId: string, id: string, expected: ExpectedVersions, change: (current: NoteView) => NoteRecord | null): Promise<Revised> {
+    const row = this.rows.get(id);
+    if (!row || row.ownerId !== ownerId || row.deletedAt) return { outcome: 'missing' };
+    if (expected && !expected.includes(row.version)) return { outcome: 'stale', note: copy(row) };
+    const next = change(copy(row));
+    if (!next) return { outcome: 'unchanged', note: copy(row) };
+    if (!sameContent(row, next)) {
+      const kept = this.revisionRows.get(id) ?? [];
+      kept.push({
+        noteId: id,
+        version: row.version,
+        title: row.title,
+        body: row.body,
+        tags: [...row.tags],
+        visibility: row.visibility,
+        authorId: row.updatedBy,
+        savedAt: row.updatedAt,
+      });
+      this.revisionRows.set(id, kept);
+    }
+    Object.assign(row, { ...next, tags: [...next.tags] });
+    this.addTags(next);
+    return { outcome: 'written', note: copy(row) };
   }
 
-  async trash(ownerId: string, id: string, at: Date): Promise<boolean> {
+  async trash(ownerId: string, id: string, at: Date, expected: ExpectedVersions = null): Promise<'trashed' | 'missing' | 'stale'> {
     const row = this.rows.get(id);
-    if (!row || row.ownerId !== ownerId || row.deletedAt) return false;
+    if (!row || row.ownerId !== ownerId || row.deletedAt) return 'missing';
+    if (expected && !expected.includes(row.version)) return 'stale';
     row.deletedAt = at;
-    return true;
+    return 'trashed';
+  }
+
+  async revisions(noteId: string, before: number | null, take: number): Promise<RevisionView[]> {
+    return (this.revisionRows.get(noteId) ?? [])
+      .filter((r) => before === null || r.version < before)
+      .reverse()
+      .slice(0, take)
+      .map((r) => ({ ...r, tags: [...r.tags] }));
+  }
+
+  async revision(noteId: string, version: number): Promise<RevisionView | null> {
+    return (this.revisionRows.get(noteId) ?? []).find((r) => r.version === version) ?? null;
+  }
+
+  async revisionAfter(noteId: string, version: number): Promise<RevisionView | null> {
+    return (this.revisionRows.get(noteId) ?? []).find((r) => r.version > version) ?? null;
   }
 
   async restore(note: NoteView): Promise<void> {
@@ -66,7 +114,10 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
 
   async emptyTrash(ownerId: string): Promise<number> {
     const trashed = [...this.rows.values()].filter((n) => n.ownerId === ownerId && n.deletedAt);
-    for (const n of trashed) this.rows.delete(n.id);
+    for (const n of trashed) {
+      this.rows.delete(n.id);
+      this.revisionRows.delete(n.id);
+    }
     return trashed.length;
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database, keysetSql, type KeysetPosition, SqlParam } from '@kiroku/persistence';
 import { EntityManager, IsNull, Not } from 'typeorm';
+import { NoteRevision } from './note-revision.entity';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
 import { ParsedQuery } from './search/query';
@@ -18,13 +19,58 @@ export interface NoteView {
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
+  /** Raised by every write. */
+  version: number;
+  /** Who wrote this version; null when unknown. */
+  updatedBy: string | null;
 }
 
 /** A note to write, with its tags (unique, in order). */
 export type NoteRecord = Omit<NoteView, 'deletedAt'>;
 
+/** A note as it was at one of its earlier versions. */
+export interface RevisionView {
+  noteId: string;
+  version: number;
+  title: string;
+  body: string;
+  tags: string[];
+  visibility: Visibility;
+  authorId: string | null;
+  savedAt: Date;
+}
+
+/** What became of a change (NotesRepository.revise). */
+export type Revised =
+  | { outcome: 'written'; note: NoteView }
+  | { outcome: 'unchanged'; note: NoteView }
+  /** The note is at another version than the one the change started from: nothing was written. */
+  | { outcome: 'stale'; note: NoteView }
+  | { outcome: 'missing' };
+
+/** Which versions a change may apply to: any (null), or these. */
+export type ExpectedVersions = readonly number[] | null;
+
 /** A note's row in the search walk of a rebuild: owner by owner, each owner's oldest first. */
 export type IndexPosition = [ownerId: string, createdAt: number, id: string];
+
+/** Whether two states have the same content, all that a revision keeps: title, body, tags (as a set in order) and visibility. */
+export function sameContent(a: Pick<NoteView, 'title' | 'body' | 'tags' | 'visibility'>, b: Pick<NoteView, 'title' | 'body' | 'tags' | 'visibility'>): boolean {
+  return a.title === b.title && a.body === b.body && a.visibility === b.visibility && a.tags.join(' ') === b.tags.join(' ');
+}
+
+function revisionView(r: NoteRevision): RevisionView {
+  return {
+    noteId: r.noteId,
+    version: r.version,
+    title: r.title,
+    body: r.body,
+    tags: splitTagNames(r.tagNames),
+    visibility: r.visibility,
+    authorId: r.authorId,
+    savedAt: r.savedAt,
+  };
+}
 
 /** The list order: newest first, by (created_at, id) on the (owner_id, created_at, id) index. */
 const NEWEST_FIRST = { at: 'n.created_at', id: 'n.id' };
@@ -53,22 +99,97 @@ export class NotesRepository {
     });
   }
 
-  /** Writes the note's title, body, visibility, update time, tags and search entry. */
-  async update(note: NoteRecord): Promise<void> {
-    await this.db.transaction(async (m) => {
-      await m.update(Note, { id: note.id }, { title: note.title, body: note.body, visibility: note.visibility, updatedAt: note.updatedAt });
-      await this.setTags(m, note);
+  /**
+   * Changes the owner's note outside the trash, its row locked meanwhile (PostgreSQL: FOR UPDATE; SQLite: the
+   * write transaction), so that every replica and worker sees one order of writes: `change` gets the note as
+   * it is now and gives the next state (its version one higher), or null when nothing changes. With
+   * `expected`, only a note still at one of those versions is changed. The state a change of title, body, tags
+   * or visibility replaces is kept as a revision.
+   */
+  revise(ownerId: string, id: string, expected: ExpectedVersions, change: (current: NoteView) => NoteRecord | null): Promise<Revised> {
+    return this.db.transaction(async (m): Promise<Revised> => {
+      const current = await this.lockOwn(m, ownerId, id);
+      if (!current) return { outcome: 'missing' };
+      if (expected && !expected.includes(current.version)) return { outcome: 'stale', note: current };
+      const next = change(current);
+      if (!next) return { outcome: 'unchanged', note: current };
+      if (!sameContent(current, next)) await this.keepRevision(m, id);
+      const written = await m.update(
+        Note,
+        { id, version: current.version },
+        { title: next.title, body: next.body, visibility: next.visibility, updatedAt: next.updatedAt, updatedBy: next.updatedBy, version: next.version },
+      );
+      if (written.affected !== 1) throw new Error(`note ${id} changed under its lock`);
+      await this.setTags(m, next);
+      return { outcome: 'written', note: { ...next, deletedAt: null } };
     });
   }
 
-  /** Moves the owner's note to the trash and out of search; false when the owner has no such note outside the trash. */
-  trash(ownerId: string, id: string, at: Date): Promise<boolean> {
+  /**
+   * Moves the owner's note to the trash and out of search; `missing` when the owner has no such note outside
+   * the trash, `stale` when it is not at one of the `expected` versions.
+   */
+  trash(ownerId: string, id: string, at: Date, expected: ExpectedVersions = null): Promise<'trashed' | 'missing' | 'stale'> {
     return this.db.transaction(async (m) => {
-      const result = await m.update(Note, { id, ownerId, deletedAt: IsNull() }, { deletedAt: at });
-      if (result.affected !== 1) return false;
+      const current = await this.lockOwn(m, ownerId, id);
+      if (!current) return 'missing';
+      if (expected && !expected.includes(current.version)) return 'stale';
+      await m.update(Note, { id, version: current.version }, { deletedAt: at });
       await this.index.remove(m, [id]);
-      return true;
+      return 'trashed';
     });
+  }
+
+  /** The note's revisions before version `before` (all when null), newest first, at most `take`. */
+  async revisions(noteId: string, before: number | null, take: number): Promise<RevisionView[]> {
+    const r = this.db.columns(NoteRevision, 'r');
+    const rows = await this.db.selectValues(`SELECT ${r.sql} FROM note_revisions r WHERE r.note_id = $1 AND r.version < $2 ORDER BY r.version DESC LIMIT $3`, [
+      noteId,
+      before ?? 2 ** 31 - 1,
+      take,
+    ]);
+    return rows.map((values) => revisionView(r.read(values)));
+  }
+
+  /** The note's revision of that version, if it is kept. */
+  async revision(noteId: string, version: number): Promise<RevisionView | null> {
+    const r = this.db.columns(NoteRevision, 'r');
+    const [values] = await this.db.selectValues(`SELECT ${r.sql} FROM note_revisions r WHERE r.note_id = $1 AND r.version = $2`, [noteId, version]);
+    return values ? revisionView(r.read(values)) : null;
+  }
+
+  /** The note's oldest kept revision after version `version`, if any. */
+  async revisionAfter(noteId: string, version: number): Promise<RevisionView | null> {
+    const r = this.db.columns(NoteRevision, 'r');
+    const [values] = await this.db.selectValues(`SELECT ${r.sql} FROM note_revisions r WHERE r.note_id = $1 AND r.version > $2 ORDER BY r.version LIMIT 1`, [
+      noteId,
+      version,
+    ]);
+    return values ? revisionView(r.read(values)) : null;
+  }
+
+  /** The owner's note outside the trash, read in `m` with its row locked until the transaction ends. */
+  private async lockOwn(m: EntityManager, ownerId: string, id: string): Promise<NoteView | null> {
+    const n = this.db.columns(Note, 'n');
+    const $ = (i: number) => this.db.placeholder(i);
+    const lock = this.db.engine === 'postgres' ? ' FOR UPDATE' : '';
+    const [row]: Array<Record<string, unknown>> = await m.query(
+      `SELECT ${n.sql} FROM notes n WHERE n.id = ${$(1)} AND n.owner_id = ${$(2)} AND n.deleted_at IS NULL${lock}`,
+      [id, ownerId],
+    );
+    if (!row) return null;
+    const note = n.read(Object.values(row)) as Note & { tags?: string[] };
+    note.tags = splitTagNames(note.tagNames);
+    return note as NoteView;
+  }
+
+  /** Copies the note's current state, as the database holds it, into its revisions. */
+  private async keepRevision(m: EntityManager, id: string): Promise<void> {
+    await m.query(
+      `INSERT INTO note_revisions (note_id, version, title, body, tag_names, visibility, author_id, saved_at)
+       SELECT id, version, title, body, tag_names, visibility, updated_by, updated_at FROM notes WHERE id = ${this.db.placeholder(1)}`,
+      [id],
+    );
   }
 
   /** Takes the note out of the trash and back into search. */
@@ -222,8 +343,9 @@ export class NotesRepository {
   private async insertNote(m: EntityManager, note: NoteRecord): Promise<void> {
     const $ = (i: number) => this.db.placeholder(i);
     await m.query(
-      `INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at) VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)})`,
-      [note.id, note.ownerId, note.title, note.body, note.visibility, note.createdAt.getTime(), note.updatedAt.getTime()],
+      `INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at, version, updated_by)
+       VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)})`,
+      [note.id, note.ownerId, note.title, note.body, note.visibility, note.createdAt.getTime(), note.updatedAt.getTime(), note.version, note.updatedBy],
     );
   }
 

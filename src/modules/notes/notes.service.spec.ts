@@ -54,7 +54,7 @@ describe('NotesService', () => {
 
     it("a public note made private again is its owner's only", async () => {
       const note = await notes.create(ALICE, input({ visibility: 'public' }));
-      await notes.update(ALICE, note.id, { visibility: 'private' });
+      await notes.update(ALICE, note.id, { visibility: 'private' }, { authorId: ALICE });
       expect(await notes.get(note.id, BOB)).toBeNull();
       expect(await notes.get(note.id, ALICE)).not.toBeNull();
     });
@@ -85,7 +85,7 @@ describe('NotesService', () => {
   describe('changing a note', () => {
     it("only its owner may: another user's update finds nothing and changes nothing", async () => {
       const note = await notes.create(ALICE, input({ visibility: 'public' }));
-      expect(await notes.update(BOB, note.id, { title: 'defaced' })).toBeNull();
+      expect(await notes.update(BOB, note.id, { title: 'defaced' }, { authorId: BOB })).toBeNull();
       expect(await notes.own(BOB, note.id)).toBeNull();
       expect((await notes.get(note.id, ALICE))!.title).toBe('Deploy checklist');
     });
@@ -93,7 +93,7 @@ describe('NotesService', () => {
     it('changes the fields given, keeps the others and its creation time, and moves its update time to now', async () => {
       const note = await notes.create(ALICE, input({ tags: ['ops'] }));
       clock.advance(5 * MINUTE);
-      const updated = await notes.update(ALICE, note.id, { title: 'Rollback checklist', body: undefined });
+      const updated = await notes.update(ALICE, note.id, { title: 'Rollback checklist', body: undefined }, { authorId: ALICE });
       expect(updated).toMatchObject({
         title: 'Rollback checklist',
         body: 'drain the node first',
@@ -108,9 +108,9 @@ describe('NotesService', () => {
     it('a trashed note cannot be edited until restored', async () => {
       const note = await notes.create(ALICE, input());
       await notes.trash(ALICE, note.id);
-      expect(await notes.update(ALICE, note.id, { title: 'edited in the trash' })).toBeNull();
+      expect(await notes.update(ALICE, note.id, { title: 'edited in the trash' }, { authorId: ALICE })).toBeNull();
       expect(await notes.restore(ALICE, note.id)).toBe(true);
-      expect(await notes.update(ALICE, note.id, { title: 'edited after restore' })).toMatchObject({ title: 'edited after restore' });
+      expect(await notes.update(ALICE, note.id, { title: 'edited after restore' }, { authorId: ALICE })).toMatchObject({ title: 'edited after restore' });
     });
   });
 
@@ -123,8 +123,8 @@ describe('NotesService', () => {
 
     it('are replaced as a whole by an update, again as a set', async () => {
       const note = await notes.create(ALICE, input({ tags: ['ops'] }));
-      expect((await notes.update(ALICE, note.id, { tags: ['b', 'a', 'b'] }))!.tags).toEqual(['a', 'b']);
-      expect((await notes.update(ALICE, note.id, { tags: [] }))!.tags).toEqual([]);
+      expect((await notes.update(ALICE, note.id, { tags: ['b', 'a', 'b'] }, { authorId: ALICE }))!.tags).toEqual(['a', 'b']);
+      expect((await notes.update(ALICE, note.id, { tags: [] }, { authorId: ALICE }))!.tags).toEqual([]);
       expect((await notes.get(note.id, ALICE))!.tags).toEqual([]);
     });
 

@@ -5,12 +5,26 @@ import { keysetPage } from '@kiroku/persistence';
 import { BadCursor, keysetOf, ListCursor, readListCursor, searchCursor, searchPositionOf, type SearchPosition, type SearchSort } from './cursor';
 import { isId } from './note-id';
 import { Note, Visibility } from './note.entity';
-import { NoteRecord, NotesRepository, NoteView } from './notes.repository';
+import { ExpectedVersions, NoteRecord, NotesRepository, NoteView, RevisionView, sameContent } from './notes.repository';
 import { isEmpty, ParsedQuery, parseQuery } from './search/query';
 import type { SearchPart } from './search/search-index';
 import { snippet, Snippet } from './snippet';
 
-export { BadCursor, type NoteView, type SearchSort, type Snippet };
+export { BadCursor, type NoteView, type RevisionView, type SearchSort, type Snippet, type ExpectedVersions };
+
+/** The note is no longer at the version a change started from: nothing was written. `current` is the note as it is. */
+export class StaleNote extends Error {
+  constructor(readonly current: NoteView) {
+    super(`note ${current.id} is at version ${current.version}`);
+  }
+}
+
+/** A page of a note's history: the current version first, then the kept revisions, newest first. */
+export interface RevisionPage {
+  items: Array<RevisionView & { current: boolean }>;
+  /** Pass as `before` for the next page; null on the last. */
+  nextBefore: number | null;
+}
 
 export const TRASH_RETENTION_MS = 30 * 24 * 3_600_000;
 
@@ -60,20 +74,68 @@ export class NotesService {
     return this.notes.findOwn(ownerId, id, trashed);
   }
 
-  /** Changes the fields given of the owner's note outside the trash; null when there is no such note. */
-  async update(ownerId: string, id: string, patch: Partial<NoteInput>): Promise<NoteView | null> {
-    const current = await this.own(ownerId, id);
-    if (!current) return null;
-    const next = { ...current, ...definedOnly(patch), updatedAt: this.clock.now() };
-    next.tags = tagSet(next.tags);
-    await this.notes.update(next);
-    return next;
+  /**
+   * Changes the fields given of the owner's note outside the trash, as `authorId`; null when there is no such
+   * note. With `expected`, only if the note is still at one of those versions (else StaleNote). A change that
+   * changes nothing writes nothing and keeps the version.
+   */
+  async update(ownerId: string, id: string, patch: Partial<NoteInput>, options: { authorId: string; expected?: ExpectedVersions }): Promise<NoteView | null> {
+    if (!isId(id)) return null;
+    const result = await this.notes.revise(ownerId, id, options.expected ?? null, (current) => {
+      const next = { ...current, ...definedOnly(patch) };
+      next.tags = tagSet(next.tags);
+      if (sameContent(current, next)) return null;
+      return { ...next, version: current.version + 1, updatedAt: this.clock.now(), updatedBy: options.authorId };
+    });
+    if (result.outcome === 'missing') return null;
+    if (result.outcome === 'stale') throw new StaleNote(result.note);
+    return result.note;
   }
 
-  /** Moves a note to the trash; it leaves search and lists until restored. */
-  async trash(ownerId: string, id: string): Promise<boolean> {
+  /** Moves a note to the trash; it leaves search and lists until restored. With `expected`, see `update`. */
+  async trash(ownerId: string, id: string, expected: ExpectedVersions = null): Promise<boolean> {
     if (!isId(id)) return false;
-    return this.notes.trash(ownerId, id, this.clock.now());
+    const outcome = await this.notes.trash(ownerId, id, this.clock.now(), expected);
+    if (outcome === 'stale') throw new StaleNote((await this.own(ownerId, id))!);
+    return outcome === 'trashed';
+  }
+
+  /**
+   * The owner's note's history, newest first: its current version (on the first page), then the revisions
+   * kept before `before`. Null when the owner has no such note outside the trash.
+   */
+  async history(ownerId: string, id: string, options: { before?: number; limit: number }): Promise<RevisionPage | null> {
+    const note = await this.own(ownerId, id);
+    if (!note) return null;
+    const head = options.before === undefined ? [{ ...revisionOf(note), current: true }] : [];
+    const kept = await this.notes.revisions(id, options.before ?? null, options.limit + 1 - head.length);
+    const found = [...head, ...kept.map((r) => ({ ...r, current: false }))];
+    const items = found.slice(0, options.limit);
+    return { items, nextBefore: found.length > options.limit ? items[items.length - 1].version : null };
+  }
+
+  /**
+   * One version of the owner's note: the current one or a kept revision, and the version after it (null for
+   * the current one), so that a page can show what changed next. Null when there is no such note or version.
+   */
+  async revision(ownerId: string, id: string, version: number): Promise<{ note: NoteView; revision: RevisionView; next: RevisionView | null } | null> {
+    const note = await this.own(ownerId, id);
+    if (!note || !Number.isSafeInteger(version)) return null;
+    if (version === note.version) return { note, revision: revisionOf(note), next: null };
+    const revision = version < note.version ? await this.notes.revision(id, version) : null;
+    if (!revision) return null;
+    return { note, revision, next: (await this.notes.revisionAfter(id, version)) ?? revisionOf(note) };
+  }
+
+  /**
+   * Makes an earlier version the note's content again: a new version (the one it replaces is kept as a
+   * revision). With `expected`, see `update`. Null when there is no such note or kept revision.
+   */
+  async restoreRevision(ownerId: string, id: string, version: number, options: { authorId: string; expected?: ExpectedVersions }): Promise<NoteView | null> {
+    const found = await this.revision(ownerId, id, version);
+    if (!found) return null;
+    const { title, body, tags, visibility } = found.revision;
+    return this.update(ownerId, id, { title, body, tags, visibility }, options);
   }
 
   async restore(ownerId: string, id: string): Promise<boolean> {
@@ -175,6 +237,12 @@ export class NotesService {
   }
 }
 
+/** A note's current state as a history entry. */
+function revisionOf(note: NoteView): RevisionView {
+  const { id, version, title, body, tags, visibility, updatedBy, updatedAt } = note;
+  return { noteId: id, version, title, body, tags, visibility, authorId: updatedBy, savedAt: updatedAt };
+}
+
 /** Tags as stored: each name once, in order. */
 function tagSet(names: string[]): string[] {
   return [...new Set(names)].sort();
@@ -182,7 +250,18 @@ function tagSet(names: string[]): string[] {
 
 /** A note to insert, its tags a set. */
 function newNote(ownerId: string, input: NoteInput, createdAt: Date, updatedAt: Date): NoteRecord {
-  return { id: randomUUID(), ownerId, title: input.title, body: input.body, visibility: input.visibility, tags: tagSet(input.tags), createdAt, updatedAt };
+  return {
+    id: randomUUID(),
+    ownerId,
+    title: input.title,
+    body: input.body,
+    visibility: input.visibility,
+    tags: tagSet(input.tags),
+    createdAt,
+    updatedAt,
+    version: 1,
+    updatedBy: ownerId,
+  };
 }
 
 function definedOnly<T extends object>(patch: T): Partial<T> {

@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import type { FieldProblem } from './problem';
+import type { FieldProblem, ProblemExtras } from './problem';
 
 /** The caller must sign in: pages redirect to /login, the API answers 401. */
 export class SignInRequired extends HttpException {
@@ -14,6 +14,8 @@ export class ProblemException extends HttpException {
     status: number,
     readonly detail: string,
     readonly fieldErrors: FieldProblem[] = [],
+    /** Members added to the problem (RFC 9457 extensions: `currentVersion`) and headers sent with it (`ETag`). */
+    readonly extra: ProblemExtras = {},
   ) {
     super(detail, status);
   }

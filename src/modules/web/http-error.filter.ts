@@ -26,7 +26,7 @@ export class HttpErrorFilter implements ExceptionFilter {
       res.redirect(302, `/login${next}`);
       return;
     }
-    if (error instanceof ProblemException) return sendError(req, res, error.getStatus(), error.detail, error.fieldErrors);
+    if (error instanceof ProblemException) return sendError(req, res, error.getStatus(), error.detail, error.fieldErrors, error.extra);
     if (error instanceof HttpException) {
       const status = error.getStatus();
       if (status >= 500) this.logger.error({ err: error, status }, 'request failed');

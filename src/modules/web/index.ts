@@ -7,13 +7,14 @@ export { FormView, type FormPage } from './form-view';
 export { Pages } from './page.interceptor';
 export { CharLength } from './rules';
 export { ProblemException, SignInRequired } from './errors';
-export { sendError, problem, type Problem, type FieldProblem } from './problem';
+export { sendError, problem, type Problem, type FieldProblem, type ProblemExtras } from './problem';
 export { ProblemDto } from './problem.dto';
 export {
   loadOpenApi,
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiExcludeController,
+  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiProperty,

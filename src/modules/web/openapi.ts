@@ -6,6 +6,7 @@ type OpenApiDecorators = Pick<
   | 'ApiBearerAuth'
   | 'ApiCreatedResponse'
   | 'ApiExcludeController'
+  | 'ApiHeader'
   | 'ApiNoContentResponse'
   | 'ApiOkResponse'
   | 'ApiProperty'
@@ -51,6 +52,7 @@ function deferred<K extends keyof OpenApiDecorators>(name: K): OpenApiDecorators
 export const ApiBearerAuth = deferred('ApiBearerAuth');
 export const ApiCreatedResponse = deferred('ApiCreatedResponse');
 export const ApiExcludeController = deferred('ApiExcludeController');
+export const ApiHeader = deferred('ApiHeader');
 export const ApiNoContentResponse = deferred('ApiNoContentResponse');
 export const ApiOkResponse = deferred('ApiOkResponse');
 export const ApiProperty = deferred('ApiProperty');
