@@ -47,6 +47,9 @@ describeEachEngine('backups', (engine) => {
 
   it('backs up while notes keep being written: every note written before the run is in the restored copy, which matches the catalog', async () => {
     for (let i = 0; i < 50; i++) await notes.create(ownerId, { title: `before ${i}`, body: `東京 body ${i}`, tags: ['x'], visibility: 'private' });
+    const edited = (await notes.list(ownerId, { limit: 1 })).items[0];
+    await notes.update(ownerId, edited.id, { body: 'second version' }, { authorId: ownerId });
+    await notes.update(ownerId, edited.id, { body: 'third version' }, { authorId: ownerId });
     let writing = true;
     let written = 0;
     const writer = (async () => {
@@ -74,6 +77,14 @@ describeEachEngine('backups', (engine) => {
         ? (new BetterSqlite3(target, { readonly: true }).prepare('SELECT title FROM notes').all() as Array<{ title: string }>).map((r) => r.title)
         : ((await withClient(target, (q) => q('SELECT title FROM notes'))) as Array<{ title: string }>).map((r) => r.title);
     for (let i = 0; i < 50; i++) expect(titles).toContain(`before ${i}`);
+    // The history is data: the restored copy has the versions an edit replaced.
+    const revisionsSql = `SELECT version, body FROM note_revisions WHERE note_id = '${edited.id}' ORDER BY version`;
+    const revisions =
+      engine === 'sqlite' ? new BetterSqlite3(target, { readonly: true }).prepare(revisionsSql).all() : await withClient(target, (q) => q(revisionsSql));
+    expect(revisions).toEqual([
+      { version: 1, body: edited.body },
+      { version: 2, body: 'second version' },
+    ]);
   });
 
   it('stores only age files with a manifest beside each, and the age tool alone decrypts them into a database that passes its checks', async () => {

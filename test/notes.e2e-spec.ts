@@ -39,11 +39,12 @@ describeEachEngine('notes', (engine) => {
       visibility: 'private',
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: created.createdAt,
+      version: 1,
     });
     expect((await alice.call('GET', `/api/v1/notes/${created.id}`)).body).toEqual(created);
     const patched = await alice.call('PATCH', `/api/v1/notes/${created.id}`, { title: 'First, edited', tags: [] });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ title: 'First, edited', body: '# Hello', tags: [], visibility: 'private' });
+    expect(patched.body).toMatchObject({ title: 'First, edited', body: '# Hello', tags: [], visibility: 'private', version: 2 });
     expect(patched.body.updatedAt > created.updatedAt).toBe(true);
     const list = await alice.call('GET', '/api/v1/notes');
     expect(list.body.items.map((n: Json) => n.id)).toContain(created.id);

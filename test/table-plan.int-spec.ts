@@ -15,6 +15,7 @@ const REVIEWED_COPIED = [
   'audit_events',
   'backup_runs',
   'login_throttles',
+  'note_revisions',
   'note_tags',
   'notes',
   'sessions',

@@ -58,7 +58,10 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     await t.app.get(AuditTrail).record('test.event', { userId: owner.id, details: { note: 'ünïcode "quoted" \\ back' } });
     const notes = t.app.get(NotesService);
     const large = await notes.create(owner.id, { title: UNICODE_TITLE, body: LARGE_BODY, tags: ['travel', 'ja'], visibility: 'public' });
-    await notes.create(owner.id, { title: 'tabs\tand\nlines', body: 'line one\r\nline two\ttab\n\n', tags: ['travel'], visibility: 'private' });
+    const edited = await notes.create(owner.id, { title: 'tabs\tand\nlines', body: 'line one\r\nline two\ttab\n\n', tags: ['travel'], visibility: 'private' });
+    // Two revisions: history is data, carried like the notes.
+    await notes.update(owner.id, edited.id, { body: 'line one\r\nline two, edited ☃\n' }, { authorId: owner.id });
+    await notes.update(owner.id, edited.id, { tags: ['travel', 'edited'] }, { authorId: owner.id });
     const trashed = await notes.create(owner.id, { title: 'in the trash', body: 'zeppelin in the trash', tags: [], visibility: 'private' });
     await notes.trash(owner.id, trashed.id);
     for (let i = 0; i < extraNotes; i++)
@@ -127,6 +130,7 @@ describeCrossEngine('moving data between engines', () => {
       'notes',
       'tags',
       'note_tags',
+      'note_revisions',
       'backup_runs',
       'alerts',
       'alert_notifications',
