@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '@kiroku/testing';
 import type { Browser, Page } from 'playwright-core';
-import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
+import { browserMissing, launchChromium, signUpInBrowser, startBrowserTestApp, watchCsp } from './support/browser';
 import { TestApp } from './support/test-app';
 
 const missing = browserMissing();
@@ -25,11 +25,7 @@ const missing = browserMissing();
   async function signUp(email: string): Promise<Page> {
     const page = await (await browser.newContext({ acceptDownloads: true })).newPage();
     await watchCsp(page, violations);
-    await page.goto(`${base}/signup`);
-    await page.fill('#displayName', email.split('@')[0]);
-    await page.fill('#email', email);
-    await page.fill('#password', 'a long enough passphrase');
-    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
+    await signUpInBrowser(page, base, email);
     return page;
   }
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { projectRoot, tempDir } from '@kiroku/testing';
-import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
+import { browserMissing, launchChromium, signUpInBrowser, startBrowserTestApp, watchCsp } from './support/browser';
 import { TestApp } from './support/test-app';
 
 const missing = browserMissing();
@@ -30,14 +30,6 @@ const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, heig
     return page;
   }
 
-  async function signUp(page: Page, email: string) {
-    await page.goto(`${base}/signup`);
-    await page.fill('#displayName', 'Mika');
-    await page.fill('#email', email);
-    await page.fill('#password', 'a long enough passphrase');
-    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
-  }
-
   async function newNote(page: Page, title: string, body: string): Promise<string> {
     await page.goto(`${base}/notes/new`);
     await page.fill('#title', title);
@@ -61,7 +53,7 @@ const SIZES = { desktop: { width: 1280, height: 800 }, phone: { width: 390, heig
     violations.length = 0;
     const context = await browser.newContext({ locale });
     const first = await open(context);
-    await signUp(first, `two-tabs-${lang}@example.com`);
+    await signUpInBrowser(first, base, `two-tabs-${lang}@example.com`, 'Mika');
     const noteUrl = await newNote(first, 'Meeting plan', 'Agenda\n\n- budget\n- hiring\n- offsite\n');
     const second = await open(context);
 

@@ -63,3 +63,12 @@ export async function startBrowserTestApp(
   const t = await startTestApp({ ...(await freshDatabase('sqlite')), PUBLIC_URL: base, ...overrides }, { ...options, port });
   return { t, base };
 }
+
+/** Signs a new account up through the page, as a person does; the page ends on the notes list. */
+export async function signUpInBrowser(page: Page, base: string, email: string, displayName = email.split('@')[0]): Promise<void> {
+  await page.goto(`${base}/signup`);
+  await page.fill('#displayName', displayName);
+  await page.fill('#email', email);
+  await page.fill('#password', 'a long enough passphrase');
+  await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
+}
