@@ -125,7 +125,9 @@
       if (!prompt) return;
       held = true;
       var text = prompt.querySelector('[data-draft-text]');
-      text.textContent = fill(text.getAttribute('data-draft-text'), [new Date(draft.savedAt).toLocaleString(document.documentElement.lang || undefined)]);
+      text.textContent = fill(text.getAttribute('data-draft-text'), [
+        new Date(draft.savedAt).toLocaleString(document.documentElement.lang || undefined, { dateStyle: 'medium', timeStyle: 'short' }),
+      ]);
       prompt.hidden = false;
       prompt.querySelector('[data-draft-restore]').addEventListener('click', function () {
         write(draft.values);
