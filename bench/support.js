@@ -70,7 +70,8 @@ async function account(url, email = 'bench@example.com', password = 'a long enou
       .getSetCookie()
       .map((c) => c.split(';')[0])
       .filter((c) => !c.endsWith('='));
-    return { cookie: [cookie, ...cookies].filter(Boolean).join('; '), token: /name="_csrf" value="([^"]+)"/.exec(await res.text())?.[1], res };
+    const html = await res.text();
+    return { cookie: [cookie, ...cookies].filter(Boolean).join('; '), token: /name="_csrf" value="([^"]+)"/.exec(html)?.[1], res, html };
   };
   const post = (path, cookie, form) =>
     fetch(url + path, {
@@ -86,8 +87,14 @@ async function account(url, email = 'bench@example.com', password = 'a long enou
     .map((c) => c.split(';')[0])
     .find((c) => c.startsWith('kiroku_sid='));
   const acct = await page('/account', session);
-  const tokenPage = await post('/account/tokens', session, { _csrf: acct.token, name: 'bench' });
-  const token = /id="new-token">([^<]+)</.exec(await tokenPage.text())[1];
+  // The token is shown once on the page the creation redirects to, carried there by a one-time cookie.
+  const tokenCreated = await post('/account/tokens', session, { _csrf: acct.token, name: 'bench' });
+  const carrier = tokenCreated.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .find((c) => c.startsWith('kiroku_new_token='));
+  const shown = await page('/account', `${session}; ${carrier}`);
+  const token = /id="new-token">([^<]+)</.exec(shown.html)[1];
   const me = await (await fetch(`${url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).json();
   return { session, token, userId: me.id };
 }

@@ -168,8 +168,12 @@ describeEachEngine('authentication', (engine) => {
     await c.signup('alice@example.com', PASSWORD, 'Alice');
     await c.get('/account');
     const created = await c.submit('/account/tokens', { name: 'backup script' });
-    expect(created.status).toBe(201);
-    const token = /<code class="token" id="new-token">([^<]+)<\/code>/.exec(created.text)![1];
+    expect(created.status).toBe(303);
+    expect(created.headers.get('location')).toBe('/account');
+    expect(created.text).not.toMatch(/krk_/);
+    const shown = await c.get('/account');
+    expect(shown.text).toContain('Token created.');
+    const token = /<code class="token" id="new-token">([^<]+)<\/code>/.exec(shown.text)![1];
     expect(token).toMatch(/^krk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
     const row = await db.manager.findOneByOrFail(ApiToken, { name: 'backup script' });
     expect(JSON.stringify(row)).not.toContain(token.slice(17));

@@ -85,7 +85,6 @@ describe('screenshots', () => {
     await ja.selectOption('#timeZone', 'Asia/Tokyo');
     await Promise.all([ja.waitForURL(`${base}/account`), ja.click('form[action="/account/preferences"] button')]);
     await shoot(ja, 'account-ja');
-    await ja.goto(`${base}/login`);
 
     await admin.goto(`${base}/account`);
     await admin.fill('#token-name', 'backup script');
@@ -145,6 +144,24 @@ describe('screenshots', () => {
     await shoot(admin, 'note');
     await admin.goto(`${deployUrl}/edit`);
     await shoot(admin, 'note-edit');
+    // A draft this browser kept: offered back when the page opens again (note-form.js).
+    await admin.fill('#body', 'A change that was never saved.\n\n- Announce in #ops');
+    await admin.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('kiroku:draft:')));
+    await admin.goto(`${deployUrl}/edit`);
+    await admin.waitForSelector('[data-draft-prompt]:not([hidden])');
+    await shoot(admin, 'note-edit-draft');
+    await admin.click('[data-draft-discard]');
+    await ja.goto(`${base}/notes/new`);
+    await ja.fill('#title', '週次ふりかえり');
+    await ja.fill('#body', '## 良かったこと\n\n- 設計レビューが早く終わった\n\n## 次に変えること\n\n'.repeat(12));
+    await ja.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('kiroku:draft:')));
+    await ja.goto(`${base}/notes/new`);
+    await ja.waitForSelector('[data-draft-prompt]:not([hidden])');
+    await shoot(ja, 'note-new-draft-ja');
+    await ja.click('[data-draft-restore]');
+    await ja.fill('#title', '会議'.repeat(100) + 'メ');
+    await ja.click('form.note-form button.primary');
+    await shoot(ja, 'note-new-over-limit-ja');
     await admin.goto(`${base}/notes/new`);
     await admin.fill('#tags', 'Not A Tag');
     // The server's answer, not the browser's "fill out this field" bubble: skip the form's own checks.

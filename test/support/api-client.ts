@@ -14,8 +14,8 @@ export class ApiClient {
     const web = new WebClient(base);
     await web.signup(email, password);
     await web.get('/account');
-    const created = await web.submit('/account/tokens', { name: 'tests' });
-    const token = /id="new-token">([^<]+)</.exec(created.text)![1];
+    await web.submit('/account/tokens', { name: 'tests' });
+    const token = /id="new-token">([^<]+)</.exec((await web.get('/account')).text)![1];
     return { api: new ApiClient(base, token), web };
   }
 

@@ -26,8 +26,11 @@ export class AccountController {
   ) {}
 
   @Get()
-  page(@Req() req: Request): Promise<Page> {
-    return this.accountPage(req);
+  async page(@Req() req: Request): Promise<Page> {
+    // A token created just before the redirect here is shown this once; the cookie that carried it goes.
+    if (!this.cookies.read(req, this.cookies.newToken)) return this.accountPage(req);
+    const token = this.cookies.readNewToken(req, authOf(req).session!.idHash);
+    return (await this.accountPage(req, {}, 200, token)).with({ cookies: [this.cookies.clear(this.cookies.newToken)] });
   }
 
   @Post('preferences')
@@ -75,11 +78,12 @@ export class AccountController {
 
   @Post('tokens')
   @FormView<AccountController>('tokenForm')
-  async createToken(@Req() req: Request, @Form() form: TokenForm): Promise<Page> {
-    const user = authOf(req).user!;
-    const { token, row } = await this.tokens.create(user.id, form.name);
-    await this.audit.record('token.created', { userId: user.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
-    return this.accountPage(req, {}, 201, token);
+  async createToken(@Req() req: Request, @Form() form: TokenForm): Promise<RedirectTo> {
+    const { user, session } = authOf(req);
+    const { token, row } = await this.tokens.create(user!.id, form.name);
+    await this.audit.record('token.created', { userId: user!.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
+    // Post/Redirect/Get: a reload of the page that shows the token must not create another.
+    return this.done('flash.tokenCreated', [this.cookies.setNewToken(token, session!.idHash)]);
   }
 
   /** A refused token name: the problem under the name field. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, SecurityConfig } from '@kiroku/config';
 import type { CookieOptions, Request } from 'express';
-import type { SetCookie } from '../web';
+import { seal, unseal, type SetCookie } from '../web';
 
 /**
  * Cookie names and flags. Over HTTPS the `__Host-` prefix makes browsers
@@ -15,6 +15,7 @@ export class Cookies {
   readonly session: string;
   readonly preSession: string;
   readonly flash: string;
+  readonly newToken: string;
 
   constructor(
     app: AppConfig,
@@ -24,6 +25,7 @@ export class Cookies {
     this.session = this.https ? '__Host-kiroku' : 'kiroku_sid';
     this.preSession = this.https ? '__Host-kiroku-csrf' : 'kiroku_csrf';
     this.flash = this.https ? '__Host-kiroku-flash' : 'kiroku_flash';
+    this.newToken = this.https ? '__Host-kiroku-new-token' : 'kiroku_new_token';
   }
 
   /**
@@ -49,6 +51,20 @@ export class Cookies {
 
   setFlash(key: string): SetCookie {
     return { name: this.flash, value: key, options: this.options(60_000) };
+  }
+
+  /**
+   * A new API token, carried to the page after the redirect that follows its creation (so that a reload creates no
+   * second one): sealed for this session, for five minutes, read once (readNewToken clears it).
+   */
+  setNewToken(token: string, sessionIdHash: string): SetCookie {
+    return { name: this.newToken, value: seal(this.security.sessionSecret, `new-token:${sessionIdHash}`, token), options: this.options(5 * 60_000) };
+  }
+
+  /** The token setNewToken carried for this session, if any. */
+  readNewToken(req: Request, sessionIdHash: string): string | undefined {
+    const sealed = this.read(req, this.newToken);
+    return sealed ? unseal(this.security.sessionSecret, `new-token:${sessionIdHash}`, sealed) : undefined;
   }
 
   clear(name: string): SetCookie {

@@ -5,7 +5,7 @@ import { AuditTrail } from '../audit';
 import { preSessionToken } from './auth.middleware';
 import { Cookies } from './cookies';
 import { authOf } from './request-auth';
-import { safeEqual } from '../web';
+import { bodyRefusalOf, FormExpired, safeEqual } from '../web';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -30,12 +30,16 @@ export class CsrfMiddleware implements NestMiddleware {
   }
 
   async use(req: Request, _res: Response, next: NextFunction): Promise<void> {
+    // A body the parsers could not read is answered here, now that the caller is known, before any route runs.
+    const unread = bodyRefusalOf(req);
+    if (unread) return next(unread);
     const auth = authOf(req);
     if (SAFE_METHODS.has(req.method) || auth.via === 'token') return next();
 
     const site = req.headers['sec-fetch-site'];
     const origin = req.headers.origin;
     let refusal: string | null = null;
+    let fromHere = false;
     if (typeof site === 'string') {
       if (site !== 'same-origin' && site !== 'none') refusal = `cross-site request (Sec-Fetch-Site: ${site})`;
     } else if (origin !== this.origin) {
@@ -45,7 +49,10 @@ export class CsrfMiddleware implements NestMiddleware {
       const given = (req.headers['x-csrf-token'] as string | undefined) ?? (req.body as Record<string, unknown> | undefined)?._csrf;
       const pre = this.cookies.read(req, this.cookies.preSession);
       const expected = auth.session ? auth.session.csrfToken : pre ? preSessionToken(this.security.sessionSecret, pre) : undefined;
-      if (!expected || typeof given !== 'string' || !safeEqual(given, expected)) refusal = 'missing or wrong CSRF token';
+      if (!expected || typeof given !== 'string' || !safeEqual(given, expected)) {
+        refusal = 'missing or wrong CSRF token';
+        fromHere = true;
+      }
     }
     if (!refusal && req.path.startsWith('/api/') && !req.is('application/json')) {
       return next(new UnsupportedMediaTypeException('Send JSON with Content-Type: application/json.'));
@@ -58,7 +65,9 @@ export class CsrfMiddleware implements NestMiddleware {
           details: { reason: refusal, method: req.method, path: req.path.slice(0, 200) },
         })
         .catch(() => undefined);
-      return next(new ForbiddenException('The request was refused: reload the page and try again.'));
+      // Only a form from this site whose token went stale (the session ended or changed) may get its page back with
+      // what was sent; a cross-site one gets the bare refusal.
+      return next(fromHere ? new FormExpired() : new ForbiddenException('The request was refused: reload the page and try again.'));
     }
     next();
   }

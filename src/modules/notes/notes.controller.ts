@@ -2,7 +2,8 @@ import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@ne
 import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
-import { Form, FormState, FormView, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
+import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
+import { isId } from './note-id';
 import { TAG_PATTERN } from './note.dto';
 import type { SearchSort } from './cursor';
 import { NoteEditForm, NoteForm } from './note.form';
@@ -11,6 +12,12 @@ import { NotesService, BadCursor, NoteView, StaleNote, type NoteInput } from './
 
 const PAGE_SIZE = 20;
 
+/** A save that started from an older version: the note as it is now, and what the save would change in it. */
+interface Conflict {
+  current: NoteView;
+  diff: ReturnType<typeof diffNotes>;
+}
+
 @Controller('notes')
 @Pages()
 export class NotesController {
@@ -18,7 +25,12 @@ export class NotesController {
     private readonly notes: NotesService,
     private readonly cookies: Cookies,
     private readonly app: AppConfig,
-  ) {}
+    rescues: FormRescues,
+  ) {
+    // The note forms (new and edit) come back with what was sent when refused before routing: a stale token, an
+    // ended session, a body too large to read.
+    rescues.register({ method: 'POST', path: /^\/notes(?:\/[0-9a-f-]{36})?$/, page: (refusal, req) => this.refusedForm(refusal, req) });
+  }
 
   @Get()
   @SignedIn()
@@ -85,8 +97,17 @@ export class NotesController {
   }
 
   /** The form for a new note: empty, or again as sent with what is wrong. */
-  newNoteForm({ values, errors }: FormState): Page {
-    return new Page('notes/edit', { title: 'notes.new', width: 'medium', values, errors });
+  newNoteForm({ values, errors }: FormState, _req?: Request, refusal?: FormRefusal): Page {
+    return new Page('notes/edit', {
+      title: 'notes.new',
+      width: 'medium',
+      values,
+      errors,
+      counts: counts(values),
+      refusal,
+      draftKey: 'new',
+      tokenFrom: '/notes/new',
+    });
   }
 
   @Get('trash')
@@ -124,10 +145,7 @@ export class NotesController {
   @SignedIn()
   async edit(@Req() req: Request, @Param('id') id: string): Promise<Page> {
     const note = await this.own(req, id);
-    return this.editPage(note, {
-      values: { title: note.title, body: note.body, tags: note.tags.join(', '), visibility: note.visibility, version: String(note.version) },
-      errors: {},
-    });
+    return this.editPage(id, { values: storedValues(note), errors: {} }, undefined, note);
   }
 
   /**
@@ -154,9 +172,8 @@ export class NotesController {
   /** The edit form again with the person's text, against the note as it is now. */
   private conflictPage(current: NoteView, mine: NoteInput): Page {
     const values = { title: mine.title, body: mine.body, tags: mine.tags.join(', '), visibility: mine.visibility, version: String(current.version) };
-    return this.editPage(current, { values, errors: {} }, { current, diff: diffNotes(current, { ...mine, tags: [...new Set(mine.tags)].sort() }) }).with({
-      status: 409,
-    });
+    const conflict = { current, diff: diffNotes(current, { ...mine, tags: [...new Set(mine.tags)].sort() }) };
+    return this.editPage(current.id, { values, errors: {} }, undefined, current, conflict).with({ status: 409 });
   }
 
   /** A note's versions, newest first: the current one, then those kept. */
@@ -205,7 +222,8 @@ export class NotesController {
 
   /** A note's form again, as sent with what is wrong; someone else's note (or none) is a 404 whatever was sent. */
   async editForm(form: FormState, req: Request): Promise<Page> {
-    return this.editPage(await this.own(req, req.params.id as string), form);
+    const note = await this.own(req, req.params.id as string);
+    return this.editPage(note.id, form, undefined, note);
   }
 
   @Post(':id/delete')
@@ -228,7 +246,50 @@ export class NotesController {
     return note;
   }
 
-  private editPage(note: NoteView, { values, errors }: FormState, conflict?: { current: NoteView; diff: ReturnType<typeof diffNotes> }): Page {
-    return new Page('notes/edit', { title: 'notes.edit', width: 'medium', note, values, errors, conflict });
+  /** A note's form; `note` is the stored note, when the reader may see it. */
+  private editPage(id: string, { values, errors }: FormState, refusal?: FormRefusal, note?: NoteView, conflict?: Conflict): Page {
+    return new Page('notes/edit', {
+      title: 'notes.edit',
+      width: 'medium',
+      note,
+      conflict,
+      action: `/notes/${id}`,
+      values,
+      errors,
+      counts: counts(values),
+      refusal,
+      draftKey: id,
+      tokenFrom: `/notes/${id}/edit`,
+    });
   }
+
+  /**
+   * A note form refused before its route ran. Signed in (a stale token): the form as sent, for one's own note only.
+   * Signed out: what was sent and nothing stored, with a way to sign in again. Too large to read: the form as it
+   * was opened, naming the limits; the browser's draft holds the text.
+   */
+  private async refusedForm(refusal: FormRefusal, req: Request): Promise<Page | null> {
+    const id = req.path.split('/')[2];
+    if (id !== undefined && !isId(id)) return null;
+    const signedIn = !!authOf(req).user;
+    if (refusal === 'tooLarge' && !signedIn) return null;
+    const sent = refusal === 'tooLarge' ? null : formValues(id ? NoteEditForm : NoteForm, req.body);
+    if (!signedIn) {
+      const form = { values: sent!, errors: {} };
+      return id ? this.editPage(id, form, refusal) : this.newNoteForm(form, req, refusal);
+    }
+    if (!id) return this.newNoteForm({ values: sent ?? { title: '', body: '', tags: '', visibility: 'private' }, errors: {} }, req, refusal);
+    const note = await this.own(req, id);
+    return this.editPage(id, { values: sent ?? storedValues(note), errors: {} }, refusal, note);
+  }
+}
+
+/** The title's and the text's lengths as the rules count them (code points, after the form's own trimming), for the counters. */
+function counts(values: Record<string, string>): { title: number; body: number } {
+  return { title: [...(values.title ?? '').trim()].length, body: [...(values.body ?? '').replace(/\r\n/g, '\n')].length };
+}
+
+/** A stored note as its form shows it. */
+function storedValues(note: NoteView): Record<string, string> {
+  return { title: note.title, body: note.body, tags: note.tags.join(', '), visibility: note.visibility, version: String(note.version) };
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth';
+import { WebModule } from '../web';
 import { NotesApiController } from './notes-api.controller';
 import { NotesArchiveController } from './notes-archive.controller';
 import { NotesController } from './notes.controller';
@@ -8,7 +9,7 @@ import { NotesService } from './notes.service';
 import { NotesRetention } from './notes.retention';
 
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, WebModule],
   controllers: [NotesController, NotesApiController, NotesArchiveController],
   providers: [NotesRepository, NotesService, NotesRetention],
   exports: [NotesService],

@@ -1,13 +1,20 @@
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { KirokuConfig } from '@kiroku/config';
 import cookieParser from 'cookie-parser';
-import express, { ErrorRequestHandler, RequestHandler } from 'express';
+import express, { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { BodyRefused } from './errors';
 import { sendError } from './problem';
 import { forceHttps, securityHeaders } from './security-headers';
 import { createViewEngine, STATIC_DIR, VIEW_EXTENSION, VIEWS_DIR } from './view-engine';
 
-/** Request bodies up to 1 MiB: forms and JSON; larger ones are a 413. */
+/** JSON bodies up to 1 MiB; larger ones are a 413. */
 export const BODY_LIMIT = '1mb';
+
+/**
+ * Form bodies up to 2 MiB: a note at its limits (100,000 characters, each up to 4 UTF-8 bytes, each byte sent as
+ * `%XX`) takes 1.2 MB, and must never be refused for its size in bytes.
+ */
+export const FORM_BODY_LIMIT = '2mb';
 
 /**
  * The Express layer under every route: headers, HTTPS redirect, static files,
@@ -26,7 +33,7 @@ export function configureWeb(app: NestExpressApplication, config: KirokuConfig):
   app.use('/static', express.static(STATIC_DIR, { index: false, maxAge: '1h', fallthrough: false }));
   app.use(cookieParser());
   app.use(bodies());
-  app.use(bodyErrors);
+  app.use(staticErrors);
   app.use('/api', apiCors(config.security.apiCorsOrigins ?? []));
   const cache = config.app.env !== 'development';
   const views = createViewEngine(cache);
@@ -62,30 +69,63 @@ function vendorFiles(): RequestHandler {
   };
 }
 
+const BODY_REFUSED = Symbol('kiroku:body-refused');
+
 /**
  * JSON and form bodies, parsed for the methods that carry one; GET and HEAD
  * go past both parsers (one middleware layer instead of two on every request).
+ * A body that cannot be read is not answered here: the request goes on with no
+ * body and the refusal is kept (bodyRefusalOf), so that it is answered once the
+ * caller is known: the signed-in page header, the note form that names the limit.
  */
 function bodies(): RequestHandler {
   const json = express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/*+json'] });
-  const form = express.urlencoded({ limit: BODY_LIMIT, extended: false, parameterLimit: 200 });
+  const form = express.urlencoded({ limit: FORM_BODY_LIMIT, extended: false, parameterLimit: 200 });
+  const refuse = (req: Request, error: unknown): void => {
+    const status = (error as { status?: number }).status;
+    if (typeof status !== 'number' || status < 400 || status >= 500) throw error;
+    const detail =
+      status === 413
+        ? `The request body is larger than ${is(req, 'json') ? '1 MiB' : '2 MiB'}.`
+        : 'The request body could not be read (malformed JSON or form data).';
+    (req as Request & { [BODY_REFUSED]?: BodyRefused })[BODY_REFUSED] = new BodyRefused(status, detail);
+    req.body = undefined;
+  };
   return (req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD') return next();
-    json(req, res, (error?: unknown) => (error ? next(error) : form(req, res, next)));
+    json(req, res, (error?: unknown) => {
+      if (error) return settle(() => refuse(req, error), next);
+      form(req, res, (error?: unknown) => (error ? settle(() => refuse(req, error), next) : next()));
+    });
   };
 }
 
-/** Malformed or oversized bodies and missing static files, answered like any other error. */
-const bodyErrors: ErrorRequestHandler = (error, req, res, next) => {
+function is(req: Request, type: string): boolean {
+  return !!req.is(type);
+}
+
+function settle(work: () => void, next: (error?: unknown) => void): void {
+  try {
+    work();
+    next();
+  } catch (error) {
+    next(error);
+  }
+}
+
+/**
+ * The refusal of a body the parsers could not read, if any. Every request passes the CSRF check, which answers it
+ * first of all (after the caller is identified), so no route ever runs without the body it was sent.
+ */
+export function bodyRefusalOf(req: Request): BodyRefused | undefined {
+  return (req as Request & { [BODY_REFUSED]?: BodyRefused })[BODY_REFUSED];
+}
+
+/** Missing static files, answered like any other error. */
+const staticErrors: ErrorRequestHandler = (error, req, res, next) => {
   const status = (error as { status?: number }).status;
   if (typeof status !== 'number' || status < 400 || status >= 500) return next(error);
-  const detail =
-    status === 413
-      ? 'The request body is larger than 1 MiB.'
-      : status === 404
-        ? undefined
-        : 'The request body could not be read (malformed JSON or form data).';
-  sendError(req, res, status, detail);
+  sendError(req, res, status, status === 404 ? undefined : 'The request could not be read.');
 };
 
 /** CORS on the API for the listed origins only; never `*`, never credentials. */

@@ -20,3 +20,16 @@ export class ProblemException extends HttpException {
     super(detail, status);
   }
 }
+
+/**
+ * A browser form whose CSRF token does not match (the session ended or changed since the page was loaded), though
+ * it came from this site: a form that can be answered again (FormRescues) comes back with what was sent.
+ */
+export class FormExpired extends HttpException {
+  constructor() {
+    super('The request was refused: reload the page and try again.', HttpStatus.FORBIDDEN);
+  }
+}
+
+/** A body the parsers could not read (413 too large, 400 malformed), answered once the caller is known (see configureWeb). */
+export class BodyRefused extends ProblemException {}

@@ -44,6 +44,11 @@ function stringField(body: unknown, name: string): string {
   return typeof value === 'string' ? value : '';
 }
 
+/** What a form sent, each field its DTO declares as a string, unchecked: a refused form's page shows it again. */
+export function formValues(dto: Type, body: unknown): Record<string, string> {
+  return Object.fromEntries(fieldsOf(dto).map((name) => [name, stringField(body, name)]));
+}
+
 /**
  * Reads a form body into its DTO class (the parameter's type): each field the
  * DTO declares as a string, `@Transform`s applied, then its class-validator

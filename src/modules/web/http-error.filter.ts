@@ -1,6 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { ProblemException, SignInRequired } from './errors';
+import { BodyRefused, FormExpired, ProblemException, SignInRequired } from './errors';
+import { FormRefusal, FormRescues } from './form-rescue';
+import { sendPage } from './page.interceptor';
 import { sendError, wantsProblemJson } from './problem';
 
 /**
@@ -13,10 +15,13 @@ import { sendError, wantsProblemJson } from './problem';
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
-  catch(error: unknown, host: ArgumentsHost): void {
+  constructor(private readonly rescues: FormRescues) {}
+
+  async catch(error: unknown, host: ArgumentsHost): Promise<void> {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
+    if (await this.rescued(error, req, res)) return;
     if (error instanceof SignInRequired) {
       if (wantsProblemJson(req)) {
         res.setHeader('WWW-Authenticate', 'Bearer');
@@ -35,6 +40,38 @@ export class HttpErrorFilter implements ExceptionFilter {
     this.logger.error({ err: error }, 'unexpected error');
     return sendError(req, res, 500, 'The error has been logged.');
   }
+
+  /**
+   * A browser's form refused before its route ran (stale token, no session, a body too large to read): a form
+   * registered with FormRescues is answered with its own page, with the refusal's status, and nothing typed is lost.
+   */
+  private async rescued(error: unknown, req: Request, res: Response): Promise<boolean> {
+    const refusal = refusalOf(error, req, res);
+    const rescue = refusal && !wantsProblemJson(req) ? this.rescues.find(req) : undefined;
+    if (!refusal || !rescue || res.headersSent) return false;
+    try {
+      const page = await rescue.page(refusal, req);
+      if (!page) return false;
+      const status = refusal === 'tooLarge' ? 413 : refusal === 'signedOut' ? 401 : 403;
+      await sendPage(res, page.with({ status }));
+      return true;
+    } catch (failure) {
+      if (failure instanceof HttpException && failure.getStatus() < 500) {
+        sendError(req, res, failure.getStatus(), safeDetail(failure));
+        return true;
+      }
+      this.logger.error({ err: failure }, 'form page of a refusal failed');
+      return false;
+    }
+  }
+}
+
+/** The refusal a form page can answer; who is signed in is the page's user (res.locals.user), as the header shows it. */
+function refusalOf(error: unknown, req: Request, res: Response): FormRefusal | undefined {
+  if (error instanceof FormExpired) return (res.locals as { user?: unknown }).user ? 'expired' : 'signedOut';
+  if (error instanceof SignInRequired && req.method === 'POST') return 'signedOut';
+  if (error instanceof BodyRefused && error.getStatus() === 413) return 'tooLarge';
+  return undefined;
 }
 
 /** Nest's own messages for client errors are generic; anything else is replaced. */

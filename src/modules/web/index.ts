@@ -1,12 +1,13 @@
 export { Access, AdminOnly, Public, SignedIn, ACCESS_KEY, type AccessLevel } from './access.decorator';
-export { configureWeb, BODY_LIMIT } from './configure-web';
+export { configureWeb, bodyRefusalOf, BODY_LIMIT, FORM_BODY_LIMIT } from './configure-web';
 export { WebModule } from './web.module';
 export { Page, RedirectTo, applyCookies, safeNext, type SetCookie, type ReplyOptions } from './page';
-export { Form, FormPipe, FormInvalid, type FormState } from './form';
+export { Form, FormPipe, FormInvalid, formValues, type FormState } from './form';
+export { FormRescues, type FormRescue, type FormRefusal } from './form-rescue';
 export { FormView, type FormPage } from './form-view';
 export { Pages } from './page.interceptor';
 export { CharLength } from './rules';
-export { ProblemException, SignInRequired } from './errors';
+export { BodyRefused, FormExpired, ProblemException, SignInRequired } from './errors';
 export { sendError, problem, type Problem, type FieldProblem, type ProblemExtras } from './problem';
 export { ProblemDto } from './problem.dto';
 export {
@@ -24,4 +25,4 @@ export {
 } from './openapi';
 export { translate, formatInstant, catalogKeys, hasMessage, isLocale, isTimeZone, LOCALES, type Locale } from './i18n';
 export { VIEWS_DIR } from './view-engine';
-export { bearerMatches, hmac, randomToken, safeEqual, sha256 } from './secrets';
+export { bearerMatches, hmac, randomToken, safeEqual, seal, sha256, unseal } from './secrets';

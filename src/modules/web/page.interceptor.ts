@@ -34,6 +34,12 @@ function prepare(res: Response, reply: Page | RedirectTo): void {
   applyCookies(res, reply.cookies);
 }
 
+/** Sends a page outside a route's interceptors (the error filter's form pages). */
+export async function sendPage(res: Response, page: Page): Promise<void> {
+  const html = await renderPage(res, page);
+  res.type('text/html').send(html);
+}
+
 /** The page's HTML; a template that fails is an error like any other (logged, answered with the error page). */
 function renderPage(res: Response, page: Page): Promise<string> {
   prepare(res, page);
