@@ -23,4 +23,5 @@ export {
 } from './openapi';
 export { translate, formatInstant, catalogKeys, hasMessage, isLocale, isTimeZone, LOCALES, type Locale } from './i18n';
 export { VIEWS_DIR } from './view-engine';
+export { markdownText } from './markdown';
 export { bearerMatches, hmac, randomToken, safeEqual, sha256 } from './secrets';
