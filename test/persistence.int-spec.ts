@@ -468,6 +468,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
+      expect(await migrator.revert()).toBe('AddPinnedToNotes1795980000000');
       expect(await migrator.revert()).toBe('AddWorkersToInstances1795960000000');
       expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
       expect(await migrator.revert()).toBe('AddTagNamesToNotes1795940000000');
@@ -488,6 +489,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
         'AddTagNamesToNotes1795940000000',
         'NumberSearchEntriesNewestFirst1795950000000',
         'AddWorkersToInstances1795960000000',
+        'AddPinnedToNotes1795980000000',
       ]);
       expect(await sql('SELECT id, tag_names FROM notes ORDER BY id')).toEqual([
         { id: 'n1', tag_names: '-first db ops' },
@@ -506,6 +508,7 @@ describe('search entries written before they were numbered newest first [sqlite]
     try {
       const migrator = new Migrator(open.db);
       await migrator.run();
+      expect(await migrator.revert()).toBe('AddPinnedToNotes1795980000000');
       expect(await migrator.revert()).toBe('AddWorkersToInstances1795960000000');
       expect(await migrator.revert()).toBe('NumberSearchEntriesNewestFirst1795950000000');
       const sql = (text: string, params: unknown[] = []) => open.db.dataSource.query(text.replace(/\$(\d+)/g, '?'), params);
@@ -518,7 +521,11 @@ describe('search entries written before they were numbered newest first [sqlite]
         await sql(`INSERT INTO notes_fts (rowid, owner, title, tags, body) VALUES ($1, 'o1', $2, '', 'harbour')`, [rowid, `title ${id}`]);
         await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, $2)', [id, rowid]);
       }
-      expect(await migrator.run()).toEqual(['NumberSearchEntriesNewestFirst1795950000000', 'AddWorkersToInstances1795960000000']);
+      expect(await migrator.run()).toEqual([
+        'NumberSearchEntriesNewestFirst1795950000000',
+        'AddWorkersToInstances1795960000000',
+        'AddPinnedToNotes1795980000000',
+      ]);
       const walk = () =>
         sql(
           `SELECT map.note_id AS id FROM notes_fts f CROSS JOIN notes_fts_map map ON map.fts_rowid = f.rowid WHERE notes_fts MATCH 'harbour' ORDER BY f.rowid`,

@@ -8,6 +8,7 @@ import { AddOwnerToNoteSearch1795930000000 } from './1795930000000-AddOwnerToNot
 import { AddTagNamesToNotes1795940000000 } from './1795940000000-AddTagNamesToNotes';
 import { NumberSearchEntriesNewestFirst1795950000000 } from './1795950000000-NumberSearchEntriesNewestFirst';
 import { AddWorkersToInstances1795960000000 } from './1795960000000-AddWorkersToInstances';
+import { AddPinnedToNotes1795980000000 } from './1795980000000-AddPinnedToNotes';
 
 export const postgresMigrations = [
   CreateFoundationTables1795901079716,
@@ -19,4 +20,5 @@ export const postgresMigrations = [
   AddTagNamesToNotes1795940000000,
   NumberSearchEntriesNewestFirst1795950000000,
   AddWorkersToInstances1795960000000,
+  AddPinnedToNotes1795980000000,
 ];

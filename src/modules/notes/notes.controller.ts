@@ -3,10 +3,10 @@ import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
 import { Form, FormState, FormView, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
-import { TAG_PATTERN } from './note.dto';
-import type { SearchSort } from './cursor';
+import type { ListOrder, SearchSort } from './cursor';
 import { NoteForm } from './note.form';
 import { NotesService, BadCursor, NoteView } from './notes.service';
+import { tagOrNull } from './tag';
 
 const PAGE_SIZE = 20;
 
@@ -26,19 +26,22 @@ export class NotesController {
     @Query('q') q?: string,
     @Query('tag') tag?: string,
     @Query('sort') sort?: string,
+    @Query('order') listOrder?: string,
     @Query('cursor') cursor?: string,
   ): Promise<Page> {
     const user = authOf(req).user!;
     const query = typeof q === 'string' ? q.slice(0, 500) : '';
-    const tagFilter = typeof tag === 'string' && TAG_PATTERN.test(tag) ? tag : undefined;
+    const tagFilter = tagOrNull(tag) ?? undefined;
     // A page forgives what the API refuses: an unknown order is the default one.
     const order: SearchSort = sort === 'newest' ? 'newest' : 'relevance';
+    const arranged: ListOrder = listOrder === 'created' ? 'created' : 'updated';
     let result;
     try {
       result = await this.notes.list(user.id, {
         q: query,
         tag: tagFilter,
         sort: order,
+        order: arranged,
         cursor: typeof cursor === 'string' ? cursor : undefined,
         limit: PAGE_SIZE,
         snippets: true,
@@ -52,6 +55,7 @@ export class NotesController {
           ...(query ? { q: query } : {}),
           ...(tagFilter ? { tag: tagFilter } : {}),
           ...(query && order !== 'relevance' ? { sort: order } : {}),
+          ...(arranged !== 'updated' ? { order: arranged } : {}),
           cursor: result.nextCursor,
         })}`
       : null;
@@ -62,6 +66,13 @@ export class NotesController {
       q: query,
       tag: tagFilter ?? '',
       sort: order,
+      order: arranged,
+      // The list's order choice, each a link that keeps the tag filter.
+      orders: (['updated', 'created'] as const).map((o) => ({
+        order: o,
+        href: `/notes?${new URLSearchParams({ ...(tagFilter ? { tag: tagFilter } : {}), order: o })}`,
+        current: o === arranged,
+      })),
       next,
       notice: result.notice,
       tags: await this.notes.tagsOf(user.id),
@@ -145,6 +156,20 @@ export class NotesController {
   async remove(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     if (!(await this.notes.trash(authOf(req).user!.id, id))) throw new NotFoundException();
     return new RedirectTo('/notes', { cookies: [this.cookies.setFlash('flash.noteTrashed')] });
+  }
+
+  @Post(':id/pin')
+  @SignedIn()
+  async pin(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    if (!(await this.notes.pin(authOf(req).user!.id, id, true))) throw new NotFoundException();
+    return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.notePinned')] });
+  }
+
+  @Post(':id/unpin')
+  @SignedIn()
+  async unpin(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    if (!(await this.notes.pin(authOf(req).user!.id, id, false))) throw new NotFoundException();
+    return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.noteUnpinned')] });
   }
 
   @Post(':id/restore')

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database, keysetSql, type KeysetPosition, SqlParam } from '@kiroku/persistence';
 import { EntityManager, IsNull, Not } from 'typeorm';
+import type { ListOrder } from './cursor';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
 import { ParsedQuery } from './search/query';
@@ -15,6 +16,7 @@ export interface NoteView {
   body: string;
   tags: string[];
   visibility: Visibility;
+  pinned: boolean;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -26,8 +28,11 @@ export type NoteRecord = Omit<NoteView, 'deletedAt'>;
 /** A note's row in the search walk of a rebuild: owner by owner, each owner's oldest first. */
 export type IndexPosition = [ownerId: string, createdAt: number, id: string];
 
-/** The list order: newest first, by (created_at, id) on the (owner_id, created_at, id) index. */
-const NEWEST_FIRST = { at: 'n.created_at', id: 'n.id' };
+/** A list's order within its part (pinned or not), on the (owner_id, pinned, updated_at | created_at, id) indexes. */
+const LIST_COLUMNS: Record<ListOrder, { at: string; id: string }> = {
+  updated: { at: 'n.updated_at', id: 'n.id' },
+  created: { at: 'n.created_at', id: 'n.id' },
+};
 
 /**
  * Notes, their tags (tags, note_tags) and their search entries: the only SQL
@@ -59,6 +64,15 @@ export class NotesRepository {
       await m.update(Note, { id: note.id }, { title: note.title, body: note.body, visibility: note.visibility, updatedAt: note.updatedAt });
       await this.setTags(m, note);
     });
+  }
+
+  /**
+   * Pins or unpins the owner's note outside the trash: its place in the list, not its content, so neither its
+   * update time nor its search entry changes. False when the owner has no such note.
+   */
+  async setPinned(ownerId: string, id: string, pinned: boolean): Promise<boolean> {
+    const result = await this.db.manager.update(Note, { id, ownerId, deletedAt: IsNull() }, { pinned });
+    return result.affected === 1;
   }
 
   /** Moves the owner's note to the trash and out of search; false when the owner has no such note outside the trash. */
@@ -156,14 +170,16 @@ export class NotesRepository {
   }
 
   /**
-   * A page of the owner's notes outside the trash, newest first, after `after`: those with the query's
-   * tags, without its excluded tags and excluded words. Reads up to `limit + 1` notes (see keysetPage).
+   * A page of one part of the owner's notes outside the trash (the pinned ones, or the others) in `order`,
+   * latest first, after `after`: those with the query's tags, without its excluded tags and excluded words.
+   * Reads up to `limit + 1` notes (see keysetPage). `pinned` is written into the statement (a boolean is no
+   * SQLite parameter), so each part and order is one statement of constant text walking its index.
    */
-  page(ownerId: string, query: ParsedQuery, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+  page(ownerId: string, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
     const params: SqlParam[] = [ownerId];
-    const where = ['n.owner_id = $1', 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
+    const where = ['n.owner_id = $1', `n.pinned = ${pinned ? 'TRUE' : 'FALSE'}`, 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
     if (query.exclude.length) where.push(this.index.exclude(query, ownerId, params));
-    const page = keysetSql(NEWEST_FIRST, after, limit, params);
+    const page = keysetSql(LIST_COLUMNS[order], after, limit, params);
     if (page.where) where.push(page.where);
     return this.notesWhere(`${where.join(' AND ')} ${page.orderAndLimit}`, params);
   }

@@ -17,7 +17,11 @@ describe('snippet', () => {
     ['a task box in an ordered list', '1. [ ] first\n2. [x] second', 'first second'],
     ['a code fence language', '```typescript\nconst a = 1;\n```\n\n~~~ python\nprint(2)\n~~~', 'const a = 1; print(2)'],
     ['emphasis before punctuation', '**bold**, *italic*; `code`: ~~gone~~! __strong__?', 'bold, italic; code: gone! strong?'],
-    ['a link or an image before punctuation', 'See [the docs](https://example.com). Also ![a chart](https://example.com/c.png), ok', 'See the docs. Also a chart, ok'],
+    [
+      'a link or an image before punctuation',
+      'See [the docs](https://example.com). Also ![a chart](https://example.com/c.png), ok',
+      'See the docs. Also a chart, ok',
+    ],
     ['a reference link and its definition', 'Read [the guide][g].\n\n[g]: https://example.com/guide', 'Read the guide.'],
     ['quotes, headings and rules', '> quoted\n\n## Heading ##\n\n---\n\nSetext\n======', 'quoted Heading Setext'],
     ['a table', '| name | value |\n| --- | ---: |\n| a | 1 |', 'name value a 1'],
