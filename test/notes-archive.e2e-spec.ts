@@ -174,7 +174,7 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     ]);
     const refused = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: mixed });
     expect(refused.status).toBe(400);
-    expect(refused.text).toContain('bad.md: tags must be 1 to 32 characters of a-z, 0-9, _ and -');
+    expect(refused.text).toContain('bad.md: tags must be 1 to 32 letters or digits of any script, or _ - . (no spaces or other symbols)');
 
     const notZip = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: Buffer.from('not a zip at all') });
     expect(notZip.status).toBe(400);

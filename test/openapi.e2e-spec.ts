@@ -40,9 +40,12 @@ describe('the OpenAPI description at /api/docs', () => {
     const problem = await api.call('POST', '/api/v1/notes', { title: '' });
     expect(Object.keys(schemas.ProblemDto.properties).sort()).toEqual(expect.arrayContaining(Object.keys(problem.body).sort()));
     const params = doc.paths['/api/v1/notes'].get.parameters.map((p: Json) => p.name).sort();
-    expect(params).toEqual(['cursor', 'limit', 'q', 'sort', 'tag']);
+    expect(params).toEqual(['cursor', 'limit', 'order', 'q', 'sort', 'tag']);
     const sort = doc.paths['/api/v1/notes'].get.parameters.find((p: Json) => p.name === 'sort');
     expect(sort.schema).toMatchObject({ enum: ['relevance', 'newest'], default: 'relevance' });
+    const order = doc.paths['/api/v1/notes'].get.parameters.find((p: Json) => p.name === 'order');
+    expect(order.schema).toMatchObject({ enum: ['updated', 'created'], default: 'updated' });
+    expect(Object.keys(schemas.UpdateNoteDto.properties)).toContain('pinned');
   });
 
   it('documents every status the API answers', async () => {

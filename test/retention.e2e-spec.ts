@@ -150,6 +150,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       title: id,
       body: '',
       visibility: 'private',
+      pinned: false,
       createdAt: at(100),
       updatedAt: at(100),
       deletedAt: trashedDaysAgo === null ? null : at(trashedDaysAgo),

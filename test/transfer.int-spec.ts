@@ -58,6 +58,9 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     await t.app.get(AuditTrail).record('test.event', { userId: owner.id, details: { note: 'ünïcode "quoted" \\ back' } });
     const notes = t.app.get(NotesService);
     const large = await notes.create(owner.id, { title: UNICODE_TITLE, body: LARGE_BODY, tags: ['travel', 'ja'], visibility: 'public' });
+    // A boolean column with a true value to carry (pinned), and a tag of another script.
+    await notes.pin(owner.id, large.id, true);
+    await notes.create(owner.id, { title: 'meeting', body: '', tags: ['会議', 'node.js'], visibility: 'private' });
     const edited = await notes.create(owner.id, { title: 'tabs\tand\nlines', body: 'line one\r\nline two\ttab\n\n', tags: ['travel'], visibility: 'private' });
     // Two revisions: history is data, carried like the notes.
     await notes.update(owner.id, edited.id, { body: 'line one\r\nline two, edited ☃\n' }, { authorId: owner.id });
@@ -145,7 +148,7 @@ describeCrossEngine('moving data between engines', () => {
     const there = await copyDatabase(base(), SCHEMA, source.path, pg, { progress: (l) => lines.push(l) });
     expect(there.tables.every((t) => t.matches)).toBe(true);
     expect(there.resumed).toBe(false);
-    expect(there.searchIndexed).toBe(22); // every note but the trashed one
+    expect(there.searchIndexed).toBe(23); // every note but the trashed one
     expect(await contentHashes(pg)).toEqual(sourceHashes);
 
     const back = join(tempDir(), 'back.sqlite');
@@ -154,6 +157,9 @@ describeCrossEngine('moving data between engines', () => {
     expect(await contentHashes(back)).toEqual(sourceHashes);
     const row = new BetterSqlite3(back, { readonly: true }).prepare('SELECT plain_bytes FROM backup_runs').safeIntegers(true).get() as { plain_bytes: bigint };
     expect(row.plain_bytes.toString()).toBe(BIG);
+    const pinned = new BetterSqlite3(back, { readonly: true });
+    expect(pinned.prepare('SELECT id FROM notes WHERE pinned').all()).toEqual([{ id: source.largeNoteId }]);
+    pinned.close();
 
     // SQLite search takes the lowest FTS rowids as an owner's newest matches: the rebuild writes each owner's oldest first.
     const copied = new BetterSqlite3(back, { readonly: true });
@@ -343,7 +349,7 @@ describeCrossEngine('moving data between engines', () => {
     expect(rerun.stdout).toContain('holds a copy that did not finish: clearing it and starting over');
     expect(rerun.stdout).toMatch(/^notes +\d+ +\d+ +[0-9a-f]{16} +[0-9a-f]{16} +ok$/m);
     expect(rerun.stdout).toMatch(
-      new RegExp(`Copy verified: \\d+ rows in ${Object.keys(sourceHashes).length} tables match; search index rebuilt for 602 notes\\.`),
+      new RegExp(`Copy verified: \\d+ rows in ${Object.keys(sourceHashes).length} tables match; search index rebuilt for 603 notes\\.`),
     );
     expect(await contentHashes(pg)).toEqual(await contentHashes(big.path));
   });

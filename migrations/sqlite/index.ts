@@ -9,6 +9,7 @@ import { AddTagNamesToNotes1795940000000 } from './1795940000000-AddTagNamesToNo
 import { NumberSearchEntriesNewestFirst1795950000000 } from './1795950000000-NumberSearchEntriesNewestFirst';
 import { AddWorkersToInstances1795960000000 } from './1795960000000-AddWorkersToInstances';
 import { AddNoteVersionsAndRevisions1795970000000 } from './1795970000000-AddNoteVersionsAndRevisions';
+import { AddPinnedToNotes1795980000000 } from './1795980000000-AddPinnedToNotes';
 
 export const sqliteMigrations = [
   CreateFoundationTables1795901079716,
@@ -21,4 +22,5 @@ export const sqliteMigrations = [
   NumberSearchEntriesNewestFirst1795950000000,
   AddWorkersToInstances1795960000000,
   AddNoteVersionsAndRevisions1795970000000,
+  AddPinnedToNotes1795980000000,
 ];

@@ -1,12 +1,27 @@
 import { encodeKeyset } from '@kiroku/persistence';
-import { BadCursor, keysetOf, readListCursor, searchCursor, searchPositionOf } from './cursor';
+import { BadCursor, listCursor, listPositionOf, readListCursor, searchCursor, searchPositionOf } from './cursor';
 
 const id = '0b0e8c4a-7f7e-4e0a-9a55-3f1c2d9e8b11';
 const raw = (text: string) => Buffer.from(text).toString('base64url');
 
 describe('note list cursors', () => {
-  it('a list cursor goes on after the note it names', () => {
-    expect(keysetOf(readListCursor(encodeKeyset({ at: 1_767_225_600_000, id })))).toEqual({ at: 1_767_225_600_000, id });
+  it('a list cursor goes on after the note it names, in its order and part (pinned, then the others)', () => {
+    for (const position of [
+      { order: 'updated', part: 0, at: 1_767_225_600_000, id },
+      { order: 'created', part: 1, at: 0, id },
+    ] as const) {
+      expect(listPositionOf(readListCursor(listCursor(position)))).toEqual(position);
+      expect(listPositionOf(readListCursor(listCursor(position)), position.order)).toEqual(position);
+    }
+  });
+
+  it("goes on with an earlier version's cursor in order of creation, among the notes not pinned", () => {
+    expect(listPositionOf(readListCursor(encodeKeyset({ at: 1_767_225_600_000, id })))).toEqual({ order: 'created', part: 1, at: 1_767_225_600_000, id });
+    expect(() => listPositionOf(readListCursor(encodeKeyset({ at: 1, id })), 'updated')).toThrow(BadCursor);
+  });
+
+  it('refuses a list cursor of the other order when the request names one', () => {
+    expect(() => listPositionOf(readListCursor(listCursor({ order: 'updated', part: 1, at: 5, id })), 'created')).toThrow(BadCursor);
   });
 
   it('a search cursor goes on after the result it names, in its part of the results', () => {
@@ -21,7 +36,8 @@ describe('note list cursors', () => {
 
   it('refuses a cursor of the other kind: a search is not continued by a list cursor, nor a list by a search cursor, nor one order by the other', () => {
     expect(() => searchPositionOf(readListCursor(encodeKeyset({ at: 1, id })), 'relevance')).toThrow(BadCursor);
-    expect(() => keysetOf(readListCursor(searchCursor('relevance', { part: 0, at: 20, id })))).toThrow(BadCursor);
+    expect(() => listPositionOf(readListCursor(searchCursor('relevance', { part: 0, at: 20, id })))).toThrow(BadCursor);
+    expect(() => searchPositionOf(readListCursor(listCursor({ order: 'updated', part: 0, at: 20, id })), 'newest')).toThrow(BadCursor);
     expect(() => searchPositionOf(readListCursor(searchCursor('relevance', { part: 0, at: 20, id })), 'newest')).toThrow(BadCursor);
   });
 
@@ -29,8 +45,13 @@ describe('note list cursors', () => {
     ['an id that is not a note id', raw('k\n15\nnot-an-id')],
     ['a negative instant', raw(`k\n-1\n${id}`)],
     ['an instant that is not a number', raw(`k\nsoon\n${id}`)],
+    ['an unknown order', raw(`p\nx\n0\n15\n${id}`)],
+    ['a part past the pinned and the others', raw(`p\nu\n2\n15\n${id}`)],
+    ['a negative instant in a list', raw(`p\nu\n1\n-1\n${id}`)],
+    ['a list id that is not a note id', raw('p\nc\n1\n15\nnope')],
+    ['more fields', raw(`p\nc\n1\n15\n${id}\nx`)],
   ])('refuses a list cursor with %s', (_, cursor) => {
-    expect(() => keysetOf(readListCursor(cursor))).toThrow(BadCursor);
+    expect(() => listPositionOf(readListCursor(cursor))).toThrow(BadCursor);
   });
 
   it.each([

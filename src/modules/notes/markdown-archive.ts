@@ -6,6 +6,7 @@ import type yauzl from 'yauzl';
 import type Yazl from 'yazl';
 import { CreateNoteDto } from './note.dto';
 import { NoteInput, NoteView } from './notes.service';
+import { normalizeTag } from './tag';
 import { fieldProblems } from './validation';
 
 // The zip libraries are loaded by the first export or import of a notebook, not at every start-up.
@@ -191,7 +192,7 @@ export function parseMarkdown(name: string, text: string, now: Date): ImportedNo
   const title = typeof meta.title === 'string' || typeof meta.title === 'number' ? String(meta.title).trim() : stem.trim();
   const rawTags = Array.isArray(meta.tags) ? meta.tags : typeof meta.tags === 'string' ? meta.tags.split(',') : meta.tags == null ? [] : null;
   if (rawTags === null) return { problem: `${name}: tags must be a list` };
-  const tags = [...new Set(rawTags.map((t) => String(t).trim().toLowerCase()).filter(Boolean))];
+  const tags = [...new Set(rawTags.map((t) => normalizeTag(String(t))).filter(Boolean))];
   const visibility = meta.visibility ?? 'private';
   const dto = plainToInstance(CreateNoteDto, { title, body: body.replace(/\r\n/g, '\n'), tags, visibility });
   const problems = fieldProblems(validateSync(dto, { whitelist: true }));

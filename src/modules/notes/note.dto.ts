@@ -1,13 +1,22 @@
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { ApiProperty, ApiPropertyOptional, CharLength, ProblemDto } from '../web';
 import { VISIBILITIES, Visibility } from './note.entity';
+import { normalizeTag, TAG_PATTERN, TAG_RULE } from './tag';
 
 /* eslint-disable no-control-regex -- these patterns exist to refuse control characters */
 const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 const NO_CONTROL_EXCEPT_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
 /* eslint-enable no-control-regex */
 
-export const TAG_PATTERN = /^[a-z0-9_-]{1,32}$/;
+export { TAG_PATTERN };
+
+/** The API takes tags as a person would type them and stores them normalised (see normalizeTag), as the page's form does. */
+const NormalizedTags = () =>
+  Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((t: unknown) => (typeof t === 'string' ? normalizeTag(t) : t)) : value));
+
+const TAGS_DESCRIPTION =
+  'up to 20 tags, each 1 to 32 letters or digits of any script or _ - . after NFKC normalisation; stored NFKC-normalised and lower-cased (`Work` is `work`)';
 
 /** Decorators as if written one above another: TypeScript applies the lowest first, and class-validator checks them in that order. */
 function rules(...decorators: PropertyDecorator[]): PropertyDecorator {
@@ -31,7 +40,7 @@ export const NoteRules = {
       Matches(NO_CONTROL_EXCEPT_LINES, { message: message ?? 'must not contain control characters other than tabs and line breaks' }),
     ),
   tags: (message?: string) => {
-    const tag = { each: true, message: message ?? 'must be 1 to 32 characters of a-z, 0-9, _ and -' };
+    const tag = { each: true, message: message ?? TAG_RULE };
     return rules(
       IsOptional(),
       IsArray({ message: message ?? 'must be an array of tags' }),
@@ -52,7 +61,8 @@ export class CreateNoteDto {
   @NoteRules.body()
   body!: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 20, example: ['work', 'meeting-notes'], description: 'up to 20 tags matching [a-z0-9_-]{1,32}' })
+  @ApiPropertyOptional({ type: [String], maxItems: 20, example: ['work', 'meeting-notes', '会議', 'node.js'], description: TAGS_DESCRIPTION })
+  @NormalizedTags()
   @NoteRules.tags()
   tags?: string[];
 
@@ -72,13 +82,19 @@ export class UpdateNoteDto {
   @NoteRules.body()
   body?: string;
 
-  @ApiPropertyOptional({ type: [String], maxItems: 20 })
+  @ApiPropertyOptional({ type: [String], maxItems: 20, description: TAGS_DESCRIPTION })
+  @NormalizedTags()
   @NoteRules.tags()
   tags?: string[];
 
   @ApiPropertyOptional({ enum: VISIBILITIES })
   @NoteRules.visibility()
   visibility?: Visibility;
+
+  @ApiPropertyOptional({ description: 'pinned notes come first in the list; pinning alone changes neither updatedAt nor the content' })
+  @IsOptional()
+  @IsBoolean({ message: 'must be true or false' })
+  pinned?: boolean;
 }
 
 export class NoteDto {
@@ -87,6 +103,7 @@ export class NoteDto {
   @ApiProperty() body!: string;
   @ApiProperty({ type: [String] }) tags!: string[];
   @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
+  @ApiProperty({ description: 'shown first in the list' }) pinned!: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ minimum: 1, description: 'raised by every write; also the ETag ("v<version>") that If-Match takes' }) version!: number;

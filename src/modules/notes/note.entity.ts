@@ -7,6 +7,8 @@ export const VISIBILITIES: Visibility[] = ['private', 'public'];
 
 @Entity({ name: 'notes' })
 @Index('idx_notes_owner_created', ['ownerId', 'createdAt', 'id'])
+@Index('idx_notes_owner_pinned_updated', ['ownerId', 'pinned', 'updatedAt', 'id'])
+@Index('idx_notes_owner_pinned_created', ['ownerId', 'pinned', 'createdAt', 'id'])
 @Index('idx_notes_deleted_at', ['deletedAt'])
 export class Note {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_notes' })
@@ -41,6 +43,10 @@ export class Note {
   /** Who wrote this version (no foreign key: the account may be deleted since). */
   @Column({ type: 'varchar', length: 36, nullable: true })
   updatedBy!: string | null;
+
+  /** Shown before the others in the list. An arrangement, not content: pinning changes neither updatedAt nor the search entry. */
+  @Column({ type: 'boolean', default: false, transformer: { to: (v: boolean) => v, from: (v: unknown) => v === true || v === 1 || v === '1' } })
+  pinned!: boolean;
 
   /** In the trash since; purged 30 days later. */
   @InstantColumn({ nullable: true })

@@ -22,6 +22,20 @@ describe('NoteForm', () => {
     });
   });
 
+  it('takes tags in any script, separated by , ， or 、, normalised as the API stores them (NFKC, lower case)', () => {
+    expect(read({ title: 't', body: '', tags: '会議、東京，Node.JS, ＡＰＩ, ｶｲｷﾞ, Café', visibility: '' }).tags).toEqual([
+      '会議',
+      '東京',
+      'node.js',
+      'api',
+      'カイギ',
+      'café',
+    ]);
+    expect(errorsOf({ title: 't', body: '', tags: '会議, c++' })).toEqual({ tags: 'note.invalid.tags' });
+    expect(errorsOf({ title: 't', body: '', tags: 'あ'.repeat(32) })).toEqual({});
+    expect(errorsOf({ title: 't', body: '', tags: 'あ'.repeat(33) })).toEqual({ tags: 'note.invalid.tags' });
+  });
+
   it("gives each field the API's rules and one message key", () => {
     expect(errorsOf({ title: ' ', body: 'x\u0000', tags: 'Good, bad tag', visibility: 'secret' })).toEqual({
       title: 'note.invalid.title',

@@ -3,6 +3,7 @@ import { Matches } from 'class-validator';
 import { NoteRules } from './note.dto';
 import type { Visibility } from './note.entity';
 import type { NoteInput } from './notes.service';
+import { normalizeTag } from './tag';
 
 /** The note page's form: the API's rules on the fields as the form sends them, one message key per field. */
 export class NoteForm implements NoteInput {
@@ -14,11 +15,11 @@ export class NoteForm implements NoteInput {
   @NoteRules.body('note.invalid.body')
   body!: string;
 
-  /** As typed: "Work, meeting-notes". */
+  /** As typed: "Work, meeting-notes, 会議" (also with the ideographic comma 、 and the full-width ，); stored normalised, as the API does. */
   @Transform(({ value }: { value: string }) =>
     value
-      .split(',')
-      .map((t) => t.trim().toLowerCase())
+      .split(/[,、，]/)
+      .map(normalizeTag)
       .filter(Boolean),
   )
   @NoteRules.tags('note.invalid.tags')

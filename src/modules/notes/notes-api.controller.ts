@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UsePipes } from '@nestjs/common';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Request, Response } from 'express';
 import { authOf } from '../auth';
@@ -16,20 +16,11 @@ import {
   ProblemException,
   SignedIn,
 } from '../web';
-import { SEARCH_SORTS, type SearchSort } from './cursor';
+import { LIST_ORDERS, type ListOrder, SEARCH_SORTS, type SearchSort } from './cursor';
 import { etagOf, ifMatchVersions } from './etag';
-import {
-  CreateNoteDto,
-  NoteDto,
-  NoteListDto,
-  RevisionDto,
-  RevisionListDto,
-  RevisionSummaryDto,
-  StaleNoteProblemDto,
-  TAG_PATTERN,
-  UpdateNoteDto,
-} from './note.dto';
+import { CreateNoteDto, NoteDto, NoteListDto, RevisionDto, RevisionListDto, RevisionSummaryDto, StaleNoteProblemDto, UpdateNoteDto } from './note.dto';
 import { BadCursor, NotesService, NoteView, RevisionView, StaleNote, type ExpectedVersions } from './notes.service';
+import { normalizeTag, TAG_PATTERN, TAG_RULE } from './tag';
 import { apiValidationPipe } from './validation';
 
 const LIMIT = { message: 'must be a whole number from 1 to 100' };
@@ -65,10 +56,21 @@ export class ListNotesQuery {
   @IsIn(SEARCH_SORTS, { message: 'must be relevance or newest' })
   sort?: SearchSort;
 
-  @ApiPropertyOptional({ pattern: '^[a-z0-9_-]{1,32}$', description: 'only notes with this tag' })
+  @ApiPropertyOptional({
+    enum: LIST_ORDERS,
+    default: 'updated',
+    description:
+      'order of a list (without search words in q): pinned notes first, then the others, each part last updated first (updated) or last created first (created). A nextCursor carries its order: later pages need no order, and one that names another order is refused',
+  })
+  @IsOptional()
+  @IsIn(LIST_ORDERS, { message: 'must be updated or created' })
+  order?: ListOrder;
+
+  @ApiPropertyOptional({ maxLength: 32, example: '会議', description: 'only notes with this tag (normalised as tags are stored: NFKC, lower-cased)' })
   @IsOptional()
   @IsString()
-  @Matches(TAG_PATTERN, { message: 'must match [a-z0-9_-]{1,32}' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? normalizeTag(value) : value))
+  @Matches(TAG_PATTERN, { message: TAG_RULE })
   tag?: string;
 }
 
@@ -79,6 +81,7 @@ export function toDto(note: NoteView): NoteDto {
     body: note.body,
     tags: note.tags,
     visibility: note.visibility,
+    pinned: note.pinned,
     createdAt: note.createdAt.toISOString(),
     updatedAt: note.updatedAt.toISOString(),
     version: note.version,
@@ -167,7 +170,11 @@ export class NotesApiController {
   constructor(private readonly notes: NotesService) {}
 
   @Get()
-  @ApiOkResponse({ type: NoteListDto, description: 'own notes, newest first; with q, the matches by relevance, or newest first with sort=newest' })
+  @ApiOkResponse({
+    type: NoteListDto,
+    description:
+      'own notes, pinned first, then last updated first (or last created first with order=created); with search words in q, the matches by relevance, or newest first with sort=newest',
+  })
   @ApiResponse({ status: 400, type: ProblemDto })
   async list(@Req() req: Request, @Query() query: ListNotesQuery): Promise<NoteListDto> {
     try {
@@ -175,6 +182,7 @@ export class NotesApiController {
         q: query.q,
         tag: query.tag,
         sort: query.sort,
+        order: query.order,
         cursor: query.cursor,
         limit: query.limit ?? 20,
       });
@@ -210,7 +218,10 @@ export class NotesApiController {
 
   @Patch(':id')
   @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: NoteDto, description: 'the note as written (a new version), or as it was when the change changes nothing' })
+  @ApiOkResponse({
+    type: NoteDto,
+    description: 'the note as written (a new version), or as it was when the change changes nothing; `pinned` alone changes neither updatedAt nor the version',
+  })
   @ApiResponse({ status: 400, type: ProblemDto })
   @ApiResponse({ status: 404, type: ProblemDto })
   @ApiResponse({ status: 412, type: StaleNoteProblemDto, description: 'the note is no longer at the If-Match version: nothing was written' })

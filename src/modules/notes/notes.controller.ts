@@ -4,11 +4,11 @@ import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
 import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
 import { isId } from './note-id';
-import { TAG_PATTERN } from './note.dto';
-import type { SearchSort } from './cursor';
+import type { ListOrder, SearchSort } from './cursor';
 import { NoteEditForm, NoteForm } from './note.form';
 import { diffNotes } from './revision-diff';
 import { NotesService, BadCursor, NoteView, StaleNote, type NoteInput } from './notes.service';
+import { tagOrNull } from './tag';
 
 const PAGE_SIZE = 20;
 
@@ -39,19 +39,22 @@ export class NotesController {
     @Query('q') q?: string,
     @Query('tag') tag?: string,
     @Query('sort') sort?: string,
+    @Query('order') listOrder?: string,
     @Query('cursor') cursor?: string,
   ): Promise<Page> {
     const user = authOf(req).user!;
     const query = typeof q === 'string' ? q.slice(0, 500) : '';
-    const tagFilter = typeof tag === 'string' && TAG_PATTERN.test(tag) ? tag : undefined;
+    const tagFilter = tagOrNull(tag) ?? undefined;
     // A page forgives what the API refuses: an unknown order is the default one.
     const order: SearchSort = sort === 'newest' ? 'newest' : 'relevance';
+    const arranged: ListOrder = listOrder === 'created' ? 'created' : 'updated';
     let result;
     try {
       result = await this.notes.list(user.id, {
         q: query,
         tag: tagFilter,
         sort: order,
+        order: arranged,
         cursor: typeof cursor === 'string' ? cursor : undefined,
         limit: PAGE_SIZE,
         snippets: true,
@@ -65,6 +68,7 @@ export class NotesController {
           ...(query ? { q: query } : {}),
           ...(tagFilter ? { tag: tagFilter } : {}),
           ...(query && order !== 'relevance' ? { sort: order } : {}),
+          ...(arranged !== 'updated' ? { order: arranged } : {}),
           cursor: result.nextCursor,
         })}`
       : null;
@@ -75,6 +79,13 @@ export class NotesController {
       q: query,
       tag: tagFilter ?? '',
       sort: order,
+      order: arranged,
+      // The list's order choice, each a link that keeps the tag filter.
+      orders: (['updated', 'created'] as const).map((o) => ({
+        order: o,
+        href: `/notes?${new URLSearchParams({ ...(tagFilter ? { tag: tagFilter } : {}), order: o })}`,
+        current: o === arranged,
+      })),
       next,
       notice: result.notice,
       tags: await this.notes.tagsOf(user.id),
@@ -231,6 +242,20 @@ export class NotesController {
   async remove(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     if (!(await this.notes.trash(authOf(req).user!.id, id))) throw new NotFoundException();
     return new RedirectTo('/notes', { cookies: [this.cookies.setFlash('flash.noteTrashed')] });
+  }
+
+  @Post(':id/pin')
+  @SignedIn()
+  async pin(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    if (!(await this.notes.pin(authOf(req).user!.id, id, true))) throw new NotFoundException();
+    return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.notePinned')] });
+  }
+
+  @Post(':id/unpin')
+  @SignedIn()
+  async unpin(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    if (!(await this.notes.pin(authOf(req).user!.id, id, false))) throw new NotFoundException();
+    return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.noteUnpinned')] });
   }
 
   @Post(':id/restore')

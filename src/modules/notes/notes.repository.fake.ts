@@ -1,5 +1,6 @@
 import type { KeysetPosition } from '@kiroku/persistence';
 import type { EntityManager } from 'typeorm';
+import type { ListOrder } from './cursor';
 import type { Note } from './note.entity';
 import {
   sameContent,
@@ -155,11 +156,19 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
       .map((n) => ({ note: copy(n), key: { at: n.createdAt.getTime(), id: n.id } }));
   }
 
-  async page(ownerId: string, query: ParsedQuery, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+  async setPinned(ownerId: string, id: string, pinned: boolean): Promise<boolean> {
+    const row = this.rows.get(id);
+    if (!row || row.ownerId !== ownerId || row.deletedAt) return false;
+    row.pinned = pinned;
+    return true;
+  }
+
+  async page(ownerId: string, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+    const at = (n: NoteView) => (order === 'updated' ? n.updatedAt : n.createdAt).getTime();
     return this.live(ownerId)
-      .filter((n) => this.passesTags(n, query) && !query.exclude.some((t) => has(n, t)))
-      .filter((n) => !after || n.createdAt.getTime() < after.at || (n.createdAt.getTime() === after.at && n.id < after.id))
-      .sort(newestFirst)
+      .filter((n) => n.pinned === pinned && this.passesTags(n, query) && !query.exclude.some((t) => has(n, t)))
+      .filter((n) => !after || at(n) < after.at || (at(n) === after.at && n.id < after.id))
+      .sort((a, b) => at(b) - at(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, limit + 1)
       .map(copy);
   }

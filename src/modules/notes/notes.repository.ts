@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Database, keysetSql, type KeysetPosition, SqlParam } from '@kiroku/persistence';
 import { EntityManager, IsNull, Not } from 'typeorm';
+import type { ListOrder } from './cursor';
 import { NoteRevision } from './note-revision.entity';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
@@ -16,6 +17,7 @@ export interface NoteView {
   body: string;
   tags: string[];
   visibility: Visibility;
+  pinned: boolean;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -72,8 +74,11 @@ function revisionView(r: NoteRevision): RevisionView {
   };
 }
 
-/** The list order: newest first, by (created_at, id) on the (owner_id, created_at, id) index. */
-const NEWEST_FIRST = { at: 'n.created_at', id: 'n.id' };
+/** A list's order within its part (pinned or not), on the (owner_id, pinned, updated_at | created_at, id) indexes. */
+const LIST_COLUMNS: Record<ListOrder, { at: string; id: string }> = {
+  updated: { at: 'n.updated_at', id: 'n.id' },
+  created: { at: 'n.created_at', id: 'n.id' },
+};
 
 /**
  * Notes, their tags (tags, note_tags) and their search entries: the only SQL
@@ -123,6 +128,15 @@ export class NotesRepository {
       await this.setTags(m, next);
       return { outcome: 'written', note: { ...next, deletedAt: null } };
     });
+  }
+
+  /**
+   * Pins or unpins the owner's note outside the trash: its place in the list, not its content, so neither its
+   * update time nor its search entry changes. False when the owner has no such note.
+   */
+  async setPinned(ownerId: string, id: string, pinned: boolean): Promise<boolean> {
+    const result = await this.db.manager.update(Note, { id, ownerId, deletedAt: IsNull() }, { pinned });
+    return result.affected === 1;
   }
 
   /**
@@ -277,14 +291,16 @@ export class NotesRepository {
   }
 
   /**
-   * A page of the owner's notes outside the trash, newest first, after `after`: those with the query's
-   * tags, without its excluded tags and excluded words. Reads up to `limit + 1` notes (see keysetPage).
+   * A page of one part of the owner's notes outside the trash (the pinned ones, or the others) in `order`,
+   * latest first, after `after`: those with the query's tags, without its excluded tags and excluded words.
+   * Reads up to `limit + 1` notes (see keysetPage). `pinned` is written into the statement (a boolean is no
+   * SQLite parameter), so each part and order is one statement of constant text walking its index.
    */
-  page(ownerId: string, query: ParsedQuery, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+  page(ownerId: string, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
     const params: SqlParam[] = [ownerId];
-    const where = ['n.owner_id = $1', 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
+    const where = ['n.owner_id = $1', `n.pinned = ${pinned ? 'TRUE' : 'FALSE'}`, 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
     if (query.exclude.length) where.push(this.index.exclude(query, ownerId, params));
-    const page = keysetSql(NEWEST_FIRST, after, limit, params);
+    const page = keysetSql(LIST_COLUMNS[order], after, limit, params);
     if (page.where) where.push(page.where);
     return this.notesWhere(`${where.join(' AND ')} ${page.orderAndLimit}`, params);
   }

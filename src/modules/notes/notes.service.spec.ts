@@ -196,6 +196,36 @@ describe('NotesService', () => {
       expect(seen.slice(5)).toEqual(Array.from({ length: 30 }, (_, i) => `note ${29 - i}`));
     });
 
+    it('puts pinned notes first, each part in the order asked for, pages across both, and pinning moves no update time', async () => {
+      const [a, b, c, d] = await createMany(ALICE, 4);
+      await notes.update(ALICE, a.id, { body: 'edited' }, { authorId: ALICE });
+      clock.advance(MINUTE);
+      for (const n of [b, d]) expect((await notes.pin(ALICE, n.id, true))?.updatedAt).toEqual(n.updatedAt);
+      expect(await notes.pin(BOB, c.id, true)).toBeNull();
+      const all = async (order: 'updated' | 'created', limit: number) => {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await notes.list(ALICE, { limit, cursor, ...(cursor ? {} : { order }) });
+          seen.push(...titles(page.items));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor && seen.length < 20);
+        return seen;
+      };
+      for (const limit of [1, 2, 3, 4]) {
+        expect(await all('updated', limit)).toEqual(['note 3', 'note 1', 'note 0', 'note 2']);
+        expect(await all('created', limit)).toEqual(['note 3', 'note 1', 'note 2', 'note 0']);
+      }
+      // The cursor carries its order: naming the other one with it is refused.
+      const first = await notes.list(ALICE, { limit: 1, order: 'created' });
+      await expect(notes.list(ALICE, { limit: 1, order: 'updated', cursor: first.nextCursor! })).rejects.toThrow(BadCursor);
+      // A patch with pinned alone is a pin; with other fields, an edit that also pins.
+      const unpinned = await notes.update(ALICE, b.id, { pinned: false }, { authorId: ALICE });
+      expect(unpinned).toMatchObject({ pinned: false, updatedAt: b.updatedAt });
+      const edited = await notes.update(ALICE, c.id, { title: 'note 2, edited', pinned: true }, { authorId: ALICE });
+      expect(edited).toMatchObject({ pinned: true, updatedAt: new Date(clock.nowMs()) });
+    });
+
     it('a page that just holds the rest has no next cursor', async () => {
       await createMany(ALICE, 10);
       expect((await notes.list(ALICE, { limit: 10 })).nextCursor).toBeNull();

@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { keysetPage } from '@kiroku/persistence';
-import { BadCursor, keysetOf, ListCursor, readListCursor, searchCursor, searchPositionOf, type SearchPosition, type SearchSort } from './cursor';
+import {
+  BadCursor,
+  listCursor,
+  type ListOrder,
+  type ListPosition,
+  listPositionOf,
+  readListCursor,
+  searchCursor,
+  searchPositionOf,
+  type SearchPosition,
+  type SearchSort,
+} from './cursor';
 import { isId } from './note-id';
 import { Note, Visibility } from './note.entity';
 import { ExpectedVersions, NoteRecord, NotesRepository, NoteView, RevisionView, sameContent } from './notes.repository';
@@ -10,7 +20,7 @@ import { isEmpty, ParsedQuery, parseQuery } from './search/query';
 import type { SearchPart } from './search/search-index';
 import { snippet, Snippet } from './snippet';
 
-export { BadCursor, type NoteView, type RevisionView, type SearchSort, type Snippet, type ExpectedVersions };
+export { BadCursor, type ListOrder, type NoteView, type RevisionView, type SearchSort, type Snippet, type ExpectedVersions };
 
 /** The note is no longer at the version a change started from: nothing was written. `current` is the note as it is. */
 export class StaleNote extends Error {
@@ -77,12 +87,33 @@ export class NotesService {
   /**
    * Changes the fields given of the owner's note outside the trash, as `authorId`; null when there is no such
    * note. With `expected`, only if the note is still at one of those versions (else StaleNote). A change that
-   * changes nothing writes nothing and keeps the version.
+   * changes nothing writes nothing and keeps the version. `pinned` alone only pins or unpins (see pin), whatever
+   * the version; with other fields, it is set after them.
    */
-  async update(ownerId: string, id: string, patch: Partial<NoteInput>, options: { authorId: string; expected?: ExpectedVersions }): Promise<NoteView | null> {
+  async update(
+    ownerId: string,
+    id: string,
+    { pinned, ...content }: Partial<NoteInput> & { pinned?: boolean },
+    options: { authorId: string; expected?: ExpectedVersions },
+  ): Promise<NoteView | null> {
+    const patch = definedOnly(content);
+    if (pinned !== undefined && Object.keys(patch).length === 0) return this.pin(ownerId, id, pinned);
+    const updated = await this.updateContent(ownerId, id, patch, options);
+    if (!updated || pinned === undefined) return updated;
+    await this.notes.setPinned(ownerId, id, pinned);
+    return { ...updated, pinned };
+  }
+
+  /** Pins the owner's note to the top of the list, or unpins it: an arrangement, so its update time, version and content stay as they are. */
+  async pin(ownerId: string, id: string, pinned: boolean): Promise<NoteView | null> {
+    if (!isId(id) || !(await this.notes.setPinned(ownerId, id, pinned))) return null;
+    return this.own(ownerId, id);
+  }
+
+  private async updateContent(ownerId: string, id: string, patch: Partial<NoteInput>, options: { authorId: string; expected?: ExpectedVersions }): Promise<NoteView | null> {
     if (!isId(id)) return null;
     const result = await this.notes.revise(ownerId, id, options.expected ?? null, (current) => {
-      const next = { ...current, ...definedOnly(patch) };
+      const next = { ...current, ...patch };
       next.tags = tagSet(next.tags);
       if (sameContent(current, next)) return null;
       return { ...next, version: current.version + 1, updatedAt: this.clock.now(), updatedBy: options.authorId };
@@ -180,12 +211,13 @@ export class NotesService {
   }
 
   /**
-   * The owner's notes, newest first; with words to search for, by relevance (see `search`) or, with `sort`
-   * 'newest', the matches newest first. With `snippets`, each with an excerpt around the first match.
+   * The owner's notes, pinned ones first, then the others, each part in `order` (last updated first unless
+   * 'created'; a cursor carries its order); with words to search for, by relevance (see `search`) or, with
+   * `sort` 'newest', the matches newest first. With `snippets`, each with an excerpt around the first match.
    */
   async list(
     ownerId: string,
-    options: { q?: string; tag?: string; sort?: SearchSort; cursor?: string; limit: number; snippets?: boolean },
+    options: { q?: string; tag?: string; sort?: SearchSort; order?: ListOrder; cursor?: string; limit: number; snippets?: boolean },
   ): Promise<ListResult> {
     const query: ParsedQuery = parseQuery(options.q ?? '');
     if (options.tag) query.tags.push(options.tag);
@@ -194,7 +226,7 @@ export class NotesService {
 
     const page = query.include.length
       ? await this.search(ownerId, query, options.sort ?? 'relevance', cursor ? searchPositionOf(cursor, options.sort ?? 'relevance') : null, options.limit)
-      : await this.newestFirst(ownerId, query, cursor, options.limit);
+      : await this.listPage(ownerId, query, cursor ? listPositionOf(cursor, options.order) : null, options.order ?? 'updated', options.limit);
     const items = options.snippets ? page.items.map((n) => ({ ...n, snippet: snippet(n.body, query) })) : page.items;
     return { items, nextCursor: page.nextCursor, notice: query.notice };
   }
@@ -225,15 +257,33 @@ export class NotesService {
     return { items: page.map((f) => f.note), nextCursor: found.length > limit && last ? searchCursor(sort, last.position) : null };
   }
 
-  /** A page of the owner's notes newest first, filtered by tags and excluded words only. */
-  private async newestFirst(
+  /**
+   * A page of the owner's notes filtered by tags and excluded words only: the pinned ones, then the others, each
+   * part latest first in the order, after `after` (whose order wins over `order`). Each part is a walk of its
+   * index that stops at the page's end.
+   */
+  private async listPage(
     ownerId: string,
     query: ParsedQuery,
-    cursor: ListCursor | null,
+    after: ListPosition | null,
+    order: ListOrder,
     limit: number,
   ): Promise<{ items: NoteView[]; nextCursor: string | null }> {
-    const found = await this.notes.page(ownerId, query, cursor ? keysetOf(cursor) : null, limit);
-    return keysetPage(found, limit, (n) => ({ at: n.createdAt.getTime(), id: n.id }));
+    const listOrder = after?.order ?? order;
+    // The page and one more, to know whether there is a next page.
+    const found: Array<{ note: NoteView; part: number }> = [];
+    for (let part = after?.part ?? 0; part < 2 && found.length <= limit; part++) {
+      const from = after && after.part === part ? after : null;
+      const rows = await this.notes.page(ownerId, query, listOrder, part === 0, from, limit - found.length);
+      found.push(...rows.map((note) => ({ note, part })));
+    }
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    const at = (note: NoteView) => (listOrder === 'updated' ? note.updatedAt : note.createdAt).getTime();
+    return {
+      items: page.map((f) => f.note),
+      nextCursor: found.length > limit && last ? listCursor({ order: listOrder, part: last.part, at: at(last.note), id: last.note.id }) : null,
+    };
   }
 }
 
@@ -243,9 +293,9 @@ function revisionOf(note: NoteView): RevisionView {
   return { noteId: id, version, title, body, tags, visibility, authorId: updatedBy, savedAt: updatedAt };
 }
 
-/** Tags as stored: each name once, in order. */
+/** Tags as stored: each name once, in byte order (code points, as the database orders tag_names; not UTF-16 units). */
 function tagSet(names: string[]): string[] {
-  return [...new Set(names)].sort();
+  return [...new Set(names)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 /** A note to insert, its tags a set. */
@@ -256,6 +306,7 @@ function newNote(ownerId: string, input: NoteInput, createdAt: Date, updatedAt: 
     title: input.title,
     body: input.body,
     visibility: input.visibility,
+    pinned: false,
     tags: tagSet(input.tags),
     createdAt,
     updatedAt,

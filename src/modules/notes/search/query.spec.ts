@@ -21,6 +21,11 @@ describe('parseQuery', () => {
     expect(q).toMatchObject({ tags: ['ops'], excludedTags: ['draft'] });
   });
 
+  it('reads tags of any script, normalised as tags are stored, and drops what is not a tag', () => {
+    expect(parseQuery('tag:会議 -tag:東京 tag:Node.JS tag:ＡＰＩ')).toMatchObject({ tags: ['会議', 'node.js', 'api'], excludedTags: ['東京'] });
+    expect(parseQuery('tag:c++ tag:#x')).toMatchObject({ tags: [], excludedTags: [], notice: 'search.nothingToSearch' });
+  });
+
   it.each([
     ['"unbalanced phrase', { include: [['unbalanced', 'phrase']], notice: 'search.unbalancedQuote' }],
     ['-', { include: [], notice: 'search.nothingToSearch' }],

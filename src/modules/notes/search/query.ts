@@ -1,3 +1,4 @@
+import { tagOrNull } from '../tag';
 import { queryTokens } from './text';
 
 export interface SearchTerm {
@@ -16,7 +17,6 @@ export interface ParsedQuery {
   notice?: 'search.unbalancedQuote' | 'search.nothingToSearch';
 }
 
-const TAG = /^[a-z0-9_-]{1,32}$/;
 const MAX_TERMS = 16;
 
 /**
@@ -38,8 +38,8 @@ export function parseQuery(input: string): ParsedQuery {
     let word = match[3];
     if (word?.startsWith('-')) word = word.slice(1);
     if (word !== undefined && /^tag:/i.test(word)) {
-      const name = word.slice(4).toLowerCase();
-      if (TAG.test(name)) (negated ? query.excludedTags : query.tags).push(name);
+      const name = tagOrNull(word.slice(4));
+      if (name) (negated ? query.excludedTags : query.tags).push(name);
       continue;
     }
     const raw = phrase ?? word ?? '';

@@ -105,7 +105,7 @@ const ownerToken = (ownerId: string) => `o${ownerId.replace(/-/g, '')}`;
 class SqliteSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote, options: { fresh?: boolean } = {}): Promise<void> {
     const [row] = options.fresh ? [] : await m.query<Array<{ fts_rowid: number }>>('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
-    const values = [ownerToken(note.ownerId), indexText(note.title), note.tags.join(' '), indexText(note.body)];
+    const values = [ownerToken(note.ownerId), indexText(note.title), indexText(note.tags.join(' ')), indexText(note.body)];
     if (row) {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
       return;
@@ -133,7 +133,7 @@ class SqliteSearchIndex extends SearchIndex {
         rowid,
         ownerToken(note.ownerId),
         indexText(note.title),
-        note.tags.join(' '),
+        indexText(note.tags.join(' ')),
         indexText(note.body),
       ]);
       await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)', [note.id, rowid]);
@@ -183,13 +183,15 @@ class SqliteSearchIndex extends SearchIndex {
 
 /**
  * A required tag as a condition on the index's tags column, so that FTS5 skips the notes without it instead of
- * the walk testing each match: `ops-team` is the phrase "ops team" there, which a note tagged `ops` and `team`
- * also has, so the caller still checks the tag itself. (An excluded tag gets no such condition: "ops" is also
- * in `ops-team`.)
+ * the walk testing each match. The tag is given as the column was written (indexText) for FTS5 to cut into the
+ * same tokens: `ops-team` is the phrase "ops team" there, which a note tagged `ops` and `team` also has, and
+ * `会議` is also a bigram of `定例会議`, so the caller still checks the tag itself. A tag without a letter or
+ * digit (`.`, `-_`) would be an empty phrase that matches nothing, so it gets no condition, and neither does an
+ * excluded tag ("ops" is also in `ops-team`).
  */
 const tagsMatch = (tag: string) => {
-  const tokens = tag.split(/[-_]+/).filter(Boolean);
-  return tokens.length ? ` AND tags : "${tokens.join(' ')}"` : '';
+  const text = indexText(tag).trim();
+  return /[\p{L}\p{N}]/u.test(text) ? ` AND tags : "${text.replace(/"/g, '""')}"` : '';
 };
 const ownerMatch = (ownerId: string) => `owner : "${ownerToken(ownerId)}"`;
 const ftsTerms = (list: SearchTerm[], op: string, columns = '{title tags body}') => `${columns} : (${list.map(fts5Phrase).join(` ${op} `)})`;
@@ -216,7 +218,7 @@ class PostgresSearchIndex extends SearchIndex {
         notes.map((n) => n.ownerId),
         notes.map((n) => n.createdAt.getTime()),
         notes.map((n) => indexText(n.title)),
-        notes.map((n) => n.tags.join(' ')),
+        notes.map((n) => indexText(n.tags.join(' '))),
         notes.map((n) => indexText(n.body)),
       ],
     );
