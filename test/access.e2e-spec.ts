@@ -136,8 +136,12 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/notes/trash', 302, 200, 200],
     ['/notes/:id', 404, 200, 404],
     ['/notes/:id/edit', 302, 200, 404],
+    ['/notes/:id/history', 302, 200, 404], // a public note's history too: earlier versions may hold what was taken out
+    ['/notes/:id/history/:version', 302, 200, 404],
     ['/api/v1/notes', 401, 200, 200],
     ['/api/v1/notes/:id', 401, 200, 404],
+    ['/api/v1/notes/:id/revisions', 401, 200, 404],
+    ['/api/v1/notes/:id/revisions/:version', 401, 200, 404],
     ['/api/docs', 200, 200, 200],
     ['/api/docs/json', 200, 200, 200],
     ['/login', 200, 302, 302],
@@ -161,7 +165,7 @@ describeEachEngine('access control and CSRF', (engine) => {
 
   it.each(MATRIX)('GET %s answers anonymous %i, user %i, admin %i', async (path, anonymous, user, adminStatus) => {
     const statuses = [];
-    const concretePath = path.replace(':id', noteId);
+    const concretePath = path.replace(':id', noteId).replace(':version', '1');
     for (const c of [anon, alice, admin]) statuses.push((await c.get(concretePath)).status);
     expect(statuses).toEqual([anonymous, user, adminStatus]);
   });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UsePipes } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UsePipes } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { Request, Response } from 'express';
@@ -25,13 +25,20 @@ import { apiValidationPipe } from './validation';
 
 const LIMIT = { message: 'must be a whole number from 1 to 100' };
 
+/** `limit` of a paged list: 1 to 100 items, 20 unless given. */
+function PageLimit(items: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: `${items} per page` }),
+    IsOptional(),
+    Type(() => Number),
+    IsInt(LIMIT),
+    Min(1, LIMIT),
+    Max(100, LIMIT),
+  );
+}
+
 export class ListNotesQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'notes per page' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt(LIMIT)
-  @Min(1, LIMIT)
-  @Max(100, LIMIT)
+  @PageLimit('notes')
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
@@ -101,12 +108,7 @@ function toRevisionSummary(revision: RevisionView & { current: boolean }): Revis
 }
 
 export class ListRevisionsQuery {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20, description: 'versions per page' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt(LIMIT)
-  @Min(1, LIMIT)
-  @Max(100, LIMIT)
+  @PageLimit('versions')
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
