@@ -35,7 +35,7 @@ describeEachEngine('note versions and history', (engine) => {
       body: JSON.stringify(body),
     });
     clock.advance(1000);
-    return { status: res.status, etag: res.headers.get('etag'), type: res.headers.get('content-type'), body: (await res.json()) };
+    return { status: res.status, etag: res.headers.get('etag'), type: res.headers.get('content-type'), body: await res.json() };
   };
   const remove = async (id: string, ifMatch: string) => {
     const res = await fetch(`${t.url}/api/v1/notes/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${alice.token}`, 'if-match': ifMatch } });

@@ -30,7 +30,8 @@ const percentile = (values, p) => {
 
 /** Replaces the history table by a view that takes inserts and keeps nothing: the same build, without history. */
 async function switchOffHistory(engine, env) {
-  const view = 'CREATE VIEW note_revisions AS SELECT id AS note_id, version, title, body, tag_names, visibility, updated_by AS author_id, updated_at AS saved_at FROM notes WHERE 1 = 0';
+  const view =
+    'CREATE VIEW note_revisions AS SELECT id AS note_id, version, title, body, tag_names, visibility, updated_by AS author_id, updated_at AS saved_at FROM notes WHERE 1 = 0';
   if (engine === 'sqlite') {
     const Database = require('better-sqlite3');
     const db = new Database(env.DATABASE_PATH);
@@ -76,7 +77,10 @@ async function sizes(engine, env) {
 async function engineRun(engine, cluster) {
   const servers = [];
   for (const label of ['history', 'none']) {
-    const env = engine === 'postgres' ? { DATABASE_URL: await cluster.createDatabase(`bench_revisions_${label}`) } : { DATABASE_PATH: join(tempDir(), `${label}.sqlite`) };
+    const env =
+      engine === 'postgres'
+        ? { DATABASE_URL: await cluster.createDatabase(`bench_revisions_${label}`) }
+        : { DATABASE_PATH: join(tempDir(), `${label}.sqlite`) };
     // Start once to migrate, then (for "none") switch the history off before the measured server starts.
     let server = await startServer({ ...env, PUBLIC_URL: 'http://127.0.0.1' });
     await msUntilOk(server, '/health/ready');
@@ -88,7 +92,11 @@ async function engineRun(engine, cluster) {
     const headers = { authorization: `Bearer ${acct.token}`, 'content-type': 'application/json' };
     const ids = [];
     for (let i = 0; i < NOTES; i++) {
-      const res = await fetch(`${server.url}/api/v1/notes`, { method: 'POST', headers, body: JSON.stringify({ title: `Runbook ${i}`, body: bodyOf(i), tags: ['ops'] }) });
+      const res = await fetch(`${server.url}/api/v1/notes`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ title: `Runbook ${i}`, body: bodyOf(i), tags: ['ops'] }),
+      });
       if (res.status !== 201) throw new Error(`create: ${res.status} ${await res.text()}`);
       ids.push((await res.json()).id);
     }
@@ -102,7 +110,11 @@ async function engineRun(engine, cluster) {
           const lines = bodyOf(i).split('\n');
           lines[round % lines.length] = `${round} edited in round ${round}: ${LINE}`;
           const started = process.hrtime.bigint();
-          const res = await fetch(`${s.server.url}/api/v1/notes/${s.ids[i]}`, { method: 'PATCH', headers: s.headers, body: JSON.stringify({ body: lines.join('\n') }) });
+          const res = await fetch(`${s.server.url}/api/v1/notes/${s.ids[i]}`, {
+            method: 'PATCH',
+            headers: s.headers,
+            body: JSON.stringify({ body: lines.join('\n') }),
+          });
           await res.arrayBuffer();
           s.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
           if (res.status !== 200) throw new Error(`${s.label}: edit answered ${res.status}`);

@@ -110,7 +110,12 @@ export class NotesService {
     return this.own(ownerId, id);
   }
 
-  private async updateContent(ownerId: string, id: string, patch: Partial<NoteInput>, options: { authorId: string; expected?: ExpectedVersions }): Promise<NoteView | null> {
+  private async updateContent(
+    ownerId: string,
+    id: string,
+    patch: Partial<NoteInput>,
+    options: { authorId: string; expected?: ExpectedVersions },
+  ): Promise<NoteView | null> {
     if (!isId(id)) return null;
     const result = await this.notes.revise(ownerId, id, options.expected ?? null, (current) => {
       const next = { ...current, ...patch };
