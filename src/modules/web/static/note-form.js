@@ -152,6 +152,15 @@
     form.addEventListener('input', changed);
     form.addEventListener('change', changed);
 
+    // Ctrl+Enter (Cmd+Enter on a Mac) saves from any field: requestSubmit runs the same checks as the Save button.
+    var shortcut = form.querySelector('[data-save-shortcut]');
+    if (shortcut) shortcut.hidden = false; // said only where it works
+    form.addEventListener('keydown', function (event) {
+      if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
+      event.preventDefault();
+      form.requestSubmit(form.querySelector('button[type="submit"]'));
+    });
+
     form.addEventListener('submit', function (event) {
       if (count()) {
         // Over a limit: nothing is sent, the text stays, the counter says which limit.
