@@ -1,8 +1,8 @@
-import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
-import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn } from '../web';
+import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn, toggleTask } from '../web';
 import { isId } from './note-id';
 import type { ListOrder, SearchSort } from './cursor';
 import { NoteEditForm, NoteForm } from './note.form';
@@ -185,6 +185,29 @@ export class NotesController {
     const values = { title: mine.title, body: mine.body, tags: mine.tags.join(', '), visibility: mine.visibility, version: String(current.version) };
     const conflict = { current, diff: diffNotes(current, { ...mine, tags: [...new Set(mine.tags)].sort() }) };
     return this.editPage(current.id, { values, errors: {} }, undefined, current, conflict).with({ status: 409 });
+  }
+
+  /**
+   * Ticks or unticks the n-th task (0-based, as the page counts them) of the note at the version the page showed:
+   * a versioned edit, so a note changed since leaves the text as it is and says so.
+   */
+  @Post(':id/tasks/:n')
+  @SignedIn()
+  async toggleTask(@Req() req: Request, @Param('id') id: string, @Param('n') n: string, @Body('version') version?: string): Promise<RedirectTo> {
+    const user = authOf(req).user!;
+    const note = await this.own(req, id);
+    const expected = typeof version === 'string' && /^[1-9][0-9]{0,9}$/.test(version) ? Number(version) : NaN;
+    const stale = new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.taskStale')] });
+    if (expected !== note.version) return stale;
+    const body = /^(0|[1-9][0-9]{0,5})$/.test(n) ? toggleTask(note.body, Number(n)) : null;
+    if (body === null) throw new NotFoundException();
+    try {
+      await this.notes.update(user.id, id, { body }, { authorId: user.id, expected: [expected] });
+    } catch (error) {
+      if (error instanceof StaleNote) return stale;
+      throw error;
+    }
+    return new RedirectTo(`/notes/${id}#task-${n}`);
   }
 
   /** A note's versions, newest first: the current one, then those kept. */

@@ -1,4 +1,4 @@
-import { renderMarkdown } from './markdown';
+import { renderMarkdown, toggleTask, withTaskForms } from './markdown';
 
 describe('renderMarkdown', () => {
   it('renders ordinary Markdown', () => {
@@ -35,5 +35,70 @@ describe('renderMarkdown', () => {
 
   it('drops inline styles (the CSP allows none)', () => {
     expect(renderMarkdown('| a | b |\n|--:|:-:|\n| 1 | 2 |')).not.toContain('style=');
+  });
+});
+
+describe('task lists', () => {
+  const source = [
+    '- [ ] first',
+    '- [x] second',
+    '',
+    '```',
+    '- [ ] in a fence, not a task',
+    '```',
+    '',
+    '    - [ ] indented code, not a task',
+    '',
+    '> 1. [X] quoted',
+    '>    - [ ] nested',
+    '',
+    '- not [ ] a task',
+    '- [ ]',
+    '',
+  ].join('\n');
+
+  it('renders each task as a disabled checkbox, and nothing in code', () => {
+    const html = renderMarkdown(source);
+    expect(html.match(/<input[^>]*>/g)).toEqual([
+      '<input type="checkbox" disabled />',
+      '<input type="checkbox" disabled checked />',
+      '<input type="checkbox" disabled checked />',
+      '<input type="checkbox" disabled />',
+    ]);
+    expect(html).toContain('<li><input type="checkbox" disabled /> first</li>');
+    expect(html).toContain('- [ ] in a fence, not a task');
+    expect(html).toContain('<li>not [ ] a task</li>');
+  });
+
+  it('toggles the n-th task as the page counts it, changing only its box', () => {
+    expect(toggleTask(source, 0)).toBe(source.replace('- [ ] first', '- [x] first'));
+    expect(toggleTask(source, 1)).toBe(source.replace('- [x] second', '- [ ] second'));
+    expect(toggleTask(source, 2)).toBe(source.replace('1. [X] quoted', '1. [ ] quoted'));
+    expect(toggleTask(source, 3)).toBe(source.replace('- [ ] nested', '- [x] nested'));
+    expect(toggleTask(source, 4)).toBeNull();
+    expect(toggleTask('```\n- [ ] a\n```\n- [ ] b\n', 0)).toBe('```\n- [ ] a\n```\n- [x] b\n');
+  });
+
+  it('keeps Windows line breaks and finds the task on its line', () => {
+    expect(toggleTask('text\r\n\r\n- [ ] a\r\n- [ ] b\r\n', 1)).toBe('text\r\n\r\n- [ ] a\r\n- [x] b\r\n');
+  });
+
+  it('lets no other input through the sanitiser', () => {
+    expect(renderMarkdown('<input type="text" value="x">')).not.toContain('<input');
+  });
+
+  it('makes each box a form that posts the note version (the owner’s page)', () => {
+    const html = withTaskForms(renderMarkdown('- [ ] a\n- [x] b\n'), {
+      action: '/notes/n1/tasks',
+      csrfToken: 't"k',
+      version: 7,
+      tick: 'Tick',
+      untick: 'Untick',
+    });
+    expect(html).toContain(
+      '<form method="post" action="/notes/n1/tasks/0" class="task" id="task-0"><input type="hidden" name="_csrf" value="t&quot;k"><input type="hidden" name="version" value="7"><button type="submit" class="task-box" role="checkbox" aria-checked="false" aria-label="Tick"></button></form> a',
+    );
+    expect(html).toContain('action="/notes/n1/tasks/1"');
+    expect(html).toContain('aria-checked="true" aria-label="Untick"');
   });
 });

@@ -13,6 +13,8 @@ let renderer: Renderer | undefined;
 interface Renderer {
   html: (source: string) => string;
   text: (source: string) => string;
+  /** The tasks as the page shows them (see tasksIn). */
+  tasks: (source: string) => Task[];
 }
 
 function makeRenderer(): Renderer {
@@ -33,6 +35,20 @@ function makeRenderer(): Renderer {
     const alt = self.renderInlineAsText(token.children ?? [], _options, env) || src;
     return `<a href="${md.utils.escapeHtml(src)}">${md.utils.escapeHtml(alt)}</a>`;
   };
+  // Task lists (`- [ ] a`, `- [x] b`) as disabled checkboxes. A core rule of our own rather than
+  // markdown-it-task-lists (last published 2018): toggling a task counts tasks with the same function (tasksIn).
+  md.core.ruler.push('task_lists', (state) => {
+    const tasks = tasksIn(state.tokens);
+    (state.env as { tasks?: Task[] }).tasks = tasks;
+    for (const task of tasks) {
+      const first = task.inline.children![0];
+      first.content = first.content.replace(TASK_BOX, ' ');
+      const box = new state.Token('html_inline', '', 0);
+      box.meta = { taskBox: true }; // not text: excerpts (plainText) leave it out
+      box.content = task.checked ? '<input type="checkbox" disabled checked>' : '<input type="checkbox" disabled>';
+      task.inline.children!.unshift(box);
+    }
+  });
 
   const SANITIZE: SanitizeHtml.IOptions = {
     allowedTags: [
@@ -62,19 +78,57 @@ function makeRenderer(): Renderer {
       'tr',
       'th',
       'td',
+      'input',
     ],
-    allowedAttributes: { a: ['href', 'title', 'rel'], ol: ['start'], code: ['class'] },
+    allowedAttributes: { a: ['href', 'title', 'rel'], ol: ['start'], code: ['class'], input: ['type', 'disabled', 'checked'] },
     allowedClasses: { code: [/^language-[\w-]+$/] },
     allowedSchemes: SAFE_SCHEMES,
     allowedSchemesAppliedToAttributes: ['href'],
     allowProtocolRelative: false,
-    transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow ugc' }) },
+    transformTags: {
+      a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow ugc' }),
+      // An input is only ever a task's box: a disabled checkbox, checked or not, whatever else it said.
+      input: (_tag, attribs) => ({ tagName: 'input', attribs: { type: 'checkbox', disabled: '', ...('checked' in attribs ? { checked: '' } : {}) } }),
+    },
   };
-  return { html: (source) => sanitizeHtml(md.render(source), SANITIZE), text: (source) => plainText(md.parse(source, {})) };
+  return {
+    html: (source) => sanitizeHtml(md.render(source), SANITIZE),
+    text: (source) => plainText(md.parse(source, {})),
+    tasks: (source) => {
+      const env: { tasks?: Task[] } = {};
+      md.parse(source, env);
+      return env.tasks ?? [];
+    },
+  };
+}
+
+interface Task {
+  /** The item's first paragraph's inline token; its first child is the text that starts with the box. */
+  inline: Token;
+  /** The line (0-based, in the source) where that paragraph starts, and so the box. */
+  line: number;
+  checked: boolean;
+}
+
+/**
+ * The task list items in document order: a list item whose first paragraph starts with `[ ]`, `[x]` or `[X]` and a
+ * space. Code (fenced or indented) is never a list item's paragraph, so it never counts. Both the renderer and
+ * toggleTask count tasks with this, so the n-th box on the page is the n-th box in the source.
+ */
+function tasksIn(tokens: Token[]): Task[] {
+  const tasks: Task[] = [];
+  for (let i = 2; i < tokens.length; i++) {
+    const inline = tokens[i];
+    if (inline.type !== 'inline' || tokens[i - 1].type !== 'paragraph_open' || tokens[i - 2].type !== 'list_item_open') continue;
+    const first = inline.children?.[0];
+    if (first?.type !== 'text' || !TASK_BOX.test(first.content) || !tokens[i - 1].map) continue;
+    tasks.push({ inline, line: tokens[i - 1].map![0], checked: first.content[1] !== ' ' });
+  }
+  return tasks;
 }
 
 /** A task list item's box as typed (`- [ ] `, `- [x] `): no text of the item. */
-const TASK_BOX = /^\[[ xX]\]\s+/;
+const TASK_BOX = /^\[[ xX]\][ \t]+/;
 
 /**
  * The text a reader sees in the rendered tokens, as one line: the words of headings, paragraphs, list items,
@@ -102,6 +156,7 @@ function inlineText(children: Token[], inList: boolean): string {
   let out = '';
   for (let i = 0; i < children.length; i++) {
     const child = children[i];
+    if ((child.meta as { taskBox?: boolean } | null)?.taskBox) continue;
     if (child.type === 'text' || child.type === 'code_inline' || child.type === 'html_inline') {
       out += i === 0 && inList ? child.content.replace(TASK_BOX, '') : child.content;
     } else if (child.type === 'softbreak' || child.type === 'hardbreak') {
@@ -130,4 +185,60 @@ export function renderMarkdown(source: string): string {
 export function markdownText(source: string): string {
   renderer ??= makeRenderer();
   return renderer.text(source);
+}
+
+/**
+ * The source with its n-th task (0-based, as tasksIn counts: the n-th box on the page) ticked or unticked; null
+ * when there is no such task. Only the box's one character changes: every other byte of the text stays.
+ */
+export function toggleTask(source: string, n: number): string | null {
+  renderer ??= makeRenderer();
+  const task = renderer.tasks(source)[n];
+  if (!task) return null;
+  // markdown-it counts lines after turning \r\n and \r into \n; find the task's line in the text as stored.
+  const lineBreak = /\r\n|\r|\n/g;
+  let start = 0;
+  for (let line = 0; line < task.line; line++) {
+    if (!lineBreak.exec(source)) return null;
+    start = lineBreak.lastIndex;
+  }
+  // Before the box on its line there are only container marks (`>`, `-`, `1.`, spaces): the first box is the task's.
+  const box = /\[([ xX])\]/.exec(source.slice(start));
+  if (!box) return null;
+  const at = start + box.index + 1;
+  return source.slice(0, at) + (task.checked ? ' ' : 'x') + source.slice(at + 1);
+}
+
+/** What a note page needs to make each task's box a form that ticks it (the owner's page only). */
+export interface TaskForms {
+  /** `/notes/:id/tasks`: each box posts to `<action>/<n>`. */
+  action: string;
+  csrfToken: string;
+  version: number;
+  /** The button's label for a box not ticked, and for a ticked one (already escaped by the caller's i18n). */
+  tick: string;
+  untick: string;
+}
+
+/**
+ * Sanitised HTML whose task boxes are small forms (a button posting the note's version), so that the owner ticks
+ * a task without JavaScript. The sanitiser leaves no <input> but the boxes, in exactly these two spellings.
+ */
+export function withTaskForms(html: string, forms: TaskForms): string {
+  let n = 0;
+  return html.replace(/<input type="checkbox" disabled(?:="")?( checked(?:="")?)? \/>/g, (_match, checked?: string) => {
+    const i = n++;
+    const done = checked !== undefined;
+    return (
+      `<form method="post" action="${escapeAttr(`${forms.action}/${i}`)}" class="task" id="task-${i}">` +
+      `<input type="hidden" name="_csrf" value="${escapeAttr(forms.csrfToken)}">` +
+      `<input type="hidden" name="version" value="${forms.version}">` +
+      `<button type="submit" class="task-box" role="checkbox" aria-checked="${done}" aria-label="${escapeAttr(done ? forms.untick : forms.tick)}"></button>` +
+      `</form>`
+    );
+  });
+}
+
+function escapeAttr(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }

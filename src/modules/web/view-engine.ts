@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
 import { Eta } from 'eta';
 import { formatInstant, isLocale, Locale, MessageArg, timeZones, translate } from './i18n';
-import { renderMarkdown } from './markdown';
+import { renderMarkdown, withTaskForms } from './markdown';
 
 export const VIEWS_DIR = join(__dirname, 'views');
 export const STATIC_DIR = join(__dirname, 'static');
@@ -37,8 +37,8 @@ export interface ViewHelpers {
   t(key: string, ...args: MessageArg[]): string;
   /** A date and time in the reader's language and zone. */
   localtime(value: Date | number | null | undefined): string;
-  /** Markdown as sanitised HTML. */
-  markdown(source: string | null | undefined): Html;
+  /** Markdown as sanitised HTML; with `tasks` (the owner's note page), each task's box is a form that ticks it. */
+  markdown(source: string | null | undefined, tasks?: { action: string; csrfToken: string; version: number }): Html;
   /** The time-zone picker's <option>s with `selected` marked. */
   timeZoneOptions(selected: string | null | undefined): Html;
   /** At most `length` characters, ending in "..." when cut (as Liquid's truncate did). */
@@ -78,7 +78,14 @@ export function createViewEngine(cache: boolean): ViewEngine {
       const bound: ViewHelpers = {
         t: (key, ...args) => translate(locale, key, args),
         localtime: (value) => formatInstant(value, locale, timeZone),
-        markdown: (source) => new Html(renderMarkdown(source ?? '')),
+        markdown: (source, tasks) => {
+          const html = renderMarkdown(source ?? '');
+          return new Html(
+            tasks
+              ? withTaskForms(html, { ...tasks, tick: translate(locale, 'notes.task.tick', []), untick: translate(locale, 'notes.task.untick', []) })
+              : html,
+          );
+        },
         timeZoneOptions: (selected) => new Html(timeZoneOptions(selected ?? 'UTC')),
         truncate: (value, length) => {
           const s = value ?? '';
