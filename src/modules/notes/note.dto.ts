@@ -25,6 +25,9 @@ function rules(...decorators: PropertyDecorator[]): PropertyDecorator {
   };
 }
 
+/** A note's limits in code points (the page's counters show the same). */
+export const NOTE_BODY_MAX = 100_000;
+
 /**
  * Each field's rules, for the API's DTOs and the page's form (note.form.ts)
  * alike. The form gives `message`, its one message key for the field, in
@@ -36,7 +39,7 @@ export const NoteRules = {
   body: (message?: string) =>
     rules(
       IsString({ message }),
-      CharLength(0, 100_000, { message }),
+      CharLength(0, NOTE_BODY_MAX, { message }),
       Matches(NO_CONTROL_EXCEPT_LINES, { message: message ?? 'must not contain control characters other than tabs and line breaks' }),
     ),
   tags: (message?: string) => {

@@ -121,3 +121,51 @@ describeEachEngine('task lists on the note page', (engine) => {
     expect((await api.call('GET', `/api/v1/notes/${note.id}`)).body).toMatchObject({ version: 1, body: '- [ ] only' });
   });
 });
+
+describe('the live preview (POST /notes/preview)', () => {
+  let t: TestApp;
+  let web: WebClient;
+
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase('sqlite')); // no database work: one engine is enough
+    ({ web } = await ApiClient.forNewUser(t.url, 'preview@example.com'));
+    await web.get('/notes/new');
+  });
+  afterAll(() => t.close());
+
+  const preview = (body: string, headers: Record<string, string> = {}) =>
+    web.request('POST', '/notes/preview', { form: { body }, headers: { 'x-csrf-token': web.lastCsrf!, ...headers } });
+
+  it('answers the HTML a reader of the saved note gets, as a fragment with the page headers', async () => {
+    const res = await preview(BODY + '\n\n```js\nlet a = 1;\n```\n\n<script>alert(1)</script>');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'nonce-");
+    expect(res.headers.get('cache-control')).toContain('no-store');
+    expect(res.text).toMatch(/^<h1>Trip<\/h1>/);
+    expect(res.text).toContain('<span class="hljs-keyword">let</span>');
+    expect(res.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(res.text).not.toContain('<script');
+
+    const { api } = await ApiClient.forNewUser(t.url, 'preview-reader@example.com');
+    const note = (await api.call('POST', '/api/v1/notes', { title: 'same', body: 'A *b* `c`\n\n```sql\nselect 1\n```', visibility: 'public' })).body;
+    const page = await new WebClient(t.url).get(`/notes/${note.id}`);
+    const shown = /<div class="markdown">([\s\S]*?)<\/div>\n<\/article>/.exec(page.text)![1];
+    expect((await preview('A *b* `c`\n\n```sql\nselect 1\n```')).text).toBe(shown);
+  });
+
+  it('renders nothing over the body limit, counted in characters as the form counts them', async () => {
+    expect((await preview('😀'.repeat(100_000))).status).toBe(200);
+    expect((await preview('😀'.repeat(100_001))).status).toBe(413);
+  });
+
+  it('is for a signed-in person with the form token only', async () => {
+    expect((await preview('x', { 'x-csrf-token': '' })).status).toBe(403);
+    const stranger = new WebClient(t.url);
+    await stranger.get('/login');
+    const res = await stranger.request('POST', '/notes/preview', { form: { body: 'x', _csrf: stranger.lastCsrf! } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toMatch(/^\/login/);
+  });
+});
