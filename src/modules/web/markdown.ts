@@ -138,12 +138,12 @@ function highlight(code: string, language: string): string {
 }
 
 /**
- * Highlighted blocks, least recently used first, up to about 8 MB: highlighting is most of the cost of rendering
+ * Highlighted blocks, least recently used first, up to about 4 MB: highlighting is most of the cost of rendering
  * a note with code (25 of 45 ms for 20,000 characters with a block every 400), and a live preview renders the same
  * blocks again at every keystroke, a note page at every view. The output depends on the code and language alone.
  */
 const highlighted = new Map<string, string>();
-const HIGHLIGHT_CACHE_CHARS = 4_000_000;
+const HIGHLIGHT_CACHE_CHARS = 2_000_000; // UTF-16: about 4 MB
 let highlightedChars = 0;
 
 interface Task {
