@@ -147,6 +147,43 @@ const MIN = 60_000;
     await context.close();
   });
 
+  it("writes chart times in the account's language and time zone, 24-hour, whatever the browser's", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'America/New_York' });
+    const page = await context.newPage();
+    await page.goto(`${base}/login`);
+    await page.fill('#email', 'ops@example.com');
+    await page.fill('#password', 'a long enough passphrase');
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
+    await page.goto(`${base}/account`);
+    await page.selectOption('#locale', 'ja');
+    await page.selectOption('#timeZone', 'Asia/Tokyo');
+    await Promise.all([page.waitForURL(/\/account/), page.click('form[action="/account/preferences"] button')]);
+    await page.goto(`${base}/admin?range=day`);
+    await page.waitForSelector('#charts[data-ready="true"]');
+    expect(await page.getAttribute('#charts', 'data-time-zone')).toBe('Asia/Tokyo');
+    // The legend of a chart with several lines names the time under the pointer.
+    const figure = page.locator('[data-chart]:has(.u-legend)').first();
+    const over = figure.locator('.u-over');
+    const box = (await over.boundingBox())!;
+    await over.hover({ position: { x: box.width - 2, y: box.height / 2 } });
+    expect(await figure.locator('.u-legend .u-label').first().innerText()).toBe('時刻');
+    const shown = await figure.locator('.u-legend .u-series').first().locator('.u-value').innerText();
+    expect(shown).toMatch(/^\d{1,2}月\d{1,2}日 \d{2}:\d{2}$/);
+    expect(shown).not.toMatch(/AM|PM|午前|午後/);
+    // It is one of the chart's times as Tokyo writes it (New York's would be 13 or 14 hours off).
+    const data = await page.evaluate(async () => (await (await fetch('/admin/metrics?range=day')).json()) as { t: number[] });
+    const tokyo = new Intl.DateTimeFormat('ja-JP', {
+      timeZone: 'Asia/Tokyo',
+      hourCycle: 'h23',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+    });
+    expect(data.t.map((s) => tokyo.format(s * 1000))).toContain(shown);
+    await context.close();
+  });
+
   it('serves the chart data to admins only', async () => {
     const anonymous = await fetch(`${base}/admin/metrics?range=hour`, { redirect: 'manual' });
     expect([302, 303, 401, 403, 404]).toContain(anonymous.status);

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { Eta } from 'eta';
 import { catalogKeys, VIEWS_DIR } from '../src/modules/web';
 import { freshDatabase } from './support/engines';
+import { listRoutes } from './support/routes';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
 
@@ -49,6 +50,7 @@ describe('message catalogs and templates', () => {
       '<%= t("no.such.key") %>',
       '<script>x()</script>',
       '<p style="x">',
+      '<p class="alert" role="status">', // information dressed as an error
     ];
     for (const source of bypasses)
       expect({ source, caught: templateProblems('/page', `<% layout('/layout') %>${source}`).length > 0 }).toEqual({ source, caught: true });
@@ -80,6 +82,9 @@ function templateProblems(name: string, source: string, partials: ReadonlySet<st
   }
   if (name !== '/layout' && !partials.has(name) && !code.some((c) => c.val.trim() === "layout('/layout')")) problems.push('no layout');
   if (/<script(?![^>]*nonce)|style=/.test(source)) problems.push('inline script or style');
+  // The error style is for errors: an element styled as an alert is announced as one, information is a notice.
+  for (const [tag] of source.matchAll(/<[a-z]+\b[^>]*\bclass="(?:[^"]* )?alert(?: [^"]*)?"[^>]*>/g))
+    if (!/\brole="alert"/.test(tag)) problems.push(`alert style without role="alert": ${tag}`);
   return problems;
 }
 
@@ -110,5 +115,63 @@ describe('language and time zone', () => {
     expect(page.text).toMatch(/<option selected>Asia\/Tokyo<\/option>/);
     await c.get('/account');
     expect((await c.submit('/account/preferences', { locale: 'xx', timeZone: 'Mars/Olympus' })).status).toBe(400);
+  });
+});
+
+/**
+ * English left in a page: three or more English words in a row in the text a reader sees (not in code, the
+ * page's data, or an attribute). Product names, settings and formats are allowed, each named here.
+ */
+function englishIn(html: string, allowed: RegExp[]): string[] {
+  const text = html
+    .replace(/<span lang="en">[^<]*<\/span>/g, ' ') // marked as English on purpose (the OpenAPI document's words)
+    .replace(/<(script|style|code|pre|textarea|kbd|samp|select)\b[\s\S]*?<\/\1>/g, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&[a-z#0-9]+;/g, ' ');
+  return [...text.matchAll(/[A-Za-z][A-Za-z']*(?:[ ,.:;-]+[A-Za-z][A-Za-z']*){2,}/g)].map(([m]) => m.trim()).filter((m) => !allowed.some((a) => a.test(m)));
+}
+
+describe('a Japanese page has no English left in it', () => {
+  let t: TestApp;
+  let admin: WebClient;
+  let noteId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase('sqlite'));
+    admin = new WebClient(t.url);
+    await admin.signup('kanri@example.com', 'a long enough passphrase', '管理者');
+    await admin.get('/account');
+    await admin.submit('/account/preferences', { locale: 'ja', timeZone: 'Asia/Tokyo' });
+    await admin.get('/notes/new');
+    const created = await admin.submit('/notes', { title: '議事録', body: '# 会議\n\n- [ ] 準備', tags: '会議', visibility: 'public' });
+    noteId = created.headers.get('location')!.split('/').pop()!;
+    await admin.get(`/notes/${noteId}/edit`);
+    await admin.submit(`/notes/${noteId}`, { title: '議事録（改）', body: '# 会議\n\n- [x] 準備', tags: '会議', visibility: 'public', version: '1' });
+  });
+  afterAll(() => t.close());
+
+  // Names and formats that are the same in every language.
+  const ALLOWED = [/^Kiroku\b/, /\bJSON API\b/, /^Markdown\b/, /^OpenAPI\b/, /^Authorization: Bearer\b/, /^Ctrl\+Enter\b/];
+
+  it('on every page a signed-in administrator can open', async () => {
+    const paths = listRoutes(t.app)
+      .filter((r) => r.method === 'GET' && !/^\/(api|health|metrics|static)\b/.test(r.path) && !r.path.includes('export') && !r.path.includes('/json'))
+      .map((r) => r.path.replace(':id', noteId).replace(':version', '1'));
+    expect(paths.length).toBeGreaterThan(12);
+    const found: Record<string, string[]> = {};
+    for (const path of [...paths, '/api/docs']) {
+      const page = await admin.get(path);
+      if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html')) continue;
+      expect({ path, lang: /<html lang="(\w+)"/.exec(page.text)?.[1] }).toEqual({ path, lang: 'ja' });
+      const english = englishIn(page.text, ALLOWED);
+      if (english.length) found[path] = english;
+    }
+    expect(found).toEqual({});
+  });
+
+  it('finds English where it is left (the rule can fail)', () => {
+    expect(englishIn('<p>保存しました。</p><p>Try again later</p><code>npm run build now</code><span lang="en">the note as written</span>', ALLOWED)).toEqual([
+      'Try again later',
+    ]);
   });
 });

@@ -21,18 +21,18 @@ export class ApiDocsController {
       name,
       properties: Object.entries((schema as { properties?: Record<string, Property>; required?: string[] }).properties ?? {}).map(([prop, p]) => ({
         name: prop,
-        type:
-          String(p.type ?? (p.$ref ? p.$ref.split('/').pop() : p.allOf ? 'object' : '')) +
-          (p.type === 'array'
-            ? ` of ${
-                (p.items as { type?: string; $ref?: string })?.type ??
-                String((p.items as { $ref?: string })?.$ref ?? '')
-                  .split('/')
-                  .pop()
-              }`
-            : ''),
+        // The page words these in the reader's language; the descriptions are the OpenAPI document's (English).
+        type: String(p.type ?? (p.$ref ? p.$ref.split('/').pop() : p.allOf ? 'object' : '')),
+        items:
+          p.type === 'array'
+            ? ((p.items as { type?: string; $ref?: string })?.type ??
+              String((p.items as { $ref?: string })?.$ref ?? '')
+                .split('/')
+                .pop())
+            : undefined,
         required: ((schema as { required?: string[] }).required ?? []).includes(prop),
-        description: p.description ?? (p.enum ? `one of ${(p.enum as string[]).join(', ')}` : ''),
+        description: p.description ?? '',
+        oneOf: p.enum ? (p.enum as string[]).join(', ') : undefined,
       })),
     }));
     return new Page('api-docs', { title: 'apiDocs.title', width: 'wide', info: doc.info, operations: this.docs.operations(), schemas });

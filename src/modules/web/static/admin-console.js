@@ -7,6 +7,19 @@
   if (!root) return;
   var COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
 
+  // Times as the rest of the console writes them: the account's language and time zone (not the browser's), 24-hour.
+  var locale = root.getAttribute('data-locale') || 'en-GB';
+  var timeZone = root.getAttribute('data-time-zone') || 'UTC';
+  var range = root.getAttribute('data-range') || 'hour';
+  function formatter(options) {
+    var format = new Intl.DateTimeFormat(locale, Object.assign({ timeZone: timeZone, hourCycle: 'h23' }, options));
+    return function (seconds) {
+      return format.format(seconds * 1000);
+    };
+  }
+  var tick = formatter(range === 'hour' || range === 'day' ? { hour: '2-digit', minute: '2-digit' } : { month: 'numeric', day: 'numeric', hour: '2-digit' });
+  var full = formatter({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+
   function load(src) {
     return new Promise(function (resolve, reject) {
       var s = document.createElement('script');
@@ -51,10 +64,23 @@
             },
           },
           axes: [
-            { stroke: '#6b7280', grid: { stroke: '#e5e7eb' } },
+            {
+              stroke: '#6b7280',
+              grid: { stroke: '#e5e7eb' },
+              values: function (u, splits) {
+                return splits.map(tick);
+              },
+            },
             { stroke: '#6b7280', grid: { stroke: '#e5e7eb' }, size: 48 },
           ],
-          series: [{}].concat(
+          series: [
+            {
+              label: root.getAttribute('data-time-label'),
+              value: function (u, v) {
+                return v == null ? '' : full(v);
+              },
+            },
+          ].concat(
             lines.map(function (l, i) {
               return { label: l.name, stroke: COLORS[i % COLORS.length], width: 1.5, spanGaps: false, points: { show: false } };
             }),
@@ -73,7 +99,7 @@
 
   Promise.all([
     load('/static/vendor/uPlot.iife.min.js'),
-    fetch('/admin/metrics?range=' + encodeURIComponent(root.getAttribute('data-range') || 'hour'), {
+    fetch('/admin/metrics?range=' + encodeURIComponent(range), {
       credentials: 'same-origin',
       headers: { accept: 'application/json' },
     }).then(function (r) {
