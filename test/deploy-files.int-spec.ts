@@ -8,7 +8,7 @@ import { PATH_METADATA } from '@nestjs/common/constants';
 import { DockerfileParser } from 'dockerfile-ast';
 import { validate as lintDockerfile } from 'dockerfile-utils';
 import { parse, parseAllDocuments } from 'yaml';
-import { allSettings, parseDuration } from '@kiroku/config';
+import { allSettings, ENVIRONMENTS, parseDuration } from '@kiroku/config';
 import { freePort, projectRoot, tempDir } from '@kiroku/testing';
 import { HealthController } from '../src/modules/health';
 import { KirokuProcess, spawnServer, waitForStatus } from './support/process';
@@ -73,13 +73,23 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
   const config = (objects: K8s[]) => objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kiroku-config')!.data as Record<string, string>;
   const container = (workload: K8s) => workload.spec.template.spec.containers[0];
 
-  it('has the dev, staging, production and single-machine overlays, each with its branch’s image', () => {
-    expect(OVERLAYS).toEqual(['dev', 'production', 'single', 'staging']);
+  it('has the dev, test, staging, production and single-machine overlays, each with its environment’s image tag', () => {
+    expect(OVERLAYS).toEqual(['dev', 'production', 'single', 'staging', 'test']);
     const images = (overlay: string) => [...new Set(rendered[overlay].filter((o) => o.spec?.template).map((o) => container(o).image as string))];
     expect(images('dev')).toEqual(['kirokuacr.azurecr.io/kiroku:dev']);
+    expect(images('test')).toEqual(['kirokuacr.azurecr.io/kiroku:test']);
     expect(images('staging')).toEqual(['kirokuacr.azurecr.io/kiroku:stg']);
     expect(images('production')).toEqual(['kirokuacr.azurecr.io/kiroku:main']);
     expect(images('single')).toEqual(['kirokuacr.azurecr.io/kiroku:main']);
+  });
+
+  it.each(OVERLAYS)('%s: NODE_ENV names the environment, or the overlay says why it runs production’s rules', (overlay) => {
+    const env = config(rendered[overlay]).NODE_ENV;
+    expect(ENVIRONMENTS).toContain(env);
+    const named = { dev: 'development', test: 'test', staging: 'staging', production: 'production', single: 'production' }[overlay];
+    // `development` and `test` are a checkout's and the test suites' profiles (built-in SESSION_SECRET): never deployed.
+    expect(['development', 'test']).not.toContain(env);
+    if (env !== named) expect(read(`deploy/k8s/overlays/${overlay}/configmap.yaml`)).toMatch(/# Production's rules on purpose: NODE_ENV=\w+ is/);
   });
 
   it.each(OVERLAYS)('%s: probes on the app’s health routes and port, Service 80 → 8888 selecting the pods', (overlay) => {
@@ -177,6 +187,7 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     expect(deployment.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
     expect(rendered.staging.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(3);
     expect(rendered.dev.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(1);
+    expect(rendered.test.find((o) => o.kind === 'Deployment')!.spec.replicas).toBe(1);
   });
 
   it.each(OVERLAYS)('%s: the public entry is the gateway Ingress with TLS, to the internal Service', (overlay) => {
