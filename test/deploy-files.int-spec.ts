@@ -271,7 +271,8 @@ describe('deploy/ as a whole', () => {
       /krk_[A-Za-z0-9]{8,}/,
       /AccountKey=[A-Za-z0-9+/]{20,}/,
       /postgres(ql)?:\/\/[^:\s]+:(?!REPLACE_ME|…)[^@\s]+@/,
-      /\b[0-9a-f]{64}\b/,
+      // 64 hex digits, except an image digest (sha256:…), which is public.
+      /(?<!sha256:)\b[0-9a-f]{64}\b/,
     ];
     for (const file of [...files(deploy()), join(root, 'azure-pipelines.yml'), join(root, '.github/workflows/ci.yml')]) {
       const text = readFileSync(file, 'utf8');
@@ -310,10 +311,30 @@ describe('container image (deploy/docker)', () => {
     ).toEqual([]);
   });
 
-  it('builds on the official Node 20 image and runs as a fixed non-root user on 8888, with tini, a health check and volumes', () => {
-    expect(read('deploy/docker/Dockerfile')).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
-    const froms = dockerfile.getFROMs().map((f) => f.getArgumentsContent());
-    expect(froms).toEqual(['${NODE_IMAGE} AS build', '${NODE_IMAGE}']);
+  it('builds both stages on one official Node LTS image (tag, and digest once pinned) that package.json and better-sqlite3 accept', () => {
+    const froms = dockerfile.getFROMs().map((f) => f.getArgumentsContent()!);
+    expect(froms).toEqual([expect.stringMatching(/ AS build$/), expect.not.stringContaining(' ')]);
+    const image = froms[1];
+    expect(froms[0]).toBe(`${image} AS build`);
+    const [, major] = /^node:(\d+)-bookworm-slim(@sha256:[0-9a-f]{64})?$/.exec(image) ?? [];
+    // Even majors are the LTS lines; 22 and 24 are the ones supported past 2026.
+    expect(['22', '24']).toContain(major);
+    // engines is read as its alternatives of lower bounds (">=20.11 <21 || >=22"), better-sqlite3's as majors ("20.x || 22.x").
+    const accepts = (range: string) =>
+      range.split('||').some((alt) => {
+        const x = /^\s*(\d+)\.x\s*$/.exec(alt)?.[1];
+        if (x) return x === major;
+        const min = /(?:^|\s)>=(\d+)/.exec(alt)?.[1];
+        const below = /<(\d+)/.exec(alt)?.[1];
+        return min !== undefined && Number(major) >= Number(min) && (below === undefined || Number(major) < Number(below));
+      });
+    const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+    const sqlite = JSON.parse(read('node_modules/better-sqlite3/package.json')) as { engines: { node: string } };
+    expect([pkg.engines.node, accepts(pkg.engines.node)]).toEqual([pkg.engines.node, true]);
+    expect([sqlite.engines.node, accepts(sqlite.engines.node)]).toEqual([sqlite.engines.node, true]);
+  });
+
+  it('runs as a fixed non-root user on 8888, with tini, a health check and volumes', () => {
     expect(imageUid()).toBeGreaterThan(0);
     expect(imagePort()).toBe(8888);
     expect(dockerArg('ENTRYPOINT')[0]).toMatch(/^\["\/usr\/bin\/tini", "--"/);
