@@ -25,7 +25,7 @@ interface Run {
   applied: Array<Array<{ kind: string; spec?: { template?: { spec: { containers: Array<{ image: string }> } } } }>>;
 }
 
-function deploy(scenario: string, args = ['production', 'kiroku', DIGEST]): Run {
+function deploy(scenario: string, args = ['production', 'kiroku', DIGEST], extraEnv: Record<string, string> = {}): Run {
   const dir = tempDir();
   const bin = join(dir, 'bin');
   spawnSync('mkdir', [bin]);
@@ -40,6 +40,7 @@ function deploy(scenario: string, args = ['production', 'kiroku', DIGEST]): Run 
       FAKE_KUBECTL_SCENARIO: scenario,
       REAL_KUBECTL: realKubectl,
       DEPLOY_POLL: '0',
+      ...extraEnv,
     },
   });
   const callsFile = join(dir, 'calls');
@@ -108,6 +109,15 @@ const images = (objects: Run['applied'][number]) =>
     expect(run.stderr).toMatch(/the migration Job failed/);
     expect(run.stderr).toMatch(/column "tasks" of relation "note" already exists/);
     expect(run.stderr).toMatch(/the running version keeps serving/);
+  });
+
+  it('a Job that never finishes: stops at DEPLOY_TIMEOUT with the Job’s log, never applies the Deployment; exit 1', () => {
+    const run = deploy('job-stuck', undefined, { DEPLOY_TIMEOUT: '1', DEPLOY_POLL: '0.2' });
+    expect(run.status).toBe(1);
+    expect(run.calls.at(-1)).toBe('logs job/kiroku-migrate -n kiroku --tail=200');
+    expect(run.calls.filter((c) => c === JOB_POLL).length).toBeGreaterThan(1);
+    expect(run.calls.some((c) => c === 'apply -f FILE' || c.startsWith('rollout'))).toBe(false);
+    expect(run.stderr).toMatch(/the migration Job did not finish within 1s/);
   });
 
   it('a failed rollout: undone and waited for; exit 1', () => {

@@ -42,6 +42,7 @@ awk -v RS='\n---\n' '
 ' "$work/all.yaml" | sort -u >"$work/custom-kinds"
 cp "$work/all.yaml" "$work/apply.yaml"
 while read -r kind group; do
+  # A CRD is named <plural>.<group>; the plural of the kinds used here (PodMonitor) is the lower-case kind + s.
   crd="$(echo "$kind" | tr '[:upper:]' '[:lower:]')s.$group"
   if kubectl get crd "$crd" >/dev/null 2>&1; then
     echo "deploy: $kind applied (the cluster has the CRD $crd)"
