@@ -76,7 +76,8 @@ const localRules = {
 };
 
 export default defineConfig(
-  globalIgnores(['dist/', 'coverage/', 'data/', '.tmp/', '.bench-ab/', 'docs/', 'deploy/']),
+  // .ci/.venv: the linters' virtualenv that .ci/run creates (git ignores it; ESLint does not read .gitignore).
+  globalIgnores(['dist/', '.ci/.venv/', 'coverage/', 'data/', '.tmp/', '.bench-ab/', 'docs/', 'deploy/']),
   {
     linterOptions: { reportUnusedDisableDirectives: 'error', reportUnusedInlineConfigs: 'error' },
     plugins: { kiroku: localRules },
