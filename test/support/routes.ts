@@ -44,7 +44,7 @@ function inputsOf(controller: object, name: string): RouteInputs {
   const types: unknown[] = Reflect.getMetadata('design:paramtypes', (controller as { prototype: object }).prototype, name) ?? [];
   const inputs: RouteInputs = { body: [], arrays: [], query: [], wholeQuery: false, file: false };
   for (const [key, { index, data }] of Object.entries(args)) {
-    const type = Number(key.split(':')[0]);
+    const type = Number(key.split(':')[0]) as RouteParamtypes;
     if (type === RouteParamtypes.FILE || type === RouteParamtypes.FILES) inputs.file = true;
     if (type !== RouteParamtypes.BODY && type !== RouteParamtypes.QUERY) continue;
     const named = typeof data === 'string' ? [data] : [];

@@ -54,7 +54,12 @@ export class AuthController {
 
   /** A sign-in form refused by the text rule (control characters in the email): the page again, saying so. */
   loginForm(form: FormState): Page {
-    return new Page('login', { title: 'login.title', next: safeNext(form.values.next, ''), email: form.values.email, error: form.errors.email ?? 'form.errors' });
+    return new Page('login', {
+      title: 'login.title',
+      next: safeNext(form.values.next, ''),
+      email: form.values.email,
+      error: form.errors.email ?? 'form.errors',
+    });
   }
 
   @Get('signup')

@@ -166,6 +166,11 @@ const notFound = () => new ProblemException(404, 'There is no such note.');
 @ApiTags('notes')
 @ApiBearerAuth()
 @ApiResponse({ status: 401, description: 'no or invalid token', type: ProblemDto })
+@ApiResponse({
+  status: 400,
+  description: 'a field or a query or path parameter breaks its rule (control characters: see the text rule in docs/security.md)',
+  type: ProblemDto,
+})
 @Controller('api/v1/notes')
 @SignedIn()
 @UsePipes(apiValidationPipe)
