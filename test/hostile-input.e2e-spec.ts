@@ -346,6 +346,14 @@ describeEachEngine('hostile text in every field of every route', (engine) => {
     expect(failures).toEqual([]);
   });
 
+  it('keeps what /account shows of a device printable: a User-Agent with bytes Node reads as C1 controls', async () => {
+    const device = new WebClient(t.url);
+    await device.get('/login');
+    const reply = await device.submit('/login', { email: 'alice@example.com', password: PASSWORD }, { 'user-agent': 'Evil\u0085\u009b31m/1.0' });
+    expect(reply.status).toBe(303);
+    expect((await device.get('/account')).text).toContain('Evil31m/1.0');
+  });
+
   it('stored no control character and no lone surrogate anywhere, after all of the above', async () => {
     expect(await storedControls(db, engine)).toEqual([]);
   });
