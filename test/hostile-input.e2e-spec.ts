@@ -389,6 +389,10 @@ describeEachEngine('hostile text in every field of every route', (engine) => {
     const form = await alice.submit('/notes', { title: 'a\u0000', body: 'x', tags: '', visibility: 'private' });
     expect(form.status).toBe(400);
     expect(form.text).toMatch(/<p class="field-error" id="title-error">Remove the control characters/);
+    const search = await alice.get(`/notes?q=${encode('plum\u0000\u0085 137')}`);
+    expect(search.status).toBe(400);
+    expect(search.text).toContain('The search holds control characters (invisible characters such as NUL): remove them and search again.');
+    expect(search.text).toMatch(/<input id="q" name="q" type="search" value="plum 137"/);
     const login = await new WebClient(t.url).login('alice@example.com\u0000', PASSWORD);
     expect(login.status).toBe(400);
     expect(login.text).toContain('The email address holds control characters');
