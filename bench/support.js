@@ -20,9 +20,9 @@ process.on('exit', () => {
   for (const dir of created) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `node dist/src/main.js` (or another build's, `dist`); resolves once spawned. */
+/** Starts `node dist/src/main.js` (or another build's, `dist`) on env.PORT or a free port; resolves once spawned. */
 async function startServer(env, dist = join(root, 'dist')) {
-  const port = await testing.freePort();
+  const port = env.PORT ? Number(env.PORT) : await testing.freePort();
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, [join(dist, 'src/main.js')], {
     cwd: root,

@@ -201,10 +201,17 @@ describeEachEngine('access control and CSRF', (engine) => {
     await admin.get('/admin/users');
     await admin.submit(`/admin/users/${bobId}/disable`, {});
     expect((await bob.get('/account')).status).toBe(302);
-    expect((await bob.login('bob@example.com', PASSWORD)).status).toBe(401);
+    const wrong = await bob.login('bob@example.com', 'not the password');
+    expect(wrong.status).toBe(401); // a guesser is told nothing about the account
+    expect(wrong.text).toContain('Email or password is incorrect.');
+    const refused = await bob.login('bob@example.com', PASSWORD);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('This account is disabled. Ask an administrator to enable it again.');
+    expect(refused.setCookies.some((c) => c.startsWith('kiroku_sid=') && !c.startsWith('kiroku_sid=;'))).toBe(false);
+    expect((await bob.get('/account')).status).toBe(302);
     const types = (await db.dataSource.query(`SELECT "type" FROM "audit_events" WHERE "user_id" = '${bobId}' ORDER BY "at"`)).map(
       (r: { type: string }) => r.type,
     );
-    expect(types).toEqual(expect.arrayContaining(['role.changed', 'account.disabled', 'access.denied']));
+    expect(types).toEqual(expect.arrayContaining(['role.changed', 'account.disabled', 'access.denied', 'login.failure', 'login.disabled']));
   });
 });

@@ -34,7 +34,7 @@ export class BackupsController {
       title: 'admin.backups.title',
       width: 'wide',
       runs,
-      problem: await this.backups.readiness(),
+      problem: await this.backups.problem(),
       destination: this.backups.destination.description,
       schedule: this.config.schedule,
       retentionDays: this.config.retentionDays,
@@ -43,6 +43,9 @@ export class BackupsController {
 
   @Post('run')
   async run(@Req() req: Request): Promise<RedirectTo> {
+    // Not offered while backups cannot be made (the page says why): a run would only record a failure and fire
+    // "Backup failing" for a setting not yet made.
+    if (await this.backups.problem()) return this.finish('flash.backupCannot');
     await this.audit.record('backup.run', { actorId: authOf(req).user!.id, ip: req.ip ?? null });
     const outcome = await quickly(this.backups.run('manual'));
     return this.finish(

@@ -131,11 +131,14 @@ describe('Accounts', () => {
       expect(audit.events.filter((e) => e.type === 'login.failure').map((e) => e.details)).toEqual([{ knownAccount: true }, { knownAccount: false }]);
     });
 
-    it('keeps a disabled account out even with the right password, checked like an unknown one', async () => {
+    it('keeps a disabled account out, saying why only once the password checks out (a guesser learns nothing)', async () => {
       const user = await signUp();
       await accounts.setDisabled(user.id, true, null);
-      expect(await accounts.login('alice@example.com', PASSWORD, '10.0.0.1')).toEqual({ outcome: 'invalid' });
-      expect([hasher.verifications, hasher.dummyVerifications]).toEqual([0, 1]);
+      expect(await accounts.login('alice@example.com', 'wrong', '10.0.0.1')).toEqual({ outcome: 'invalid' });
+      expect(await accounts.login('alice@example.com', PASSWORD, '10.0.0.1')).toEqual({ outcome: 'disabled' });
+      expect([hasher.verifications, hasher.dummyVerifications]).toEqual([2, 0]); // the same work as for an enabled account
+      expect(audit.types()).toContain('login.disabled');
+      expect(audit.types()).not.toContain('login.success');
     });
 
     it('after five failures, makes the account wait 1 s from that address, then 2 s, without checking any password meanwhile', async () => {

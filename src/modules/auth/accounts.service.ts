@@ -12,7 +12,7 @@ import { UsersRepository } from './users.repository';
 /** Field name → message key, for forms and problem details. */
 export type FieldErrors = Record<string, string>;
 
-export type LoginResult = { outcome: 'ok'; user: User } | { outcome: 'invalid' } | { outcome: 'throttled'; retryAfterS: number };
+export type LoginResult = { outcome: 'ok'; user: User } | { outcome: 'invalid' } | { outcome: 'disabled' } | { outcome: 'throttled'; retryAfterS: number };
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
 
@@ -120,11 +120,16 @@ export class Accounts {
       return { outcome: 'throttled', retryAfterS };
     }
     const user = normalized ? await this.findByEmail(normalized) : null;
-    const ok = user && !user.disabledAt ? await this.hasher.verify(user.passwordHash, password) : await this.hasher.verifyDummy(password);
+    const ok = user ? await this.hasher.verify(user.passwordHash, password) : await this.hasher.verifyDummy(password);
     if (!ok || !user) {
       await this.audit.record('login.failure', { userId: user?.id ?? null, ip, details: { knownAccount: !!user } });
       await this.recordLocks(keys, user?.id ?? null, ip);
       return { outcome: 'invalid' };
+    }
+    // Told only once the password checks out: a guesser learns nothing from it, the person learns why.
+    if (user.disabledAt) {
+      await this.audit.record('login.disabled', { userId: user.id, ip });
+      return { outcome: 'disabled' };
     }
     await this.throttle.clear(keys[0][0]);
     await this.throttle.forgive(keys[1][0]);

@@ -49,6 +49,8 @@ export class AuthController {
     }
     if (result.outcome === 'invalid')
       return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.failed' }, { status: 401 });
+    if (result.outcome === 'disabled')
+      return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.disabled' }, { status: 403 });
     return new RedirectTo(form.next || '/notes', { cookies: await this.signIn.start(result.user, signInClient(req)) });
   }
 

@@ -5,7 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { APP_VERSION, BackupConfig } from '@kiroku/config';
 import { INSTANCE_ID, LeaseService } from '@kiroku/persistence';
-import { canDecrypt, encryptionKey, Measure, RequireAgeHeader, STORAGE_DESTINATION, StorageDestination } from '../storage';
+import { canDecrypt, encryptionKey, Measure, MissingEncryptionKey, RequireAgeHeader, STORAGE_DESTINATION, StorageDestination } from '../storage';
 import { BackupCatalog } from './backup-catalog.repository';
 import { BackupRun } from './backup-run.entity';
 import { BackupSource } from './backup-source';
@@ -297,14 +297,24 @@ export class BackupService {
 
   /** Why a backup could not be made here, or null: encryption settings, and on PostgreSQL a pg_dump at least as new as the server. */
   async readiness(): Promise<string | null> {
+    return (await this.problem())?.message ?? null;
+  }
+
+  /** Why backups cannot be made here, if they cannot: no key (a setting to make), or another reason (its message). */
+  async problem(): Promise<BackupProblem | null> {
     try {
       encryptionKey(this.config);
       await this.source.checkTools();
       return null;
     } catch (error) {
-      return oneLine(error);
+      return { kind: error instanceof MissingEncryptionKey ? 'noKey' : 'other', message: oneLine(error) };
     }
   }
+}
+
+export interface BackupProblem {
+  kind: 'noKey' | 'other';
+  message: string;
 }
 
 /** Streams piped in order; an error in any of them destroys the rest, so it reaches whoever reads the last. */

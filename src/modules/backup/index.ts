@@ -1,5 +1,5 @@
 export { BackupModule, BackupScheduleModule } from './backup.module';
-export { BackupBusy, BackupService, type BackupStatusFigures } from './backup.service';
+export { BackupBusy, BackupService, type BackupProblem, type BackupStatusFigures } from './backup.service';
 export { backupScratchPrefix } from './backup-source';
 export { MANIFEST_SUFFIX, type Manifest } from './manifest';
 export { BackupRun } from './backup-run.entity';

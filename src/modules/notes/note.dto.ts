@@ -20,6 +20,9 @@ function rules(...decorators: PropertyDecorator[]): PropertyDecorator {
   };
 }
 
+/** A note's limits in code points (the page's counters show the same). */
+export const NOTE_BODY_MAX = 100_000;
+
 /**
  * Each field's rules, for the API's DTOs and the page's form (note.form.ts)
  * alike. The form gives `message`, its message key for the field, in
@@ -28,7 +31,7 @@ function rules(...decorators: PropertyDecorator[]): PropertyDecorator {
 export const NoteRules = {
   title: (message?: string) => rules(IsString({ message }), SafeText({ min: 1, max: 200 }, { messages: message ? formMessages(message) : undefined })),
   body: (message?: string) =>
-    rules(IsString({ message }), SafeText({ max: 100_000, multiline: true }, { messages: message ? formMessages(message) : undefined })),
+    rules(IsString({ message }), SafeText({ max: NOTE_BODY_MAX, multiline: true }, { messages: message ? formMessages(message) : undefined })),
   tags: (message?: string) => {
     const tag = { each: true, message: message ?? TAG_RULE };
     return rules(

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, PayloadTooLargeException, Post, Query, Req } from '@nestjs/common';
 import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
-import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn, toggleTask } from '../web';
+import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn, renderMarkdown, toggleTask } from '../web';
 import { isId } from './note-id';
 import type { ListOrder, SearchSort } from './cursor';
+import { NOTE_BODY_MAX } from './note.dto';
 import { NoteEditForm, NoteForm } from './note.form';
 import { diffNotes } from './revision-diff';
 import { NotesService, BadCursor, NoteView, StaleNote, type NoteInput } from './notes.service';
@@ -118,7 +119,7 @@ export class NotesController {
   newNoteForm({ values, errors }: FormState, _req?: Request, refusal?: FormRefusal): Page {
     return new Page('notes/edit', {
       title: 'notes.new',
-      width: 'medium',
+      width: 'wide', // room for the preview beside the text
       values,
       errors,
       counts: counts(values),
@@ -139,6 +140,21 @@ export class NotesController {
   async emptyTrash(@Req() req: Request): Promise<RedirectTo> {
     await this.notes.emptyTrash(authOf(req).user!.id);
     return new RedirectTo('/notes/trash', { cookies: [this.cookies.setFlash('flash.trashEmptied')] });
+  }
+
+  /**
+   * The editor's live preview: the body as the note page will show it, through the same renderer and sanitiser
+   * (an HTML fragment, fetched by note-form.js with the session's CSRF token). Over the body's limit it renders
+   * nothing: the form says what is too long, and a save would be refused anyway.
+   */
+  @Post('preview')
+  @SignedIn()
+  @HttpCode(200)
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  preview(@Body('body') body?: unknown): string {
+    const source = typeof body === 'string' ? body : '';
+    if (source.length > NOTE_BODY_MAX * 2 || [...source].length > NOTE_BODY_MAX) throw new PayloadTooLargeException();
+    return renderMarkdown(source);
   }
 
   /** Own notes, and anyone's public note (read-only, no sign-in needed). Private and not yours: 404. */
@@ -305,7 +321,7 @@ export class NotesController {
   private editPage(id: string, { values, errors }: FormState, refusal?: FormRefusal, note?: NoteView, conflict?: Conflict): Page {
     return new Page('notes/edit', {
       title: 'notes.edit',
-      width: 'medium',
+      width: 'wide',
       note,
       conflict,
       action: `/notes/${id}`,

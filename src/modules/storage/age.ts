@@ -23,13 +23,18 @@ export interface EncryptionKey {
 }
 
 /** The encryption settings as a key to write backups with; throws a message naming the setting when there is none. */
-export function encryptionKey(config: BackupConfig): EncryptionKey {
-  const recipients = config.ageRecipients ?? [];
-  if (!recipients.length && !config.agePassphrase) {
-    throw new Error(
+/** No key to encrypt backups with: a setting to make, not a failure of the machine. */
+export class MissingEncryptionKey extends Error {
+  constructor() {
+    super(
       'BACKUP_AGE_RECIPIENTS is unset (and so is BACKUP_AGE_PASSPHRASE): backups are never written unencrypted; create a key with age-keygen and set its public recipient',
     );
   }
+}
+
+export function encryptionKey(config: BackupConfig): EncryptionKey {
+  const recipients = config.ageRecipients ?? [];
+  if (!recipients.length && !config.agePassphrase) throw new MissingEncryptionKey();
   const kind = recipients.length ? 'x25519' : 'passphrase';
   const fingerprint = createHash('sha256')
     .update(kind === 'x25519' ? [...recipients].sort().join(',') : 'passphrase')

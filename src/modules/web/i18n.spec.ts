@@ -1,4 +1,5 @@
-import { formatInstant } from './i18n';
+import { catalogKeys, formatInstant, translate } from './i18n';
+import CATALOG_EN from './i18n/en.json';
 
 describe('formatInstant', () => {
   const at = Date.UTC(2026, 10, 29, 7, 5, 0);
@@ -22,5 +23,23 @@ describe('formatInstant', () => {
     expect(formatInstant(at + 60_000, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:06');
     expect(formatInstant(at - 1, 'en', 'Europe/Paris')).toBe('29 Nov 2026, 08:04');
     expect(formatInstant(-1, 'en', 'UTC')).toBe('31 Dec 1969, 23:59');
+  });
+});
+
+describe('translate: counts', () => {
+  it('chooses the plural form by the language’s rules, and formats the count', () => {
+    expect(translate('en', 'login.throttled', [1])).toBe('Too many attempts. Try again in 1 second.');
+    expect(translate('en', 'login.throttled', [2])).toBe('Too many attempts. Try again in 2 seconds.');
+    expect(translate('en', 'login.throttled', [0])).toBe('Too many attempts. Try again in 0 seconds.');
+    expect(translate('en', 'admin.alerts.attempts', [1200])).toBe('1,200 attempts');
+    expect(translate('ja', 'login.throttled', [1])).toBe('試行回数が多すぎます。1秒後にもう一度お試しください。');
+  });
+
+  it('writes no English count that cannot agree with its number ("{0} seconds", "attempt(s)")', () => {
+    const bad = catalogKeys('en').filter((key) => {
+      const text = (CATALOG_EN as Record<string, string>)[key];
+      return /\w\(s\)|\{\d\} (seconds|minutes|hours|days|notes|attempts|workers|items|versions|revisions|tags|times|users|sessions|tokens)\b/.test(text);
+    });
+    expect(bad).toEqual([]);
   });
 });

@@ -18,7 +18,25 @@ export type MessageArg = string | number | boolean | null | undefined;
 
 export function translate(locale: Locale, key: string, args: readonly MessageArg[] = []): string {
   const template = CATALOGS[locale][key] ?? CATALOGS.en[key] ?? key;
-  return template.replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ''));
+  return template
+    .replace(PLURAL, (_, i: string, forms: string) => pluralForm(locale, Number(args[Number(i)]), forms))
+    .replace(/\{(\d+)\}/g, (_, i: string) => String(args[Number(i)] ?? ''));
+}
+
+/**
+ * A count's words, in ICU MessageFormat's plural syntax (a subset: no nesting): `{0, plural, one {# second} other {#
+ * seconds}}`. The form is chosen by the language's plural rules (Intl.PluralRules: English has one and other,
+ * Japanese only other), or by an exact `=n`; `#` is the count.
+ */
+const PLURAL = /\{(\d+), plural,((?:\s*(?:=\d+|zero|one|two|few|many|other)\s*\{[^{}]*\})+)\s*\}/g;
+const pluralRules = new Map<Locale, Intl.PluralRules>();
+
+function pluralForm(locale: Locale, n: number, forms: string): string {
+  const choices = new Map([...forms.matchAll(/(=\d+|\w+)\s*\{([^{}]*)\}/g)].map(([, selector, text]) => [selector, text]));
+  let rules = pluralRules.get(locale);
+  if (!rules) pluralRules.set(locale, (rules = new Intl.PluralRules(locale)));
+  const text = choices.get(`=${n}`) ?? choices.get(Number.isFinite(n) ? rules.select(n) : 'other') ?? choices.get('other') ?? '';
+  return text.replace(/#/g, Number.isFinite(n) ? n.toLocaleString(locale === 'ja' ? 'ja-JP' : 'en-GB') : '');
 }
 
 export function hasMessage(key: string): boolean {

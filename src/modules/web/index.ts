@@ -25,5 +25,5 @@ export {
 } from './openapi';
 export { translate, formatInstant, catalogKeys, hasMessage, isLocale, isTimeZone, LOCALES, type Locale } from './i18n';
 export { VIEWS_DIR } from './view-engine';
-export { markdownText, toggleTask } from './markdown';
+export { markdownText, renderMarkdown, toggleTask } from './markdown';
 export { bearerMatches, hmac, randomToken, safeEqual, seal, sha256, unseal } from './secrets';

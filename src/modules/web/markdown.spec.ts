@@ -2,8 +2,8 @@ import { renderMarkdown, toggleTask, withTaskForms } from './markdown';
 
 describe('renderMarkdown', () => {
   it('renders ordinary Markdown', () => {
-    expect(renderMarkdown('# Title\n\n**bold** and `code`\n\n```ts\nconst x = 1 < 2;\n```')).toBe(
-      '<h1>Title</h1>\n<p><strong>bold</strong> and <code>code</code></p>\n<pre><code class="language-ts">const x = 1 &lt; 2;\n</code></pre>\n',
+    expect(renderMarkdown('# Title\n\n**bold** and `code`\n\n```\nconst x = 1 < 2;\n```')).toBe(
+      '<h1>Title</h1>\n<p><strong>bold</strong> and <code>code</code></p>\n<pre><code>const x = 1 &lt; 2;\n</code></pre>\n',
     );
   });
 
@@ -35,6 +35,47 @@ describe('renderMarkdown', () => {
 
   it('drops inline styles (the CSP allows none)', () => {
     expect(renderMarkdown('| a | b |\n|--:|:-:|\n| 1 | 2 |')).not.toContain('style=');
+  });
+});
+
+describe('highlighted code', () => {
+  it('marks the code of a fence that names a language highlight.js knows, with its classes only', () => {
+    expect(renderMarkdown('```ts\nconst x = f(1 < 2);\n```')).toBe(
+      '<pre><code class="language-ts"><span class="hljs-keyword">const</span> x = <span class="hljs-title function_">f</span>(<span class="hljs-number">1</span> &lt; <span class="hljs-number">2</span>);\n</code></pre>\n',
+    );
+    expect(renderMarkdown('```SQL\nselect 1\n```')).toContain('<span class="hljs-keyword">select</span>');
+  });
+
+  it('keeps markup inside code as text: highlighting adds spans, never an element of the code', () => {
+    const html = renderMarkdown('```html\n<script>alert(1)</script><img src=x onerror="alert(1)"><a href="javascript:x">\n```');
+    expect(html).toContain('&lt;<span class="hljs-name">script</span>&gt;');
+    expect(html.replace(/<\/?(span|pre|code)\b[^>]*>/g, '')).not.toContain('<'); // every other < is &lt;
+  });
+
+  it('leaves a fence without a language, or with one it does not know, as plain text', () => {
+    expect(renderMarkdown('```\nconst x = 1;\n```')).toBe('<pre><code>const x = 1;\n</code></pre>\n');
+    expect(renderMarkdown('```nosuchlanguage\nconst x = 1;\n```')).toBe('<pre><code class="language-nosuchlanguage">const x = 1;\n</code></pre>\n');
+  });
+
+  it('lets no span or class through from the text itself', () => {
+    expect(renderMarkdown('a <span class="hljs-keyword">b</span>')).toBe('<p>a &lt;span class="hljs-keyword"&gt;b&lt;/span&gt;</p>\n');
+  });
+
+  it('loads highlight.js only when a page has a fence that names a language', () => {
+    let loads = 0;
+    jest.isolateModules(() => {
+      // The real module, counted as it is loaded.
+      jest.doMock('highlight.js/lib/common', () => {
+        loads++;
+        return jest.requireActual('highlight.js/lib/common');
+      });
+      const fresh = jest.requireActual<typeof import('./markdown')>('./markdown');
+      fresh.renderMarkdown('# no code\n\n`inline`\n\n```\nplain\n```\n\n    indented');
+      expect(loads).toBe(0);
+      fresh.renderMarkdown('```js\nlet a\n```');
+      fresh.renderMarkdown('```py\nx = 1\n```');
+      expect(loads).toBe(1);
+    });
   });
 });
 

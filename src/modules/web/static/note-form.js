@@ -68,6 +68,8 @@
       var radio = form.querySelector('input[name="visibility"][value="' + (values.visibility === 'public' ? 'public' : 'private') + '"]');
       if (radio) radio.checked = true;
       count();
+      // As if typed: other helpers of the form (the preview) follow the text.
+      form.elements.body.dispatchEvent(new Event('input', { bubbles: true }));
     }
 
     function same(a, b) {
