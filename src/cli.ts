@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { APP_VERSION } from '@kiroku/config';
 
+import { refuseUnsafeArguments } from './cli/arguments';
 import { registerBackupCommands } from './cli/backup';
 import { CliEnv, CliFailure } from './cli/context';
 import { registerLogsCommands } from './cli/logs';
@@ -16,7 +17,8 @@ export function buildProgram(env: CliEnv = process.env): Command {
     .description('Kiroku: self-hosted Markdown notes. Operator commands.')
     .version(APP_VERSION)
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, action) => refuseUnsafeArguments(action));
   // The order of registration is the order `kiroku --help` lists the commands in.
   registerSettingsCommands(program, env);
   registerMigrateCommands(program, env);

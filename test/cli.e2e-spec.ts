@@ -99,6 +99,31 @@ describe('kiroku migrate with an unusable database path', () => {
 });
 
 describeEachEngine('kiroku users and tokens', (engine) => {
+  it('refuses control characters in any argument and in a password, naming which, and writes nothing', async () => {
+    const env = await freshDatabase(engine);
+    expect((await runCli(['migrate', 'run'], env)).code).toBe(0);
+    const rule = 'must not contain control characters (NUL, C0 or C1 controls, line breaks)';
+    expect(await runCli(['users', 'create', '--email', 'c@example.com', '--name', 'Eve\u009b31m'], env)).toMatchObject({
+      code: 1,
+      stderr: `kiroku: --name ${rule}\n`,
+    });
+    expect(await runCli(['users', 'create', '--email', 'c@example.com\u0085', '--name', 'C'], env)).toMatchObject({
+      code: 1,
+      stderr: `kiroku: --email ${rule}\n`,
+    });
+    expect(await runCli(['users', 'create', '--email', 'c@example.com', '--name', 'C', '--password-stdin'], env, 'a long\u0000passphrase')).toMatchObject({
+      code: 1,
+      stderr: 'kiroku: password: Remove the control characters (invisible characters such as NUL) from this field.\n',
+    });
+    expect((await runCli(['users', 'list'], env)).stdout).toBe('');
+    expect((await runCli(['users', 'create', '--email', 'c@example.com', '--name', 'C'], env)).code).toBe(0);
+    expect(await runCli(['tokens', 'create', '--email', 'c@example.com', '--name', 'ci\u001b[2J'], env)).toMatchObject({
+      code: 1,
+      stderr: `kiroku: --name ${rule}\n`,
+    });
+    expect(await runCli(['backup', 'restore', 'abc\u007fdef', '--to', '/tmp/x.sqlite'], env)).toMatchObject({ code: 1, stderr: `kiroku: <id> ${rule}\n` });
+  });
+
   it('lets an operator create, reset, disable and enable accounts and issue tokens that work', async () => {
     const env = await freshDatabase(engine);
     expect((await runCli(['migrate', 'run'], env)).code).toBe(0);

@@ -293,11 +293,15 @@ describeEachEngine('search', (engine) => {
     'tag:Bad Tag',
     '-tag:',
     '東',
-    '\u0000',
     'x'.repeat(500),
   ])('never fails on %j', async (q) => {
     const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}`);
     expect(res.status).toBe(200);
+  });
+
+  it.each(['\u0000', 'a\u0085', 'x'.repeat(501)])('refuses %j with a 400 naming q (the text rule of every field)', async (q) => {
+    const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}`);
+    expect(res).toMatchObject({ status: 400, body: { errors: [{ field: 'q' }] } });
   });
 
   it('still has every note afterwards (no query reached SQL as text)', async () => {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 import { AuditTrail } from '../modules/audit';
 import { Accounts, ApiTokens } from '../modules/auth';
-import { translate } from '../modules/web';
+import { textProblem, translate } from '../modules/web';
 import { CliEnv, CliFailure, inContext, out, readStdin } from './context';
 
 interface PasswordOptions {
@@ -88,7 +88,8 @@ async function createToken(ctx: INestApplicationContext, opts: { email: string; 
   const user = await existingAccount(ctx.get(Accounts), opts.email);
   if (user.disabledAt) throw new CliFailure(`${user.email} is disabled`);
   const name = opts.name.trim();
-  if (!name || [...name].length > 100) throw new CliFailure('--name must be 1 to 100 characters');
+  const problem = textProblem(name, { min: 1, max: 100 });
+  if (problem) throw new CliFailure(`--name ${problem.message}`);
   const { token, row } = await ctx.get(ApiTokens).create(user.id, name);
   await ctx.get(AuditTrail).record('token.created', { userId: user.id, details: { tokenId: row.id, prefix: row.prefix, via: 'cli' } });
   out(token);
@@ -110,8 +111,11 @@ async function existingAccount(accounts: Accounts, email: string) {
   return user;
 }
 
+/** The option each field of an account comes from, so that a refusal names what the operator typed. */
+const OPTION_OF: Record<string, string> = { email: '--email', displayName: '--name', password: 'password' };
+
 function describeErrors(errors: Record<string, string>): string {
   return Object.entries(errors)
-    .map(([field, key]) => `${field}: ${translate('en', key)}`)
+    .map(([field, key]) => `${OPTION_OF[field] ?? field}: ${translate('en', key)}`)
     .join('; ');
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { AuditTrail } from '../audit';
-import { Locale } from '../web';
+import { Locale, textProblem } from '../web';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, ThrottlePolicy, accountKey, addressKey } from './login-throttle.service';
 import { PasswordHasher, passwordProblem } from './passwords';
 import { SessionStore } from './session.store';
@@ -15,8 +15,6 @@ export type FieldErrors = Record<string, string>;
 export type LoginResult = { outcome: 'ok'; user: User } | { outcome: 'invalid' } | { outcome: 'disabled' } | { outcome: 'throttled'; retryAfterS: number };
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{1,63}$/;
-// eslint-disable-next-line no-control-regex -- the pattern exists to find control characters
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
@@ -33,12 +31,16 @@ export const ACCOUNT_FIELD_RULES: { readonly [F in keyof NewAccount]: (value: st
   email: (value) => {
     const email = normalizeEmail(value);
     if (!email) return 'form.required';
-    return email.length > 254 || !EMAIL.test(email) ? 'email.invalid' : null;
+    const problem = textProblem(email, { max: 254 });
+    if (problem) return problem.kind === 'characters' ? 'form.invalidCharacters' : 'email.invalid';
+    return EMAIL.test(email) ? null : 'email.invalid';
   },
   displayName: (value) => {
     const name = value.trim();
     if (!name) return 'form.required';
-    return [...name].length > 100 || CONTROL.test(name) ? 'displayName.invalid' : null;
+    const problem = textProblem(name, { min: 1, max: 100 });
+    if (problem) return problem.kind === 'characters' ? 'form.invalidCharacters' : 'displayName.invalid';
+    return null;
   },
   password: (value) => passwordProblem(value),
 };

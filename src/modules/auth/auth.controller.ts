@@ -34,6 +34,7 @@ export class AuthController {
 
   @Post('login')
   @Public()
+  @FormView<AuthController>('loginForm')
   async login(@Req() req: Request, @Form() form: LoginForm): Promise<Page | RedirectTo> {
     const result = await this.accounts.login(form.email, form.password, req.ip ?? '');
     if (result.outcome === 'throttled') {
@@ -51,6 +52,16 @@ export class AuthController {
     if (result.outcome === 'disabled')
       return new Page('login', { title: 'login.title', next: form.next, email: form.email, error: 'login.disabled' }, { status: 403 });
     return new RedirectTo(form.next || '/notes', { cookies: await this.signIn.start(result.user, signInClient(req)) });
+  }
+
+  /** A sign-in form refused by the text rule (control characters in the email): the page again, saying so. */
+  loginForm(form: FormState): Page {
+    return new Page('login', {
+      title: 'login.title',
+      next: safeNext(form.values.next, ''),
+      email: form.values.email,
+      error: form.errors.email ?? 'form.errors',
+    });
   }
 
   @Get('signup')

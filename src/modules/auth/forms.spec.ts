@@ -18,8 +18,13 @@ describe('the forms of sign-in, sign-up and the account page', () => {
     expect(check(SignupForm, {}).errors).toEqual({ email: 'form.required', displayName: 'form.required', password: 'password.tooShort' });
     expect(check(SignupForm, { email: ['a@example.com', 'b@example.com'], displayName: 'a\u0001b', password: 'password123' }).errors).toEqual({
       email: 'form.required',
-      displayName: 'displayName.invalid',
+      displayName: 'form.invalidCharacters',
       password: 'password.common',
+    });
+    expect(check(SignupForm, { email: 'a\u0000@example.com', displayName: 'x'.repeat(101), password: 'a long\u0085passphrase' }).errors).toEqual({
+      email: 'form.invalidCharacters',
+      displayName: 'displayName.invalid',
+      password: 'form.invalidCharacters',
     });
     expect(check(SignupForm, { email: 'nope', displayName: ' Ann ', password: 'a long enough passphrase' }).errors).toEqual({ email: 'email.invalid' });
     expect(check(SignupForm, { email: ' Ann@Example.com', displayName: 'Ann', password: 'a long enough passphrase' }).form).toEqual({
@@ -29,7 +34,13 @@ describe('the forms of sign-in, sign-up and the account page', () => {
     });
   });
 
-  it('LoginForm never refuses (every failure is answered alike, after the throttle) and keeps only a local next', () => {
+  it('LoginForm refuses only control characters in the email (every other failure is answered alike, after the throttle) and keeps only a local next', () => {
+    expect(check(LoginForm, { email: 'a@example.com\u0000', password: 'x' }).errors).toEqual({ email: 'login.invalidEmail' });
+    expect(check(LoginForm, { email: 'a@example.com', password: 'a\u0000', next: '/notes\u0085' }).form).toEqual({
+      email: 'a@example.com',
+      password: 'a\u0000',
+      next: '',
+    });
     expect(check(LoginForm, { email: ['a', 'b'] }).form).toEqual({ email: '', password: '', next: '' });
     expect(check(LoginForm, { email: 'a@example.com', password: 'x', next: '//evil.example' }).form).toEqual({
       email: 'a@example.com',
@@ -45,8 +56,9 @@ describe('the forms of sign-in, sign-up and the account page', () => {
     expect(check(PreferencesForm, { locale: 'ja', timeZone: ['UTC', 'UTC'] }).errors).toEqual({ timeZone: 'form.errors' });
   });
 
-  it('TokenForm takes a trimmed name of 1 to 100 characters', () => {
+  it('TokenForm takes a trimmed name of 1 to 100 characters, without control characters', () => {
     expect(check(TokenForm, { name: '  ci  ' }).form).toEqual({ name: 'ci' });
+    for (const name of ['/e\u0000', 'a\u0085b', 'a\ud800']) expect(check(TokenForm, { name }).errors).toEqual({ name: 'form.invalidCharacters' });
     for (const name of ['   ', 'x'.repeat(101), ['a', 'b']]) expect(check(TokenForm, { name }).errors).toEqual({ name: 'account.tokens.nameInvalid' });
   });
 });

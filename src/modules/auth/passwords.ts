@@ -1,5 +1,6 @@
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 import type * as ZxcvbnCommon from '@zxcvbn-ts/language-common';
+import { textProblem } from '../web';
 
 /** OWASP's argon2id minimum (m=19 MiB, t=2, p=1), passed explicitly. */
 export const ARGON2_PARAMS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -16,10 +17,14 @@ function commonPasswords(): Set<string> {
   return common;
 }
 
-export type PasswordProblem = 'password.tooShort' | 'password.tooLong' | 'password.common';
+export type PasswordProblem = 'password.tooShort' | 'password.tooLong' | 'password.common' | 'form.invalidCharacters';
 
-/** 8..128 characters, no composition rules, not among the ~49,000 most common passwords. */
+/**
+ * 8..128 characters, no composition rules, not among the ~49,000 most common passwords; no control characters
+ * or unpaired surrogates (the text rule: a surrogate would be hashed as U+FFFD, so two passwords would be one).
+ */
 export function passwordProblem(password: string): PasswordProblem | null {
+  if (textProblem(password, { max: Infinity })?.kind === 'characters') return 'form.invalidCharacters';
   const length = [...password].length;
   if (length < 8) return 'password.tooShort';
   if (length > 128) return 'password.tooLong';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
-import { hmac, randomToken, sha256 } from '../web';
+import { hmac, printable, randomToken, sha256 } from '../web';
 import { Session } from './session.entity';
 import { SessionsRepository } from './sessions.repository';
 import { User } from './user.entity';
@@ -42,7 +42,8 @@ export class SessionStore {
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.config.sessionLifetimeMs),
       ip: ip.slice(0, 64),
-      userAgent: userAgent.slice(0, 255),
+      // A header may carry bytes 0x80–0x9f, which Node reads as C1 controls: shown on /account, so kept printable.
+      userAgent: printable(userAgent).slice(0, 255),
     };
     await this.sessions.insert(session);
     return { cookie, session };

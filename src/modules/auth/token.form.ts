@@ -1,9 +1,9 @@
 import { Transform } from 'class-transformer';
-import { CharLength } from '../web';
+import { formMessages, SafeText } from '../web';
 
 /** A new personal access token: its name. */
 export class TokenForm {
   @Transform(({ value }: { value: string }) => value.trim())
-  @CharLength(1, 100, { message: 'account.tokens.nameInvalid' })
+  @SafeText({ min: 1, max: 100 }, { messages: formMessages('account.tokens.nameInvalid') })
   name!: string;
 }

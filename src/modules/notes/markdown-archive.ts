@@ -4,6 +4,7 @@ import { validateSync } from 'class-validator';
 import YAML from 'yaml';
 import type yauzl from 'yauzl';
 import type Yazl from 'yazl';
+import { printable, textProblem } from '../web';
 import { CreateNoteDto } from './note.dto';
 import { NoteInput, NoteView } from './notes.service';
 import { normalizeTag } from './tag';
@@ -142,6 +143,12 @@ export async function readMarkdownZip(upload: Buffer, now: Date): Promise<ZipRea
         continue;
       }
       if (notes.length + problems.length >= NOTES_ZIP_LIMITS.notes) throw new Error(`more than ${NOTES_ZIP_LIMITS.notes} Markdown files`);
+      // The text rule on the name too: it becomes the title when the front matter has none, and is shown in problems.
+      const nameProblem = textProblem(name, { min: 1, max: 1000 });
+      if (nameProblem) {
+        problems.push(`${printable(name).slice(0, 200)}: the file name ${nameProblem.message}`);
+        continue;
+      }
       if (entry.uncompressedSize > NOTES_ZIP_LIMITS.fileBytes) {
         problems.push(`${name}: larger than ${NOTES_ZIP_LIMITS.fileBytes / 1024} KiB`);
         continue;

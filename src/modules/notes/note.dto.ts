@@ -1,13 +1,8 @@
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches } from 'class-validator';
-import { ApiProperty, ApiPropertyOptional, CharLength, ProblemDto } from '../web';
+import { ApiProperty, ApiPropertyOptional, formMessages, ProblemDto, SafeText } from '../web';
 import { VISIBILITIES, Visibility } from './note.entity';
 import { normalizeTag, TAG_PATTERN, TAG_RULE } from './tag';
-
-/* eslint-disable no-control-regex -- these patterns exist to refuse control characters */
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
-const NO_CONTROL_EXCEPT_LINES = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$/;
-/* eslint-enable no-control-regex */
 
 export { TAG_PATTERN };
 
@@ -30,18 +25,13 @@ export const NOTE_BODY_MAX = 100_000;
 
 /**
  * Each field's rules, for the API's DTOs and the page's form (note.form.ts)
- * alike. The form gives `message`, its one message key for the field, in
- * place of the API's wording.
+ * alike. The form gives `message`, its message key for the field, in
+ * place of the API's wording (refused characters have the shared form.invalidCharacters).
  */
 export const NoteRules = {
-  title: (message?: string) =>
-    rules(IsString({ message }), CharLength(1, 200, { message }), Matches(NO_CONTROL, { message: message ?? 'must not contain control characters' })),
+  title: (message?: string) => rules(IsString({ message }), SafeText({ min: 1, max: 200 }, { messages: message ? formMessages(message) : undefined })),
   body: (message?: string) =>
-    rules(
-      IsString({ message }),
-      CharLength(0, NOTE_BODY_MAX, { message }),
-      Matches(NO_CONTROL_EXCEPT_LINES, { message: message ?? 'must not contain control characters other than tabs and line breaks' }),
-    ),
+    rules(IsString({ message }), SafeText({ max: NOTE_BODY_MAX, multiline: true }, { messages: message ? formMessages(message) : undefined })),
   tags: (message?: string) => {
     const tag = { each: true, message: message ?? TAG_RULE };
     return rules(
@@ -56,11 +46,11 @@ export const NoteRules = {
 };
 
 export class CreateNoteDto {
-  @ApiProperty({ minLength: 1, maxLength: 200, description: '1 to 200 characters, no control characters' })
+  @ApiProperty({ minLength: 1, maxLength: 200, description: '1 to 200 characters, no control characters (see Refused text)' })
   @NoteRules.title()
   title!: string;
 
-  @ApiProperty({ maxLength: 100_000, description: 'Markdown, up to 100,000 characters' })
+  @ApiProperty({ maxLength: 100_000, description: 'Markdown, up to 100,000 characters; no control characters but tabs and line breaks' })
   @NoteRules.body()
   body!: string;
 

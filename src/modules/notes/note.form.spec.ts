@@ -39,7 +39,7 @@ describe('NoteForm', () => {
   it("gives each field the API's rules and one message key", () => {
     expect(errorsOf({ title: ' ', body: 'x\u0000', tags: 'Good, bad tag', visibility: 'secret' })).toEqual({
       title: 'note.invalid.title',
-      body: 'note.invalid.body',
+      body: 'form.invalidCharacters',
       tags: 'note.invalid.tags',
       visibility: 'note.invalid.visibility',
     });

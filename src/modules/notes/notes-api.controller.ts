@@ -1,6 +1,6 @@
 import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Req, Res, UsePipes } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request, Response } from 'express';
 import { authOf } from '../auth';
 import {
@@ -14,6 +14,7 @@ import {
   ApiTags,
   ProblemDto,
   ProblemException,
+  SafeText,
   SignedIn,
 } from '../web';
 import { LIST_ORDERS, type ListOrder, SEARCH_SORTS, type SearchSort } from './cursor';
@@ -44,13 +45,13 @@ export class ListNotesQuery {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @SafeText({ max: 200 })
   cursor?: string;
 
-  @ApiPropertyOptional({ maxLength: 500, description: 'search: words, "quoted phrases", -excluded, tag:name' })
+  @ApiPropertyOptional({ maxLength: 500, description: 'search: words, "quoted phrases", -excluded, tag:name; no control characters' })
   @IsOptional()
   @IsString()
-  @MaxLength(500, { message: 'must be at most 500 characters' })
+  @SafeText({ max: 500 })
   q?: string;
 
   @ApiPropertyOptional({
@@ -165,6 +166,11 @@ const notFound = () => new ProblemException(404, 'There is no such note.');
 @ApiTags('notes')
 @ApiBearerAuth()
 @ApiResponse({ status: 401, description: 'no or invalid token', type: ProblemDto })
+@ApiResponse({
+  status: 400,
+  description: 'a field or a query or path parameter breaks its rule (control characters: see the text rule in docs/security.md)',
+  type: ProblemDto,
+})
 @Controller('api/v1/notes')
 @SignedIn()
 @UsePipes(apiValidationPipe)

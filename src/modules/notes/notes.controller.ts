@@ -35,6 +35,7 @@ export class NotesController {
 
   @Get()
   @SignedIn()
+  @FormView<NotesController>('searchRefused')
   async index(
     @Req() req: Request,
     @Query('q') q?: string,
@@ -92,6 +93,12 @@ export class NotesController {
       tags: await this.notes.tagsOf(user.id),
       searching: !!query,
     });
+  }
+
+  /** A search the text rule refused (a control character in q): the list, what was typed made printable, and a notice (400). */
+  async searchRefused(form: FormState, req: Request): Promise<Page> {
+    const page = await this.index(req);
+    return new Page(page.view, { ...page.data, q: form.values.q ?? '', notice: 'notes.searchRefused' }, { status: 400 });
   }
 
   @Get('new')

@@ -2,6 +2,7 @@ import { ArgumentMetadata, Body, Injectable, PipeTransform, Type } from '@nestjs
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, validateSync } from 'class-validator';
 import { ProblemException } from './errors';
+import type { FieldProblem } from './problem';
 
 /** What a form sent, each field as a string, and what is wrong with it: field → message key. */
 export interface FormState {
@@ -9,14 +10,17 @@ export interface FormState {
   errors: Record<string, string>;
 }
 
-/** A form its DTO's rules refused: the route's @FormView page answers it (status 400); without one, the 400 error page. */
+/**
+ * A form its DTO's rules refused: the route's @FormView page answers it (status 400); without one, the 400 error
+ * page, or problem+json naming the fields (`problems` when their wording is not the form's message keys).
+ */
 export class FormInvalid extends ProblemException {
-  constructor(readonly form: FormState) {
-    super(
-      400,
-      'Some fields are invalid.',
-      Object.entries(form.errors).map(([field, message]) => ({ field, message })),
-    );
+  constructor(
+    readonly form: FormState,
+    problems?: FieldProblem[],
+    detail = 'Some fields are invalid.',
+  ) {
+    super(400, detail, problems ?? Object.entries(form.errors).map(([field, message]) => ({ field, message })));
   }
 }
 

@@ -6,7 +6,7 @@ export { Form, FormPipe, FormInvalid, formValues, type FormState } from './form'
 export { FormRescues, type FormRescue, type FormRefusal } from './form-rescue';
 export { FormView, type FormPage } from './form-view';
 export { Pages } from './page.interceptor';
-export { CharLength } from './rules';
+export { CharLength, SafeText, formMessages, printable, textProblem, TEXT_PROBLEMS, type TextRule } from './rules';
 export { BodyRefused, FormExpired, ProblemException, SignInRequired } from './errors';
 export { sendError, problem, type Problem, type FieldProblem, type ProblemExtras } from './problem';
 export { ProblemDto } from './problem.dto';

@@ -1,3 +1,4 @@
+import { textProblem } from './rules';
 import type { CookieOptions, Response } from 'express';
 
 /** A Set-Cookie a reply carries: a value to set, or `null` to clear the cookie. */
@@ -69,5 +70,5 @@ export function applyCookies(res: Response, cookies: readonly SetCookie[]): void
 
 /** Only local paths: never another host, never a scheme. */
 export function safeNext(next: unknown, fallback = '/'): string {
-  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) ? next : fallback;
+  return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && !textProblem(next, { max: 2048 }) ? next : fallback;
 }
