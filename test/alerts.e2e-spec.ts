@@ -11,7 +11,7 @@ import { Instance, InstanceRegistry } from '../src/modules/cluster';
 import { MetricSample, MetricsSampler } from '../src/modules/metrics';
 import { ageKeyPair } from './support/backup-keys';
 import { describeEachEngine, freshDatabase } from './support/engines';
-import { SmtpReceiver, WebhookReceiver } from './support/receivers';
+import { PushMonitor, SmtpReceiver, WebhookReceiver } from './support/receivers';
 import { startTestApp, TestApp } from './support/test-app';
 
 const TOKEN = 'metrics-token-for-alert-tests-0123';
@@ -317,6 +317,25 @@ describeEachEngine('alerts', (engine) => {
     await webhook.waitForCount(1);
     expect(texts()).toEqual(['[FIRING] Kiroku warning: Backup failing — backups']);
     expect(webhook.messages[0].kiroku.summary).toMatch(/^the newest backup run failed: .*(ENOTDIR|not a directory)/i);
+  });
+
+  it("pings the heartbeat after each evaluation that worked, and stops while evaluation fails (the push monitor's cue)", async () => {
+    const monitor = await PushMonitor.start();
+    try {
+      await start({ ALERT_HEARTBEAT_URL: monitor.url });
+      for (let i = 0; i < 3; i++) await tick();
+      expect(monitor.pings).toEqual(Array.from({ length: 3 }, () => ({ method: 'GET', path: '/api/push/kiroku-token?status=up' })));
+      // The alerts table gone from under it: evaluation fails, as it does with the database down.
+      const db = t.app.get(Database);
+      await db.dataSource.query('ALTER TABLE alerts RENAME TO alerts_away');
+      for (let i = 0; i < 2; i++) await expect(tick()).rejects.toThrow();
+      expect(monitor.pings).toHaveLength(3);
+      await db.dataSource.query('ALTER TABLE alerts_away RENAME TO alerts');
+      await tick();
+      expect(monitor.pings).toHaveLength(4);
+    } finally {
+      await monitor.close();
+    }
   });
 
   it('sends the notices of one alert in order: a resolve waits for its firing notice to be delivered', async () => {
