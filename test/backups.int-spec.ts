@@ -189,6 +189,8 @@ describeEachEngine('backups', (engine) => {
       lastRunFailed: false,
       lastError: null,
       failures: 0,
+      newestVerifiedBackupAt: null,
+      lastVerifyFailed: false,
     });
     const run = await backups.run('manual');
     expect(await backups.status()).toEqual({
@@ -199,6 +201,8 @@ describeEachEngine('backups', (engine) => {
       lastRunFailed: false,
       lastError: null,
       failures: 0,
+      newestVerifiedBackupAt: run.finishedAt,
+      lastVerifyFailed: false,
     });
   });
 
