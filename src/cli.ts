@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { APP_VERSION } from '@kiroku/config';
 
+import { registerAlertCommands } from './cli/alert';
 import { refuseUnsafeArguments } from './cli/arguments';
 import { registerBackupCommands } from './cli/backup';
 import { CliEnv, CliFailure } from './cli/context';
@@ -25,6 +26,7 @@ export function buildProgram(env: CliEnv = process.env): Command {
   registerUsersCommands(program, env);
   registerBackupCommands(program, env);
   registerLogsCommands(program, env);
+  registerAlertCommands(program, env);
   registerTransferCommands(program, env);
   registerTokensCommands(program, env);
   return program;

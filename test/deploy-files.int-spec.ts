@@ -545,11 +545,20 @@ withTool('systemd-analyze')('systemd units (deploy/systemd)', () => {
     const dir = tempDir();
     for (const unit of readdirSync(deploy('systemd'))) {
       const text = readFileSync(deploy('systemd', unit), 'utf8').replaceAll('/usr/bin/node', process.execPath).replaceAll('/opt/kiroku', root);
-      writeFileSync(join(dir, unit === 'kiroku@.service' ? 'kiroku@8881.service' : unit), text);
+      const instance = { 'kiroku@.service': 'kiroku@8881.service', 'kiroku-alert@.service': 'kiroku-alert@kiroku@8881.service.service' }[unit];
+      writeFileSync(join(dir, instance ?? unit), text);
     }
     const out = spawnSync('systemd-analyze', ['verify', ...readdirSync(dir).map((u) => join(dir, u))], { encoding: 'utf8', cwd: dir });
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
+  });
+
+  it('tell the alert channels, without the database, when systemd gives up on a unit', () => {
+    const unit = readFileSync(deploy('systemd', 'kiroku@.service'), 'utf8');
+    expect(unit).toMatch(/^OnFailure=kiroku-alert@%n\.service$/m);
+    const alert = readFileSync(deploy('systemd', 'kiroku-alert@.service'), 'utf8');
+    expect(alert).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/kiroku\/dist\/src\/cli\.js alert notify --rule service-failed /m);
+    expect(alert).toMatch(/^EnvironmentFile=\/etc\/kiroku\/kiroku\.env$/m);
   });
 
   it('stop gracefully within SHUTDOWN_GRACE_PERIOD, restart on failure, run hardened, on the ports nginx proxies to', () => {

@@ -29,6 +29,18 @@ export const RULES = {
 } as const satisfies Record<string, { severity: Severity; title: string }>;
 export type RuleId = keyof typeof RULES;
 
+/**
+ * What an instance tells straight from memory (direct-notices.ts), never through the database: the database is
+ * down, or the process has just come back from a crash. Not evaluated from the shared tables, so not in RULES (nor
+ * in the Prometheus rules, which see these from outside: absent series, restarts).
+ */
+export const DIRECT_RULES = {
+  'database-down': { severity: 'critical', title: 'Database unreachable' },
+  'unclean-stop': { severity: 'warning', title: 'Restarted after an unclean stop' },
+  'service-failed': { severity: 'critical', title: 'Service failed' },
+} as const satisfies Record<string, { severity: Severity; title: string }>;
+export type DirectRuleId = keyof typeof DIRECT_RULES;
+
 const pct = (permille: number) => `${(permille / 10).toFixed(1)}%`;
 /** A threshold setting as people write it: 80%, 5%, 0.1%. */
 const share = (fraction: number) => `${+(fraction * 100).toFixed(2)}%`;

@@ -6,16 +6,18 @@ import { AlertMetrics } from './alert-metrics';
 import { AlertRules } from './alert-rules';
 import { AlertsRetention } from './alerts.retention';
 import { AlertsTask } from './alerts.task';
+import { DirectNotices } from './direct-notices';
+import { DatabaseWatch, UncleanStopWatch } from './instance-watch';
 import { Notifiers } from './notifiers';
 
 /** The alert services, without the schedule (the console reads them too). */
 @Module({
   imports: [BackupModule, MetricsModule],
-  providers: [AlertRules, Notifiers, AlertEvaluator, AlertMetrics, AlertsRetention],
-  exports: [AlertEvaluator, AlertRules],
+  providers: [AlertRules, Notifiers, DirectNotices, AlertEvaluator, AlertMetrics, AlertsRetention],
+  exports: [AlertEvaluator, AlertRules, DirectNotices],
 })
 export class AlertsModule {}
 
-/** The serving app's evaluation tick. */
-@Module({ imports: [AlertsModule], providers: [AlertsTask] })
+/** The serving app's evaluation tick, and what each serving instance watches for itself (database, unclean stops). */
+@Module({ imports: [AlertsModule], providers: [AlertsTask, DatabaseWatch, UncleanStopWatch] })
 export class AlertsScheduleModule {}

@@ -4,7 +4,7 @@ import type * as Nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Alert } from './alert.entity';
 import type { Channel, NotificationKind } from './alert-notification.entity';
-import { RULES, RuleId } from './alert-rules';
+import { DIRECT_RULES, DirectRuleId, RULES, RuleId } from './alert-rules';
 
 const SEND_TIMEOUT_MS = 10_000;
 
@@ -16,7 +16,7 @@ export interface Message {
 /** The one-line headline every channel leads with. */
 export function headline({ kind, alert }: Message): string {
   const label = kind === 'resolved' ? 'RESOLVED' : kind === 'reminder' ? 'STILL FIRING' : 'FIRING';
-  const title = RULES[alert.rule as RuleId]?.title ?? alert.rule;
+  const title = RULES[alert.rule as RuleId]?.title ?? DIRECT_RULES[alert.rule as DirectRuleId]?.title ?? alert.rule;
   return `[${label}] Kiroku ${alert.severity}: ${title} — ${alert.subject}`;
 }
 

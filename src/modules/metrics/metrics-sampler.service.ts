@@ -23,9 +23,14 @@ interface WorkerFigures {
  * rules read them from there, for every replica, across restarts. A machine of
  * workers writes one row: its leader gathers every worker's figures (requests
  * and CPU add up, latency is the machine's p95, memory the sum, loop lag the
- * worst). A sample that cannot be written (database down) is dropped, not
- * retried: the next period has its own.
+ * worst). A sample that cannot be written (database down) is kept in memory
+ * (a day of them at most) and written with the next one that can: the
+ * requests answered during an outage, and their errors, reach the charts and
+ * the error-rate rule once the database is back.
  */
+/** How much of an outage the samples kept in memory cover (beyond it, the oldest go). */
+const UNWRITTEN_KEPT_MS = 24 * 60 * 60_000;
+
 @Injectable()
 export class MetricsSampler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('Metrics');
@@ -34,6 +39,8 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
   private lastSample = 0;
   private lastCpu!: NodeJS.CpuUsage;
   private inflight: Promise<unknown> = Promise.resolve();
+  /** Samples not yet written, oldest first. */
+  private unwritten: MetricSample[] = [];
 
   constructor(
     private readonly db: Database,
@@ -105,7 +112,15 @@ export class MetricsSampler implements OnApplicationBootstrap, BeforeApplication
       diskLogsPermille: permille('logs'),
       ...this.metrics.sampleContributions(),
     };
-    await this.db.transaction((m) => m.insert(MetricSample, sample));
+    const owed = [...this.unwritten, sample];
+    try {
+      await this.db.transaction((m) => m.insert(MetricSample, owed));
+    } catch (error) {
+      this.unwritten = owed.slice(-Math.ceil(UNWRITTEN_KEPT_MS / this.config.sampleIntervalMs));
+      throw error;
+    }
+    if (this.unwritten.length) this.logger.log(`wrote ${this.unwritten.length} metrics sample(s) kept while the database could not take them`);
+    this.unwritten = [];
     return sample;
   }
 }
