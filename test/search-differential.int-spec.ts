@@ -47,7 +47,12 @@ const piece: fc.Arbitrary<string> = fc.oneof(
 );
 const separator = fc.constantFrom(' ', ' ', '\n', ', ', '. ', ' — ', '(', ') ', '\t');
 const text = (max: number) =>
-  fc.array(fc.tuple(piece, separator), { maxLength: max }).map((parts) => parts.map(([p, s]) => p + s).join('').trim());
+  fc.array(fc.tuple(piece, separator), { maxLength: max }).map((parts) =>
+    parts
+      .map(([p, s]) => p + s)
+      .join('')
+      .trim(),
+  );
 
 interface NoteSpec {
   title: string;
@@ -178,7 +183,9 @@ describeBoth('search gives the same notes on SQLite and PostgreSQL', () => {
   it('for generated corpora and queries drawn from them, with a fixed seed', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(note, { minLength: 1, maxLength: 6 }).chain((corpus) => fc.tuple(fc.constant(corpus), fc.array(queryOf(corpus), { minLength: 1, maxLength: 8 }))),
+        fc
+          .array(note, { minLength: 1, maxLength: 6 })
+          .chain((corpus) => fc.tuple(fc.constant(corpus), fc.array(queryOf(corpus), { minLength: 1, maxLength: 8 }))),
         async ([corpus, queries]) => {
           const ids = await writeCorpus(corpus);
           for (const q of queries) {
@@ -191,7 +198,12 @@ describeBoth('search gives the same notes on SQLite and PostgreSQL', () => {
         seed: SEED,
         numRuns: RUNS,
         examples: [
-          [[[{ title: 'plum-137', body: 'due 2026-12-04 to ada@example.com, v2.0.1 foo_bar C++', tags: ['ops'] }], ['137', 'plum-137', '2026-12-04', '12', 'ada@example.com']]],
+          [
+            [
+              [{ title: 'plum-137', body: 'due 2026-12-04 to ada@example.com, v2.0.1 foo_bar C++', tags: ['ops'] }],
+              ['137', 'plum-137', '2026-12-04', '12', 'ada@example.com'],
+            ],
+          ],
         ],
       },
     );

@@ -53,7 +53,10 @@ describe('parseQuery', () => {
   });
 
   it('matches the last word as a prefix from two characters on, never a quoted phrase or an exclusion', () => {
-    const prefixes = (input: string) => parseQuery(input).include.flat().map((t) => t.prefix);
+    const prefixes = (input: string) =>
+      parseQuery(input)
+        .include.flat()
+        .map((t) => t.prefix);
     expect(prefixes('red appl')).toEqual([false, true]);
     expect(prefixes('plum-13')).toEqual([true]);
     expect(prefixes('red a')).toEqual([false, false]);

@@ -65,7 +65,14 @@ export async function reindexSearch(engine: Engine, m: EntityManager, batch = 50
     const live = rows.filter((r) => !r.trashed);
     await index.writeMany(
       m,
-      live.map((r) => ({ id: r.id, ownerId: r.ownerId, title: r.title, body: r.body, createdAt: new Date(Number(r.createdAt)), tags: splitTagNames(r.tagNames) })),
+      live.map((r) => ({
+        id: r.id,
+        ownerId: r.ownerId,
+        title: r.title,
+        body: r.body,
+        createdAt: new Date(Number(r.createdAt)),
+        tags: splitTagNames(r.tagNames),
+      })),
     );
     total += live.length;
     const last = rows[rows.length - 1];

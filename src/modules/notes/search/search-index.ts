@@ -99,7 +99,8 @@ function pgTerm(term: SearchTerm, weight = ''): string {
 const pgAny = (terms: SearchTerm[]) => terms.map((term) => `(${pgTerm(term)})`).join(' | ');
 
 /** Groups of terms as tsquery text: every group, each any of its terms. */
-const pgGroups = (groups: SearchTerm[][], weight = '') => groups.map((group) => `(${group.map((term) => `(${pgTerm(term, weight)})`).join(' | ')})`).join(' & ');
+const pgGroups = (groups: SearchTerm[][], weight = '') =>
+  groups.map((group) => `(${group.map((term) => `(${pgTerm(term, weight)})`).join(' | ')})`).join(' & ');
 
 /**
  * The note's PostgreSQL document as tsvector text, cast rather than built by to_tsvector: the title and the
