@@ -47,7 +47,10 @@ export class ListNotesQuery {
   @MaxLength(200)
   cursor?: string;
 
-  @ApiPropertyOptional({ maxLength: 500, description: 'search: words, "quoted phrases", -excluded, tag:name' })
+  @ApiPropertyOptional({
+    maxLength: 500,
+    description: 'search: words, "quoted phrases", -excluded, tag:name, a OR b; the last word, unquoted, also matches longer words it begins',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(500, { message: 'must be at most 500 characters' })

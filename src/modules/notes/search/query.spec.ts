@@ -60,6 +60,7 @@ describe('parseQuery', () => {
     expect(prefixes('red appl')).toEqual([false, true]);
     expect(prefixes('plum-13')).toEqual([true]);
     expect(prefixes('red a')).toEqual([false, false]);
+    expect(prefixes('red 東京')).toEqual([false, false]);
     expect(prefixes('red "appl"')).toEqual([false, false]);
     expect(prefixes('appl -red')).toEqual([false]);
     expect(prefixes('appl tag:x')).toEqual([false]);

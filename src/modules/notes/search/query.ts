@@ -1,5 +1,5 @@
 import { tagOrNull } from '../tag';
-import { isLoneCjk, queryTokens } from './text';
+import { hasCjk, isLoneCjk, queryTokens } from './text';
 
 export interface SearchTerm {
   /** As the person typed it (for highlighting). */
@@ -78,7 +78,9 @@ export function parseQuery(input: string): ParsedQuery {
     }
     if (++terms >= MAX_TERMS) break;
   }
-  if (last && !last.quoted && [...last.term.tokens[last.term.tokens.length - 1]].length >= MIN_PREFIX) last.term.prefix = true;
+  // A CJK bigram begins no longer token (every CJK token is one or two characters): no prefix needed.
+  const end = last?.term.tokens[last.term.tokens.length - 1];
+  if (last && end && !last.quoted && [...end].length >= MIN_PREFIX && !hasCjk(end)) last.term.prefix = true;
   if (!query.include.length && !query.exclude.length && !query.tags.length && !query.excludedTags.length && text.trim()) {
     query.notice = 'search.nothingToSearch';
   }
