@@ -134,6 +134,13 @@ const missing = browserMissing();
     await Promise.all([page.waitForURL(/q=/), page.click('form.search button')]);
     expect(await page.textContent('.note-item h2')).toBe('東京出張の準備');
     expect(await page.textContent('.note-item mark')).toBe('東京');
+    // The help lists the grammar without a script; the last word typed matches as a prefix (tok: the tag tokyo).
+    expect(await page.isVisible('.search-help dl')).toBe(false);
+    await page.click('.search-help summary');
+    expect(await page.textContent('.search-help dl')).toContain('apple OR pear');
+    await page.fill('#q', 'tok');
+    await Promise.all([page.waitForURL(/q=tok/), page.click('form.search button')]);
+    expect(await page.textContent('.note-item h2')).toBe('東京出張の準備');
     await page.click('.note-item a.tag[href="/notes?tag=tokyo"]');
     expect(await page.locator('.note-item').count()).toBe(1);
 

@@ -321,6 +321,77 @@ describeEachEngine('search', (engine) => {
   });
 });
 
+describeEachEngine('search as people type it', (engine) => {
+  let t: TestApp;
+  let api: ApiClient;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase(engine));
+    ({ api } = await ApiClient.forNewUser(t.url, 'typist@example.com'));
+    const notes: Record<string, Json> = {
+      plum: { title: 'Order', body: 'Reorder plum-137 before 2026-12-04.', tags: [] },
+      release: { title: 'Release v2.0.1', body: 'Mail ada@example.com about foo_bar and C++.', tags: ['ops'] },
+      apple: { title: 'Apple pie', body: 'Café au lait and ＡＰＩ docs.', tags: [] },
+      apply: { title: 'How to apply', body: 'Applications close soon.', tags: ['draft'] },
+      pear: { title: 'Pear', body: 'nothing else', tags: [] },
+    };
+    for (const [key, note] of Object.entries(notes)) ids[key] = (await api.call('POST', '/api/v1/notes', note)).body.id;
+  });
+  afterAll(() => t.close());
+
+  const search = async (q: string) => {
+    const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}`);
+    expect({ q, status: res.status }).toEqual({ q, status: 200 });
+    return res.body.items.map((n: Json) => Object.entries(ids).find(([, id]) => id === n.id)![0]).sort();
+  };
+
+  it.each([
+    ['137', ['plum']],
+    ['plum-137', ['plum']],
+    ['plum', ['plum']],
+    ['2026-12-04', ['plum']],
+    ['12-04', ['plum']],
+    ['"2026 12 04"', ['plum']],
+    ['v2.0.1', ['release']],
+    ['0.1', ['release']],
+    ['ada@example.com', ['release']],
+    ['example', ['release']],
+    ['foo_bar', ['release']],
+    ['bar', ['release']],
+    ['C++', ['release']],
+    ['cafe', ['apple']],
+    ['api', ['apple']],
+    ['appl', ['apple', 'apply']],
+    ['ap', ['apple', 'apply']],
+    ['"appl"', []],
+    ['pie appl', ['apple']],
+    ['appl pie', []],
+    ['pear OR plum', ['pear', 'plum']],
+    ['"apple pie" OR pear', ['apple', 'pear']],
+    ['-pie appl', ['apply']],
+    ['tag:draft appl', ['apply']],
+    ['pear or plum', []],
+  ])('%j finds %j', async (q, expected) => {
+    expect(await search(q)).toEqual(expected);
+  });
+
+  it('explains the whole grammar on the page, in English and in Japanese, without JavaScript', async () => {
+    const web = new WebClient(t.url);
+    await web.login('typist@example.com', 'a long enough passphrase');
+    const en = await web.get('/notes?q=appl', { 'accept-language': 'en' });
+    expect(en.text).toContain('How search reads what you type');
+    for (const example of ['"rolling restart"', '-staging', 'tag:ops', 'apple OR pear', 'appl', 'plum-137'])
+      expect(en.text).toContain(`<code>${example}</code>`);
+    expect(en.text).toContain('The last word also finds longer words');
+    await web.get('/account');
+    expect((await web.submit('/account/preferences', { locale: 'ja', timeZone: 'Asia/Tokyo' })).status).toBe(303);
+    const ja = await web.get('/notes?q=appl');
+    expect(ja.text).toContain('検索の書き方');
+    expect(ja.text).toContain('最後の単語は、それで始まる長い単語にも一致します');
+  });
+});
+
 describeEachEngine('search order', (engine) => {
   let t: TestApp;
   let api: ApiClient;

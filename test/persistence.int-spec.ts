@@ -11,6 +11,7 @@ import { Accounts } from '../src/modules/auth';
 import { NotesService } from '../src/modules/notes';
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
+import { NumberSearchEntriesNewestFirst1795950000000 } from '../migrations/sqlite/1795950000000-NumberSearchEntriesNewestFirst';
 
 describe('migration lists', () => {
   it('name the same migrations in the same order on both engines: the last one is the schema version that exports, imports and copies compare', () => {
@@ -494,6 +495,35 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
   });
 });
 
+describeEachEngine('search entries of the previous tokenisation', (engine) => {
+  it('are written again by RetokeniseSearchIndex: plum-137 is found by 137, trashed notes stay out', async () => {
+    const t = await startTestApp(await freshDatabase(engine));
+    try {
+      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
+      if (!('user' in created)) throw new Error('no user');
+      const notes = t.app.get(NotesService);
+      const kept = await notes.create(created.user.id, { title: 'Order', body: 'Reorder plum-137 by 2026-12-04', tags: ['ops-team'], visibility: 'private' });
+      const trashed = await notes.create(created.user.id, { title: 'Old', body: 'plum-137 too', tags: [], visibility: 'private' });
+      await notes.trash(created.user.id, trashed.id);
+      const db = t.app.get(Database);
+      const migrator = new Migrator(db);
+      expect(await revertThrough(migrator, 'RetokeniseSearchIndex1795992100000')).toEqual(['RetokeniseSearchIndex1795992100000']);
+      // The entry as the previous version wrote it: the engine's own word rules.
+      if (engine === 'postgres') {
+        await db.dataSource.query(
+          `UPDATE note_search SET document = setweight(to_tsvector('simple', 'order'), 'A') || setweight(to_tsvector('simple', 'reorder plum-137 by 2026-12-04'), 'B')`,
+        );
+      }
+      expect(await migrator.run()).toEqual(['RetokeniseSearchIndex1795992100000']);
+      for (const q of ['137', 'plum-137', '12-04', 'tag:ops-team order', 'team']) {
+        expect({ q, found: (await notes.list(created.user.id, { q, limit: 20 })).items.map((n) => n.id) }).toEqual({ q, found: [kept.id] });
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('search entries written before they were numbered newest first [sqlite]', () => {
   it('keep their notes and their order, newest first, and new entries go before them', async () => {
     const open = await openFreshDatabase('sqlite');
@@ -511,7 +541,11 @@ describe('search entries written before they were numbered newest first [sqlite]
         await sql(`INSERT INTO notes_fts (rowid, owner, title, tags, body) VALUES ($1, 'o1', $2, '', 'harbour')`, [rowid, `title ${id}`]);
         await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, $2)', [id, rowid]);
       }
-      expect(await migrator.run()).toEqual(reverted.reverse());
+      // The migration alone: a later one (RetokeniseSearchIndex) writes every entry again from the notes, which
+      // these entries have none of.
+      const runner = open.db.dataSource.createQueryRunner();
+      const numbering = new NumberSearchEntriesNewestFirst1795950000000();
+      await numbering.up(runner);
       const walk = () =>
         sql(
           `SELECT map.note_id AS id FROM notes_fts f CROSS JOIN notes_fts_map map ON map.fts_rowid = f.rowid WHERE notes_fts MATCH 'harbour' ORDER BY f.rowid`,
@@ -522,6 +556,9 @@ describe('search entries written before they were numbered newest first [sqlite]
       );
       await sql('INSERT INTO notes_fts_map (note_id, fts_rowid) VALUES ($1, last_insert_rowid())', ['n4']);
       expect(await walk()).toEqual([{ id: 'n4' }, { id: 'n3' }, { id: 'n2' }, { id: 'n1' }]);
+      await numbering.down(runner);
+      await runner.release();
+      expect(await migrator.run()).toEqual(reverted.reverse());
       expect(await schemaDrift(open.db)).toEqual([]);
     } finally {
       await open.close();

@@ -1,6 +1,7 @@
 'use strict';
-// 100,000 notes on SQLite and on PostgreSQL: API list, get, search and create, the HTML list page,
-// and /health/live as the ceiling, each at 50 connections on 127.0.0.1.
+// 100,000 notes on SQLite and on PostgreSQL: API list, get, search and create, the HTML list page, search for
+// one whole word and for a prefix of two letters (search as you type), and /health/live as the ceiling, each at
+// 50 connections on 127.0.0.1.
 const { execFileSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { join } = require('node:path');
@@ -111,6 +112,20 @@ async function seed(env, ownerId, count = NOTES, dist = join(root, 'dist')) {
   return { seconds, ids };
 }
 
+/** Single words of every frequency, each typed whole: the last word of a query also matches as a prefix. */
+const FULL_WORDS = ['deploy', 'runbook', 'kubernetes', 'incident', 'invoice', RARE[300], RARE[5000], RARE[12000]];
+/** Two letters, as a search-as-you-type box sends them first: starts of common words and of the rare syllable words. */
+const PREFIXES = ['de', 'ru', 'ku', 'in', 'ka', 'ri', 'mo', 'ne', 'sa', 'to'];
+
+/** autocannon options for GET /api/v1/notes?q= with each query of the list in turn. */
+function rotating(url, headers, next, queries) {
+  return {
+    url: `${url}/api/v1/notes`,
+    headers,
+    requests: [{ setupRequest: (r) => ({ ...r, path: `/api/v1/notes?q=${encodeURIComponent(queries[next() % queries.length])}` }) }],
+  };
+}
+
 async function engine(label, env) {
   let server = await startServer({ ...env, PUBLIC_URL: 'http://127.0.0.1' });
   try {
@@ -172,6 +187,9 @@ async function engine(label, env) {
         },
       ],
       ['GET /notes (HTML list)', { url: `${server.url}/notes`, headers: { cookie: session } }],
+      // Search as you type against whole words, in the same run: one word each, common to rare.
+      ['GET /api/v1/notes?q= (full word)', rotating(server.url, auth, () => n++, FULL_WORDS)],
+      ['GET /api/v1/notes?q= (prefix, 2 letters)', rotating(server.url, auth, () => n++, PREFIXES)],
     ];
     // The ceiling is measured first and again last; the higher one is used, so that a machine busy at one of
     // those moments (page-cache write-back after seeding, say) cannot flatter the shares. Each request kind
@@ -212,6 +230,9 @@ async function engine(label, env) {
         `| ${name} | ${r.requests.average.toFixed(0)} | ${r.latency.p50} | ${r.latency.p99} | ${((r.requests.average / ceiling) * 100).toFixed(0)}% | ${paired} | ${share} | ${r.non2xx} |`,
       );
     }
+    const p99 = (name) => measured.find(([m]) => m === name)[1].latency.p99;
+    const [prefix, word] = [p99('GET /api/v1/notes?q= (prefix, 2 letters)'), p99('GET /api/v1/notes?q= (full word)')];
+    console.log(`\nPrefix of 2 letters p99 ${prefix} ms, full word p99 ${word} ms: ${prefix <= word ? 'under' : 'OVER'} the full word's p99`);
     console.log(
       `\nAt once, 10 connections each: search ${searching.requests.average.toFixed(0)} req/s (p99 ${searching.latency.p99} ms) while GET /health/live answers ${probing.requests.average.toFixed(0)} req/s, p50 ${probing.latency.p50} ms, p99 ${probing.latency.p99} ms, max ${probing.latency.max} ms`,
     );

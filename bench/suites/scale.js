@@ -15,6 +15,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PLOT = process.env.BENCH_SCALE_PLOT ?? join(root, 'docs/benchmarks-scale.png');
 // eslint-disable-next-line no-restricted-syntax -- the seeder writes search entries from the index's own text function, which no module needs through the door
 const { indexText } = require(join(root, 'dist/src/modules/notes/search/text.js'));
+// eslint-disable-next-line no-restricted-syntax -- and PostgreSQL's document from the index's own function, likewise
+const { pgDocument } = require(join(root, 'dist/src/modules/notes/search/search-index.js'));
 
 /** A word in few notes (about 1 in 500) and one in nearly all: the two ends of a Zipf vocabulary. */
 const RARE_WORD = vocabulary.RARE[5000];
@@ -85,7 +87,7 @@ async function sqliteSeeder(path, ownerId) {
       // tag_names as the note_tags triggers write it (names in byte order, space-separated), the triggers being off.
       note.run(n.id, ownerId, n.title, n.body, n.at, n.at, n.tags.join(' '));
       for (const tag of n.tags) noteTag.run(n.id, tagIds.get(tag));
-      fts.run(low - 1 - j, owner, indexText(n.title), n.tags.join(' '), indexText(n.body));
+      fts.run(low - 1 - j, owner, indexText(n.title), indexText(n.tags.join(' ')), indexText(n.body));
       map.run(n.id, low - 1 - j);
     }
   });
@@ -141,17 +143,8 @@ async function postgresSeeder(url, ownerId) {
     ]);
     await client.query(
       `INSERT INTO "note_search" ("note_id", "owner_id", "created_at", "document")
-       SELECT id, $2, created_at,
-              setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', tags), 'A') || setweight(to_tsvector('simple', body), 'B')
-         FROM unnest($1::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS n(id, created_at, title, tags, body)`,
-      [
-        batch.map((n) => n.id),
-        ownerId,
-        batch.map((n) => n.at),
-        batch.map((n) => indexText(n.title)),
-        batch.map((n) => n.tags.join(' ')),
-        batch.map((n) => indexText(n.body)),
-      ],
+       SELECT id, $2, created_at, document::tsvector FROM unnest($1::text[], $3::bigint[], $4::text[]) AS n(id, created_at, document)`,
+      [batch.map((n) => n.id), ownerId, batch.map((n) => n.at), batch.map(pgDocument)],
     );
     await client.query('COMMIT');
   };

@@ -5,5 +5,5 @@ export { Tag } from './tag.entity';
 export { NoteTag } from './note-tag.entity';
 export { NoteRevision } from './note-revision.entity';
 export { NoteDto, NoteListDto } from './note.dto';
-export { rebuildSearchIndex, clearSearchIndex } from './search/rebuild';
+export { rebuildSearchIndex, clearSearchIndex, reindexSearch } from './search/rebuild';
 export { SearchIndex } from './search/search-index';

@@ -48,7 +48,10 @@ export class ListNotesQuery {
   @SafeText({ max: 200 })
   cursor?: string;
 
-  @ApiPropertyOptional({ maxLength: 500, description: 'search: words, "quoted phrases", -excluded, tag:name; no control characters' })
+  @ApiPropertyOptional({
+    maxLength: 500,
+    description: 'search: words, "quoted phrases", -excluded, tag:name, a OR b; the last word, unquoted, also matches longer words it begins; no control characters',
+  })
   @IsOptional()
   @IsString()
   @SafeText({ max: 500 })

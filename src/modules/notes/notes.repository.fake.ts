@@ -146,9 +146,10 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     after: SearchKey | null,
     take: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
-    const inHead = (n: NoteView) => query.include.every((t) => [n.title, n.tags.join(' ')].some((text) => text.toLowerCase().includes(t.raw.toLowerCase())));
+    const inHead = (n: NoteView) =>
+      query.include.every((group) => group.some((t) => [n.title, n.tags.join(' ')].some((text) => text.toLowerCase().includes(t.raw.toLowerCase()))));
     return this.live(ownerId)
-      .filter((n) => query.include.every((t) => has(n, t)) && !query.exclude.some((t) => has(n, t)) && this.passesTags(n, query))
+      .filter((n) => query.include.every((group) => group.some((t) => has(n, t))) && !query.exclude.some((t) => has(n, t)) && this.passesTags(n, query))
       .filter((n) => part === 'all' || inHead(n) === (part === 'head'))
       .filter((n) => !after || n.createdAt.getTime() < after.at || (n.createdAt.getTime() === after.at && n.id < after.id))
       .sort(newestFirst)

@@ -1,5 +1,5 @@
 import { markdownText } from '../web';
-import { ParsedQuery } from './search/query';
+import { includedTerms, ParsedQuery } from './search/query';
 
 /** A piece of an excerpt; `mark`: it matches a searched word. */
 export interface Snippet {
@@ -19,7 +19,9 @@ const FAR = 8_000;
  * the same for notes of 1 KB and of 100 KB.
  */
 export function snippet(body: string, query: ParsedQuery): Snippet[] {
-  const needles = query.include.map((t) => t.raw.toLowerCase()).filter(Boolean);
+  const needles = includedTerms(query)
+    .map((t) => t.raw.toLowerCase())
+    .filter(Boolean);
   const first = needles.length ? firstIndex(body.toLowerCase(), needles) : -1;
   const from = first > FAR ? readFrom(body, first) : 0;
   let to = lineEnd(body, Math.max(first, 0) + WINDOW);

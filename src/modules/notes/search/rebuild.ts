@@ -1,5 +1,6 @@
 import { Database, Engine } from '@kiroku/persistence';
 import { EntityManager } from 'typeorm';
+import { splitTagNames } from '../note.entity';
 import { IndexPosition, NotesRepository } from '../notes.repository';
 import { SearchIndex } from './search-index';
 
@@ -39,4 +40,43 @@ export async function rebuildSearchIndex(db: Database, inTransaction: <T>(fn: (m
 /** Empties the engine's search index (before a rebuild over a partly copied database). */
 export async function clearSearchIndex(engine: Engine, m: EntityManager): Promise<void> {
   await SearchIndex.for({ engine }).clear(m);
+}
+
+/**
+ * Rewrites every search entry in `m` (a migration's transaction) from the notes outside the trash, with the
+ * tokenisation of this version (text.ts): the migration that changes it calls this. Each owner's notes oldest
+ * first, as rebuildSearchIndex writes them. Returns how many notes were indexed.
+ */
+export async function reindexSearch(engine: Engine, m: EntityManager, batch = 500): Promise<number> {
+  const index = SearchIndex.for({ engine });
+  await index.clear(m);
+  const $ = (i: number) => (engine === 'postgres' ? `$${i}` : '?');
+  let after: IndexPosition = ['', Number.MIN_SAFE_INTEGER, ''];
+  let total = 0;
+  for (;;) {
+    const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> =
+      await m.query(
+        `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
+           FROM notes n WHERE (n.owner_id, n.created_at, n.id) > (${$(1)}, ${$(2)}, ${$(3)})
+          ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
+        after,
+      );
+    if (rows.length === 0) return total;
+    const live = rows.filter((r) => !r.trashed);
+    await index.writeMany(
+      m,
+      live.map((r) => ({
+        id: r.id,
+        ownerId: r.ownerId,
+        title: r.title,
+        body: r.body,
+        createdAt: new Date(Number(r.createdAt)),
+        tags: splitTagNames(r.tagNames),
+      })),
+    );
+    total += live.length;
+    const last = rows[rows.length - 1];
+    after = [last.ownerId, Number(last.createdAt), last.id];
+    if (rows.length < batch) return total;
+  }
 }

@@ -1,7 +1,7 @@
 import { Database, SqlParam } from '@kiroku/persistence';
 import { EntityManager } from 'typeorm';
 import { ParsedQuery, SearchTerm } from './query';
-import { indexText } from './text';
+import { indexText, tokens } from './text';
 
 /**
  * Which results a search walk goes through, each newest first: `all` the matches; for relevance, `head` those
@@ -74,29 +74,57 @@ export abstract class SearchIndex {
   }
 }
 
-/** A lone CJK character is not a bigram: it is searched as the prefix of the bigrams it starts. */
-function isLoneCjk(term: SearchTerm): boolean {
-  return term.tokens.length === 1 && [...term.tokens[0]].length === 1 && /[^\p{ASCII}]/u.test(term.tokens[0]);
-}
-
-/** A phrase of index tokens in FTS5 syntax. */
+/** A term in FTS5 syntax: the phrase of its tokens, `*` after it when its last token is a prefix. */
 function fts5Phrase(term: SearchTerm): string {
   const phrase = `"${term.tokens.join(' ').replace(/"/g, '""')}"`;
-  return isLoneCjk(term) ? `${phrase}*` : phrase;
+  return term.prefix ? `${phrase}*` : phrase;
 }
 
-/** A term as a PostgreSQL tsquery; `placeholder` is where its bound text goes. */
-function pgTermQuery(term: SearchTerm, placeholder: string): string {
-  return isLoneCjk(term) ? `to_tsquery('simple', quote_literal(${placeholder}) || ':*')` : `phraseto_tsquery('simple', ${placeholder})`;
-}
+/** A group of terms in FTS5 syntax: any of them. */
+const fts5Group = (group: SearchTerm[]) => (group.length === 1 ? fts5Phrase(group[0]) : `(${group.map(fts5Phrase).join(' OR ')})`);
+
+/** A lexeme in tsquery or tsvector text, quoted (tokens are letters, digits and marks, but quoting costs nothing). */
+const lexeme = (token: string) => `'${token.replace(/['\\]/g, (c) => c + c)}'`;
 
 /**
- * A term as tsquery text restricted to weight A (title and tags). Its tokens are letters, digits and
- * underscores (queryTokens), quoted all the same; the text still travels as a bound parameter.
+ * A term as tsquery text, read by a cast (`::tsquery`), which takes the lexemes as given: to_tsquery would run
+ * them through PostgreSQL's parser again. `weight` A restricts every token to the title and tags.
  */
-function headTerm(term: SearchTerm): string {
-  const quoted = (token: string) => `'${token.replace(/['\\]/g, (c) => c + c)}'`;
-  return isLoneCjk(term) ? `${quoted(term.tokens[0])}:*A` : term.tokens.map((token) => `${quoted(token)}:A`).join(' <-> ');
+function pgTerm(term: SearchTerm, weight = ''): string {
+  const last = term.tokens.length - 1;
+  return term.tokens.map((token, i) => `${lexeme(token)}${i === last && term.prefix ? ':*' : weight ? ':' : ''}${weight}`).join(' <-> ');
+}
+
+/** Any of the terms, as tsquery text. */
+const pgAny = (terms: SearchTerm[]) => terms.map((term) => `(${pgTerm(term)})`).join(' | ');
+
+/** Groups of terms as tsquery text: every group, each any of its terms. */
+const pgGroups = (groups: SearchTerm[][], weight = '') =>
+  groups.map((group) => `(${group.map((term) => `(${pgTerm(term, weight)})`).join(' | ')})`).join(' & ');
+
+/**
+ * The note's PostgreSQL document as tsvector text, cast rather than built by to_tsvector: the title and the
+ * tags (weight A), then the body (weight B), each column's tokens a position apart and the columns two apart,
+ * so that a phrase never runs from one column into the next (as in FTS5). PostgreSQL keeps positions up to
+ * 16,383 (and 256 per lexeme), as to_tsvector does.
+ */
+export function pgDocument(note: Pick<IndexedNote, 'title' | 'tags' | 'body'>): string {
+  const positions = new Map<string, string[]>();
+  let at = 0;
+  for (const [text, weight] of [
+    [note.title, 'A'],
+    [note.tags.join(' '), 'A'],
+    [note.body, 'B'],
+  ] as const) {
+    for (const token of tokens(text)) {
+      at = Math.min(at + 1, 16_383);
+      const list = positions.get(token) ?? [];
+      if (list.length < 256) list.push(`${at}${weight}`);
+      positions.set(token, list);
+    }
+    at = Math.min(at + 1, 16_383);
+  }
+  return [...positions].map(([token, list]) => `${lexeme(token)}:${list.join(',')}`).join(' ');
 }
 
 /** The owner as one FTS token, so that a search only ever walks its owner's entries. */
@@ -156,10 +184,10 @@ class SqliteSearchIndex extends SearchIndex {
     // FTS5 walks a MATCH in rowid order and stops at the LIMIT: the newest entries (the lowest rowids) come first
     // without reading the others, and the owner's long doclist is skipped through, not read. The head is the
     // words in the title or tags columns; the rest, the other matches.
-    const words = ftsTerms(query.include, 'AND');
-    const head = ftsTerms(query.include, 'AND', '{title tags}');
+    const words = ftsGroups(query.include);
+    const head = ftsGroups(query.include, '{title tags}');
     const found = part === 'head' ? head : part === 'rest' ? `(${words} NOT ${head})` : words;
-    const excluded = query.exclude.length ? ` NOT ${ftsTerms(query.exclude, 'OR')}` : '';
+    const excluded = query.exclude.length ? ` NOT ${ftsAny(query.exclude)}` : '';
     params.push(`(${ownerMatch(ownerId)} AND ${found}${query.tags.map(tagsMatch).join('')})${excluded}`);
     const where = [`f."notes_fts" MATCH $${params.length}`];
     if (after) {
@@ -176,7 +204,7 @@ class SqliteSearchIndex extends SearchIndex {
   }
 
   exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
-    params.push(`${ownerMatch(ownerId)} AND ${ftsTerms(query.exclude, 'OR')}`);
+    params.push(`${ownerMatch(ownerId)} AND ${ftsAny(query.exclude)}`);
     return `n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH $${params.length}))`;
   }
 }
@@ -190,11 +218,14 @@ class SqliteSearchIndex extends SearchIndex {
  * excluded tag ("ops" is also in `ops-team`).
  */
 const tagsMatch = (tag: string) => {
-  const text = indexText(tag).trim();
-  return /[\p{L}\p{N}]/u.test(text) ? ` AND tags : "${text.replace(/"/g, '""')}"` : '';
+  const text = indexText(tag);
+  return text ? ` AND tags : "${text}"` : '';
 };
 const ownerMatch = (ownerId: string) => `owner : "${ownerToken(ownerId)}"`;
-const ftsTerms = (list: SearchTerm[], op: string, columns = '{title tags body}') => `${columns} : (${list.map(fts5Phrase).join(` ${op} `)})`;
+/** Every group of terms, in these columns. */
+const ftsGroups = (groups: SearchTerm[][], columns = '{title tags body}') => `${columns} : (${groups.map(fts5Group).join(' AND ')})`;
+/** Any of the terms, in any column. */
+const ftsAny = (terms: SearchTerm[]) => `{title tags body} : (${terms.map(fts5Phrase).join(' OR ')})`;
 
 class PostgresSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote): Promise<void> {
@@ -209,18 +240,10 @@ class PostgresSearchIndex extends SearchIndex {
     if (notes.length === 0) return;
     await m.query(
       `INSERT INTO "note_search" ("note_id", "owner_id", "created_at", "document")
-       SELECT id, owner_id, created_at,
-              setweight(to_tsvector('simple', title), 'A') || setweight(to_tsvector('simple', tags), 'A') || setweight(to_tsvector('simple', body), 'B')
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS n(id, owner_id, created_at, title, tags, body)
+       SELECT id, owner_id, created_at, document::tsvector
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS n(id, owner_id, created_at, document)
        ON CONFLICT ("note_id") DO UPDATE SET "document" = EXCLUDED."document"`,
-      [
-        notes.map((n) => n.id),
-        notes.map((n) => n.ownerId),
-        notes.map((n) => n.createdAt.getTime()),
-        notes.map((n) => indexText(n.title)),
-        notes.map((n) => indexText(n.tags.join(' '))),
-        notes.map((n) => indexText(n.body)),
-      ],
+      [notes.map((n) => n.id), notes.map((n) => n.ownerId), notes.map((n) => n.createdAt.getTime()), notes.map(pgDocument)],
     );
   }
 
@@ -236,20 +259,17 @@ class PostgresSearchIndex extends SearchIndex {
   walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
     params.push(ownerId);
     const where = [`s.owner_id = $${params.length}`];
-    const tsquery = (terms: SearchTerm[], joiner: string) =>
-      terms
-        .map((term) => {
-          params.push(term.tokens.join(' '));
-          return pgTermQuery(term, `$${params.length}`);
-        })
-        .join(joiner);
-    where.push(`s.document @@ (${tsquery(query.include, ' && ')})`);
+    params.push(pgGroups(query.include));
+    where.push(`s.document @@ $${params.length}::tsquery`);
     if (part !== 'all') {
       // The title and tags are weight A of the document: the same words, each restricted to A.
-      params.push(query.include.map(headTerm).join(' & '));
-      where.push(`${part === 'rest' ? 'NOT ' : ''}s.document @@ to_tsquery('simple', $${params.length})`);
+      params.push(pgGroups(query.include, 'A'));
+      where.push(`${part === 'rest' ? 'NOT ' : ''}s.document @@ $${params.length}::tsquery`);
     }
-    if (query.exclude.length) where.push(`NOT (s.document @@ (${tsquery(query.exclude, ' || ')}))`);
+    if (query.exclude.length) {
+      params.push(pgAny(query.exclude));
+      where.push(`NOT (s.document @@ $${params.length}::tsquery)`);
+    }
     if (after) {
       params.push(after.at, after.id);
       const [at, id] = [`$${params.length - 1}`, `$${params.length}`];
@@ -263,11 +283,7 @@ class PostgresSearchIndex extends SearchIndex {
 
   exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
     params.push(ownerId);
-    const owner = `$${params.length}`;
-    const parts = query.exclude.map((term) => {
-      params.push(term.tokens.join(' '));
-      return pgTermQuery(term, `$${params.length}`);
-    });
-    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "owner_id" = ${owner} AND "document" @@ (${parts.join(' || ')}))`;
+    params.push(pgAny(query.exclude));
+    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "owner_id" = $${params.length - 1} AND "document" @@ $${params.length}::tsquery)`;
   }
 }
