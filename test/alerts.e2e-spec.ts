@@ -11,7 +11,7 @@ import { Instance, InstanceRegistry } from '../src/modules/cluster';
 import { MetricSample, MetricsSampler } from '../src/modules/metrics';
 import { ageKeyPair } from './support/backup-keys';
 import { describeEachEngine, freshDatabase } from './support/engines';
-import { SmtpReceiver, WebhookReceiver } from './support/receivers';
+import { PushMonitor, SmtpReceiver, WebhookReceiver } from './support/receivers';
 import { startTestApp, TestApp } from './support/test-app';
 
 const TOKEN = 'metrics-token-for-alert-tests-0123';
@@ -201,8 +201,10 @@ describeEachEngine('alerts', (engine) => {
         ...figures,
       }),
     );
-  const catalog = (db: Database, status: 'succeeded' | 'failed', hoursAgo: number) =>
+  /** One run in the catalog: failed, or stored and verified, or stored but failing its restore drill. */
+  const catalog = (db: Database, state: 'succeeded' | 'failed' | 'unrestorable', hoursAgo: number) =>
     db.transaction(async (m) => {
+      const status = state === 'failed' ? 'failed' : 'succeeded';
       await m.clear(BackupRun);
       const at = new Date(clock.nowMs() - hoursAgo * 3_600_000);
       await m.insert(BackupRun, {
@@ -227,10 +229,10 @@ describeEachEngine('alerts', (engine) => {
         storedBytes: null,
         storedSha256: null,
         rowCounts: null,
-        verifiedAt: null,
-        verifyStatus: null,
-        verifyMode: null,
-        verifyError: null,
+        verifiedAt: status === 'succeeded' ? at : null,
+        verifyStatus: state === 'succeeded' ? 'passed' : state === 'unrestorable' ? 'failed' : null,
+        verifyMode: status === 'succeeded' ? 'restore' : null,
+        verifyError: state === 'unrestorable' ? 'permission denied to create database' : null,
         prunedAt: null,
       });
     });
@@ -251,6 +253,8 @@ describeEachEngine('alerts', (engine) => {
     ['log-emergency', REPLICA.address, async (db, bad) => (await replicaLive(db), replicaSample(db, { logEmergency: bad ? 1 : 0 }))],
     ['backup-stale', 'backups', (db, bad) => catalog(db, 'succeeded', bad ? 27 : 1)],
     ['backup-failing', 'backups', (db, bad) => catalog(db, bad ? 'failed' : 'succeeded', 0)],
+    // Stored, but its restore drill fails (the role lost CREATEDB): as failing as a run that stored nothing.
+    ['backup-failing', 'backups', (db, bad) => catalog(db, bad ? 'unrestorable' : 'succeeded', 0)],
   ];
   it.each(worlds)('%s: pending, one notice, a reminder, no flapping, one resolve notice', async (rule, subject, world) => {
     await start({ ALERT_PENDING: '2m', ALERT_RECOVERY: '2m', ALERT_REMINDER_INTERVAL: '30m', ALERT_EMAIL_TO: undefined as unknown as string });
@@ -298,7 +302,7 @@ describeEachEngine('alerts', (engine) => {
     await tick(2 * 60 * MIN);
     await webhook.waitForCount(1);
     expect(texts()).toEqual(['[FIRING] Kiroku critical: No recent backup — backups']);
-    expect(webhook.messages[0].kiroku.summary).toMatch(/no backup has succeeded yet, and Kiroku has been running for 27\.0 h/);
+    expect(webhook.messages[0].kiroku.summary).toMatch(/no backup has passed verification yet, and Kiroku has been running for 27\.0 h/);
   });
 
   it('backup: a failed run fires the backup-failing alert with its error', async () => {
@@ -313,6 +317,25 @@ describeEachEngine('alerts', (engine) => {
     await webhook.waitForCount(1);
     expect(texts()).toEqual(['[FIRING] Kiroku warning: Backup failing — backups']);
     expect(webhook.messages[0].kiroku.summary).toMatch(/^the newest backup run failed: .*(ENOTDIR|not a directory)/i);
+  });
+
+  it("pings the heartbeat after each evaluation that worked, and stops while evaluation fails (the push monitor's cue)", async () => {
+    const monitor = await PushMonitor.start();
+    try {
+      await start({ ALERT_HEARTBEAT_URL: monitor.url });
+      for (let i = 0; i < 3; i++) await tick();
+      expect(monitor.pings).toEqual(Array.from({ length: 3 }, () => ({ method: 'GET', path: '/api/push/kiroku-token?status=up' })));
+      // The alerts table gone from under it: evaluation fails, as it does with the database down.
+      const db = t.app.get(Database);
+      await db.dataSource.query('ALTER TABLE alerts RENAME TO alerts_away');
+      for (let i = 0; i < 2; i++) await expect(tick()).rejects.toThrow();
+      expect(monitor.pings).toHaveLength(3);
+      await db.dataSource.query('ALTER TABLE alerts_away RENAME TO alerts');
+      await tick();
+      expect(monitor.pings).toHaveLength(4);
+    } finally {
+      await monitor.close();
+    }
   });
 
   it('sends the notices of one alert in order: a resolve waits for its firing notice to be delivered', async () => {

@@ -103,7 +103,7 @@ describeEachEngine('authentication', (engine) => {
     const locked = await attacker.login('victim@example.com', PASSWORD);
     expect(locked.status).toBe(429);
     expect(locked.headers.get('retry-after')).toBe('1');
-    expect(locked.text).toContain('Too many attempts. Try again in 1 seconds.');
+    expect(locked.text).toContain('Too many attempts. Try again in 1 second.');
     // Even the right password waits: nothing is verified while locked.
     expect((await new WebClient(t.url).login('victim@example.com', PASSWORD)).status).toBe(429);
     clock.advance(1000);

@@ -8,7 +8,8 @@ import { NotesService } from '../src/modules/notes';
 import { Accounts } from '../src/modules/auth';
 import { ageKeyPair } from './support/backup-keys';
 import { smallDisk } from './support/small-disk';
-import { describeEachEngine, freshDatabase } from './support/engines';
+import { AlertEvaluator } from '../src/modules/alerts';
+import { describeEachEngine, freshDatabase, postgresAdminUrl } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 
 /** A user with `mb` MB of notes that do not compress (random text), so the backup outgrows a small disk. */
@@ -89,6 +90,60 @@ describeEachEngine('a backup destination that fails', (engine) => {
 
 describeEachEngine('backups on PostgreSQL', (engine) => {
   if (engine !== 'postgres') return;
+
+  it('a backup stored whose restore drill fails (the role lost CREATEDB) is a failed run: backup-failing fires once, with the reason', async () => {
+    const { Client } = await import('pg');
+    const { tempDir } = await import('@kiroku/testing');
+    const role = `kiroku_drill_${randomBytes(4).toString('hex')}`;
+    const admin = new Client({ connectionString: postgresAdminUrl() });
+    await admin.connect();
+    try {
+      // The app's own role, as in production: not a superuser, owner of its database, allowed to create the drill's.
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'drill' CREATEDB`);
+      await admin.query(`CREATE DATABASE ${role} OWNER ${role}`);
+      const url = new URL(postgresAdminUrl());
+      Object.assign(url, { username: role, password: 'drill', pathname: `/${role}` });
+      const keys = await ageKeyPair();
+      const t = await startTestApp({
+        DATABASE_URL: url.toString(),
+        BACKUP_DIR: tempDir(),
+        BACKUP_AGE_RECIPIENTS: keys.recipient,
+        BACKUP_AGE_IDENTITY_FILE: keys.identityFile,
+        ALERT_PENDING: '0s',
+        METRICS_TOKEN: 'a metrics token of enough length',
+      });
+      try {
+        const backups = t.app.get(BackupService);
+        const alerts = t.app.get(AlertEvaluator);
+        expect(await backups.run('manual')).toMatchObject({ status: 'succeeded', verifyStatus: 'passed', verifyMode: 'restore' });
+        await alerts.evaluate();
+        await admin.query(`ALTER ROLE ${role} NOCREATEDB`);
+        const run = await backups.run('manual');
+        expect(run).toMatchObject({ status: 'succeeded', verifyStatus: 'failed', verifyMode: 'restore' });
+        expect(run.verifyError).toMatch(/permission denied to create database/);
+        await alerts.evaluate();
+        await alerts.evaluate();
+        const failing = (await alerts.history()).filter((a) => a.rule === 'backup-failing');
+        expect(failing).toHaveLength(1);
+        expect(failing[0]).toMatchObject({ status: 'firing' });
+        expect(failing[0].summary).toMatch(
+          /^the newest backup cannot be trusted: the backup was stored but failed its verification \(restore\): .*permission denied/,
+        );
+        expect((await alerts.history()).filter((a) => a.rule === 'backup-stale')).toEqual([]); // the first backup, verified, is recent
+        const metrics = await (await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer a metrics token of enough length' } })).text();
+        expect(metrics).toMatch(/kiroku_backup_last_run_failed\{[^}]*\} 1/);
+        expect(metrics).toMatch(/kiroku_backup_last_verify_failed\{[^}]*\} 1/);
+        expect(metrics).toMatch(/kiroku_backup_newest_verified_timestamp_seconds\{[^}]*\} \d+/);
+      } finally {
+        await t.close();
+      }
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${role} WITH (FORCE)`).catch(() => undefined);
+      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
+      await admin.end();
+    }
+  });
+
   it('refuse a pg_dump older than the server, saying which version to install, at start-up and in the run', async () => {
     const { mkdirSync, writeFileSync, chmodSync } = await import('node:fs');
     const { tempDir } = await import('@kiroku/testing');

@@ -23,8 +23,9 @@ describe('kiroku check', () => {
     expect(stdout).toMatch(/^ERROR session-secret-insecure: SESSION_SECRET /m);
     expect(stdout).toMatch(/^ERROR backup-encryption-missing: BACKUP_AGE_RECIPIENTS /m);
     expect(stdout).toMatch(/^ERROR public-url-plain-http: PUBLIC_URL /m);
+    expect(stdout).toMatch(/^ERROR alerts-no-channel: ALERT_WEBHOOK_URL /m);
     expect(stdout).toMatch(/^WARN {2}metrics-closed: METRICS_TOKEN /m);
-    expect(stderr.trim()).toMatch(/^kiroku: 3 error-level finding\(s\): production start-up would be refused$/);
+    expect(stderr.trim()).toMatch(/^kiroku: 4 error-level finding\(s\): production start-up would be refused$/);
   });
 
   it('exits 0 with no findings for production-ready settings', async () => {

@@ -110,3 +110,26 @@ export class SmtpReceiver {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
+
+/** A push monitor (Uptime Kuma's push monitor, Healthchecks): counts the pings it gets; alerts, outside, when they stop. */
+export class PushMonitor {
+  readonly pings: Array<{ method: string; path: string }> = [];
+  private server!: Server;
+  url = '';
+
+  static async start(): Promise<PushMonitor> {
+    const r = new PushMonitor();
+    r.server = createServer((req, res) => {
+      r.pings.push({ method: req.method ?? '', path: req.url ?? '' });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
+    });
+    r.server.listen(0, '127.0.0.1');
+    await once(r.server, 'listening');
+    r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}/api/push/kiroku-token?status=up`;
+    return r;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -16,6 +16,7 @@ const clean = {
   BACKUP_AGE_IDENTITY_FILE: '/run/secrets/backup-identity',
   METRICS_TOKEN: 'metrics-token-0123456789abcdef',
   ALERT_WEBHOOK_URL: 'https://hooks.example.com/x',
+  BACKUP_AZURE_CONNECTION_STRING: 'DefaultEndpointsProtocol=https;AccountName=kiroku;AccountKey=a2V5;EndpointSuffix=core.windows.net',
 };
 
 const ids = (env: Record<string, string | undefined>) => checkDeployment(loadConfig({ env: { ...clean, ...env } })).map((f) => `${f.level}:${f.id}`);
@@ -37,11 +38,21 @@ describe('checkDeployment', () => {
     [{ DATABASE_URL: 'postgres://kiroku@db/kiroku' }, 'warning:database-tls-off'],
     [{ BACKUP_AGE_IDENTITY_FILE: undefined }, 'warning:backup-verify-impossible'],
     [{ METRICS_TOKEN: undefined }, 'warning:metrics-closed'],
-    [{ ALERT_WEBHOOK_URL: undefined }, 'warning:alerts-no-channel'],
+    [{ ALERT_WEBHOOK_URL: undefined }, 'error:alerts-no-channel'],
+    [{ BACKUP_AZURE_CONNECTION_STRING: undefined }, 'error:backups-local-in-cluster'],
     [{ LOG_LEVEL: 'debug' }, 'warning:log-level-verbose'],
     [{ TRUST_PROXY: '1' }, 'warning:trust-proxy-hop-count'],
   ])('with %j reports %s', (env, finding) => {
     expect(ids(env)).toEqual([finding]);
+  });
+
+  it('takes any one alert channel: a webhook, e-mail, or only a heartbeat to a push monitor', () => {
+    expect(ids({ ALERT_WEBHOOK_URL: undefined, ALERT_HEARTBEAT_URL: 'https://status.example.com/api/push/abc' })).toEqual([]);
+    expect(ids({ ALERT_WEBHOOK_URL: undefined, ALERT_EMAIL_TO: 'ops@example.com', SMTP_URL: 'smtp://mail.example.com:587' })).toEqual([]);
+  });
+
+  it('lets one machine keep its backups in a local folder', () => {
+    expect(ids({ TOPOLOGY: 'single', BACKUP_AZURE_CONNECTION_STRING: undefined })).toEqual([]);
   });
 
   it('accepts a passphrase instead of recipients', () => {

@@ -77,8 +77,21 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
   if (!metrics.token && !metrics.allow?.length) {
     add('metrics-closed', 'warning', 'METRICS_TOKEN', 'and METRICS_ALLOW are unset: monitors cannot scrape /metrics');
   }
-  if (!alert.webhookUrl && !alert.emailTo?.length) {
-    add('alerts-no-channel', 'warning', 'ALERT_WEBHOOK_URL', 'and ALERT_EMAIL_TO are unset: alerts are recorded but nobody is told');
+  if (!alert.webhookUrl && !alert.emailTo?.length && !alert.heartbeatUrl) {
+    add(
+      'alerts-no-channel',
+      'error',
+      'ALERT_WEBHOOK_URL',
+      'ALERT_EMAIL_TO and ALERT_HEARTBEAT_URL are unset: alerts would be recorded but nobody told, and an outage would pass unreported; set at least one',
+    );
+  }
+  if (app.topology === 'cluster' && !backup.azureConnectionString) {
+    add(
+      'backups-local-in-cluster',
+      'error',
+      'BACKUP_AZURE_CONNECTION_STRING',
+      'is unset but TOPOLOGY=cluster: backups would go to BACKUP_DIR, a folder of one replica (on Kubernetes often an emptyDir, gone at the next rollout); store them in Azure Blob Storage',
+    );
   }
   if (log.level === 'debug' || log.level === 'trace') {
     add('log-level-verbose', 'warning', 'LOG_LEVEL', `is ${log.level}: verbose logs fill disks and may carry personal data`);

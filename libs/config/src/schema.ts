@@ -296,6 +296,15 @@ export class AlertConfig {
   @IsUrl(URL_OPTS, { message: 'must be an absolute http(s) URL' })
   webhookUrl?: string;
 
+  @Setting('ALERT_HEARTBEAT_URL', {
+    secret: true,
+    description: "dead man's switch: pinged (GET) after every successful evaluation of the alert rules; a push monitor alerts when the pings stop",
+  })
+  @IsOptional()
+  @AsString()
+  @IsUrl(URL_OPTS, { message: 'must be an absolute http(s) URL' })
+  heartbeatUrl?: string;
+
   @Setting('ALERT_ERROR_RATE', { description: 'share of 5xx responses that fires the error-rate alert' })
   @AsNumber()
   @IsNumber({}, FRACTION)

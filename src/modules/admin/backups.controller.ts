@@ -26,7 +26,8 @@ export class BackupsController {
   async index(): Promise<Page> {
     const runs = (await this.backups.list(100)).map((r) => ({
       ...r,
-      state: r.prunedAt ? 'pruned' : r.status,
+      // Stored but failing its verification: not a backup to count on (the run counts as failed for alerts).
+      state: r.prunedAt ? 'pruned' : r.status === 'succeeded' && r.verifyStatus === 'failed' ? 'unverified' : r.status,
       seconds: r.finishedAt ? Math.max(0, Math.round((r.finishedAt.getTime() - r.startedAt.getTime()) / 1000)) : null,
       size: r.storedBytes === null ? '' : formatBytes(r.storedBytes),
     }));

@@ -60,10 +60,30 @@ export class AlertEvaluator {
     private readonly notifiers: Notifiers,
   ) {}
 
-  /** One evaluation and delivery round (the scheduled task's body). */
+  /** One evaluation and delivery round (the scheduled task's body); the heartbeat only after an evaluation that worked. */
   async tick(signal?: AbortSignal): Promise<void> {
     await this.evaluate();
+    await this.heartbeat(signal);
     await this.deliver(signal);
+  }
+
+  /**
+   * The dead man's switch: a GET to ALERT_HEARTBEAT_URL, sent only when the rules were just evaluated. A push monitor
+   * outside (Uptime Kuma's push monitor, Healthchecks) alerts when the pings stop: the database down, every instance
+   * gone, the scheduler stuck — the outages Kiroku cannot report itself. A ping that fails is logged, and the tick
+   * goes on to deliver notifications: the monitor sees the gap.
+   */
+  private async heartbeat(signal?: AbortSignal): Promise<void> {
+    const url = this.config.heartbeatUrl;
+    if (!url) return;
+    const timeout = AbortSignal.timeout(10_000);
+    try {
+      const res = await fetch(url, { method: 'GET', signal: signal ? AbortSignal.any([signal, timeout]) : timeout, redirect: 'follow' });
+      await res.arrayBuffer().catch(() => undefined);
+      if (!res.ok) this.logger.warn(`alert heartbeat: the push monitor answered ${res.status}`);
+    } catch (error) {
+      this.logger.warn(`alert heartbeat: not delivered (${(error as Error).name === 'TimeoutError' ? 'no answer in 10 s' : (error as Error).message})`);
+    }
   }
 
   /** Applies the rules once; returns the notifications it queued, by alert. */

@@ -147,14 +147,21 @@ export class AlertRules {
     const status = await this.backups.status();
     const maxAge = this.alert.backupMaxAgeMs;
     let stale: Pick<Condition, 'holds' | 'summary'>;
-    if (status.lastSuccessAt) {
-      const age = now - status.lastSuccessAt.getTime();
-      stale = { holds: age > maxAge, summary: `the newest successful backup finished ${ago(age)} ago (alert after ${ago(maxAge)})` };
+    // Age is measured from the newest backup that passed verification: a stored backup that cannot be restored
+    // (or that was never checked) does not make the backups current.
+    const newest = status.newestVerifiedBackupAt;
+    const unverifiedSince =
+      status.lastSuccessAt && (!newest || status.lastSuccessAt > newest)
+        ? `; newer backups are stored but not verified (the newest finished ${ago(now - status.lastSuccessAt.getTime())} ago)`
+        : '';
+    if (newest) {
+      const age = now - newest.getTime();
+      stale = { holds: age > maxAge, summary: `the newest verified backup was taken ${ago(age)} ago (alert after ${ago(maxAge)})${unverifiedSince}` };
     } else {
-      // No backup yet: only a deployment that has been running for longer than the allowed age is late.
+      // No verified backup yet: only a deployment that has been running for longer than the allowed age is late.
       const first = await this.db.manager.findOne(Instance, { where: {}, order: { startedAt: 'ASC' } });
       const running = first ? now - first.startedAt.getTime() : 0;
-      stale = { holds: running > maxAge, summary: `no backup has succeeded yet, and Kiroku has been running for ${ago(running)}` };
+      stale = { holds: running > maxAge, summary: `no backup has passed verification yet, and Kiroku has been running for ${ago(running)}${unverifiedSince}` };
     }
     return [
       { rule: 'backup-stale', subject: 'backups', severity: RULES['backup-stale'].severity, ...stale },
@@ -163,7 +170,9 @@ export class AlertRules {
         subject: 'backups',
         severity: RULES['backup-failing'].severity,
         holds: status.lastRunFailed,
-        summary: `the newest backup run failed: ${status.lastError ?? 'unknown error'}`,
+        summary: status.lastVerifyFailed
+          ? `the newest backup cannot be trusted: ${status.lastError ?? 'unknown error'}`
+          : `the newest backup run failed: ${status.lastError ?? 'unknown error'}`,
       },
     ];
   }

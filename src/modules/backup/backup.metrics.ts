@@ -35,6 +35,10 @@ export class BackupMetrics implements OnModuleInit {
     );
     gauge('kiroku_backup_last_size_bytes', 'Stored size of the newest successful backup', (s) => s.lastStoredBytes);
     gauge('kiroku_backup_failures', 'Failed backup runs in the catalog', (s) => s.failures);
-    gauge('kiroku_backup_last_run_failed', '1 when the newest finished backup run failed', (s) => (s.lastRunFailed ? 1 : 0));
+    gauge('kiroku_backup_newest_verified_timestamp_seconds', 'When the newest backup that passed verification was taken', (s) =>
+      seconds(s.newestVerifiedBackupAt),
+    );
+    gauge('kiroku_backup_last_run_failed', '1 when the newest finished backup run failed, or its backup failed verification', (s) => (s.lastRunFailed ? 1 : 0));
+    gauge('kiroku_backup_last_verify_failed', "1 when the newest finished run's backup failed its verification", (s) => (s.lastVerifyFailed ? 1 : 0));
   }
 }

@@ -293,9 +293,11 @@ describe('BackupService', () => {
       expect(await service().status()).toEqual({
         lastSuccessAt: null,
         lastVerifiedAt: null,
+        newestVerifiedBackupAt: null,
         lastDurationMs: null,
         lastStoredBytes: null,
         lastRunFailed: false,
+        lastVerifyFailed: false,
         lastError: null,
         failures: 0,
       });
@@ -305,11 +307,38 @@ describe('BackupService', () => {
       expect(await service().status()).toEqual({
         lastSuccessAt: ok.finishedAt,
         lastVerifiedAt: ok.verifiedAt,
+        newestVerifiedBackupAt: ok.finishedAt,
         lastDurationMs: 0,
         lastStoredBytes: ok.storedBytes,
         lastRunFailed: true,
+        lastVerifyFailed: false,
         lastError: failed.error,
         failures: 1,
+      });
+    });
+
+    it('counts a backup that is stored but fails its restore drill as a failed run, and not as a current backup', async () => {
+      const ok = await pastRun(1);
+      config.ageIdentityFile = '/etc/kiroku/backup-identity.txt';
+      source.restored = { rowCounts: { notes: 2, users: 1 }, schemaVersion: source.facts.schemaVersion }; // e.g. the role lost CREATEDB
+      const run = await service().run('manual');
+      expect(run).toMatchObject({ status: 'succeeded', verifyStatus: 'failed', verifyMode: 'restore' });
+      const status = await service().status();
+      expect(status).toMatchObject({
+        lastSuccessAt: run.finishedAt,
+        newestVerifiedBackupAt: ok.finishedAt, // the day-old one is what a restore can bring back
+        lastRunFailed: true,
+        lastVerifyFailed: true,
+        lastError: 'the backup was stored but failed its verification (restore): rows differ: notes 2 restored, 3 expected',
+      });
+      // Verified again once the cause is fixed: it counts.
+      source.restored = undefined;
+      await service().verify(run.id);
+      expect(await service().status()).toMatchObject({
+        newestVerifiedBackupAt: run.finishedAt,
+        lastRunFailed: false,
+        lastVerifyFailed: false,
+        lastError: null,
       });
     });
 

@@ -34,8 +34,12 @@ export interface BackupStatusFigures {
   /** Snapshot to stored, of the newest successful run. */
   lastDurationMs: number | null;
   lastStoredBytes: number | null;
-  /** The newest finished run failed. */
+  /** When the newest backup that passed verification was taken (finished): what a restore could bring back. */
+  newestVerifiedBackupAt: Date | null;
+  /** The newest finished run failed, or stored a backup that failed its verification (which cannot be trusted). */
   lastRunFailed: boolean;
+  /** The newest finished run's backup failed its (latest) verification. */
+  lastVerifyFailed: boolean;
   /** Why the newest finished run failed, when it did. */
   lastError: string | null;
   /** Failed runs in the catalog. */
@@ -284,13 +288,22 @@ export class BackupService {
   async status(): Promise<BackupStatusFigures> {
     const [success, verified, last] = await Promise.all([this.catalog.newestSucceeded(), this.catalog.newestVerified(), this.catalog.newestFinished()]);
     const failures = await this.catalog.countFailed();
+    // A stored backup that failed its restore drill is no backup: the run counts as failed.
+    const unverified = last?.status === 'succeeded' && last.verifyStatus === 'failed';
     return {
       lastSuccessAt: success?.finishedAt ?? null,
       lastVerifiedAt: verified?.verifiedAt ?? null,
+      newestVerifiedBackupAt: verified?.finishedAt ?? null,
       lastDurationMs: success?.finishedAt ? success.finishedAt.getTime() - success.startedAt.getTime() : null,
       lastStoredBytes: success?.storedBytes ?? null,
-      lastRunFailed: last?.status === 'failed',
-      lastError: last?.status === 'failed' ? last.error : null,
+      lastRunFailed: last?.status === 'failed' || unverified,
+      lastVerifyFailed: unverified,
+      lastError:
+        last?.status === 'failed'
+          ? last.error
+          : unverified
+            ? `the backup was stored but failed its verification (${last.verifyMode}): ${last.verifyError}`
+            : null,
       failures,
     };
   }
