@@ -201,8 +201,7 @@ describeEachEngine('/metrics as Prometheus reads it', (engine) => {
       'kiroku_rule',
       'kiroku_backup_last_success_timestamp_seconds',
       'kiroku_backup_last_verified_timestamp_seconds',
-      // Assumed by the KirokuBackupVerifyFailing rule; issue 20: the app is to expose it (1 when the newest verification failed).
-      'kiroku_backup_last_verify_failed',
+      'kiroku_backup_newest_verified_timestamp_seconds',
       'kiroku_log_sweeper_files',
       'kiroku_log_sweeper_problems',
     ]);
