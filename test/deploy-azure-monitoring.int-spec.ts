@@ -137,10 +137,11 @@ describe('Azure Monitor as code (deploy/azure/monitoring.bicep)', () => {
     const policy = one('Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies');
     expect(policy).toContain('immutabilityPeriodSinceCreationInDays: immutabilityDays');
     expect(declared.get('immutabilityDays')).toMatchObject({ type: 'int', default: '30' });
-    // The container is the app's default BACKUP_AZURE_CONTAINER; pruning at BACKUP_RETENTION_DAYS never meets a blob still locked.
-    const defaults = parse(read('config/default.yaml')) as Record<string, string | number>;
-    expect(declared.get('backupContainerName')!.default).toBe(`'${defaults.BACKUP_AZURE_CONTAINER}'`);
-    expect(Number(defaults.BACKUP_RETENTION_DAYS)).toBeGreaterThanOrEqual(Number(declared.get('immutabilityDays')!.default));
+    // The container is the one the AKS manifests name; their pruning never meets a blob still locked: a backup is
+    // pruned by its start time, its blob locked from its finish, so retention must exceed the lock by a day.
+    const config = (parse(read('deploy/k8s/base/configmap.yaml')) as { data: Record<string, string> }).data;
+    expect(declared.get('backupContainerName')!.default).toBe(`'${config.BACKUP_AZURE_CONTAINER}'`);
+    expect(Number(config.BACKUP_RETENTION_DAYS)).toBeGreaterThan(Number(declared.get('immutabilityDays')!.default));
   });
 
   it('justifies every checkov skip on its own line', () => {

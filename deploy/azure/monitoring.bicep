@@ -49,7 +49,7 @@ param backupStorageAccountName string
 @description('The backup container: BACKUP_AZURE_CONTAINER (backups and log archives).')
 param backupContainerName string = 'kiroku-backups'
 
-@description('Days a blob cannot be deleted or overwritten after it is written. Keep BACKUP_RETENTION_DAYS at or above it, or pruning fails on younger blobs.')
+@description('Days a blob cannot be deleted or overwritten after it is written. Keep BACKUP_RETENTION_DAYS above it (31 for 30), or pruning fails on blobs still locked.')
 @minValue(1)
 param immutabilityDays int = 30
 
