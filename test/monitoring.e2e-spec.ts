@@ -140,7 +140,9 @@ if (kubectlMissing && process.env.CI === 'true') throw new Error('CI=true but ku
     const own = testSeries().filter((s) => ownSeries(s.name));
     expect(own.length).toBeGreaterThan(20);
     for (const { name, labels } of own) {
-      const where = `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`)}}`;
+      const where = `${name}{${Object.entries(labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(',')}}`;
       if (!('pod' in labels)) {
         // A VM's static scrape config: job and instance only.
         expect({ where, job: labels.job, namespace: labels.namespace }).toEqual({ where, job: 'kiroku', namespace: undefined });
