@@ -119,15 +119,8 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
         useCommonAlertSchema: true
       }
     ]
-    webhookReceivers: empty(alertWebhookUrl)
-      ? []
-      : [
-          {
-            name: 'webhook'
-            serviceUri: alertWebhookUrl
-            useCommonAlertSchema: true
-          }
-        ]
+    // On one line: older Bicep and checkov's parser read no multi-line ternary.
+    webhookReceivers: empty(alertWebhookUrl) ? [] : [{ name: 'webhook', serviceUri: alertWebhookUrl, useCommonAlertSchema: true }]
   }
 }
 
