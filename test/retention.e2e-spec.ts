@@ -31,6 +31,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       .list()
       .map((p) => `${p.table}: ${p.setting}`);
     expect(pruners.sort()).toEqual([
+      'account_links: 30 days after they expire (fixed)',
       'alerts: AUDIT_RETENTION_DAYS',
       'audit_events: AUDIT_RETENTION_DAYS',
       'login_throttles: 1 hour without a failure (fixed)',

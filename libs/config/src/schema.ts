@@ -174,9 +174,16 @@ export class SecurityConfig {
   @Matches(/^https?:\/\/[^/\s]+$/, { each: true, message: 'must be a comma-separated list of origins such as https://app.example.com (no path, never *)' })
   apiCorsOrigins?: string[];
 
-  @Setting('REGISTRATION', { description: 'open: anyone may sign up; closed: only operators create accounts' })
+  @Setting('REGISTRATION', { description: 'open: anyone may sign up; closed: only operators create accounts and admins invite' })
   @IsIn(['open', 'closed'], { message: 'must be open or closed' })
   registration!: 'open' | 'closed';
+
+  @Setting('INVITE_TTL', { description: 'an invitation link an admin creates works this long, once' })
+  @AsDuration()
+  @IsInt(DURATION)
+  @Min(60_000, { message: 'must be at least 1m' })
+  @Max(90 * 24 * HOUR, { message: 'must be at most 90d' })
+  inviteTtlMs!: number;
 }
 
 export class BackupConfig {

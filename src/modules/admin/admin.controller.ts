@@ -1,8 +1,9 @@
 import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Accounts, authOf, Cookies } from '../auth';
+import { AccountLinks, Accounts, authOf, Cookies, type FieldErrors, InviteCreateForm } from '../auth';
 import { InstanceRegistry } from '../cluster';
+import { AppConfig } from '@kiroku/config';
 import { AdminOnly, Form, FormView, Page, Pages, RedirectTo } from '../web';
 import { Clock } from '@kiroku/clock';
 import { AlertEvaluator, RULES } from '../alerts';
@@ -10,6 +11,14 @@ import { BackupService } from '../backup';
 import { MetricsHistory, Range, RANGES } from '../metrics';
 import { formatBytes } from '../storage';
 import { RoleForm } from './role.form';
+
+/** A link just created, shown once on the users page. */
+interface NewLink {
+  kind: 'invite' | 'reset';
+  email: string;
+  url: string;
+  expiresAt: string;
+}
 
 const rangeOf = (range: unknown): Range => (typeof range === 'string' && Object.hasOwn(RANGES, range) ? (range as Range) : 'hour');
 
@@ -36,6 +45,8 @@ export class AdminController {
     private readonly backups: BackupService,
     private readonly history: MetricsHistory,
     private readonly clock: Clock,
+    private readonly links: AccountLinks,
+    private readonly app: AppConfig,
   ) {}
 
   @Get()
@@ -79,7 +90,70 @@ export class AdminController {
 
   @Get('users')
   async users(@Req() req: Request): Promise<Page> {
-    return new Page('admin/users', { title: 'admin.users.title', width: 'wide', users: await this.accounts.list(), me: authOf(req).user!.id });
+    // A link created just before the redirect here is shown this once; the cookie that carried it goes.
+    if (!this.cookies.read(req, this.cookies.newLink)) return this.usersPage(req);
+    const sealed = this.cookies.readShownOnce(req, 'link', authOf(req).session!.idHash);
+    const newLink = sealed ? (JSON.parse(sealed) as NewLink) : undefined;
+    return (await this.usersPage(req, {}, 200, newLink)).with({ cookies: [this.cookies.clear(this.cookies.newLink)] });
+  }
+
+  @Post('users/invite')
+  async invite(@Req() req: Request, @Form() form: InviteCreateForm): Promise<Page | RedirectTo> {
+    const actor = authOf(req);
+    const result = await this.links.invite(form.email, actor.user!.id, req.ip ?? null);
+    if ('errors' in result) return this.usersPage(req, result.errors, 400, undefined, form.email);
+    const link: NewLink = {
+      kind: 'invite',
+      email: result.link.email,
+      url: this.linkUrl('invite', result.token),
+      expiresAt: result.link.expiresAt.toISOString(),
+    };
+    // Post/Redirect/Get: a reload of the page that shows the link must not create another.
+    return this.shown(link, actor.session!.idHash, 'flash.inviteCreated');
+  }
+
+  @Post('users/:id/reset-link')
+  async resetLink(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    const target = await this.target(req, id);
+    const actor = authOf(req);
+    const result = await this.links.issueReset(target.id, actor.user!.id, req.ip ?? null);
+    if (!result) throw new NotFoundException();
+    const link: NewLink = { kind: 'reset', email: result.user.email, url: this.linkUrl('reset', result.token), expiresAt: result.link.expiresAt.toISOString() };
+    return this.shown(link, actor.session!.idHash, 'flash.resetCreated');
+  }
+
+  @Post('links/:id/revoke')
+  async revokeLink(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    if (!/^[0-9a-f-]{36}$/.test(id) || !(await this.links.revoke(id, authOf(req).user!.id, req.ip ?? null))) throw new NotFoundException();
+    return new RedirectTo('/admin/users#links', { cookies: [this.cookies.setFlash('flash.linkRevoked')] });
+  }
+
+  private linkUrl(kind: 'invite' | 'reset', token: string): string {
+    const url = new URL(`/${kind}`, this.app.publicUrl);
+    url.searchParams.set('token', token);
+    return url.toString();
+  }
+
+  private shown(link: NewLink, sessionIdHash: string, flash: string): RedirectTo {
+    return new RedirectTo('/admin/users', { cookies: [this.cookies.setShownOnce('link', JSON.stringify(link), sessionIdHash), this.cookies.setFlash(flash)] });
+  }
+
+  private async usersPage(req: Request, errors: FieldErrors = {}, status = 200, newLink?: NewLink, inviteEmail = ''): Promise<Page> {
+    const [users, links] = await Promise.all([this.accounts.list(), this.links.list()]);
+    return new Page(
+      'admin/users',
+      {
+        title: 'admin.users.title',
+        width: 'wide',
+        users,
+        me: authOf(req).user!.id,
+        links,
+        newLink: newLink && { ...newLink, expiresAt: new Date(newLink.expiresAt) },
+        errors,
+        inviteEmail,
+      },
+      { status, headers: newLink ? { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } : {} },
+    );
   }
 
   @Post('users/:id/role')
