@@ -83,9 +83,9 @@ const PASSWORD = 'a long enough passphrase';
       await colleague.fill('#password', PASSWORD);
       await Promise.all([colleague.waitForURL(`${base}/notes`), colleague.click('button.primary')]);
       expect(await colleague.textContent('.flash')).toBe(welcome);
+      await shoot(colleague, `invite-joined-${lang}`);
       await colleague.goto(`${base}/account`);
       expect(await colleague.textContent('main')).toContain(email);
-      await shoot(colleague, `invite-joined-${lang}`);
 
       // The link again, from anyone: refused with a page that says what to do.
       const laterContext = await browser.newContext({ locale, viewport: SIZES.desktop });
