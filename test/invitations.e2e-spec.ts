@@ -5,6 +5,7 @@ import { AccountLink, Accounts, Session, User } from '../src/modules/auth';
 import { sha256 } from '../src/modules/web';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
+import { SmtpReceiver } from './support/receivers';
 import { WebClient } from './support/web-client';
 
 const PASSWORD = 'a long enough passphrase';
@@ -229,6 +230,60 @@ describeEachEngine('invitations and password links', (engine) => {
     await c.get('/login');
     expect((await c.submit('/reset', { token, password: 'a brand new passphrase' })).status).toBe(410);
     expect((await new WebClient(t.url).login('eve@example.com', PASSWORD)).status).toBe(403);
+  });
+
+  it('e-mails an invitation and a password link through SMTP_URL when asked, and still shows the link when the mail server refuses', async () => {
+    expect((await admin.get('/admin/users')).text).not.toContain('name="send"'); // no SMTP_URL: nothing offered
+    const smtp = await SmtpReceiver.start();
+    const mailing = await startTestApp(
+      { ...(await freshDatabase(engine)), REGISTRATION: 'closed', SMTP_URL: smtp.url, ALERT_EMAIL_FROM: 'kiroku@example.com' },
+      { clock },
+    );
+    try {
+      const accounts = mailing.app.get(Accounts);
+      await accounts.create({ email: 'admin@example.com', displayName: 'Admin', password: PASSWORD });
+      const member = await accounts.create({ email: 'ben@example.com', displayName: 'Ben', password: PASSWORD });
+      if (!('user' in member)) throw new Error('no member');
+      const boss = new WebClient(mailing.url);
+      await boss.login('admin@example.com', PASSWORD);
+      expect((await boss.get('/admin/users')).text).toContain('name="send"');
+      expect((await boss.submit('/admin/users/invite', { email: 'lin@example.com', send: '1' })).status).toBe(303);
+      const page = await boss.get('/admin/users');
+      expect(page.text).toContain('Link created and e-mailed.');
+      const link = shownLink(page.text)!;
+      await boss.submit(`/admin/users/${member.user.id}/reset-link`, { send: '1' });
+      const resetLink = shownLink((await boss.get('/admin/users')).text)!;
+      const [invitation, reset] = await smtp.waitForCount(2);
+      expect(invitation).toMatchObject({ from: 'kiroku@example.com', to: ['lin@example.com'] });
+      expect(invitation.raw).toContain('Subject: You are invited to Kiroku');
+      // Quoted-printable may fold the long line: read the body unfolded.
+      const body = (mail: { raw: string }) => mail.raw.replace(/=\r?\n/g, '').replace(/=3D/g, '=');
+      expect(body(invitation)).toContain(link);
+      expect(reset.to).toEqual(['ben@example.com']);
+      expect(body(reset)).toContain(resetLink);
+      const lin = new WebClient(mailing.url);
+      await lin.get(pathOf(link));
+      expect((await lin.submit('/invite', { token: new URL(link).searchParams.get('token')!, displayName: 'Lin', password: PASSWORD })).status).toBe(303);
+      expect(await mailing.app.get(Database).manager.countBy(AuditEvent, { type: 'invite.mailed' })).toBe(1);
+    } finally {
+      await mailing.close();
+      await smtp.close();
+    }
+
+    // A mail server that is not there: the link is created and shown, and the page says the mail did not go.
+    const unreachable = await startTestApp({ ...(await freshDatabase(engine)), REGISTRATION: 'closed', SMTP_URL: 'smtp://127.0.0.1:9' }, { clock });
+    try {
+      await unreachable.app.get(Accounts).create({ email: 'admin@example.com', displayName: 'Admin', password: PASSWORD });
+      const boss = new WebClient(unreachable.url);
+      await boss.login('admin@example.com', PASSWORD);
+      await boss.get('/admin/users');
+      expect((await boss.submit('/admin/users/invite', { email: 'lin@example.com', send: '1' })).status).toBe(303);
+      const page = await boss.get('/admin/users');
+      expect(page.text).toContain('the e-mail could not be sent');
+      expect(shownLink(page.text)).toMatch(/\/invite\?token=/);
+    } finally {
+      await unreachable.close();
+    }
   });
 
   it('speaks Japanese on the invitation pages', async () => {

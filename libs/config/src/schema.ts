@@ -391,12 +391,16 @@ export class AlertConfig {
   @IsEmail({}, { each: true, message: 'must be a comma-separated list of e-mail addresses' })
   emailTo?: string[];
 
-  @Setting('ALERT_EMAIL_FROM', { description: 'sender address of alert e-mails' })
+  @Setting('ALERT_EMAIL_FROM', { description: 'sender address of alert e-mails and of e-mailed invitations and password links' })
   @AsString()
   @IsEmail({ require_tld: false }, { message: 'must be an e-mail address' })
   emailFrom!: string;
 
-  @Setting('SMTP_URL', { secret: true, description: 'mail server for alert e-mails: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465' })
+  @Setting('SMTP_URL', {
+    secret: true,
+    description:
+      'mail server for alert e-mails and e-mailed invitations and password links: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465',
+  })
   @IsOptional()
   @AsString()
   @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })

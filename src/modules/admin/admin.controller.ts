@@ -1,15 +1,16 @@
-import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Logger, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { AccountLinks, Accounts, authOf, Cookies, type FieldErrors, InviteCreateForm } from '../auth';
+import { AccountLinks, Accounts, authOf, Cookies, type FieldErrors } from '../auth';
 import { InstanceRegistry } from '../cluster';
 import { AppConfig } from '@kiroku/config';
-import { AdminOnly, Form, FormView, Page, Pages, RedirectTo } from '../web';
+import { AdminOnly, Form, FormView, formatInstant, isLocale, type Locale, Page, Pages, RedirectTo, translate } from '../web';
 import { Clock } from '@kiroku/clock';
-import { AlertEvaluator, RULES } from '../alerts';
+import { AlertEvaluator, Mailer, RULES } from '../alerts';
 import { BackupService } from '../backup';
 import { MetricsHistory, Range, RANGES } from '../metrics';
 import { formatBytes } from '../storage';
+import { InviteCreateForm, ResetLinkForm } from './link.forms';
 import { RoleForm } from './role.form';
 
 /** A link just created, shown once on the users page. */
@@ -36,6 +37,8 @@ export function duration(ms: number): string {
 @Pages()
 @AdminOnly()
 export class AdminController {
+  private readonly logger = new Logger('Admin');
+
   constructor(
     private readonly accounts: Accounts,
     private readonly audit: AuditTrail,
@@ -47,6 +50,7 @@ export class AdminController {
     private readonly clock: Clock,
     private readonly links: AccountLinks,
     private readonly app: AppConfig,
+    private readonly mailer: Mailer,
   ) {}
 
   @Get()
@@ -108,18 +112,44 @@ export class AdminController {
       url: this.linkUrl('invite', result.token),
       expiresAt: result.link.expiresAt.toISOString(),
     };
+    const mailed = form.send === '1' ? await this.mail(req, link) : null;
     // Post/Redirect/Get: a reload of the page that shows the link must not create another.
-    return this.shown(link, actor.session!.idHash, 'flash.inviteCreated');
+    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.inviteCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
   }
 
   @Post('users/:id/reset-link')
-  async resetLink(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+  async resetLink(@Req() req: Request, @Param('id') id: string, @Form() form: ResetLinkForm): Promise<RedirectTo> {
     const target = await this.target(req, id);
     const actor = authOf(req);
     const result = await this.links.issueReset(target.id, actor.user!.id, req.ip ?? null);
     if (!result) throw new NotFoundException();
     const link: NewLink = { kind: 'reset', email: result.user.email, url: this.linkUrl('reset', result.token), expiresAt: result.link.expiresAt.toISOString() };
-    return this.shown(link, actor.session!.idHash, 'flash.resetCreated');
+    const mailed = form.send === '1' ? await this.mail(req, link) : null;
+    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.resetCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+  }
+
+  /**
+   * E-mails a new link through the one SMTP transport (the alerts'), in the admin's language (the invitee's is not
+   * known yet); whether it went. The page shows the link either way, so a refused mail loses nothing.
+   */
+  private async mail(req: Request, link: NewLink): Promise<boolean> {
+    if (!this.mailer.configured) return false;
+    const admin = authOf(req).user!;
+    const shown = req.res?.locals.locale as unknown;
+    const locale: Locale = isLocale(shown) ? shown : 'en';
+    const until = formatInstant(new Date(link.expiresAt), locale, admin.timeZone);
+    try {
+      await this.mailer.send({
+        to: link.email,
+        subject: translate(locale, `mail.${link.kind}.subject`),
+        text: translate(locale, `mail.${link.kind}.text`, [admin.displayName, link.url, until]),
+      });
+    } catch (error) {
+      this.logger.warn(`a ${link.kind} link could not be e-mailed: ${(error as Error).message}`);
+      return false;
+    }
+    await this.audit.record(`${link.kind}.mailed`, { actorId: admin.id, ip: req.ip ?? null });
+    return true;
   }
 
   @Post('links/:id/revoke')
@@ -151,6 +181,7 @@ export class AdminController {
         newLink: newLink && { ...newLink, expiresAt: new Date(newLink.expiresAt) },
         errors,
         inviteEmail,
+        mail: this.mailer.configured,
       },
       { status, headers: newLink ? { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } : {} },
     );

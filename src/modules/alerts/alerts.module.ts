@@ -6,13 +6,13 @@ import { AlertMetrics } from './alert-metrics';
 import { AlertRules } from './alert-rules';
 import { AlertsRetention } from './alerts.retention';
 import { AlertsTask } from './alerts.task';
-import { Notifiers } from './notifiers';
+import { Mailer, Notifiers } from './notifiers';
 
 /** The alert services, without the schedule (the console reads them too). */
 @Module({
   imports: [BackupModule, MetricsModule],
-  providers: [AlertRules, Notifiers, AlertEvaluator, AlertMetrics, AlertsRetention],
-  exports: [AlertEvaluator, AlertRules],
+  providers: [AlertRules, Mailer, Notifiers, AlertEvaluator, AlertMetrics, AlertsRetention],
+  exports: [AlertEvaluator, AlertRules, Mailer],
 })
 export class AlertsModule {}
 

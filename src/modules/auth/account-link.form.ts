@@ -18,8 +18,3 @@ export class ResetForm {
 
   @IsString() password!: string;
 }
-
-/** An invitation as the users page's form sends it; the address is checked by AccountLinks.invite. */
-export class InviteCreateForm {
-  @IsString() email!: string;
-}

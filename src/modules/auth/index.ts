@@ -12,4 +12,3 @@ export { ApiToken } from './api-token.entity';
 export { LoginThrottle } from './login-throttle.entity';
 export { AccountLinks, RESET_TTL_MS, type LinkState, type ListedLink } from './account-links.service';
 export { AccountLink } from './account-link.entity';
-export { InviteCreateForm } from './account-link.form';
