@@ -147,6 +147,20 @@ describeEachEngine('invitations and password links', (engine) => {
     expect(await db.manager.count(User)).toBe(1);
   });
 
+  it('lets exactly one of two uses at the same moment through', async () => {
+    const path = await invite('twice@example.com');
+    const token = new URL(path, t.url).searchParams.get('token')!;
+    const [a, b] = [new WebClient(t.url), new WebClient(t.url)];
+    await Promise.all([a.get(path), b.get(path)]);
+    const replies = await Promise.all([
+      a.submit('/invite', { token, displayName: 'A', password: PASSWORD }),
+      b.submit('/invite', { token, displayName: 'B', password: PASSWORD }),
+    ]);
+    expect(replies.map((r) => r.status).sort()).toEqual([303, 410]);
+    expect(await db.manager.countBy(User, { email: 'twice@example.com' })).toBe(1);
+    expect(await events('invite.used')).toHaveLength(1);
+  });
+
   it('lets only admins issue and revoke links', async () => {
     await invite('lin@example.com');
     const lin = new WebClient(t.url);
