@@ -92,6 +92,10 @@ describeEachEngine('invitations and password links', (engine) => {
     await other.get('/login');
     expect((await other.submit('/invite', { token, displayName: 'Mallory', password: PASSWORD })).status).toBe(410);
     expect(await db.manager.count(User)).toBe(2);
+    // The secret rides in the query string, which the access log leaves out: no log line holds it.
+    const access = await t.logs.waitFor((l) => l.stream === 'access' && l.path === '/invite' && l.method === 'POST' && l.status === 410);
+    expect(access.route).toBe('/invite');
+    expect(JSON.stringify(t.logs.lines)).not.toContain(token);
   });
 
   it('keeps the link usable when the form is refused, and answers a refusal for a taken or broken address', async () => {
