@@ -141,6 +141,11 @@ describeEachEngine('invitations and password links', (engine) => {
     await admin.get('/admin/users');
     expect((await admin.submit(`/admin/links/${row.id}/revoke`, {})).status).toBe(404);
 
+    // A second invitation for the same address replaces the first.
+    const first = await invite('again@example.com');
+    await invite('again@example.com');
+    expect((await new WebClient(t.url).get(first)).status).toBe(410);
+
     for (const path of ['/invite', '/invite?token=', `/invite?token=${'A'.repeat(43)}`, '/reset?token=x']) {
       const unknown = await new WebClient(t.url).get(path);
       expect({ path, status: unknown.status }).toEqual({ path, status: 404 });

@@ -51,10 +51,10 @@ export class AccountLinksRepository {
     return (result.affected ?? 0) === 1;
   }
 
-  /** Revokes the member's unused reset links; how many. */
-  async revokeResets(userId: string, now: Date): Promise<number> {
+  /** Revokes the unused links of this kind for a member (reset) or an address (invite); how many. */
+  async revokePending(kind: AccountLink['kind'], to: { userId: string } | { email: string }, now: Date): Promise<number> {
     const result = await this.db.transaction((m) =>
-      m.update(AccountLink, { kind: 'reset', userId, usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) }, { revokedAt: now }),
+      m.update(AccountLink, { kind, ...to, usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) }, { revokedAt: now }),
     );
     return result.affected ?? 0;
   }

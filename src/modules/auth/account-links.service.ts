@@ -53,13 +53,18 @@ export class AccountLinks {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** Invites an address that has no account yet: the new link and its secret, or the problem with the address. */
+  /**
+   * Invites an address that has no account yet (an earlier unused invitation for it is revoked): the new link and its
+   * secret, or the problem with the address.
+   */
   async invite(email: string, actorId: string, ip: string | null): Promise<{ link: AccountLink; token: string } | { errors: FieldErrors }> {
     const problem = ACCOUNT_FIELD_RULES.email(email);
     if (problem) return { errors: { email: problem } };
     if (await this.accounts.findByEmail(email)) return { errors: { email: 'admin.invite.emailTaken' } };
+    // A new invitation for the same address replaces the earlier unused one: one pending link per person.
+    const superseded = await this.links.revokePending('invite', { email: normalizeEmail(email) }, this.clock.now());
     const { link, token } = await this.issue('invite', normalizeEmail(email), null, actorId, this.security.inviteTtlMs);
-    await this.audit.record('invite.created', { actorId, ip, details: { linkId: link.id, expiresAt: link.expiresAt.toISOString() } });
+    await this.audit.record('invite.created', { actorId, ip, details: { linkId: link.id, expiresAt: link.expiresAt.toISOString(), superseded } });
     return { link, token };
   }
 
@@ -67,7 +72,7 @@ export class AccountLinks {
   async issueReset(userId: string, actorId: string, ip: string | null): Promise<{ link: AccountLink; token: string; user: User } | null> {
     const user = await this.accounts.findById(userId);
     if (!user || user.disabledAt) return null;
-    const superseded = await this.links.revokeResets(user.id, this.clock.now());
+    const superseded = await this.links.revokePending('reset', { userId: user.id }, this.clock.now());
     const { link, token } = await this.issue('reset', user.email, user.id, actorId, RESET_TTL_MS);
     await this.audit.record('reset.created', { userId: user.id, actorId, ip, details: { linkId: link.id, superseded } });
     return { link, token, user };
