@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { FakeClock } from '@kiroku/clock';
 import { projectRoot, tempDir } from '@kiroku/testing';
 import { Accounts } from '../src/modules/auth';
 import { browserMissing, launchChromium, startBrowserTestApp, watchCsp } from './support/browser';
@@ -16,10 +17,12 @@ const PASSWORD = 'a long enough passphrase';
   let browser: Browser;
   let base: string;
   const violations: string[] = [];
+  // Time stands still unless a test moves it (the last one lets links expire).
+  const clock = new FakeClock(Date.now());
 
   beforeAll(async () => {
     // Sign-up is closed: the invitation is the only way in.
-    ({ t, base } = await startBrowserTestApp({ REGISTRATION: 'closed' }));
+    ({ t, base } = await startBrowserTestApp({ REGISTRATION: 'closed' }, { clock }));
     browser = await launchChromium();
     await t.app.get(Accounts).create({ email: 'admin@example.com', displayName: 'Admin', password: PASSWORD });
   });
@@ -38,6 +41,13 @@ const PASSWORD = 'a long enough passphrase';
     const page = await context.newPage();
     await watchCsp(page, violations);
     return page;
+  }
+
+  async function signIn(page: Page, email: string, password = PASSWORD): Promise<void> {
+    await page.goto(`${base}/login`);
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await Promise.all([page.waitForURL(`${base}/notes`), page.click('button.primary')]);
   }
 
   /** Both sizes of the page as it is now, the phone one last (the page is left at phone size). */
@@ -100,4 +110,43 @@ const PASSWORD = 'a long enough passphrase';
       for (const c of [adminContext, colleagueContext, laterContext]) await c.close();
     },
   );
+
+  it('a member sets a new password through a password link and is signed in; the used link is refused, and so is an expired one', async () => {
+    const context = await browser.newContext({ viewport: SIZES.desktop });
+    const admin = await open(context);
+    await signIn(admin, 'admin@example.com');
+    await admin.goto(`${base}/admin/users`);
+    await Promise.all([admin.waitForURL(`${base}/admin/users`), admin.click('li:has-text("colleague@example.com") form[action$="/reset-link"] button')]);
+    expect(await admin.textContent('#new-link-card h2')).toBe('Password link for colleague@example.com');
+    const link = (await admin.textContent('#new-link'))!.trim();
+
+    // The colleague the English test above invited, signed in on another browser.
+    const memberContext = await browser.newContext({ viewport: SIZES.desktop });
+    const member = await open(memberContext);
+    await signIn(member, 'colleague@example.com');
+    const phoneContext = await browser.newContext({ viewport: SIZES.phone });
+    const phone = await open(phoneContext);
+    expect((await phone.goto(link))!.status()).toBe(200);
+    await phone.fill('#password', 'a brand new passphrase');
+    await Promise.all([phone.waitForURL(`${base}/notes`), phone.click('button.primary')]);
+    expect(await phone.textContent('.flash')).toBe('Your new password is set. Every other device was signed out.');
+    // The member's other browser was signed out by the reset.
+    await member.goto(`${base}/account`);
+    expect(member.url()).toContain('/login');
+    expect((await member.goto(link))!.status()).toBe(410);
+    expect(await member.textContent('h1')).toBe('This password link does not work');
+    expect(await member.textContent('main')).toContain('Ask an administrator for a new password link.');
+
+    // An invitation nobody used, a week later.
+    await admin.goto(`${base}/admin/users`);
+    await admin.fill('#invite-email', 'late@example.com');
+    await Promise.all([admin.waitForURL(`${base}/admin/users`), admin.click('form[action="/admin/users/invite"] button')]);
+    const late = (await admin.textContent('#new-link'))!.trim();
+    clock.advance(7 * 24 * 3_600_000);
+    const stranger = await open(await browser.newContext({ viewport: SIZES.phone }));
+    expect((await stranger.goto(late))!.status()).toBe(410);
+    expect(await stranger.textContent('main')).toContain('It has expired.');
+    expect(await stranger.$('#password')).toBeNull();
+    for (const c of [context, memberContext, phoneContext, stranger.context()]) await c.close();
+  });
 });
