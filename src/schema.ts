@@ -3,7 +3,7 @@ import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
 import { Alert, AlertNotification } from './modules/alerts';
 import { AuditEvent } from './modules/audit';
-import { ApiToken, LoginThrottle, Session, User } from './modules/auth';
+import { AccountLink, ApiToken, LoginThrottle, Session, User } from './modules/auth';
 import { BackupRun } from './modules/backup';
 import { Instance } from './modules/cluster';
 import { MetricSample } from './modules/metrics';
@@ -18,6 +18,7 @@ export const SCHEMA: SchemaDefinition = {
     Session,
     ApiToken,
     LoginThrottle,
+    AccountLink,
     AuditEvent,
     Note,
     Tag,

@@ -146,6 +146,8 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/api/docs/json', 200, 200, 200],
     ['/login', 200, 302, 302],
     ['/signup', 200, 302, 302],
+    ['/invite', 404, 404, 404], // without a link's secret: the page that says there is no such link
+    ['/reset', 404, 404, 404],
     ['/account', 302, 200, 200],
     ['/account/notes/export', 302, 200, 200],
     ['/admin', 302, 403, 200],

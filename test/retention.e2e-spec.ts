@@ -5,7 +5,7 @@ import { TaskScheduler } from '@kiroku/scheduler';
 import { CliModule } from '../src/cli/cli.module';
 import { Alert, AlertNotification } from '../src/modules/alerts';
 import { AuditEvent } from '../src/modules/audit';
-import { LoginThrottle, Session, User } from '../src/modules/auth';
+import { AccountLink, LoginThrottle, Session, User } from '../src/modules/auth';
 import { MetricSample } from '../src/modules/metrics';
 import { Note } from '../src/modules/notes';
 import { openFreshDatabase } from './support/database';
@@ -31,6 +31,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       .list()
       .map((p) => `${p.table}: ${p.setting}`);
     expect(pruners.sort()).toEqual([
+      'account_links: 30 days after they expire (fixed)',
       'alerts: AUDIT_RETENTION_DAYS',
       'audit_events: AUDIT_RETENTION_DAYS',
       'login_throttles: 1 hour without a failure (fixed)',
@@ -159,6 +160,19 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       updatedBy: user.id,
     });
     await db().transaction((x) => x.insert(Note, [note('trashed-31', 31), note('trashed-29', 29), note('kept', null)]));
+    const link = (id: string, expiredDaysAgo: number): AccountLink => ({
+      id,
+      kind: 'invite',
+      email: `${id}@example.com`,
+      userId: null,
+      createdBy: user.id,
+      tokenHash: id.padEnd(64, '0'),
+      createdAt: at(expiredDaysAgo + 7),
+      expiresAt: at(expiredDaysAgo),
+      usedAt: null,
+      revokedAt: null,
+    });
+    await db().transaction((x) => x.insert(AccountLink, [link('expired-31', 31), link('expired-29', 29), link('pending', -1)]));
 
     expect(await t.app.get(TaskScheduler).runSlot('prune-records')).toBe('succeeded');
 
@@ -171,6 +185,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
     expect(await ids(Session, 'idHash')).toEqual(['live']);
     expect(await ids(LoginThrottle, 'key')).toEqual(['ip:new']);
     expect(await ids(Note, 'id')).toEqual(['kept', 'trashed-29']);
+    expect(await ids(AccountLink, 'id')).toEqual(['expired-29', 'pending']);
     const line = t.logs.lines.find((l) => l.msg === 'records pruned');
     expect(line).toMatchObject({
       context: 'Retention',

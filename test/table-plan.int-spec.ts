@@ -9,6 +9,7 @@ import { columnKind, EXCLUDED_TABLES, planTables } from '../src/modules/transfer
  * copied and exported) or to EXCLUDED_TABLES with the reason it stays behind.
  */
 const REVIEWED_COPIED = [
+  'account_links',
   'alert_notifications',
   'alerts',
   'api_tokens',

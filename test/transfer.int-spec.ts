@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { DatabaseConfig } from '@kiroku/config';
 import { SCHEMA } from '../src/schema';
 import { builtEntry, childEnv, projectRoot, tempDir } from '@kiroku/testing';
-import { Accounts, ApiTokens } from '../src/modules/auth';
+import { AccountLinks, Accounts, ApiTokens } from '../src/modules/auth';
 import { AlertEvaluator } from '../src/modules/alerts';
 import { AuditTrail } from '../src/modules/audit';
 import { BackupService } from '../src/modules/backup';
@@ -54,6 +54,9 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     const created = await t.app.get(Accounts).create({ email: 'grace@example.com', displayName: 'Grâce 星', password: 'another long passphrase' });
     if (!('user' in created)) throw new Error('no second user');
     await t.app.get(ApiTokens).create(created.user.id, 'script ☃');
+    // A pending invitation and a reset link: a moved server keeps the links its admins handed out.
+    await t.app.get(AccountLinks).invite('lin@example.com', owner.id, null);
+    await t.app.get(AccountLinks).issueReset(created.user.id, owner.id, null);
     await t.app.get(Accounts).login('grace@example.com', 'wrong password!', '203.0.113.9');
     await t.app.get(AuditTrail).record('test.event', { userId: owner.id, details: { note: 'ünïcode "quoted" \\ back' } });
     const notes = t.app.get(NotesService);
@@ -128,6 +131,7 @@ describeCrossEngine('moving data between engines', () => {
       'users',
       'sessions',
       'api_tokens',
+      'account_links',
       'login_throttles',
       'audit_events',
       'notes',

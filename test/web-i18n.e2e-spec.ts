@@ -169,6 +169,39 @@ describe('a Japanese page has no English left in it', () => {
     expect(found).toEqual({});
   });
 
+  it('on the invitation and password-link pages, the link shown once, and the pages of a spent link', async () => {
+    await new WebClient(t.url).signup('kaiin@example.com', 'a long enough passphrase', '会員');
+    await admin.get('/admin/users');
+    expect((await admin.submit('/admin/users/invite', { email: 'shinjin@example.com' })).status).toBe(303);
+    const users = await admin.get('/admin/users');
+    const invite = new URL(/id="new-link">([^<]+)</.exec(users.text)![1]);
+    const memberId = /action="\/admin\/users\/([0-9a-f-]{36})\/reset-link"/.exec(users.text)![1];
+    await admin.submit(`/admin/users/${memberId}/reset-link`, {});
+    const withReset = await admin.get('/admin/users');
+    const reset = new URL(/id="new-link">([^<]+)</.exec(withReset.text)![1]);
+    const ja = { 'accept-language': 'ja' };
+    const visitor = new WebClient(t.url);
+    const pages: Array<[string, { status: number; text: string }]> = [
+      ['/admin/users (invitation shown)', users],
+      ['/admin/users (password link shown)', withReset],
+      ['/invite', await visitor.get(invite.pathname + invite.search, ja)],
+      ['/reset', await visitor.get(reset.pathname + reset.search, ja)],
+      ['/invite (no such link)', await visitor.get('/invite?token=nothing', ja)],
+    ];
+    await visitor.submit('/invite', { token: invite.searchParams.get('token')!, displayName: '新人', password: 'a long enough passphrase' }, ja);
+    pages.push(['/invite (used)', await new WebClient(t.url).get(invite.pathname + invite.search, ja)]);
+    expect(pages.map(([path, page]) => [path, page.status])).toEqual([
+      ['/admin/users (invitation shown)', 200],
+      ['/admin/users (password link shown)', 200],
+      ['/invite', 200],
+      ['/reset', 200],
+      ['/invite (no such link)', 404],
+      ['/invite (used)', 410],
+    ]);
+    const found = Object.fromEntries(pages.map(([path, page]) => [path, englishIn(page.text, ALLOWED)]).filter(([, english]) => english.length));
+    expect(found).toEqual({});
+  });
+
   it('finds English where it is left (the rule can fail)', () => {
     expect(englishIn('<p>保存しました。</p><p>Try again later</p><code>npm run build now</code><span lang="en">the note as written</span>', ALLOWED)).toEqual([
       'Try again later',

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { SystemClock } from '@kiroku/clock';
 import { loadConfig } from '@kiroku/config';
 
-import { DIRECT_RULES, DirectNotices, type DirectRuleId, Notifiers } from '../modules/alerts';
+import { DIRECT_RULES, DirectNotices, type DirectRuleId, Mailer, Notifiers } from '../modules/alerts';
 import { CliEnv, CliFailure, out } from './context';
 
 /**
@@ -27,7 +27,7 @@ async function notify(env: CliEnv, options: { summary: string; rule: string; sub
   const config = loadConfig({ env });
   Logger.overrideLogger(['error']); // the outcome is printed below; a channel that failed is said on stderr
   const clock = new SystemClock();
-  const notifiers = new Notifiers(config.alert, config.app);
+  const notifiers = new Notifiers(config.alert, config.app, new Mailer(config.alert));
   const notices = new DirectNotices(notifiers, clock, config.app, config.alert);
   const channels = notifiers.channels();
   if (!channels.length) throw new CliFailure('no alert channel is configured: set ALERT_WEBHOOK_URL, or ALERT_EMAIL_TO with SMTP_URL');

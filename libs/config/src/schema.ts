@@ -174,9 +174,16 @@ export class SecurityConfig {
   @Matches(/^https?:\/\/[^/\s]+$/, { each: true, message: 'must be a comma-separated list of origins such as https://app.example.com (no path, never *)' })
   apiCorsOrigins?: string[];
 
-  @Setting('REGISTRATION', { description: 'open: anyone may sign up; closed: only operators create accounts' })
+  @Setting('REGISTRATION', { description: 'open: anyone may sign up; closed: only operators create accounts and admins invite' })
   @IsIn(['open', 'closed'], { message: 'must be open or closed' })
   registration!: 'open' | 'closed';
+
+  @Setting('INVITE_TTL', { description: 'an invitation link an admin creates works this long, once' })
+  @AsDuration()
+  @IsInt(DURATION)
+  @Min(60_000, { message: 'must be at least 1m' })
+  @Max(90 * 24 * HOUR, { message: 'must be at most 90d' })
+  inviteTtlMs!: number;
 }
 
 export class BackupConfig {
@@ -393,12 +400,16 @@ export class AlertConfig {
   @IsEmail({}, { each: true, message: 'must be a comma-separated list of e-mail addresses' })
   emailTo?: string[];
 
-  @Setting('ALERT_EMAIL_FROM', { description: 'sender address of alert e-mails' })
+  @Setting('ALERT_EMAIL_FROM', { description: 'sender address of alert e-mails and of e-mailed invitations and password links' })
   @AsString()
   @IsEmail({ require_tld: false }, { message: 'must be an e-mail address' })
   emailFrom!: string;
 
-  @Setting('SMTP_URL', { secret: true, description: 'mail server for alert e-mails: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465' })
+  @Setting('SMTP_URL', {
+    secret: true,
+    description:
+      'mail server for alert e-mails and e-mailed invitations and password links: smtp://user:password@host:587 (STARTTLS when offered) or smtps://…:465',
+  })
   @IsOptional()
   @AsString()
   @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'must be an smtp:// or smtps:// URL' })

@@ -1,15 +1,25 @@
-import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Logger, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Accounts, authOf, Cookies } from '../auth';
+import { AccountLinks, Accounts, authOf, Cookies, type FieldErrors } from '../auth';
 import { InstanceRegistry } from '../cluster';
-import { AdminOnly, Form, FormView, Page, Pages, RedirectTo } from '../web';
+import { AppConfig } from '@kiroku/config';
+import { AdminOnly, Form, FormView, formatInstant, isLocale, type Locale, Page, Pages, RedirectTo, translate } from '../web';
 import { Clock } from '@kiroku/clock';
-import { AlertEvaluator, RULES } from '../alerts';
+import { AlertEvaluator, Mailer, RULES } from '../alerts';
 import { BackupService } from '../backup';
 import { MetricsHistory, Range, RANGES } from '../metrics';
 import { formatBytes } from '../storage';
+import { InviteCreateForm, ResetLinkForm } from './link.forms';
 import { RoleForm } from './role.form';
+
+/** A link just created, shown once on the users page. */
+interface NewLink {
+  kind: 'invite' | 'reset';
+  email: string;
+  url: string;
+  expiresAt: string;
+}
 
 const rangeOf = (range: unknown): Range => (typeof range === 'string' && Object.hasOwn(RANGES, range) ? (range as Range) : 'hour');
 
@@ -27,6 +37,8 @@ export function duration(ms: number): string {
 @Pages()
 @AdminOnly()
 export class AdminController {
+  private readonly logger = new Logger('Admin');
+
   constructor(
     private readonly accounts: Accounts,
     private readonly audit: AuditTrail,
@@ -36,6 +48,9 @@ export class AdminController {
     private readonly backups: BackupService,
     private readonly history: MetricsHistory,
     private readonly clock: Clock,
+    private readonly links: AccountLinks,
+    private readonly app: AppConfig,
+    private readonly mailer: Mailer,
   ) {}
 
   @Get()
@@ -79,7 +94,97 @@ export class AdminController {
 
   @Get('users')
   async users(@Req() req: Request): Promise<Page> {
-    return new Page('admin/users', { title: 'admin.users.title', width: 'wide', users: await this.accounts.list(), me: authOf(req).user!.id });
+    // A link created just before the redirect here is shown this once; the cookie that carried it goes.
+    if (!this.cookies.read(req, this.cookies.newLink)) return this.usersPage(req);
+    const sealed = this.cookies.readShownOnce(req, 'link', authOf(req).session!.idHash);
+    const newLink = sealed ? (JSON.parse(sealed) as NewLink) : undefined;
+    return (await this.usersPage(req, {}, 200, newLink)).with({ cookies: [this.cookies.clear(this.cookies.newLink)] });
+  }
+
+  @Post('users/invite')
+  async invite(@Req() req: Request, @Form() form: InviteCreateForm): Promise<Page | RedirectTo> {
+    const actor = authOf(req);
+    const result = await this.links.invite(form.email, actor.user!.id, req.ip ?? null);
+    if ('errors' in result) return this.usersPage(req, result.errors, 400, undefined, form.email);
+    const link: NewLink = {
+      kind: 'invite',
+      email: result.link.email,
+      url: this.linkUrl('invite', result.token),
+      expiresAt: result.link.expiresAt.toISOString(),
+    };
+    const mailed = form.send === '1' ? await this.mail(req, link) : null;
+    // Post/Redirect/Get: a reload of the page that shows the link must not create another.
+    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.inviteCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+  }
+
+  @Post('users/:id/reset-link')
+  async resetLink(@Req() req: Request, @Param('id') id: string, @Form() form: ResetLinkForm): Promise<RedirectTo> {
+    const target = await this.target(req, id);
+    const actor = authOf(req);
+    const result = await this.links.issueReset(target.id, actor.user!.id, req.ip ?? null);
+    if (!result) throw new NotFoundException();
+    const link: NewLink = { kind: 'reset', email: result.user.email, url: this.linkUrl('reset', result.token), expiresAt: result.link.expiresAt.toISOString() };
+    const mailed = form.send === '1' ? await this.mail(req, link) : null;
+    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.resetCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+  }
+
+  /**
+   * E-mails a new link through the one SMTP transport (the alerts'), in the admin's language (the invitee's is not
+   * known yet); whether it went. The page shows the link either way, so a refused mail loses nothing.
+   */
+  private async mail(req: Request, link: NewLink): Promise<boolean> {
+    if (!this.mailer.configured) return false;
+    const admin = authOf(req).user!;
+    const shown = req.res?.locals.locale as unknown;
+    const locale: Locale = isLocale(shown) ? shown : 'en';
+    const until = formatInstant(new Date(link.expiresAt), locale, admin.timeZone);
+    try {
+      await this.mailer.send({
+        to: link.email,
+        subject: translate(locale, `mail.${link.kind}.subject`),
+        text: translate(locale, `mail.${link.kind}.text`, [admin.displayName, link.url, until]),
+      });
+    } catch (error) {
+      this.logger.warn(`a ${link.kind} link could not be e-mailed: ${(error as Error).message}`);
+      return false;
+    }
+    await this.audit.record(`${link.kind}.mailed`, { actorId: admin.id, ip: req.ip ?? null });
+    return true;
+  }
+
+  @Post('links/:id/revoke')
+  async revokeLink(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+    if (!/^[0-9a-f-]{36}$/.test(id) || !(await this.links.revoke(id, authOf(req).user!.id, req.ip ?? null))) throw new NotFoundException();
+    return new RedirectTo('/admin/users#links', { cookies: [this.cookies.setFlash('flash.linkRevoked')] });
+  }
+
+  private linkUrl(kind: 'invite' | 'reset', token: string): string {
+    const url = new URL(`/${kind}`, this.app.publicUrl);
+    url.searchParams.set('token', token);
+    return url.toString();
+  }
+
+  private shown(link: NewLink, sessionIdHash: string, flash: string): RedirectTo {
+    return new RedirectTo('/admin/users', { cookies: [this.cookies.setShownOnce('link', JSON.stringify(link), sessionIdHash), this.cookies.setFlash(flash)] });
+  }
+
+  private async usersPage(req: Request, errors: FieldErrors = {}, status = 200, newLink?: NewLink, inviteEmail = ''): Promise<Page> {
+    const [users, links] = await Promise.all([this.accounts.list(), this.links.list()]);
+    return new Page(
+      'admin/users',
+      {
+        title: 'admin.users.title',
+        width: 'wide',
+        users,
+        me: authOf(req).user!.id,
+        links,
+        newLink: newLink && { ...newLink, expiresAt: new Date(newLink.expiresAt) },
+        errors,
+        inviteEmail,
+        mail: this.mailer.configured,
+      },
+      { status, headers: newLink ? { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } : {} },
+    );
   }
 
   @Post('users/:id/role')

@@ -8,13 +8,13 @@ import { AlertsRetention } from './alerts.retention';
 import { AlertsTask } from './alerts.task';
 import { DirectNotices } from './direct-notices';
 import { DatabaseWatch, UncleanStopWatch } from './instance-watch';
-import { Notifiers } from './notifiers';
+import { Mailer, Notifiers } from './notifiers';
 
 /** The alert services, without the schedule (the console reads them too). */
 @Module({
   imports: [BackupModule, MetricsModule],
-  providers: [AlertRules, Notifiers, DirectNotices, AlertEvaluator, AlertMetrics, AlertsRetention],
-  exports: [AlertEvaluator, AlertRules, DirectNotices],
+  providers: [AlertRules, Mailer, Notifiers, DirectNotices, AlertEvaluator, AlertMetrics, AlertsRetention],
+  exports: [AlertEvaluator, AlertRules, DirectNotices, Mailer],
 })
 export class AlertsModule {}
 

@@ -5,5 +5,5 @@ export { Alert, type AlertStatus, type Severity } from './alert.entity';
 export { AlertNotification, type Channel } from './alert-notification.entity';
 export { DirectNotices, type DirectNotice } from './direct-notices';
 export { DatabaseWatch, UncleanStopWatch } from './instance-watch';
-export { Notifiers } from './notifiers';
 export { DIRECT_RULES, type DirectRuleId } from './alert-rules';
+export { Mailer, Notifiers, type Mail } from './notifiers';

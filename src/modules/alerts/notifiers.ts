@@ -20,6 +20,46 @@ export function headline({ kind, alert }: Message): string {
   return `[${label}] Kiroku ${alert.severity}: ${title} — ${alert.subject}`;
 }
 
+/** One e-mail: plain text, from ALERT_EMAIL_FROM. */
+export interface Mail {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * The one SMTP transport (SMTP_URL), shared by alert e-mails and the admin pages' invitations and password links.
+ * The SMTP URL carries credentials: it never appears in an error or a log line.
+ */
+@Injectable()
+export class Mailer {
+  private transport?: Transporter;
+
+  constructor(private readonly config: AlertConfig) {}
+
+  /** Whether SMTP_URL is set. */
+  get configured(): boolean {
+    return !!this.config.smtpUrl;
+  }
+
+  async send(mail: Mail): Promise<void> {
+    // nodemailer is loaded only where e-mail is configured (~10 MiB resident otherwise spent for nothing).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
+    this.transport ??= (require('nodemailer') as typeof Nodemailer).createTransport({
+      url: this.config.smtpUrl!,
+      connectionTimeout: SEND_TIMEOUT_MS,
+      greetingTimeout: SEND_TIMEOUT_MS,
+      socketTimeout: SEND_TIMEOUT_MS,
+    });
+    try {
+      await this.transport.sendMail({ from: this.config.emailFrom, ...mail });
+    } catch (error) {
+      const e = error as { code?: string; responseCode?: number; message: string };
+      throw new Error(`mail server refused or unreachable: ${e.code ?? ''}${e.responseCode ? ` ${e.responseCode}` : ''}`.trim(), { cause: error });
+    }
+  }
+}
+
 /**
  * The configured channels. The webhook body is `{ text, kiroku }`: Slack and
  * Microsoft Teams incoming webhooks show `text`; other receivers read the
@@ -28,11 +68,10 @@ export function headline({ kind, alert }: Message): string {
  */
 @Injectable()
 export class Notifiers {
-  private mailer?: Transporter;
-
   constructor(
     private readonly config: AlertConfig,
     private readonly app: AppConfig,
+    private readonly mailer: Mailer,
   ) {}
 
   channels(): Channel[] {
@@ -83,34 +122,20 @@ export class Notifiers {
   }
 
   private async email(message: Message): Promise<void> {
-    // nodemailer is loaded only where e-mail is configured (~10 MiB resident otherwise spent for nothing).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use, see above
-    this.mailer ??= (require('nodemailer') as typeof Nodemailer).createTransport({
-      url: this.config.smtpUrl!,
-      connectionTimeout: SEND_TIMEOUT_MS,
-      greetingTimeout: SEND_TIMEOUT_MS,
-      socketTimeout: SEND_TIMEOUT_MS,
-    });
     const d = this.details(message);
-    try {
-      await this.mailer.sendMail({
-        from: this.config.emailFrom,
-        to: this.config.emailTo!.join(', '),
-        subject: headline(message),
-        text: [
-          message.alert.summary,
-          '',
-          `Rule: ${d.rule} (${d.severity})`,
-          `Subject: ${d.subject}`,
-          `Since: ${d.startsAt}`,
-          ...(d.endsAt ? [`Resolved: ${d.endsAt}`] : []),
-          '',
-          d.url,
-        ].join('\n'),
-      });
-    } catch (error) {
-      const e = error as { code?: string; responseCode?: number; message: string };
-      throw new Error(`mail server refused or unreachable: ${e.code ?? ''}${e.responseCode ? ` ${e.responseCode}` : ''}`.trim(), { cause: error });
-    }
+    await this.mailer.send({
+      to: this.config.emailTo!.join(', '),
+      subject: headline(message),
+      text: [
+        message.alert.summary,
+        '',
+        `Rule: ${d.rule} (${d.severity})`,
+        `Subject: ${d.subject}`,
+        `Since: ${d.startsAt}`,
+        ...(d.endsAt ? [`Resolved: ${d.endsAt}`] : []),
+        '',
+        d.url,
+      ].join('\n'),
+    });
   }
 }

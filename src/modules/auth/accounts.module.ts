@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AccountLinksRepository } from './account-links.repository';
+import { AccountLinks } from './account-links.service';
 import { AccountsRetention } from './accounts.retention';
 import { Accounts } from './accounts.service';
 import { ApiTokensRepository } from './api-tokens.repository';
@@ -17,6 +19,8 @@ import { UsersRepository } from './users.repository';
     UsersRepository,
     SessionsRepository,
     ApiTokensRepository,
+    AccountLinksRepository,
+    AccountLinks,
     LoginThrottleRepository,
     Accounts,
     ApiTokens,
@@ -24,6 +28,6 @@ import { UsersRepository } from './users.repository';
     SessionStore,
     AccountsRetention,
   ],
-  exports: [Accounts, ApiTokens, LoginThrottleService, SessionStore],
+  exports: [Accounts, AccountLinks, ApiTokens, LoginThrottleService, SessionStore],
 })
 export class AccountsModule {}

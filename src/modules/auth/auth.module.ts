@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AccessGuard } from './access.guard';
+import { AccountLinksController } from './account-links.controller';
 import { AccountController } from './account.controller';
 import { AccountsModule } from './accounts.module';
 import { AuthController } from './auth.controller';
@@ -14,7 +15,7 @@ import { SignInService } from './sign-in.service';
 
 @Module({
   imports: [AccountsModule],
-  controllers: [HomeController, AuthController, AccountController, MeController],
+  controllers: [HomeController, AuthController, AccountController, AccountLinksController, MeController],
   providers: [Cookies, SignInService, { provide: APP_GUARD, useClass: AccessGuard }],
   exports: [AccountsModule, Cookies],
 })

@@ -3,6 +3,9 @@ import { AppConfig, SecurityConfig } from '@kiroku/config';
 import type { CookieOptions, Request } from 'express';
 import { seal, unseal, type SetCookie } from '../web';
 
+/** What a shown-once cookie carries: a new API token, or a new invitation or reset link. */
+export type ShownOnce = 'token' | 'link';
+
 /**
  * Cookie names and flags. Over HTTPS the `__Host-` prefix makes browsers
  * insist on Secure, Path=/ and no Domain; on plain-HTTP development the
@@ -16,6 +19,7 @@ export class Cookies {
   readonly preSession: string;
   readonly flash: string;
   readonly newToken: string;
+  readonly newLink: string;
 
   constructor(
     app: AppConfig,
@@ -26,6 +30,7 @@ export class Cookies {
     this.preSession = this.https ? '__Host-kiroku-csrf' : 'kiroku_csrf';
     this.flash = this.https ? '__Host-kiroku-flash' : 'kiroku_flash';
     this.newToken = this.https ? '__Host-kiroku-new-token' : 'kiroku_new_token';
+    this.newLink = this.https ? '__Host-kiroku-new-link' : 'kiroku_new_link';
   }
 
   /**
@@ -54,17 +59,35 @@ export class Cookies {
   }
 
   /**
-   * A new API token, carried to the page after the redirect that follows its creation (so that a reload creates no
-   * second one): sealed for this session, for five minutes, read once (readNewToken clears it).
+   * A secret shown once (a new API token, an invitation or reset link), carried to the page after the redirect that
+   * follows its creation (so that a reload creates no second one): sealed for this session and this purpose, for
+   * five minutes, read once (the page clears the cookie).
    */
-  setNewToken(token: string, sessionIdHash: string): SetCookie {
-    return { name: this.newToken, value: seal(this.security.sessionSecret, `new-token:${sessionIdHash}`, token), options: this.options(5 * 60_000) };
+  setShownOnce(what: ShownOnce, value: string, sessionIdHash: string): SetCookie {
+    return {
+      name: this.shownOnceName(what),
+      value: seal(this.security.sessionSecret, `new-${what}:${sessionIdHash}`, value),
+      options: this.options(5 * 60_000),
+    };
   }
 
-  /** The token setNewToken carried for this session, if any. */
+  /** The secret setShownOnce carried for this session, if any. */
+  readShownOnce(req: Request, what: ShownOnce, sessionIdHash: string): string | undefined {
+    const sealed = this.read(req, this.shownOnceName(what));
+    return sealed ? unseal(this.security.sessionSecret, `new-${what}:${sessionIdHash}`, sealed) : undefined;
+  }
+
+  shownOnceName(what: ShownOnce): string {
+    return what === 'token' ? this.newToken : this.newLink;
+  }
+
+  /** A new API token, shown once on /account. */
+  setNewToken(token: string, sessionIdHash: string): SetCookie {
+    return this.setShownOnce('token', token, sessionIdHash);
+  }
+
   readNewToken(req: Request, sessionIdHash: string): string | undefined {
-    const sealed = this.read(req, this.newToken);
-    return sealed ? unseal(this.security.sessionSecret, `new-token:${sessionIdHash}`, sealed) : undefined;
+    return this.readShownOnce(req, 'token', sessionIdHash);
   }
 
   clear(name: string): SetCookie {

@@ -10,3 +10,5 @@ export { ROLES, User, type Role } from './user.entity';
 export { Session } from './session.entity';
 export { ApiToken } from './api-token.entity';
 export { LoginThrottle } from './login-throttle.entity';
+export { AccountLinks, RESET_TTL_MS, type LinkState, type ListedLink } from './account-links.service';
+export { AccountLink } from './account-link.entity';
