@@ -1,9 +1,9 @@
-import { Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
 import { Accounts, authOf, Cookies } from '../auth';
 import { InstanceRegistry } from '../cluster';
-import { AdminOnly, Form, FormView, Page, Pages, RedirectTo } from '../web';
+import { AdminOnly, confirmationPage, confirmed, Form, FormView, Page, Pages, RedirectTo } from '../web';
 import { Clock } from '@kiroku/clock';
 import { AlertEvaluator, RULES } from '../alerts';
 import { BackupService } from '../backup';
@@ -95,9 +95,26 @@ export class AdminController {
     throw new NotFoundException();
   }
 
-  @Post('users/:id/disable')
-  async disable(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+  /** Disabling an account, second step: whose, and that they are signed out everywhere and their tokens stop. */
+  @Get('users/:id/disable')
+  async confirmDisable(@Req() req: Request, @Param('id') id: string): Promise<Page> {
     const target = await this.target(req, id);
+    return confirmationPage({
+      title: 'confirm.disableUser.title',
+      question: 'confirm.disableUser.question',
+      items: [`${target.displayName} <${target.email}>`],
+      consequence: 'confirm.disableUser.consequence',
+      submit: 'admin.users.disable',
+      action: `/admin/users/${target.id}/disable`,
+      cancel: '/admin/users',
+    });
+  }
+
+  /** Disables the account when confirmed (confirm=yes); otherwise the confirmation page (Post/Redirect/Get). */
+  @Post('users/:id/disable')
+  async disable(@Req() req: Request, @Param('id') id: string, @Body() body: unknown): Promise<RedirectTo> {
+    const target = await this.target(req, id);
+    if (!confirmed(body)) return new RedirectTo(`/admin/users/${target.id}/disable`);
     await this.accounts.setDisabled(target.id, true, authOf(req).user!.id);
     return this.done();
   }

@@ -1,7 +1,7 @@
-import { Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Form, FormState, FormView, isLocale, Page, Pages, RedirectTo, SetCookie, SignedIn } from '../web';
+import { confirmationPage, confirmed, Form, FormState, FormView, isLocale, Page, Pages, RedirectTo, SetCookie, SignedIn } from '../web';
 import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
@@ -91,9 +91,30 @@ export class AccountController {
     return this.accountPage(req, { tokenName: errors.name });
   }
 
+  /** Revoking a token, second step: which token, and that scripts using it stop working. */
+  @Get('tokens/:id/revoke')
+  async confirmRevokeToken(@Req() req: Request, @Param('id') id: string): Promise<Page> {
+    const row = await this.tokens.find(authOf(req).user!.id, id);
+    if (!row) throw new NotFoundException();
+    return confirmationPage({
+      title: 'confirm.revokeToken.title',
+      question: 'confirm.revokeToken.question',
+      items: [`${row.name} (${row.prefix}…)`],
+      consequence: 'confirm.revokeToken.consequence',
+      submit: 'account.tokens.revoke',
+      action: `/account/tokens/${row.id}/revoke`,
+      cancel: '/account',
+    });
+  }
+
+  /** Revokes the token when confirmed (confirm=yes); otherwise the confirmation page (Post/Redirect/Get). */
   @Post('tokens/:id/revoke')
-  async revokeToken(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+  async revokeToken(@Req() req: Request, @Param('id') id: string, @Body() body: unknown): Promise<RedirectTo> {
     const user = authOf(req).user!;
+    if (!confirmed(body)) {
+      if (!(await this.tokens.find(user.id, id))) throw new NotFoundException();
+      return new RedirectTo(`/account/tokens/${id}/revoke`);
+    }
     const row = await this.tokens.revoke(user.id, id);
     if (!row) throw new NotFoundException();
     await this.audit.record('token.revoked', { userId: user.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });

@@ -56,6 +56,11 @@ export class ApiTokens {
     return this.tokens.listActive(userId);
   }
 
+  /** One of the user's tokens, when it is not revoked (the revoke confirmation names it). */
+  find(userId: string, id: string): Promise<ApiToken | null> {
+    return this.tokens.findActive(userId, id);
+  }
+
   /** Revokes one of the user's tokens; false when there is no such active token. */
   async revoke(userId: string, id: string): Promise<ApiToken | null> {
     const row = await this.tokens.findActive(userId, id);
