@@ -5,6 +5,7 @@ import { confirmationPage, confirmed, Form, FormState, FormView, isLocale, Page,
 import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
+import { deviceOf } from './device';
 import { PasswordForm } from './password.form';
 import { PreferencesForm } from './preferences.form';
 import { authOf, signInClient } from './request-auth';
@@ -133,7 +134,12 @@ export class AccountController {
       {
         title: 'account.title',
         width: 'medium',
-        sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({ ...s, handle: this.sessions.handleOf(idHash), current: idHash === session?.idHash })),
+        sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({
+          ...s,
+          device: deviceOf(s.userAgent),
+          handle: this.sessions.handleOf(idHash),
+          current: idHash === session?.idHash,
+        })),
         tokens,
         newToken,
         errors,
