@@ -156,6 +156,7 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/signup', 200, 302, 302],
     ['/account', 302, 200, 200],
     ['/account/notes/export', 302, 200, 200],
+    ['/account/tokens', 302, 200, 200],
     ['/account/tokens/:id/revoke', 302, 200, 404],
     ['/admin', 302, 403, 200],
     ['/admin/users', 302, 403, 200],

@@ -1,3 +1,6 @@
+import { FakeClock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
+import { ApiTokens, SessionStore, User } from '../src/modules/auth';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -11,10 +14,12 @@ const section = (html: string, heading: string) => html.split(`<h2>${heading}</h
 
 describeEachEngine('the account page', (engine) => {
   let t: TestApp;
+  let clock: FakeClock;
   let owner: WebClient;
 
   beforeAll(async () => {
-    t = await startTestApp(await freshDatabase(engine));
+    clock = new FakeClock(Date.UTC(2026, 11, 1, 9, 0));
+    t = await startTestApp(await freshDatabase(engine), { clock });
     owner = new WebClient(t.url);
     await owner.signup('owner@example.com', PASSWORD, 'Owner');
   });
@@ -41,5 +46,54 @@ describeEachEngine('the account page', (engine) => {
     );
     const ja = await owner.get('/account', { 'accept-language': 'ja' });
     expect(section(ja.text, 'サインイン中の端末')).toContain('>macOS の Firefox 133</strong>');
+  });
+
+  it('stays small with hundreds of tokens and devices: the newest 20 of each, counted, and every token a page at a time', async () => {
+    const ownerId = (await t.app.get(Database).manager.findOneByOrFail(User, { email: 'owner@example.com' })).id;
+    const tokens = t.app.get(ApiTokens);
+    const made = new Set<string>();
+    // Some share a creation instant: the keyset's id breaks the tie, so no page repeats or skips one.
+    for (let i = 0; i < 300; i++) {
+      made.add((await tokens.create(ownerId, `script ${String(i).padStart(3, '0')} ${'x'.repeat(60)}`)).row.id);
+      if (i % 3 === 0) clock.advance(1000);
+    }
+    const store = t.app.get(SessionStore);
+    for (let i = 0; i < 200; i++) await store.create(ownerId, '192.0.2.1', FIREFOX_MAC);
+    clock.advance(1000);
+
+    const page = await owner.get('/account');
+    expect(page.status).toBe(200);
+    expect(Buffer.byteLength(page.text)).toBeLessThan(60_000);
+    const tokenRows = section(page.text, 'Personal access tokens').match(/action="\/account\/tokens\/[0-9a-f-]{36}\/revoke"/g) ?? [];
+    expect(tokenRows).toHaveLength(20);
+    expect(page.text).toContain('The newest 20 of 300 tokens. <a href="/account/tokens">All tokens</a>');
+    expect(page.text).toContain('script 299'); // the newest first
+    const devices = section(page.text, 'Signed-in devices');
+    expect(devices.match(/action="\/account\/sessions\/[^/"]+\/revoke"/g)).toHaveLength(20);
+    const active = (await store.listForUser(ownerId)).length;
+    expect(devices).toContain(`${active - 20} more devices, seen less recently, are not listed`);
+    expect(devices).toContain('<span class="badge">This device</span>'); // this one is always listed
+
+    // Every token, once each, 50 a page, newest first; each page small too.
+    const seen: string[] = [];
+    let next: string | null = '/account/tokens';
+    while (next) {
+      const reply = await owner.get(next);
+      expect(reply.status).toBe(200);
+      expect(Buffer.byteLength(reply.text)).toBeLessThan(60_000);
+      expect(reply.text).toContain('300 active tokens, newest first.');
+      seen.push(...[...reply.text.matchAll(/action="\/account\/tokens\/([0-9a-f-]{36})\/revoke"/g)].map((m) => m[1]));
+      next = /<a href="(\/account\/tokens\?after=[^"]+)">Older tokens<\/a>/.exec(reply.text)?.[1].replace(/&amp;/g, '&') ?? null;
+    }
+    expect(seen).toHaveLength(300);
+    expect(new Set(seen).size).toBe(300);
+    for (const id of made) expect(seen).toContain(id);
+    // A cursor it did not hand out is a 404; another member sees only their own.
+    expect((await owner.get('/account/tokens?after=bm9wZQ')).status).toBe(404);
+    const other = new WebClient(t.url);
+    await other.signup('other@example.com', PASSWORD, 'Other');
+    const theirs = await other.get('/account/tokens');
+    expect(theirs.text).toContain('No active tokens.');
+    expect(theirs.text).not.toContain('script 0');
   });
 });

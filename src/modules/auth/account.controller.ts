@@ -1,4 +1,5 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { BadCursor } from '@kiroku/persistence';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
 import { confirmationPage, confirmed, Form, FormState, FormView, isLocale, Page, Pages, RedirectTo, SetCookie, SignedIn } from '../web';
@@ -12,6 +13,11 @@ import { authOf, signInClient } from './request-auth';
 import { SessionStore } from './session.store';
 import { SignInService } from './sign-in.service';
 import { TokenForm } from './token.form';
+
+/** Devices and tokens /account shows; the rest are counted (tokens: a link to all of them). */
+const ACCOUNT_LIST = 20;
+/** Tokens a page of /account/tokens shows. */
+const TOKENS_PAGE = 50;
 
 @Controller('account')
 @Pages()
@@ -126,21 +132,48 @@ export class AccountController {
     return new RedirectTo('/account', { cookies: [...cookies, this.cookies.setFlash(flash)] });
   }
 
+  /** Every token of the account, newest first, a page at a time (the account page shows only the newest). */
+  @Get('tokens')
+  async tokenList(@Req() req: Request, @Query('after') after?: string): Promise<Page> {
+    const user = authOf(req).user!;
+    let page;
+    try {
+      page = await this.tokens.page(user.id, typeof after === 'string' ? after : null, TOKENS_PAGE);
+    } catch (error) {
+      if (error instanceof BadCursor) throw new NotFoundException();
+      throw error;
+    }
+    return new Page('account/tokens', {
+      title: 'account.tokens.title',
+      width: 'medium',
+      tokens: page.items,
+      count: await this.tokens.count(user.id),
+      next: page.nextCursor ? `/account/tokens?${new URLSearchParams({ after: page.nextCursor })}` : null,
+    });
+  }
+
   private async accountPage(req: Request, errors: FieldErrors = {}, status = 200, newToken?: string): Promise<Page> {
     const { user, session } = authOf(req);
-    const [sessions, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.list(user!.id)]);
+    const [all, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.page(user!.id, null, ACCOUNT_LIST)]);
+    // The page stays small however many devices or tokens there are: the most recently seen devices (this one
+    // always) and the newest tokens, each with how many more.
+    const sessions = all.slice(0, ACCOUNT_LIST);
+    const here = all.find((s) => s.idHash === session?.idHash);
+    if (here && !sessions.includes(here)) sessions.splice(ACCOUNT_LIST - 1, 1, here);
     return new Page(
       'account',
       {
         title: 'account.title',
         width: 'medium',
+        moreSessions: all.length - sessions.length,
+        tokenCount: tokens.nextCursor ? await this.tokens.count(user!.id) : tokens.items.length,
         sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({
           ...s,
           device: deviceOf(s.userAgent),
           handle: this.sessions.handleOf(idHash),
           current: idHash === session?.idHash,
         })),
-        tokens,
+        tokens: tokens.items,
         newToken,
         errors,
       },
