@@ -193,6 +193,7 @@ describe('a Japanese page has no English left in it', () => {
     // The pages reached only with something to name were read too.
     expect(read).toEqual(
       expect.arrayContaining([
+        '/account/tokens',
         `/notes/trash/${trashedId}`,
         `/notes/trash/${trashedId}/delete`,
         '/notes/trash/empty',
