@@ -96,4 +96,30 @@ describeEachEngine('the account page', (engine) => {
     expect(theirs.text).toContain('No active tokens.');
     expect(theirs.text).not.toContain('script 0');
   });
+
+  it('keeps a theme per account (light, dark or system) and sets it on every page', async () => {
+    const themed = new WebClient(t.url);
+    await themed.signup('themed@example.com', PASSWORD, 'Themed');
+    expect((await themed.get('/notes')).text).toContain('data-theme="system"'); // as before: the browser decides
+    const form = await themed.get('/account');
+    expect(form.text).toContain('<input type="radio" name="theme" value="system" checked> As the device is set</label>');
+    expect((await themed.submit('/account/preferences', { locale: '', timeZone: 'UTC', theme: 'dark' })).status).toBe(303);
+    expect((await themed.get('/notes')).text).toMatch(/^<!doctype html>\n<html lang="en" data-theme="dark">/);
+    expect((await themed.get('/account')).text).toContain('<input type="radio" name="theme" value="dark" checked> Dark</label>');
+    const row = async () => (await t.app.get(Database).manager.findOneByOrFail(User, { email: 'themed@example.com' })).theme;
+    expect(await row()).toBe('dark');
+    // Another value is refused and changes nothing; a form without the field (an older page) keeps the theme.
+    await themed.get('/account');
+    expect((await themed.submit('/account/preferences', { locale: '', timeZone: 'UTC', theme: 'sepia' })).status).toBe(400);
+    expect(await row()).toBe('dark');
+    await themed.get('/account');
+    expect((await themed.submit('/account/preferences', { locale: 'ja', timeZone: 'Asia/Tokyo' })).status).toBe(303);
+    expect(await row()).toBe('dark');
+    await themed.get('/account');
+    await themed.submit('/account/preferences', { locale: '', timeZone: 'UTC', theme: 'light' });
+    expect((await themed.get('/notes')).text).toContain('data-theme="light"');
+    // Another account and a signed-out page are not touched by it.
+    expect((await owner.get('/notes')).text).toContain('data-theme="system"');
+    expect((await new WebClient(t.url).get('/login')).text).toContain('data-theme="system"');
+  });
 });

@@ -10,6 +10,7 @@ import { NumberSearchEntriesNewestFirst1795950000000 } from './1795950000000-Num
 import { AddWorkersToInstances1795960000000 } from './1795960000000-AddWorkersToInstances';
 import { AddNoteVersionsAndRevisions1795970000000 } from './1795970000000-AddNoteVersionsAndRevisions';
 import { AddPinnedToNotes1795980000000 } from './1795980000000-AddPinnedToNotes';
+import { AddThemeToUsers1795995000000 } from './1795995000000-AddThemeToUsers';
 
 export const sqliteMigrations = [
   CreateFoundationTables1795901079716,
@@ -23,4 +24,5 @@ export const sqliteMigrations = [
   AddWorkersToInstances1795960000000,
   AddNoteVersionsAndRevisions1795970000000,
   AddPinnedToNotes1795980000000,
+  AddThemeToUsers1795995000000,
 ];

@@ -7,6 +7,7 @@ import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
 import { deviceOf } from './device';
+import { isTheme, THEMES } from './user.entity';
 import { PasswordForm } from './password.form';
 import { PreferencesForm } from './preferences.form';
 import { authOf, signInClient } from './request-auth';
@@ -43,7 +44,11 @@ export class AccountController {
   @Post('preferences')
   @FormView<AccountController>('preferencesForm')
   async preferences(@Req() req: Request, @Form() form: PreferencesForm): Promise<RedirectTo> {
-    await this.accounts.updatePreferences(authOf(req).user!.id, { locale: isLocale(form.locale) ? form.locale : null, timeZone: form.timeZone });
+    await this.accounts.updatePreferences(authOf(req).user!.id, {
+      locale: isLocale(form.locale) ? form.locale : null,
+      timeZone: form.timeZone,
+      theme: isTheme(form.theme) ? form.theme : undefined,
+    });
     return this.done('flash.preferencesSaved');
   }
 
@@ -165,6 +170,7 @@ export class AccountController {
       {
         title: 'account.title',
         width: 'medium',
+        themes: THEMES,
         moreSessions: all.length - sessions.length,
         tokenCount: tokens.nextCursor ? await this.tokens.count(user!.id) : tokens.items.length,
         sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({
