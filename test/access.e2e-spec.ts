@@ -17,6 +17,7 @@ describeEachEngine('access control and CSRF', (engine) => {
   let anon: WebClient;
   let aliceId: string;
   let noteId: string;
+  let trashedId: string;
 
   beforeAll(async () => {
     t = await startTestApp(await freshDatabase(engine));
@@ -31,6 +32,9 @@ describeEachEngine('access control and CSRF', (engine) => {
     await alice.get('/notes/new');
     const created = await alice.submit('/notes', { title: 'Private', body: 'mine', tags: 'x', visibility: 'private' });
     noteId = created.headers.get('location')!.split('/').pop()!;
+    const toTrash = await alice.submit('/notes', { title: 'Trashed', body: 'old', tags: '', visibility: 'private' });
+    trashedId = toTrash.headers.get('location')!.split('/').pop()!;
+    await alice.submit(`/notes/${trashedId}/delete`, {});
   });
   afterAll(() => t.close());
 
@@ -44,6 +48,7 @@ describeEachEngine('access control and CSRF', (engine) => {
   const concrete = async (path: string) => {
     const tokenId = (await alice.get('/account')).text.match(/action="\/account\/tokens\/([0-9a-f-]{36})\/revoke"/)?.[1];
     return path
+      .replace('/notes/trash/:id', `/notes/trash/${trashedId}`)
       .replace('/account/sessions/:id', `/account/sessions/${t.app.get(SessionStore).handleOf(sha256(alice.cookies.get('kiroku_sid')!))}`)
       .replace('/account/tokens/:id', `/account/tokens/${tokenId ?? '00000000-0000-0000-0000-000000000000'}`)
       .replace('/admin/users/:id', `/admin/users/${aliceId}`)
@@ -134,6 +139,9 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/notes', 302, 200, 200],
     ['/notes/new', 302, 200, 200],
     ['/notes/trash', 302, 200, 200],
+    ['/notes/trash/empty', 302, 200, 303], // the admin's trash is empty: nothing to confirm, back to it
+    ['/notes/trash/:id', 302, 200, 404],
+    ['/notes/trash/:id/delete', 302, 200, 404],
     ['/notes/:id', 404, 200, 404],
     ['/notes/:id/edit', 302, 200, 404],
     ['/notes/:id/history', 302, 200, 404], // a public note's history too: earlier versions may hold what was taken out
@@ -150,8 +158,11 @@ describeEachEngine('access control and CSRF', (engine) => {
     ['/reset', 404, 404, 404],
     ['/account', 302, 200, 200],
     ['/account/notes/export', 302, 200, 200],
+    ['/account/tokens', 302, 200, 200],
+    ['/account/tokens/:id/revoke', 302, 200, 404],
     ['/admin', 302, 403, 200],
     ['/admin/users', 302, 403, 200],
+    ['/admin/users/:id/disable', 302, 403, 200],
     ['/admin/audit', 302, 403, 200],
     ['/admin/backups', 302, 403, 200],
     ['/admin/logs', 302, 403, 200],
@@ -167,7 +178,7 @@ describeEachEngine('access control and CSRF', (engine) => {
 
   it.each(MATRIX)('GET %s answers anonymous %i, user %i, admin %i', async (path, anonymous, user, adminStatus) => {
     const statuses = [];
-    const concretePath = path.replace(':id', noteId).replace(':version', '1');
+    const concretePath = (await concrete(path)).replace(':id', noteId).replace(':version', '1');
     for (const c of [anon, alice, admin]) statuses.push((await c.get(concretePath)).status);
     expect(statuses).toEqual([anonymous, user, adminStatus]);
   });
@@ -201,7 +212,7 @@ describeEachEngine('access control and CSRF', (engine) => {
     await bob.login('bob@example.com', PASSWORD);
     expect((await bob.get('/admin')).status).toBe(403);
     await admin.get('/admin/users');
-    await admin.submit(`/admin/users/${bobId}/disable`, {});
+    await admin.submit(`/admin/users/${bobId}/disable`, { confirm: 'yes' });
     expect((await bob.get('/account')).status).toBe(302);
     const wrong = await bob.login('bob@example.com', 'not the password');
     expect(wrong.status).toBe(401); // a guesser is told nothing about the account

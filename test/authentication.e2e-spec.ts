@@ -189,7 +189,7 @@ describeEachEngine('authentication', (engine) => {
     const tampered = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
     expect((await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${tampered}` } })).status).toBe(401);
     await c.get('/account');
-    expect((await c.submit(`/account/tokens/${row.id}/revoke`, {})).status).toBe(303);
+    expect((await c.submit(`/account/tokens/${row.id}/revoke`, { confirm: 'yes' })).status).toBe(303);
     const revoked = await fetch(`${t.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
     expect(revoked.status).toBe(401);
     expect(revoked.headers.get('content-type')).toMatch(/^application\/problem\+json/);

@@ -57,6 +57,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       passwordChangedAt: at(500),
       locale: null,
       timeZone: 'UTC',
+      theme: 'system',
     };
     await db().transaction((x) => x.insert(User, user));
     const event = (id: string, daysAgo: number): AuditEvent => ({

@@ -135,6 +135,9 @@ describe('a Japanese page has no English left in it', () => {
   let t: TestApp;
   let admin: WebClient;
   let noteId: string;
+  let trashedId: string;
+  let tokenId: string;
+  let memberId: string;
 
   beforeAll(async () => {
     t = await startTestApp(await freshDatabase('sqlite'));
@@ -147,6 +150,17 @@ describe('a Japanese page has no English left in it', () => {
     noteId = created.headers.get('location')!.split('/').pop()!;
     await admin.get(`/notes/${noteId}/edit`);
     await admin.submit(`/notes/${noteId}`, { title: '議事録（改）', body: '# 会議\n\n- [x] 準備', tags: '会議', visibility: 'public', version: '1' });
+    // Something for each confirmation page to name: a trashed note, a token, another account.
+    await admin.get('/notes/new');
+    const old = await admin.submit('/notes', { title: '古いメモ', body: '不要', tags: '', visibility: 'private' });
+    trashedId = old.headers.get('location')!.split('/').pop()!;
+    await admin.submit(`/notes/${trashedId}/delete`, {});
+    await admin.get('/account');
+    await admin.submit('/account/tokens', { name: 'スクリプト' });
+    tokenId = /action="\/account\/tokens\/([0-9a-f-]{36})\/revoke"/.exec((await admin.get('/account')).text)![1];
+    const member = new WebClient(t.url);
+    await member.signup('member@example.com', 'a long enough passphrase', '同僚');
+    memberId = /action="\/admin\/users\/([0-9a-f-]{36})\/disable"/.exec((await admin.get('/admin/users')).text)![1];
   });
   afterAll(() => t.close());
 
@@ -156,17 +170,37 @@ describe('a Japanese page has no English left in it', () => {
   it('on every page a signed-in administrator can open', async () => {
     const paths = listRoutes(t.app)
       .filter((r) => r.method === 'GET' && !/^\/(api|health|metrics|static)\b/.test(r.path) && !r.path.includes('export') && !r.path.includes('/json'))
-      .map((r) => r.path.replace(':id', noteId).replace(':version', '1'));
+      .map((r) =>
+        r.path
+          .replace('/notes/trash/:id', `/notes/trash/${trashedId}`)
+          .replace('/account/tokens/:id', `/account/tokens/${tokenId}`)
+          .replace('/admin/users/:id', `/admin/users/${memberId}`)
+          .replace(':id', noteId)
+          .replace(':version', '1'),
+      );
     expect(paths.length).toBeGreaterThan(12);
     const found: Record<string, string[]> = {};
+    const read: string[] = [];
     for (const path of [...paths, '/api/docs']) {
       const page = await admin.get(path);
+      if (page.status === 200) read.push(path);
       if (page.status !== 200 || !(page.headers.get('content-type') ?? '').startsWith('text/html')) continue;
       expect({ path, lang: /<html lang="(\w+)"/.exec(page.text)?.[1] }).toEqual({ path, lang: 'ja' });
       const english = englishIn(page.text, ALLOWED);
       if (english.length) found[path] = english;
     }
     expect(found).toEqual({});
+    // The pages reached only with something to name were read too.
+    expect(read).toEqual(
+      expect.arrayContaining([
+        '/account/tokens',
+        `/notes/trash/${trashedId}`,
+        `/notes/trash/${trashedId}/delete`,
+        '/notes/trash/empty',
+        `/account/tokens/${tokenId}/revoke`,
+        `/admin/users/${memberId}/disable`,
+      ]),
+    );
   });
 
   it('on the invitation and password-link pages, the link shown once, and the pages of a spent link', async () => {

@@ -11,6 +11,7 @@ import { AddWorkersToInstances1795960000000 } from './1795960000000-AddWorkersTo
 import { AddNoteVersionsAndRevisions1795970000000 } from './1795970000000-AddNoteVersionsAndRevisions';
 import { AddPinnedToNotes1795980000000 } from './1795980000000-AddPinnedToNotes';
 import { RetokeniseSearchIndex1795992100000 } from './1795992100000-RetokeniseSearchIndex';
+import { AddThemeToUsers1795995000000 } from './1795995000000-AddThemeToUsers';
 import { CreateAccountLinks1795996000000 } from './1795996000000-CreateAccountLinks';
 
 export const sqliteMigrations = [
@@ -26,5 +27,6 @@ export const sqliteMigrations = [
   AddNoteVersionsAndRevisions1795970000000,
   AddPinnedToNotes1795980000000,
   RetokeniseSearchIndex1795992100000,
+  AddThemeToUsers1795995000000,
   CreateAccountLinks1795996000000,
 ];

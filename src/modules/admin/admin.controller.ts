@@ -1,10 +1,10 @@
-import { Controller, Get, Logger, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Logger, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
 import { AccountLinks, Accounts, authOf, Cookies, type FieldErrors } from '../auth';
 import { InstanceRegistry } from '../cluster';
 import { AppConfig } from '@kiroku/config';
-import { AdminOnly, Form, FormView, formatInstant, isLocale, type Locale, Page, Pages, RedirectTo, translate } from '../web';
+import { AdminOnly, confirmationPage, confirmed, Form, FormView, formatInstant, isLocale, type Locale, Page, Pages, RedirectTo, translate } from '../web';
 import { Clock } from '@kiroku/clock';
 import { AlertEvaluator, Mailer, RULES } from '../alerts';
 import { BackupService } from '../backup';
@@ -200,9 +200,26 @@ export class AdminController {
     throw new NotFoundException();
   }
 
-  @Post('users/:id/disable')
-  async disable(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+  /** Disabling an account, second step: whose, and that they are signed out everywhere and their tokens stop. */
+  @Get('users/:id/disable')
+  async confirmDisable(@Req() req: Request, @Param('id') id: string): Promise<Page> {
     const target = await this.target(req, id);
+    return confirmationPage({
+      title: 'confirm.disableUser.title',
+      question: 'confirm.disableUser.question',
+      items: [`${target.displayName} <${target.email}>`],
+      consequence: 'confirm.disableUser.consequence',
+      submit: 'admin.users.disable',
+      action: `/admin/users/${target.id}/disable`,
+      cancel: '/admin/users',
+    });
+  }
+
+  /** Disables the account when confirmed (confirm=yes); otherwise the confirmation page (Post/Redirect/Get). */
+  @Post('users/:id/disable')
+  async disable(@Req() req: Request, @Param('id') id: string, @Body() body: unknown): Promise<RedirectTo> {
+    const target = await this.target(req, id);
+    if (!confirmed(body)) return new RedirectTo(`/admin/users/${target.id}/disable`);
     await this.accounts.setDisabled(target.id, true, authOf(req).user!.id);
     return this.done();
   }

@@ -1,16 +1,24 @@
-import { Controller, Get, NotFoundException, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
+import { BadCursor } from '@kiroku/persistence';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { Form, FormState, FormView, isLocale, Page, Pages, RedirectTo, SetCookie, SignedIn } from '../web';
+import { confirmationPage, confirmed, Form, FormState, FormView, isLocale, Page, Pages, RedirectTo, SetCookie, SignedIn } from '../web';
 import { Accounts, FieldErrors } from './accounts.service';
 import { ApiTokens } from './api-tokens.service';
 import { Cookies } from './cookies';
+import { deviceOf } from './device';
+import { isTheme, THEMES } from './user.entity';
 import { PasswordForm } from './password.form';
 import { PreferencesForm } from './preferences.form';
 import { authOf, signInClient } from './request-auth';
 import { SessionStore } from './session.store';
 import { SignInService } from './sign-in.service';
 import { TokenForm } from './token.form';
+
+/** Devices and tokens /account shows; the rest are counted (tokens: a link to all of them). */
+const ACCOUNT_LIST = 20;
+/** Tokens a page of /account/tokens shows. */
+const TOKENS_PAGE = 50;
 
 @Controller('account')
 @Pages()
@@ -36,7 +44,11 @@ export class AccountController {
   @Post('preferences')
   @FormView<AccountController>('preferencesForm')
   async preferences(@Req() req: Request, @Form() form: PreferencesForm): Promise<RedirectTo> {
-    await this.accounts.updatePreferences(authOf(req).user!.id, { locale: isLocale(form.locale) ? form.locale : null, timeZone: form.timeZone });
+    await this.accounts.updatePreferences(authOf(req).user!.id, {
+      locale: isLocale(form.locale) ? form.locale : null,
+      timeZone: form.timeZone,
+      theme: isTheme(form.theme) ? form.theme : undefined,
+    });
     return this.done('flash.preferencesSaved');
   }
 
@@ -91,9 +103,30 @@ export class AccountController {
     return this.accountPage(req, { tokenName: errors.name });
   }
 
+  /** Revoking a token, second step: which token, and that scripts using it stop working. */
+  @Get('tokens/:id/revoke')
+  async confirmRevokeToken(@Req() req: Request, @Param('id') id: string): Promise<Page> {
+    const row = await this.tokens.find(authOf(req).user!.id, id);
+    if (!row) throw new NotFoundException();
+    return confirmationPage({
+      title: 'confirm.revokeToken.title',
+      question: 'confirm.revokeToken.question',
+      items: [`${row.name} (${row.prefix}…)`],
+      consequence: 'confirm.revokeToken.consequence',
+      submit: 'account.tokens.revoke',
+      action: `/account/tokens/${row.id}/revoke`,
+      cancel: '/account',
+    });
+  }
+
+  /** Revokes the token when confirmed (confirm=yes); otherwise the confirmation page (Post/Redirect/Get). */
   @Post('tokens/:id/revoke')
-  async revokeToken(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
+  async revokeToken(@Req() req: Request, @Param('id') id: string, @Body() body: unknown): Promise<RedirectTo> {
     const user = authOf(req).user!;
+    if (!confirmed(body)) {
+      if (!(await this.tokens.find(user.id, id))) throw new NotFoundException();
+      return new RedirectTo(`/account/tokens/${id}/revoke`);
+    }
     const row = await this.tokens.revoke(user.id, id);
     if (!row) throw new NotFoundException();
     await this.audit.record('token.revoked', { userId: user.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
@@ -104,16 +137,49 @@ export class AccountController {
     return new RedirectTo('/account', { cookies: [...cookies, this.cookies.setFlash(flash)] });
   }
 
+  /** Every token of the account, newest first, a page at a time (the account page shows only the newest). */
+  @Get('tokens')
+  async tokenList(@Req() req: Request, @Query('after') after?: string): Promise<Page> {
+    const user = authOf(req).user!;
+    let page;
+    try {
+      page = await this.tokens.page(user.id, typeof after === 'string' ? after : null, TOKENS_PAGE);
+    } catch (error) {
+      if (error instanceof BadCursor) throw new NotFoundException();
+      throw error;
+    }
+    return new Page('account/tokens', {
+      title: 'account.tokens.title',
+      width: 'medium',
+      tokens: page.items,
+      count: await this.tokens.count(user.id),
+      next: page.nextCursor ? `/account/tokens?${new URLSearchParams({ after: page.nextCursor })}` : null,
+    });
+  }
+
   private async accountPage(req: Request, errors: FieldErrors = {}, status = 200, newToken?: string): Promise<Page> {
     const { user, session } = authOf(req);
-    const [sessions, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.list(user!.id)]);
+    const [all, tokens] = await Promise.all([this.sessions.listForUser(user!.id), this.tokens.page(user!.id, null, ACCOUNT_LIST)]);
+    // The page stays small however many devices or tokens there are: the most recently seen devices (this one
+    // always) and the newest tokens, each with how many more.
+    const sessions = all.slice(0, ACCOUNT_LIST);
+    const here = all.find((s) => s.idHash === session?.idHash);
+    if (here && !sessions.includes(here)) sessions.splice(ACCOUNT_LIST - 1, 1, here);
     return new Page(
       'account',
       {
         title: 'account.title',
         width: 'medium',
-        sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({ ...s, handle: this.sessions.handleOf(idHash), current: idHash === session?.idHash })),
-        tokens,
+        themes: THEMES,
+        moreSessions: all.length - sessions.length,
+        tokenCount: tokens.nextCursor ? await this.tokens.count(user!.id) : tokens.items.length,
+        sessions: sessions.map(({ idHash, csrfToken: _csrf, ...s }) => ({
+          ...s,
+          device: deviceOf(s.userAgent),
+          handle: this.sessions.handleOf(idHash),
+          current: idHash === session?.idHash,
+        })),
+        tokens: tokens.items,
         newToken,
         errors,
       },

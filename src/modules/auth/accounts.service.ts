@@ -6,7 +6,7 @@ import { Locale, textProblem } from '../web';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, ThrottlePolicy, accountKey, addressKey } from './login-throttle.service';
 import { PasswordHasher, passwordProblem } from './passwords';
 import { SessionStore } from './session.store';
-import { Role, User } from './user.entity';
+import { Role, Theme, User } from './user.entity';
 import { UsersRepository } from './users.repository';
 
 /** Field name → message key, for forms and problem details. */
@@ -97,6 +97,7 @@ export class Accounts {
       role,
       locale: null,
       timeZone: 'UTC',
+      theme: 'system',
       disabledAt: null,
       createdAt: now,
       updatedAt: now,
@@ -198,7 +199,7 @@ export class Accounts {
     await this.audit.record(disabled ? 'account.disabled' : 'account.enabled', { userId: targetId, actorId, details: { sessionsEnded: ended } });
   }
 
-  async updatePreferences(userId: string, prefs: { locale: Locale | null; timeZone: string }): Promise<void> {
-    await this.users.update(userId, { ...prefs, updatedAt: this.clock.now() });
+  async updatePreferences(userId: string, { theme, ...prefs }: { locale: Locale | null; timeZone: string; theme?: Theme }): Promise<void> {
+    await this.users.update(userId, { ...prefs, ...(theme ? { theme } : {}), updatedAt: this.clock.now() });
   }
 }

@@ -1,3 +1,4 @@
+import { keysetPage, type KeysetPosition } from '@kiroku/persistence';
 import type { ApiToken } from './api-token.entity';
 import type { ApiTokensRepository } from './api-tokens.repository';
 import type { User } from './user.entity';
@@ -28,6 +29,17 @@ export class FakeApiTokensRepository implements Pick<ApiTokensRepository, keyof 
       .filter((t) => t.userId === userId && !t.revokedAt)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
       .map((t) => ({ ...t }));
+  }
+
+  async pageActive(userId: string, after: KeysetPosition | null, limit: number): Promise<{ items: ApiToken[]; nextCursor: string | null }> {
+    const rows = (await this.listActive(userId))
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1))
+      .filter((t) => !after || t.createdAt.getTime() < after.at || (t.createdAt.getTime() === after.at && t.id < after.id));
+    return keysetPage(rows.slice(0, limit + 1), limit, (t) => ({ at: t.createdAt.getTime(), id: t.id }));
+  }
+
+  async countActive(userId: string): Promise<number> {
+    return (await this.listActive(userId)).length;
   }
 
   async findActive(userId: string, id: string): Promise<ApiToken | null> {

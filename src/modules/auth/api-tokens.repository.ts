@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database } from '@kiroku/persistence';
+import { Database, keysetPage, keysetSql, type KeysetPosition, type SqlParam } from '@kiroku/persistence';
 import { IsNull } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { User } from './user.entity';
@@ -27,6 +27,29 @@ export class ApiTokensRepository {
   /** The user's tokens that are not revoked, newest first. */
   listActive(userId: string): Promise<ApiToken[]> {
     return this.db.manager.find(ApiToken, { where: { userId, revokedAt: IsNull() }, order: { createdAt: 'DESC' } });
+  }
+
+  /** A page of the user's tokens that are not revoked, newest first, after `after` (keyset: created_at, id). */
+  async pageActive(userId: string, after: KeysetPosition | null, limit: number): Promise<{ items: ApiToken[]; nextCursor: string | null }> {
+    const params: SqlParam[] = [userId];
+    const { where, orderAndLimit } = keysetSql({ at: 'created_at', id: 'id' }, after, limit, params);
+    const rows = await this.db.select<Omit<ApiToken, 'createdAt' | 'lastUsedAt'> & { createdAt: number | string; lastUsedAt: number | string | null }>(
+      `SELECT id, user_id AS "userId", name, prefix, token_hash AS "tokenHash", created_at AS "createdAt", last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"
+       FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL${where ? ` AND ${where}` : ''} ${orderAndLimit}`,
+      params,
+    );
+    const tokens = rows.map((r) => ({
+      ...r,
+      createdAt: new Date(Number(r.createdAt)),
+      lastUsedAt: r.lastUsedAt === null ? null : new Date(Number(r.lastUsedAt)),
+      revokedAt: null,
+    }));
+    return keysetPage(tokens, limit, (t) => ({ at: t.createdAt.getTime(), id: t.id }));
+  }
+
+  /** How many of the user's tokens are not revoked. */
+  countActive(userId: string): Promise<number> {
+    return this.db.manager.countBy(ApiToken, { userId, revokedAt: IsNull() });
   }
 
   /** One of the user's tokens, when it is not revoked. */

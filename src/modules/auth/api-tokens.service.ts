@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
+import { decodeKeyset } from '@kiroku/persistence';
 import { randomToken, safeEqual, sha256 } from '../web';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
@@ -54,6 +55,20 @@ export class ApiTokens {
 
   list(userId: string): Promise<ApiToken[]> {
     return this.tokens.listActive(userId);
+  }
+
+  /** A page of the user's active tokens, newest first; `cursor` from the page before (BadCursor when it is not one). */
+  page(userId: string, cursor: string | null, limit: number): Promise<{ items: ApiToken[]; nextCursor: string | null }> {
+    return this.tokens.pageActive(userId, cursor === null ? null : decodeKeyset(cursor, (id) => /^[0-9a-f-]{36}$/.test(id)), limit);
+  }
+
+  count(userId: string): Promise<number> {
+    return this.tokens.countActive(userId);
+  }
+
+  /** One of the user's tokens, when it is not revoked (the revoke confirmation names it). */
+  find(userId: string, id: string): Promise<ApiToken | null> {
+    return this.tokens.findActive(userId, id);
   }
 
   /** Revokes one of the user's tokens; false when there is no such active token. */

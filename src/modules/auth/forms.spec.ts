@@ -50,8 +50,10 @@ describe('the forms of sign-in, sign-up and the account page', () => {
     expect(check(LoginForm, { next: '/notes?tag=x' }).form).toMatchObject({ next: '/notes?tag=x' });
   });
 
-  it('PreferencesForm takes a known language or none, and a known time zone', () => {
-    expect(check(PreferencesForm, { locale: '', timeZone: 'Asia/Tokyo' }).form).toEqual({ locale: '', timeZone: 'Asia/Tokyo' });
+  it('PreferencesForm takes a known language or none, a known time zone, and a known theme or none', () => {
+    expect(check(PreferencesForm, { locale: '', timeZone: 'Asia/Tokyo' }).form).toEqual({ locale: '', timeZone: 'Asia/Tokyo', theme: '' });
+    expect(check(PreferencesForm, { locale: '', timeZone: 'UTC', theme: 'dark' }).form).toEqual({ locale: '', timeZone: 'UTC', theme: 'dark' });
+    expect(check(PreferencesForm, { locale: '', timeZone: 'UTC', theme: 'sepia' }).errors).toEqual({ theme: 'form.errors' });
     expect(check(PreferencesForm, { locale: 'xx', timeZone: 'Mars/Base' }).errors).toEqual({ locale: 'form.errors', timeZone: 'form.errors' });
     expect(check(PreferencesForm, { locale: 'ja', timeZone: ['UTC', 'UTC'] }).errors).toEqual({ timeZone: 'form.errors' });
   });

@@ -4,6 +4,11 @@ import { InstantColumn } from '@kiroku/persistence';
 export type Role = 'user' | 'admin';
 export const ROLES: Role[] = ['user', 'admin'];
 
+/** The colour theme pages use: light, dark, or system (what the browser prefers). */
+export type Theme = 'light' | 'dark' | 'system';
+export const THEMES: Theme[] = ['system', 'light', 'dark'];
+export const isTheme = (value: unknown): value is Theme => THEMES.includes(value as Theme);
+
 @Entity({ name: 'users' })
 @Unique('uq_users_email', ['email'])
 export class User {
@@ -30,6 +35,9 @@ export class User {
   /** IANA time zone dates are shown in. */
   @Column({ type: 'varchar', length: 64, default: 'UTC' })
   timeZone!: string;
+
+  @Column({ type: 'varchar', length: 8, default: 'system' })
+  theme!: Theme;
 
   @InstantColumn({ nullable: true })
   disabledAt!: Date | null;

@@ -15,6 +15,7 @@ export class FakeUsersRepository implements Pick<UsersRepository, keyof UsersRep
       role: 'user',
       locale: null,
       timeZone: 'UTC',
+      theme: 'system',
       disabledAt: null,
       createdAt: at,
       updatedAt: at,

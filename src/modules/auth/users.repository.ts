@@ -3,7 +3,7 @@ import { Database } from '@kiroku/persistence';
 import { Role, User } from './user.entity';
 
 /** What an account change may write. */
-export type UserChanges = Partial<Pick<User, 'passwordHash' | 'role' | 'disabledAt' | 'locale' | 'timeZone' | 'updatedAt' | 'passwordChangedAt'>>;
+export type UserChanges = Partial<Pick<User, 'passwordHash' | 'role' | 'disabledAt' | 'locale' | 'timeZone' | 'theme' | 'updatedAt' | 'passwordChangedAt'>>;
 
 /** Accounts (the users table): the only SQL on it. */
 @Injectable()

@@ -2,7 +2,23 @@ import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, Payl
 import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
 import { authOf, Cookies } from '../auth';
-import { Form, FormRefusal, FormRescues, FormState, FormView, formValues, Page, Pages, Public, RedirectTo, SignedIn, renderMarkdown, toggleTask } from '../web';
+import {
+  confirmationPage,
+  confirmed,
+  Form,
+  FormRefusal,
+  FormRescues,
+  FormState,
+  FormView,
+  formValues,
+  Page,
+  Pages,
+  Public,
+  RedirectTo,
+  SignedIn,
+  renderMarkdown,
+  toggleTask,
+} from '../web';
 import { isId } from './note-id';
 import type { ListOrder, SearchSort } from './cursor';
 import { NOTE_BODY_MAX } from './note.dto';
@@ -12,6 +28,8 @@ import { NotesService, BadCursor, NoteView, StaleNote, type NoteInput } from './
 import { tagOrNull } from './tag';
 
 const PAGE_SIZE = 20;
+/** Titles a confirmation page names before it says how many more. */
+const CONFIRM_ITEMS = 10;
 
 /** A save that started from an older version: the note as it is now, and what the save would change in it. */
 interface Conflict {
@@ -135,11 +153,65 @@ export class NotesController {
     return new Page('notes/trash', { title: 'notes.trash', width: 'medium', notes: await this.notes.listTrash(authOf(req).user!.id) });
   }
 
+  /** Emptying the trash, second step: the notes that will be lost, by title, and the form that does it. */
+  @Get('trash/empty')
+  @SignedIn()
+  async confirmEmptyTrash(@Req() req: Request): Promise<Page | RedirectTo> {
+    const trashed = await this.notes.listTrash(authOf(req).user!.id);
+    if (trashed.length === 0) return new RedirectTo('/notes/trash');
+    return confirmationPage({
+      title: 'confirm.emptyTrash.title',
+      question: 'confirm.emptyTrash.question',
+      args: [trashed.length],
+      items: trashed.slice(0, CONFIRM_ITEMS).map((n) => n.title),
+      more: Math.max(0, trashed.length - CONFIRM_ITEMS),
+      consequence: 'confirm.forever',
+      submit: 'notes.emptyTrash',
+      action: '/notes/trash/empty',
+      cancel: '/notes/trash',
+    });
+  }
+
+  /** Empties the trash when confirmed (confirm=yes); otherwise the confirmation page (Post/Redirect/Get). */
   @Post('trash/empty')
   @SignedIn()
-  async emptyTrash(@Req() req: Request): Promise<RedirectTo> {
+  async emptyTrash(@Req() req: Request, @Body() body: unknown): Promise<RedirectTo> {
+    if (!confirmed(body)) return new RedirectTo('/notes/trash/empty');
     await this.notes.emptyTrash(authOf(req).user!.id);
     return new RedirectTo('/notes/trash', { cookies: [this.cookies.setFlash('flash.trashEmptied')] });
+  }
+
+  /** A note in the trash, read-only: what it holds before it is restored or deleted for good. Others' notes: 404. */
+  @Get('trash/:id')
+  @SignedIn()
+  async trashed(@Req() req: Request, @Param('id') id: string): Promise<Page> {
+    const note = await this.ownTrashed(req, id);
+    return new Page('notes/trashed', { title: null, pageTitle: note.title, width: 'medium', note });
+  }
+
+  /** Deleting one trashed note for good, second step. */
+  @Get('trash/:id/delete')
+  @SignedIn()
+  async confirmDeleteForever(@Req() req: Request, @Param('id') id: string): Promise<Page> {
+    const note = await this.ownTrashed(req, id);
+    return confirmationPage({
+      title: 'confirm.deleteForever.title',
+      question: 'confirm.deleteForever.question',
+      items: [note.title],
+      consequence: 'confirm.forever',
+      submit: 'notes.deleteForever',
+      action: `/notes/trash/${note.id}/delete`,
+      cancel: `/notes/trash/${note.id}`,
+    });
+  }
+
+  @Post('trash/:id/delete')
+  @SignedIn()
+  async deleteForever(@Req() req: Request, @Param('id') id: string, @Body() body: unknown): Promise<RedirectTo> {
+    const note = await this.ownTrashed(req, id);
+    if (!confirmed(body)) return new RedirectTo(`/notes/trash/${note.id}/delete`);
+    if (!(await this.notes.deleteForever(authOf(req).user!.id, note.id))) throw new NotFoundException();
+    return new RedirectTo('/notes/trash', { cookies: [this.cookies.setFlash('flash.noteDeletedForever')] });
   }
 
   /**
@@ -309,6 +381,12 @@ export class NotesController {
   async restore(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
     if (!(await this.notes.restore(authOf(req).user!.id, id))) throw new NotFoundException();
     return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.noteRestored')] });
+  }
+
+  private async ownTrashed(req: Request, id: string): Promise<NoteView> {
+    const note = await this.notes.own(authOf(req).user!.id, id, true);
+    if (!note) throw new NotFoundException();
+    return note;
   }
 
   private async own(req: Request, id: string): Promise<NoteView> {

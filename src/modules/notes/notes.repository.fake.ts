@@ -122,6 +122,14 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     return trashed.length;
   }
 
+  async deleteTrashed(ownerId: string, id: string): Promise<boolean> {
+    const row = this.rows.get(id);
+    if (!row || row.ownerId !== ownerId || !row.deletedAt) return false;
+    this.rows.delete(id);
+    this.revisionRows.delete(id);
+    return true;
+  }
+
   async titles(ownerId: string): Promise<Array<{ id: string; title: string }>> {
     return this.live(ownerId)
       .sort(newestFirst)

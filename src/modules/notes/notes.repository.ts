@@ -237,6 +237,12 @@ export class NotesRepository {
     return result.affected ?? 0;
   }
 
+  /** Deletes one of the owner's notes in the trash for good (with its tags links, search entry and history); false when there is none. */
+  async deleteTrashed(ownerId: string, id: string): Promise<boolean> {
+    const result = await this.db.transaction((m) => m.delete(Note, { id, ownerId, deletedAt: Not(IsNull()) }));
+    return (result.affected ?? 0) > 0;
+  }
+
   /** The ids and titles of the owner's notes outside the trash, oldest first. */
   titles(ownerId: string): Promise<Array<{ id: string; title: string }>> {
     return this.db.select<{ id: string; title: string }>('SELECT id, title FROM notes WHERE owner_id = $1 AND deleted_at IS NULL ORDER BY created_at, id', [

@@ -189,6 +189,11 @@ export class NotesService {
     return this.notes.emptyTrash(ownerId);
   }
 
+  /** Deletes one of the owner's trashed notes for good; false when the owner has no such note in the trash. */
+  deleteForever(ownerId: string, id: string): Promise<boolean> {
+    return isId(id) ? this.notes.deleteTrashed(ownerId, id) : Promise.resolve(false);
+  }
+
   /** The ids and titles of the owner's notes outside the trash, oldest first: the table of contents of an export. */
   exportList(ownerId: string): Promise<Array<{ id: string; title: string }>> {
     return this.notes.titles(ownerId);

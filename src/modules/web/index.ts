@@ -2,6 +2,7 @@ export { Access, AdminOnly, Public, SignedIn, ACCESS_KEY, type AccessLevel } fro
 export { configureWeb, bodyRefusalOf, BODY_LIMIT, FORM_BODY_LIMIT } from './configure-web';
 export { WebModule } from './web.module';
 export { Page, RedirectTo, applyCookies, safeNext, type SetCookie, type ReplyOptions } from './page';
+export { confirmationPage, confirmed, type Confirmation } from './confirmation';
 export { Form, FormPipe, FormInvalid, formValues, type FormState } from './form';
 export { FormRescues, type FormRescue, type FormRefusal } from './form-rescue';
 export { FormView, type FormPage } from './form-view';
