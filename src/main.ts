@@ -20,7 +20,7 @@ if (cluster.isPrimary && process.env.WEB_CONCURRENCY?.trim() !== '1') {
  * loads the application.
  */
 async function start(link: WorkerLink | null): Promise<void> {
-  const { preflight, reportStartupError } = await import('./preflight.js');
+  const { developmentBackupKey, preflight, reportStartupError } = await import('./preflight.js');
   let config;
   try {
     config = preflight();
@@ -28,6 +28,8 @@ async function start(link: WorkerLink | null): Promise<void> {
     process.exitCode = reportStartupError(error);
     return;
   }
+  // Before the other workers start: they read the key this makes (development only, with no key set).
+  if (!link || link.leader) await developmentBackupKey(config);
   const sqlitePath = config.database.engine === 'sqlite' ? resolve(config.database.path) : null;
   if (link?.leader) link.configured({ workers: config.app.webConcurrency, sqlitePath, graceMs: config.app.shutdownGraceMs });
   const { serve } = await import('./serve.js');

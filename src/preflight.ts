@@ -1,4 +1,4 @@
-import { blockingFindings, ConfigError, formatFinding, KirokuConfig, loadConfig, prepareSqliteFile } from '@kiroku/config';
+import { blockingFindings, ConfigError, ensureGeneratedBackupKey, formatFinding, KirokuConfig, loadConfig, prepareSqliteFile } from '@kiroku/config';
 
 /** Why the process refuses to start, as one message for stderr. */
 export class StartupRefused extends Error {}
@@ -18,6 +18,13 @@ export function preflight(env: Record<string, string | undefined> = process.env)
     );
   }
   return config;
+}
+
+/** In development with no backup key set, makes one (see ensureGeneratedBackupKey); a failure is said, not fatal. */
+export async function developmentBackupKey(config: KirokuConfig): Promise<void> {
+  await ensureGeneratedBackupKey(config).catch((error: Error) =>
+    process.stderr.write(`kiroku: could not generate a development backup key (backups will say that no key is set): ${error.message}\n`),
+  );
 }
 
 /** Prints a start-up refusal without a stack trace and returns the exit code. */

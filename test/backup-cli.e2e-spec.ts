@@ -66,6 +66,31 @@ describe('kiroku backup (CLI, SQLite)', () => {
     expect((await runCli(['backup', 'restore', id, '--to', target, '--force'], env)).code).toBe(0);
   });
 
+  it('splits the key from the instances (BACKUP_MAINTENANCE=separate): a run only stores and checksums; the maintenance job drills the newest backup, then prunes', async () => {
+    const { env } = await setup();
+    const instance = { ...env, BACKUP_MAINTENANCE: 'separate', BACKUP_AGE_IDENTITY_FILE: '' };
+    const run = await runCli(['backup', 'run'], instance);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toMatch(/\nverified: passed \(checksum\)\n$/);
+    const id = /^backup ([0-9a-f-]{36})/.exec(run.stdout)![1];
+
+    // Without the key, --drill refuses rather than settle for a checksum; the job's mount is missing.
+    const keyless = await runCli(['backup', 'verify', '--latest', '--drill'], instance);
+    expect(keyless.code).toBe(1);
+    expect(keyless.stderr).toMatch(/^kiroku: --drill: BACKUP_AGE_IDENTITY_FILE .+ is unset here/);
+    const drilled = await runCli(['backup', 'verify', '--latest', '--drill'], { ...instance, BACKUP_AGE_IDENTITY_FILE: env.BACKUP_AGE_IDENTITY_FILE });
+    expect({ code: drilled.code, stderr: drilled.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(drilled.stdout).toMatch(new RegExp(`^backup ${id} verified \\(restore\\)`));
+    expect((await runCli(['backup', 'verify'], instance)).stderr).toBe('kiroku: name a backup id, or --latest (not both)\n');
+
+    // A key that does not open the backup: the drill fails, recorded, and the job stops before pruning.
+    const stranger = await ageKeyPair();
+    const failed = await runCli(['backup', 'verify', '--latest', '--drill'], { ...instance, BACKUP_AGE_IDENTITY_FILE: stranger.identityFile });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(new RegExp(`^kiroku: backup ${id} failed verification \\(restore\\)`));
+    expect((await runCli(['backup', 'list'], instance)).stdout).toMatch(/verify failed/);
+  });
+
   it('leaves nothing that looks complete when killed mid-backup; the next run cleans up and succeeds', async () => {
     const { env } = await setup();
     // About 120 MB of notes, so the run takes long enough to be caught in the middle.

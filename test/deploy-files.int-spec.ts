@@ -258,7 +258,56 @@ withTool('kubectl')('Kubernetes manifests (kubectl kustomize, every overlay)', (
     expect(cfg.DATABASE_PATH.startsWith(`${dataMount.mountPath}/`)).toBe(true);
     expect(cfg.BACKUP_DIR.startsWith(`${dataMount.mountPath}/`)).toBe(true);
     expect(read('deploy/k8s/overlays/single/kustomization.yaml')).toMatch(/Why a StatefulSet of one/);
+    // One pod, its own maintenance: it verifies and prunes its backups, with the identity mounted.
+    expect(objects.filter((o) => o.kind === 'CronJob')).toEqual([]);
+    expect(cfg).toMatchObject({ BACKUP_MAINTENANCE: 'inline', BACKUP_AGE_IDENTITY_FILE: '/etc/kiroku/age/identity.txt' });
+    expect(container(set).volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toContain('/etc/kiroku/age');
   });
+
+  it.each(OVERLAYS.filter((o) => o !== 'single'))(
+    '%s: the web pods hold neither the backup identity nor a deleting credential; a CronJob alone does: restore drill, then pruning',
+    (overlay) => {
+      const objects = rendered[overlay];
+      const web = app(objects);
+      const secretsOf = (pod: K8s) =>
+        [
+          ...(pod.volumes ?? []).map((v: K8s) => v.secret?.secretName),
+          ...[...(pod.initContainers ?? []), ...pod.containers].flatMap((c: K8s) => [
+            ...(c.envFrom ?? []).map((e: K8s) => e.secretRef?.name),
+            ...(c.env ?? []).map((e: K8s) => e.valueFrom?.secretKeyRef?.name),
+          ]),
+        ].filter(Boolean);
+      expect(config(objects).BACKUP_MAINTENANCE).toBe('separate');
+      expect(config(objects).BACKUP_AGE_IDENTITY_FILE).toBeUndefined();
+      expect(secretsOf(web.spec.template.spec)).not.toContain('kiroku-backup-maintenance');
+
+      const cron = objects.find((o) => o.kind === 'CronJob')!;
+      expect(cron.metadata.name).toBe('kiroku-backup-maintenance');
+      expect(cron.spec.concurrencyPolicy).toBe('Forbid');
+      const pod = cron.spec.jobTemplate.spec.template.spec;
+      expect(cron.spec.jobTemplate.spec.backoffLimit).toBe(0);
+      // The drill is the init container: a failed one fails the Job before the pruning starts.
+      expect(pod.initContainers.map((c: K8s) => c.args)).toEqual([['backup', 'verify', '--latest', '--drill']]);
+      expect(pod.containers.map((c: K8s) => c.args)).toEqual([['backup', 'prune']]);
+      expect(secretsOf(pod)).toEqual(expect.arrayContaining(['kiroku-backup-maintenance']));
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: imageUid(), runAsGroup: imageUid() });
+      expect(pod.automountServiceAccountToken).toBe(false);
+      for (const c of [...pod.initContainers, ...pod.containers]) {
+        expect(c.image).toBe(container(web).image);
+        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(c.env.find((e: K8s) => e.name === 'BACKUP_AGE_IDENTITY_FILE').value).toBe(
+          `${c.volumeMounts.find((m: K8s) => m.name === 'age-identity').mountPath}/identity.txt`,
+        );
+        for (const { name } of c.env) expect([name, SETTINGS.has(name)]).toEqual([name, true]);
+        const cli = spawnSync(process.execPath, [join(root, 'bin/kiroku.js'), ...c.args, '--help'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+        expect(cli.status).toBe(0);
+      }
+      const template = parse(read('deploy/k8s/base/backup-maintenance-secret.template.yaml')) as K8s;
+      expect(template.metadata.name).toBe('kiroku-backup-maintenance');
+      expect(Object.keys(template.stringData).sort()).toEqual(['BACKUP_AZURE_CONNECTION_STRING', 'age-identity.txt']);
+      expect(read('deploy/k8s/base/secret.template.yaml')).not.toMatch(/^\s+age-identity\.txt:/m);
+    },
+  );
 });
 
 describe('deploy/ as a whole', () => {
@@ -559,6 +608,17 @@ withTool('systemd-analyze')('systemd units (deploy/systemd)', () => {
     const alert = readFileSync(deploy('systemd', 'kiroku-alert@.service'), 'utf8');
     expect(alert).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/kiroku\/dist\/src\/cli\.js alert notify --rule service-failed /m);
     expect(alert).toMatch(/^EnvironmentFile=\/etc\/kiroku\/kiroku\.env$/m);
+  });
+
+  it('keep the backup identity from the web units: the daily maintenance unit alone loads it, drills, then prunes', () => {
+    const web = readFileSync(deploy('systemd', 'kiroku@.service'), 'utf8');
+    expect(web).not.toMatch(/IDENTITY|LoadCredential/);
+    const unit = readFileSync(deploy('systemd', 'kiroku-backup-maintenance.service'), 'utf8');
+    expect([...unit.matchAll(/^ExecStart=\S+ \S+ (.*)$/gm)].map((m) => m[1])).toEqual(['backup verify --latest --drill', 'backup prune']);
+    expect(unit).toMatch(/^LoadCredential=age-identity:\/etc\/kiroku\/backup-identity\.txt$/m);
+    expect(unit).toMatch(/^Environment=.*BACKUP_AGE_IDENTITY_FILE=%d\/age-identity/m);
+    expect(unit).toMatch(/^OnFailure=kiroku-alert@%n\.service$/m);
+    expect(readFileSync(deploy('systemd', 'kiroku-backup-maintenance.timer'), 'utf8')).toMatch(/^OnCalendar=\*-\*-\* 04:00:00 UTC$/m);
   });
 
   it('stop gracefully within SHUTDOWN_GRACE_PERIOD, restart on failure, run hardened, on the ports nginx proxies to', () => {

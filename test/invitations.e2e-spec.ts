@@ -247,7 +247,7 @@ describeEachEngine('invitations and password links', (engine) => {
     await admin.get('/admin/users');
     await admin.submit(`/admin/users/${created.user.id}/reset-link`, {});
     const link = pathOf(shownLink((await admin.get('/admin/users')).text)!);
-    await admin.submit(`/admin/users/${created.user.id}/disable`, {});
+    await admin.submit(`/admin/users/${created.user.id}/disable`, { confirm: 'yes' });
     const token = new URL(link, t.url).searchParams.get('token')!;
     const c = new WebClient(t.url);
     await c.get('/login');

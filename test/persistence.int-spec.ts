@@ -507,14 +507,14 @@ describeEachEngine('search entries of the previous tokenisation', (engine) => {
       await notes.trash(created.user.id, trashed.id);
       const db = t.app.get(Database);
       const migrator = new Migrator(db);
-      expect(await revertThrough(migrator, 'RetokeniseSearchIndex1795992100000')).toEqual(['RetokeniseSearchIndex1795992100000']);
+      await revertThrough(migrator, 'RetokeniseSearchIndex1795992100000'); // and every later one
       // The entry as the previous version wrote it: the engine's own word rules.
       if (engine === 'postgres') {
         await db.dataSource.query(
           `UPDATE note_search SET document = setweight(to_tsvector('simple', 'order'), 'A') || setweight(to_tsvector('simple', 'reorder plum-137 by 2026-12-04'), 'B')`,
         );
       }
-      expect(await migrator.run()).toEqual(['RetokeniseSearchIndex1795992100000']);
+      expect((await migrator.run())[0]).toBe('RetokeniseSearchIndex1795992100000');
       for (const q of ['137', 'plum-137', '12-04', 'tag:ops-team order', 'team']) {
         expect({ q, found: (await notes.list(created.user.id, { q, limit: 20 })).items.map((n) => n.id) }).toEqual({ q, found: [kept.id] });
       }

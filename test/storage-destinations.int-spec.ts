@@ -81,6 +81,20 @@ afterAll(() => azurite?.stop());
 let containers = 0;
 contract('Azure Blob Storage (Azurite)', async () => azureDestination(azurite.connectionString, `backups-${process.pid}-${containers++}`));
 
+describe('Azure with a credential that cannot delete (what instances hold under BACKUP_MAINTENANCE=separate)', () => {
+  it('stores, lists and reads back, and is refused a delete: only the maintenance job prunes', async () => {
+    const container = `write-only-${process.pid}`;
+    const dest = azureDestination(azurite.sasConnectionString('rwlac'), container);
+    await dest.put('backups/a.age', Readable.from([Buffer.from('age-encryption.org/v1\n')]));
+    expect(await dest.list('backups/')).toEqual([{ key: 'backups/a.age', size: 22 }]);
+    await expect(dest.delete('backups/a.age')).rejects.toThrow(/AuthorizationPermissionMismatch|not authorized|403/i);
+    expect(await dest.list('backups/')).toEqual([{ key: 'backups/a.age', size: 22 }]);
+    const maintenance = azureDestination(azurite.sasConnectionString('rwdlac'), container);
+    await maintenance.delete('backups/a.age');
+    expect(await dest.list('backups/')).toEqual([]);
+  });
+});
+
 describe('an unreachable Azure destination', () => {
   it('fails the put with a clear error', async () => {
     const dest = azureDestination(

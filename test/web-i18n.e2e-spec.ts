@@ -97,11 +97,11 @@ describe('language and time zone', () => {
 
   it('speaks the language the browser asks for', async () => {
     const ja = await new WebClient(t.url).get('/login', { 'accept-language': 'ja,en;q=0.5' });
-    expect(ja.text).toContain('<html lang="ja">');
+    expect(ja.text).toContain('<html lang="ja" ');
     expect(ja.text).toContain('サインイン');
     expect(ja.headers.get('content-language')).toBe('ja');
     const en = await new WebClient(t.url).get('/login', { 'accept-language': 'fr-FR,en;q=0.8' });
-    expect(en.text).toContain('<html lang="en">');
+    expect(en.text).toContain('<html lang="en" ');
   });
 
   it("keeps an account's own language and time zone, whatever the browser says", async () => {
@@ -110,7 +110,7 @@ describe('language and time zone', () => {
     await c.get('/account');
     expect((await c.submit('/account/preferences', { locale: 'ja', timeZone: 'Asia/Tokyo' })).status).toBe(303);
     const page = await c.get('/account', { 'accept-language': 'en' });
-    expect(page.text).toContain('<html lang="ja">');
+    expect(page.text).toContain('<html lang="ja" ');
     expect(page.text).toContain('設定を保存しました。');
     expect(page.text).toMatch(/<option selected>Asia\/Tokyo<\/option>/);
     await c.get('/account');

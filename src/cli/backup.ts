@@ -21,8 +21,10 @@ export function registerBackupCommands(program: Command, env: CliEnv): void {
   backup
     .command('verify')
     .description('check a stored backup again (with an identity: decrypt and restore it into a scratch database)')
-    .argument('<id>', 'backup id, or its first 8+ characters')
-    .action(inContext(env, verifyBackup));
+    .argument('[id]', 'backup id, or its first 8+ characters')
+    .option('--latest', 'the newest stored backup (what the maintenance job checks)')
+    .option('--drill', 'refuse unless this machine can decrypt: a full restore drill, never only a checksum')
+    .action((id: string | undefined, opts: { latest?: boolean; drill?: boolean }) => withContext(env, (ctx) => verifyBackup(ctx, id, opts)));
   backup
     .command('restore')
     .description('restore a backup into a new SQLite file or an empty PostgreSQL database (needs only the destination and the key)')
@@ -67,10 +69,13 @@ async function listCatalog(ctx: INestApplicationContext): Promise<void> {
   }
 }
 
-async function verifyBackup(ctx: INestApplicationContext, id: string): Promise<void> {
+async function verifyBackup(ctx: INestApplicationContext, id: string | undefined, opts: { latest?: boolean; drill?: boolean }): Promise<void> {
   const service = ctx.get(BackupService);
-  const row = await service.find(id);
-  if (!row) throw new CliFailure(`no backup ${id} in the catalog`);
+  if (!id === !opts.latest) throw new CliFailure('name a backup id, or --latest (not both)');
+  if (opts.drill && !service.canDrill())
+    throw new CliFailure('--drill: BACKUP_AGE_IDENTITY_FILE (or BACKUP_AGE_PASSPHRASE) is unset here, so only a checksum could be checked; mount the identity');
+  const row = id ? await service.find(id) : await service.latestStored();
+  if (!row) throw new CliFailure(id ? `no backup ${id} in the catalog` : 'no stored backup in the catalog yet');
   const checked = await service.verify(row.id);
   if (checked.verifyStatus !== 'passed') throw new CliFailure(`backup ${checked.id} failed verification (${checked.verifyMode}): ${checked.verifyError}`);
   out(`backup ${checked.id} verified (${checked.verifyMode}): ${formatRows(checked.rowCounts)}`);

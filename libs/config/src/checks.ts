@@ -71,8 +71,32 @@ export function checkDeployment(config: KirokuConfig): Finding[] {
   if (database.engine === 'postgres' && !/[?&]sslmode=(require|verify-ca|verify-full)\b/.test(database.url ?? '')) {
     add('database-tls-off', 'warning', 'DATABASE_URL', 'does not ask for TLS: add ?sslmode=verify-full unless the database runs on the same host');
   }
-  if (!backup.ageIdentityFile && !backup.agePassphrase) {
+  if (backup.generatedIdentityFile) {
+    add(
+      'backup-key-on-this-machine',
+      'warning',
+      'BACKUP_AGE_RECIPIENTS',
+      `is unset, so backups are encrypted to a key Kiroku generated at ${backup.generatedIdentityFile}, beside the data: copy that file off this machine (a password manager, another disk); with the disk gone, backup and key are lost together. Or set your own key (age-keygen)`,
+    );
+  }
+  if (backup.maintenance === 'inline' && !backup.ageIdentityFile && !backup.agePassphrase) {
     add('backup-verify-impossible', 'warning', 'BACKUP_AGE_IDENTITY_FILE', 'is unset: backups cannot be test-restored automatically after each run');
+  }
+  if (backup.maintenance === 'inline' && app.topology === 'cluster') {
+    add(
+      'backup-maintenance-inline-in-cluster',
+      'warning',
+      'BACKUP_MAINTENANCE',
+      'is inline with TOPOLOGY=cluster: every replica holds the right to delete backups (and the identity, if mounted), so one compromised pod can read and delete them all; set BACKUP_MAINTENANCE=separate and run the maintenance job (deploy/k8s/base/backup-maintenance-cronjob.yaml)',
+    );
+  }
+  if (backup.maintenance === 'separate' && backup.ageIdentityFile) {
+    add(
+      'backup-identity-on-instances',
+      'warning',
+      'BACKUP_AGE_IDENTITY_FILE',
+      'is set with BACKUP_MAINTENANCE=separate: the instances only encrypt, so only the maintenance job should hold the identity; unset it here',
+    );
   }
   if (!metrics.token && !metrics.allow?.length) {
     add('metrics-closed', 'warning', 'METRICS_TOKEN', 'and METRICS_ALLOW are unset: monitors cannot scrape /metrics');

@@ -18,3 +18,4 @@ export {
   type KirokuConfig,
 } from './schema';
 export { prepareSqliteFile } from './sqlite-file';
+export { ensureGeneratedBackupKey, GENERATED_IDENTITY_NAME, generatedIdentityPath, useGeneratedBackupKey } from './generated-key';

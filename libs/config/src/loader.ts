@@ -6,6 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError, SettingProblem } from './errors';
 import { ENVIRONMENTS, KirokuConfig, NAMESPACES } from './schema';
 import { SettingDefinition, settingsOf } from './setting.decorator';
+import { useGeneratedBackupKey } from './generated-key';
 
 export interface LoadConfigOptions {
   /** The process environment; defaults to `process.env`. */
@@ -98,6 +99,7 @@ export function loadConfig(options: LoadConfigOptions = {}): KirokuConfig {
   }
   if (problems.length === 0) problems.push(...crossChecks(config as unknown as KirokuConfig));
   if (problems.length > 0) throw new ConfigError(problems);
+  useGeneratedBackupKey(config as unknown as KirokuConfig);
   return config as unknown as KirokuConfig;
 }
 

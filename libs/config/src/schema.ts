@@ -198,6 +198,13 @@ export class BackupConfig {
   @IsCron()
   schedule!: string;
 
+  @Setting('BACKUP_MAINTENANCE', {
+    description:
+      'inline: each run is verified and old backups pruned right after it; separate: instances only store (and checksum) backups, the restore drill and pruning are `kiroku backup verify --latest` and `kiroku backup prune` in a job that alone holds the identity and the delete right',
+  })
+  @IsIn(['inline', 'separate'], { message: 'must be inline or separate' })
+  maintenance!: 'inline' | 'separate';
+
   @Setting('BACKUP_RETENTION_DAYS', { description: 'backups older than this are pruned (the newest verified one is always kept)' })
   @AsInteger()
   @IsInt({ message: 'must be a whole number of days, at least 1' })
@@ -221,6 +228,9 @@ export class BackupConfig {
   @AsString()
   @IsString()
   ageIdentityFile?: string;
+
+  /** Not a setting: the key file Kiroku generated for itself in development (see generated-key.ts), when in use. */
+  generatedIdentityFile?: string;
 
   @Setting('BACKUP_AZURE_CONNECTION_STRING', { secret: true, description: 'Azure Blob Storage connection string; set to store backups in Azure' })
   @IsOptional()

@@ -1,6 +1,14 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
+  generateAccountSASQueryParameters,
+  SASProtocol,
+  StorageSharedKeyCredential,
+} from '@azure/storage-blob';
 import { projectRoot, tempDir } from './paths';
 import { freePort } from './postgres-launcher';
 
@@ -10,6 +18,8 @@ const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
 
 export interface AzuriteServer {
   connectionString: string;
+  /** A connection string with an account SAS for blobs (containers and objects) granting only these permissions, e.g. 'rwlac' (no delete). */
+  sasConnectionString(permissions: string): string;
   port: number;
   /** Where it keeps its data: start another on the same port and location to bring the same account back. */
   location: string;
@@ -38,6 +48,19 @@ export async function startAzurite(options: { port?: number; location?: string }
     port,
     location,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+    sasConnectionString(permissions) {
+      const sas = generateAccountSASQueryParameters(
+        {
+          expiresOn: new Date(Date.now() + 3_600_000),
+          permissions: AccountSASPermissions.parse(permissions),
+          resourceTypes: AccountSASResourceTypes.parse('co').toString(),
+          services: AccountSASServices.parse('b').toString(),
+          protocol: SASProtocol.HttpsAndHttp,
+        },
+        new StorageSharedKeyCredential(ACCOUNT, KEY),
+      ).toString();
+      return `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};SharedAccessSignature=${sas}`;
+    },
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -36,6 +36,7 @@ export class BackupsController {
       width: 'wide',
       runs,
       problem: await this.backups.problem(),
+      generatedKey: this.config.generatedIdentityFile ?? null,
       destination: this.backups.destination.description,
       schedule: this.config.schedule,
       retentionDays: this.config.retentionDays,

@@ -73,13 +73,15 @@ export class DirectNotices {
             delivered.push(channel);
             return;
           } catch (error) {
-            if (attempt === ATTEMPTS) this.logger.error(`${headline(message)}: not delivered by ${channel} after ${ATTEMPTS} attempts: ${(error as Error).message}`);
+            if (attempt === ATTEMPTS)
+              this.logger.error(`${headline(message)}: not delivered by ${channel} after ${ATTEMPTS} attempts: ${(error as Error).message}`);
             else await new Promise((resolve) => setTimeout(resolve, retryMs * 2 ** (attempt - 1)));
           }
         }
       }),
     );
-    if (!this.notifiers.channels().length && !this.config.heartbeatUrl) this.logger.error(`${headline(message)}: no alert channel is configured, nobody is told`);
+    if (!this.notifiers.channels().length && !this.config.heartbeatUrl)
+      this.logger.error(`${headline(message)}: no alert channel is configured, nobody is told`);
     return delivered;
   }
 }

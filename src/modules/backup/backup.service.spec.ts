@@ -39,7 +39,7 @@ describe('BackupService', () => {
     source = new FakeBackupSource();
     destination = new MemoryDestination();
     leases = new FakeLeases(clock);
-    config = { dir: '/unused', schedule: '0 2 * * *', retentionDays: 30, ageRecipients: [recipient], azureContainer: 'unused' };
+    config = { dir: '/unused', schedule: '0 2 * * *', retentionDays: 30, ageRecipients: [recipient], azureContainer: 'unused', maintenance: 'inline' };
   });
 
   const service = () =>
@@ -256,6 +256,17 @@ describe('BackupService', () => {
       expect(rows).toHaveLength(4);
       expect(stored()).toEqual([...objectsOf(day40), ...objectsOf(now)].sort());
       expect(await service().prune()).toEqual({ pruned: [] });
+    });
+
+    it('with BACKUP_MAINTENANCE=separate, a run prunes nothing: the maintenance job does (kiroku backup prune), and verifies the newest stored one', async () => {
+      config.maintenance = 'separate';
+      const day0 = await pastRun(60);
+      const now = await service().run('schedule');
+      expect(now.status).toBe('succeeded');
+      expect((await catalog.list()).filter((r) => r.prunedAt)).toEqual([]);
+      expect(stored()).toEqual([...objectsOf(day0), ...objectsOf(now)].sort());
+      expect((await service().latestStored())?.id).toBe(now.id);
+      expect(await service().prune()).toEqual({ pruned: [day0.id] });
     });
 
     it('keeps the newest verified backup whatever its age, when the newer ones failed verification', async () => {

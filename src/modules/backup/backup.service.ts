@@ -204,7 +204,9 @@ export class BackupService {
     }
     // The backup is complete and catalogued. Without the lock it is neither test-restored nor followed by pruning.
     if (held()) await this.verify(row.id);
-    if (held()) await this.prune();
+    if (held() && this.config.maintenance === 'separate')
+      this.logger.log(`backup ${id}: pruning is left to \`kiroku backup prune\` (BACKUP_MAINTENANCE=separate)`);
+    else if (held()) await this.prune();
     else this.logger.error(`backup ${id} is stored but not verified, and nothing was pruned: ${LOST_LOCK}; run \`kiroku backup verify ${id}\``);
     return (await this.find(row.id))!;
   }
@@ -270,6 +272,18 @@ export class BackupService {
       this.logger.log(`backup ${id} pruned (older than ${this.config.retentionDays} days)`);
     }
     return { pruned: decision.prune, ...(decision.held ? { held: decision.held } : {}) };
+  }
+
+  /** Whether verification here is a full restore drill (an identity or the passphrase), not only a checksum. */
+  canDrill(): boolean {
+    return canDecrypt(this.config);
+  }
+
+  /** The newest backup whose object is stored (not pruned): what a restore would use. */
+  async latestStored(): Promise<BackupRun | null> {
+    const [id] = await this.catalog.idsWithObjects(1);
+    const row = id ? await this.catalog.get(id) : null;
+    return row && !row.prunedAt && row.status === 'succeeded' ? row : null;
   }
 
   list(limit = 100): Promise<BackupRun[]> {

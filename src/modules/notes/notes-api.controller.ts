@@ -50,7 +50,8 @@ export class ListNotesQuery {
 
   @ApiPropertyOptional({
     maxLength: 500,
-    description: 'search: words, "quoted phrases", -excluded, tag:name, a OR b; the last word, unquoted, also matches longer words it begins; no control characters',
+    description:
+      'search: words, "quoted phrases", -excluded, tag:name, a OR b; the last word, unquoted, also matches longer words it begins; no control characters',
   })
   @IsOptional()
   @IsString()
