@@ -66,8 +66,8 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     await notes.create(owner.id, { title: 'meeting', body: '', tags: ['会議', 'node.js'], visibility: 'private' });
     const edited = await notes.create(owner.id, { title: 'tabs\tand\nlines', body: 'line one\r\nline two\ttab\n\n', tags: ['travel'], visibility: 'private' });
     // Two revisions: history is data, carried like the notes.
-    await notes.update(owner.id, edited.id, { body: 'line one\r\nline two, edited ☃\n' }, { authorId: owner.id });
-    await notes.update(owner.id, edited.id, { tags: ['travel', 'edited'] }, { authorId: owner.id });
+    await notes.update(owner.id, edited.id, { body: 'line one\r\nline two, edited ☃\n' }, {});
+    await notes.update(owner.id, edited.id, { tags: ['travel', 'edited'] }, {});
     const trashed = await notes.create(owner.id, { title: 'in the trash', body: 'zeppelin in the trash', tags: [], visibility: 'private' });
     await notes.trash(owner.id, trashed.id);
     for (let i = 0; i < extraNotes; i++)
