@@ -111,7 +111,8 @@ export class NoteDto {
   @ApiProperty() title!: string;
   @ApiProperty() body!: string;
   @ApiProperty({ type: [String] }) tags!: string[];
-  @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
+  @ApiProperty({ enum: VISIBILITIES, description: 'private: the owner only; team: every signed-in member; public: anyone with the link' })
+  visibility!: Visibility;
   @ApiProperty({ description: 'with visibility team: members may edit it too' }) editableByTeam!: boolean;
   @ApiProperty({ format: 'uuid', description: "the note's owner (its author): the caller, or another member for a team or public note" }) ownerId!: string;
   @ApiProperty({ type: String, nullable: true, description: "the owner's display name; null when unknown" }) ownerName!: string | null;
@@ -131,8 +132,8 @@ export class RevisionSummaryDto {
   @ApiProperty({ description: "true for the note's current version (first on the first page)" }) current!: boolean;
   @ApiProperty() title!: string;
   @ApiProperty({ type: [String] }) tags!: string[];
-  @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
-  @ApiProperty() editableByTeam!: boolean;
+  @ApiProperty({ enum: VISIBILITIES, description: 'who could read this version: private, team or public' }) visibility!: Visibility;
+  @ApiProperty({ description: 'whether members could edit this version (with visibility team)' }) editableByTeam!: boolean;
   @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'who wrote this version (the owner or a member); null when unknown' }) authorId!:
     string | null;
   @ApiProperty({ type: String, nullable: true, description: "the author's display name; null when unknown (an account deleted since)" }) authorName!:
