@@ -208,16 +208,19 @@ export class NotesApiController {
     private readonly accounts: Accounts,
   ) {}
 
-  /** The DTOs of notes, each with its owner's name. */
-  private async dtos(notes: NoteView[]): Promise<NoteDto[]> {
-    const names = await this.accounts.displayNames(notes.map((n) => n.ownerId));
+  /** The DTOs of notes, each with its owner's name (the caller's is known; others' are read, one statement for the page). */
+  private async dtos(req: Request, notes: NoteView[]): Promise<NoteDto[]> {
+    const me = authOf(req).user!;
+    const others = notes.filter((n) => n.ownerId !== me.id).map((n) => n.ownerId);
+    const names = others.length ? await this.accounts.displayNames(others) : new Map<string, string>();
+    names.set(me.id, me.displayName);
     return notes.map((n) => toDto(n, names));
   }
 
   /** The note's DTO with its owner's name, its version's ETag set on the response. */
-  private async tagged(res: Response, note: NoteView): Promise<NoteDto> {
+  private async tagged(req: Request, res: Response, note: NoteView): Promise<NoteDto> {
     res.setHeader('ETag', etagOf(note.version));
-    return (await this.dtos([note]))[0];
+    return (await this.dtos(req, [note]))[0];
   }
 
   @Get()
@@ -238,7 +241,7 @@ export class NotesApiController {
         limit: query.limit ?? 20,
         scope: query.scope,
       });
-      return { items: await this.dtos(result.items), nextCursor: result.nextCursor };
+      return { items: await this.dtos(req, result.items), nextCursor: result.nextCursor };
     } catch (error) {
       if (error instanceof BadCursor) throw badCursor();
       throw error;
@@ -257,7 +260,7 @@ export class NotesApiController {
       visibility: dto.visibility ?? 'private',
       editableByTeam: dto.editableByTeam ?? false,
     });
-    return (await this.dtos([note]))[0];
+    return (await this.dtos(req, [note]))[0];
   }
 
   @Get(':id')
@@ -266,7 +269,7 @@ export class NotesApiController {
   async get(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Param('id') id: string): Promise<NoteDto> {
     const note = await this.notes.get(id, authOf(req).user!.id);
     if (!note) throw notFound();
-    return this.tagged(res, note);
+    return this.tagged(req, res, note);
   }
 
   @Patch(':id')
@@ -295,7 +298,7 @@ export class NotesApiController {
     const expected = expectedVersions(ifMatch);
     const note = await unlessStale(() => this.notes.update(user.id, id, dto, { expected }));
     if (!note) throw notFound();
-    return this.tagged(res, note);
+    return this.tagged(req, res, note);
   }
 
   @Delete(':id')
@@ -363,7 +366,7 @@ export class NotesApiController {
     const expected = expectedVersions(ifMatch);
     const note = await unlessStale(() => this.notes.restoreRevision(user.id, id, versionNumber(version), { expected }));
     if (!note) throw noRevision();
-    return this.tagged(res, note);
+    return this.tagged(req, res, note);
   }
 }
 
