@@ -209,6 +209,12 @@ describeEachEngine('team notes', (engine) => {
       await elsewhere.get('/login?next=//evil.example/notes');
       const refused = await elsewhere.submit('/login', { email: 'bob@example.com', password: PASSWORD, next: '//evil.example/notes' });
       expect(refused.headers.get('location')).toBe('/notes');
+      // A public note is read signed out too, without its author's name, which is for members.
+      const open = await create(alice, { title: 'Public recipe', body: 'flour', visibility: 'public' });
+      const anonymousRead = await anon.get(`/notes/${open.id}`);
+      expect(anonymousRead.status).toBe(200);
+      expect(anonymousRead.text).not.toContain('Alice Author');
+      expect((await bobWeb.get(`/notes/${open.id}`)).text).toContain('by Alice Author');
     });
 
     it('shows the Team view and the author; a member edits an editable note with a form without visibility, and their name is in the history', async () => {

@@ -284,7 +284,8 @@ export class NotesController {
     }
     if (!note) throw new NotFoundException();
     const owner = note.ownerId === viewer?.id;
-    const author = owner ? null : ((await this.accounts.displayNames([note.ownerId])).get(note.ownerId) ?? '');
+    // The author's name is for members: a public note's anonymous readers are not told who wrote it.
+    const author = owner || !viewer ? null : ((await this.accounts.displayNames([note.ownerId])).get(note.ownerId) ?? '');
     return new Page('notes/show', {
       title: null,
       pageTitle: note.title,
