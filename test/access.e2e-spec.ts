@@ -18,6 +18,8 @@ describeEachEngine('access control and CSRF', (engine) => {
   let aliceId: string;
   let noteId: string;
   let trashedId: string;
+  let teamId: string;
+  let teamEditableId: string;
 
   beforeAll(async () => {
     t = await startTestApp(await freshDatabase(engine));
@@ -35,6 +37,11 @@ describeEachEngine('access control and CSRF', (engine) => {
     const toTrash = await alice.submit('/notes', { title: 'Trashed', body: 'old', tags: '', visibility: 'private' });
     trashedId = toTrash.headers.get('location')!.split('/').pop()!;
     await alice.submit(`/notes/${trashedId}/delete`, {});
+    await alice.get('/notes/new');
+    const team = await alice.submit('/notes', { title: 'Team', body: 'ours', tags: '', visibility: 'team' });
+    teamId = team.headers.get('location')!.split('/').pop()!;
+    const editable = await alice.submit('/notes', { title: 'Team, editable', body: 'ours', tags: '', visibility: 'team', editableByTeam: '1' });
+    teamEditableId = editable.headers.get('location')!.split('/').pop()!;
   });
   afterAll(() => t.close());
 
@@ -179,6 +186,34 @@ describeEachEngine('access control and CSRF', (engine) => {
   it.each(MATRIX)('GET %s answers anonymous %i, user %i, admin %i', async (path, anonymous, user, adminStatus) => {
     const statuses = [];
     const concretePath = (await concrete(path)).replace(':id', noteId).replace(':version', '1');
+    for (const c of [anon, alice, admin]) statuses.push((await c.get(concretePath)).status);
+    expect(statuses).toEqual([anonymous, user, adminStatus]);
+  });
+
+  // Team notes: the same routes for a team note the team may only read (:team) and one it may edit (:editable).
+  const TEAM_MATRIX: Array<[string, number, number, number]> = [
+    // path, anonymous, user (Alice, who owns the notes), admin (another member)
+    ['/notes/:team', 404, 200, 200],
+    ['/notes/:team/edit', 302, 200, 403], // readable, not editable: only the owner (or, when allowed, members) edits
+    ['/notes/:team/history', 302, 200, 403],
+    ['/notes/:team/history/1', 302, 200, 403],
+    ['/notes/:editable', 404, 200, 200],
+    ['/notes/:editable/edit', 302, 200, 200],
+    ['/notes/:editable/history', 302, 200, 200],
+    ['/notes/:editable/history/1', 302, 200, 200],
+    ['/notes?scope=team', 302, 200, 200],
+    ['/notes?scope=all&q=ours', 302, 200, 200],
+    ['/api/v1/notes/:team', 401, 200, 200],
+    ['/api/v1/notes/:team/revisions', 401, 200, 403],
+    ['/api/v1/notes/:editable/revisions', 401, 200, 200],
+    ['/api/v1/notes/:editable/revisions/1', 401, 200, 200],
+    ['/api/v1/notes?scope=team', 401, 200, 200],
+    ['/api/v1/notes?scope=nobody', 401, 400, 400],
+  ];
+
+  it.each(TEAM_MATRIX)('GET %s answers anonymous %i, user %i, admin %i', async (path, anonymous, user, adminStatus) => {
+    const concretePath = path.replace(':team', teamId).replace(':editable', teamEditableId);
+    const statuses = [];
     for (const c of [anon, alice, admin]) statuses.push((await c.get(concretePath)).status);
     expect(statuses).toEqual([anonymous, user, adminStatus]);
   });

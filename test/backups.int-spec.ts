@@ -48,8 +48,8 @@ describeEachEngine('backups', (engine) => {
   it('backs up while notes keep being written: every note written before the run is in the restored copy, which matches the catalog', async () => {
     for (let i = 0; i < 50; i++) await notes.create(ownerId, { title: `before ${i}`, body: `東京 body ${i}`, tags: ['x'], visibility: 'private' });
     const edited = (await notes.list(ownerId, { limit: 1 })).items[0];
-    await notes.update(ownerId, edited.id, { body: 'second version' }, { authorId: ownerId });
-    await notes.update(ownerId, edited.id, { body: 'third version' }, { authorId: ownerId });
+    await notes.update(ownerId, edited.id, { body: 'second version' }, {});
+    await notes.update(ownerId, edited.id, { body: 'third version' }, {});
     let writing = true;
     let written = 0;
     const writer = (async () => {

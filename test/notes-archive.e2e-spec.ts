@@ -32,7 +32,7 @@ function zipOf(files: Array<[string, string | Buffer]>): Promise<Buffer> {
 
 const comparable = (notes: Json[]) =>
   notes
-    .map(({ title, body, tags, visibility, createdAt, updatedAt }) => ({ title, body, tags, visibility, createdAt, updatedAt }))
+    .map(({ title, body, tags, visibility, editableByTeam, createdAt, updatedAt }) => ({ title, body, tags, visibility, editableByTeam, createdAt, updatedAt }))
     .sort((a, b) => (a.createdAt + a.title < b.createdAt + b.title ? -1 : 1));
 
 describeEachEngine('notes as Markdown files in a zip', (engine) => {
@@ -76,7 +76,7 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
       tags: ['ja', 'travel'],
       visibility: 'public',
     });
-    await create(alice, { title: 'CON', body: 'a reserved name on Windows', tags: [] });
+    await create(alice, { title: 'CON', body: 'a reserved name on Windows', tags: [], visibility: 'team', editableByTeam: true });
     const trashed = await create(alice, { title: 'gone', body: 'in the trash', tags: [] });
     expect((await alice.call('DELETE', `/api/v1/notes/${trashed.id}`)).status).toBe(204);
     await create(bob, { title: 'bob keeps his own', body: "not in alice's zip", tags: [] });
@@ -101,6 +101,9 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     expect(plan).toBe(
       '---\ntitle: Plan\ntags:\n  - work\nvisibility: private\ncreated: 2026-11-28T09:00:00.123Z\nupdated: 2026-11-28T09:00:00.123Z\n---\n# Plan\n\n- one\n- two\n',
     );
+
+    // A team note the team may edit says so; other notes leave editableByTeam out.
+    expect(unzip(['-p', file, 'note-CON.md'])).toMatch(/^---\ntitle: CON\ntags: \[\]\nvisibility: team\neditableByTeam: true\ncreated: /);
 
     const before = (await bobWeb.get('/account')).text;
     expect(before).toContain('name="_csrf"');

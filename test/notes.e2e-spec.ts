@@ -37,6 +37,9 @@ describeEachEngine('notes', (engine) => {
       body: '# Hello',
       tags: ['a_b-1', 'work'],
       visibility: 'private',
+      editableByTeam: false,
+      ownerId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      ownerName: 'Test User',
       pinned: false,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: created.createdAt,
@@ -142,8 +145,10 @@ describeEachEngine('notes', (engine) => {
     expect(anonymous.text).not.toContain(`/notes/${shared.id}/edit`);
     expect(anonymous.text).toContain('Read-only');
     expect((await bob.call('GET', `/api/v1/notes/${shared.id}`)).status).toBe(200);
-    expect((await bob.call('PATCH', `/api/v1/notes/${shared.id}`, { title: 'mine now' })).status).toBe(404);
-    expect((await bobWeb.get(`/notes/${shared.id}/edit`)).status).toBe(404);
+    // Readable, so not a 404: only its owner changes it.
+    expect((await bob.call('PATCH', `/api/v1/notes/${shared.id}`, { title: 'mine now' })).status).toBe(403);
+    expect((await bobWeb.get(`/notes/${shared.id}/edit`)).status).toBe(403);
+    expect((await alice.call('GET', `/api/v1/notes/${shared.id}`)).body.title).toBe('Shared recipe');
     const owner = await aliceWeb.get(`/notes/${shared.id}`);
     expect(owner.text).toContain(`value="http://localhost:8888/notes/${shared.id}"`);
   });

@@ -29,7 +29,8 @@ describe('the OpenAPI description at /api/docs', () => {
 
   it('documents the fields the API accepts and returns', async () => {
     const schemas = doc.components.schemas;
-    expect(Object.keys(schemas.CreateNoteDto.properties).sort()).toEqual(['body', 'tags', 'title', 'visibility']);
+    expect(Object.keys(schemas.CreateNoteDto.properties).sort()).toEqual(['body', 'editableByTeam', 'tags', 'title', 'visibility']);
+    expect(schemas.CreateNoteDto.properties.visibility).toMatchObject({ enum: ['private', 'team', 'public'], default: 'private' });
     expect(schemas.CreateNoteDto.required.sort()).toEqual(['body', 'title']);
     const created = await api.call('POST', '/api/v1/notes', { title: 'doc', body: 'x' });
     expect(Object.keys(schemas.NoteDto.properties).sort()).toEqual(Object.keys(created.body).sort());
@@ -40,18 +41,26 @@ describe('the OpenAPI description at /api/docs', () => {
     const problem = await api.call('POST', '/api/v1/notes', { title: '' });
     expect(Object.keys(schemas.ProblemDto.properties).sort()).toEqual(expect.arrayContaining(Object.keys(problem.body).sort()));
     const params = doc.paths['/api/v1/notes'].get.parameters.map((p: Json) => p.name).sort();
-    expect(params).toEqual(['cursor', 'limit', 'order', 'q', 'sort', 'tag']);
+    expect(params).toEqual(['cursor', 'limit', 'order', 'q', 'scope', 'sort', 'tag']);
+    const scope = doc.paths['/api/v1/notes'].get.parameters.find((p: Json) => p.name === 'scope');
+    expect(scope.schema).toMatchObject({ enum: ['mine', 'team', 'all'], default: 'mine' });
     const sort = doc.paths['/api/v1/notes'].get.parameters.find((p: Json) => p.name === 'sort');
     expect(sort.schema).toMatchObject({ enum: ['relevance', 'newest'], default: 'relevance' });
     const order = doc.paths['/api/v1/notes'].get.parameters.find((p: Json) => p.name === 'order');
     expect(order.schema).toMatchObject({ enum: ['updated', 'created'], default: 'updated' });
-    expect(Object.keys(schemas.UpdateNoteDto.properties)).toContain('pinned');
+    expect(Object.keys(schemas.UpdateNoteDto.properties)).toEqual(expect.arrayContaining(['pinned', 'visibility', 'editableByTeam']));
   });
 
   it('documents every status the API answers', async () => {
     const statuses = (path: string, method: string) => Object.keys(doc.paths[path][method].responses);
     const id = (await api.call('POST', '/api/v1/notes', { title: 'n', body: '' })).body.id;
+    const team = (await api.call('POST', '/api/v1/notes', { title: 'team', body: '', visibility: 'team' })).body.id;
+    const { api: member } = await ApiClient.forNewUser(t.url, 'member@example.com');
     const observed: Array<[string, string, number]> = [
+      ['/api/v1/notes', 'get', (await api.call('GET', '/api/v1/notes?scope=anyone')).status],
+      ['/api/v1/notes/{id}', 'patch', (await member.call('PATCH', `/api/v1/notes/${team}`, { title: 'm' })).status],
+      ['/api/v1/notes/{id}', 'delete', (await member.call('DELETE', `/api/v1/notes/${team}`)).status],
+      ['/api/v1/notes/{id}/revisions', 'get', (await member.call('GET', `/api/v1/notes/${team}/revisions`)).status],
       ['/api/v1/notes', 'post', (await api.call('POST', '/api/v1/notes', { title: 'n', body: '' })).status],
       ['/api/v1/notes', 'post', (await api.call('POST', '/api/v1/notes', { title: '' })).status],
       ['/api/v1/notes', 'post', (await api.call('POST', '/api/v1/notes', undefined, JSON.stringify({ title: 'x', body: 'y'.repeat(1_100_000) }))).status],

@@ -152,6 +152,7 @@ describeEachEngine('retention: every module registers its pruner, one daily task
       title: id,
       body: '',
       visibility: 'private',
+      editableByTeam: false,
       pinned: false,
       createdAt: at(100),
       updatedAt: at(100),

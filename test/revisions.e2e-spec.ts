@@ -148,9 +148,11 @@ describeEachEngine('note versions and history', (engine) => {
       const note = await create({ title: 'Shared', body: 'public text', visibility: 'public' });
       await patch(note.id, { body: 'public text, edited' });
       expect((await bob.call('GET', `/api/v1/notes/${note.id}`)).status).toBe(200);
-      expect((await bob.call('GET', `/api/v1/notes/${note.id}/revisions`)).status).toBe(404);
-      expect((await bob.call('GET', `/api/v1/notes/${note.id}/revisions/1`)).status).toBe(404);
-      expect((await bob.call('POST', `/api/v1/notes/${note.id}/revisions/1/restore`)).status).toBe(404);
+      // Bob can read the note, so it is not hidden from him: its history is refused (403), as an edit of it is.
+      expect((await bob.call('GET', `/api/v1/notes/${note.id}/revisions`)).status).toBe(403);
+      expect((await bob.call('GET', `/api/v1/notes/${note.id}/revisions/1`)).status).toBe(403);
+      expect((await bob.call('POST', `/api/v1/notes/${note.id}/revisions/1/restore`)).status).toBe(403);
+      expect((await alice.call('GET', `/api/v1/notes/${note.id}`)).body).toMatchObject({ body: 'public text, edited', version: 2 });
     });
 
     it('answers 404 for a version that never was, and 400 for a cursor that is not one', async () => {

@@ -27,6 +27,8 @@ const LARGE_BODY = `${'Grüße aus 東京 🍣 — Ελληνικά, русск�
 interface Source {
   path: string;
   ownerId: string;
+  otherId: string;
+  teamNoteId: string;
   largeNoteId: string;
   trashedNoteId: string;
   env: Record<string, string>;
@@ -63,11 +65,13 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     const large = await notes.create(owner.id, { title: UNICODE_TITLE, body: LARGE_BODY, tags: ['travel', 'ja'], visibility: 'public' });
     // A boolean column with a true value to carry (pinned), and a tag of another script.
     await notes.pin(owner.id, large.id, true);
-    await notes.create(owner.id, { title: 'meeting', body: '', tags: ['会議', 'node.js'], visibility: 'private' });
+    // A team note the team may edit, its history holding the change of that setting: carried, and found by the team's search.
+    const team = await notes.create(owner.id, { title: 'meeting', body: 'quorum', tags: ['会議', 'node.js'], visibility: 'team' });
+    await notes.update(owner.id, team.id, { editableByTeam: true }, {});
     const edited = await notes.create(owner.id, { title: 'tabs\tand\nlines', body: 'line one\r\nline two\ttab\n\n', tags: ['travel'], visibility: 'private' });
     // Two revisions: history is data, carried like the notes.
-    await notes.update(owner.id, edited.id, { body: 'line one\r\nline two, edited ☃\n' }, { authorId: owner.id });
-    await notes.update(owner.id, edited.id, { tags: ['travel', 'edited'] }, { authorId: owner.id });
+    await notes.update(owner.id, edited.id, { body: 'line one\r\nline two, edited ☃\n' }, {});
+    await notes.update(owner.id, edited.id, { tags: ['travel', 'edited'] }, {});
     const trashed = await notes.create(owner.id, { title: 'in the trash', body: 'zeppelin in the trash', tags: [], visibility: 'private' });
     await notes.trash(owner.id, trashed.id);
     for (let i = 0; i < extraNotes; i++)
@@ -79,7 +83,7 @@ async function filledSqlite(extraNotes: number): Promise<Source> {
     const db = new BetterSqlite3(env.DATABASE_PATH);
     db.prepare('UPDATE backup_runs SET plain_bytes = ? WHERE id = ?').run(BigInt(BIG), run.id);
     db.close();
-    return { path: env.DATABASE_PATH, ownerId: owner.id, largeNoteId: large.id, trashedNoteId: trashed.id, env };
+    return { path: env.DATABASE_PATH, ownerId: owner.id, otherId: created.user.id, largeNoteId: large.id, teamNoteId: team.id, trashedNoteId: trashed.id, env };
   } finally {
     await t.close();
   }
@@ -104,10 +108,10 @@ async function contentHashes(location: string): Promise<Record<string, string>> 
 }
 
 /** The note ids a search for `q` finds, through the running application on that database. */
-async function search(env: Record<string, string>, ownerId: string, q: string): Promise<string[]> {
+async function search(env: Record<string, string>, ownerId: string, q: string, scope: 'mine' | 'team' | 'all' = 'mine'): Promise<string[]> {
   const t = await startTestApp(env);
   try {
-    return (await t.app.get(NotesService).list(ownerId, { q, limit: 50 })).items.map((n) => n.id);
+    return (await t.app.get(NotesService).list(ownerId, { q, limit: 50, scope })).items.map((n) => n.id);
   } finally {
     await t.close();
   }
@@ -163,6 +167,10 @@ describeCrossEngine('moving data between engines', () => {
     expect(row.plain_bytes.toString()).toBe(BIG);
     const pinned = new BetterSqlite3(back, { readonly: true });
     expect(pinned.prepare('SELECT id FROM notes WHERE pinned').all()).toEqual([{ id: source.largeNoteId }]);
+    expect(pinned.prepare('SELECT id, visibility FROM notes WHERE editable_by_team').all()).toEqual([{ id: source.teamNoteId, visibility: 'team' }]);
+    expect(pinned.prepare('SELECT note_id AS id, version, editable_by_team AS e FROM note_revisions WHERE note_id = ?').all(source.teamNoteId)).toEqual([
+      { id: source.teamNoteId, version: 1, e: 0 },
+    ]);
     pinned.close();
 
     // SQLite search takes the lowest FTS rowids as an owner's newest matches: the rebuild writes each owner's oldest first.
@@ -176,6 +184,9 @@ describeCrossEngine('moving data between engines', () => {
     for (const env of [{ DATABASE_URL: pg }, { DATABASE_PATH: back }] as Array<Record<string, string>>) {
       expect(await search(env, source.ownerId, 'zeppelin')).toEqual([source.largeNoteId]);
       expect(await search(env, source.ownerId, '東京')).toEqual([source.largeNoteId]);
+      // Another member finds the team note through the rebuilt index, and only it.
+      expect(await search(env, source.otherId, 'quorum', 'team')).toEqual([source.teamNoteId]);
+      expect(await search(env, source.otherId, 'zeppelin', 'all')).toEqual([]);
     }
   });
 
@@ -213,6 +224,7 @@ describeCrossEngine('moving data between engines', () => {
     expect(imported.stdout).toMatch(new RegExp(`imported \\d+ rows in ${Object.keys(sourceHashes).length} tables \\(exported .* from postgres\\)`));
     expect(await contentHashes(file)).toEqual(sourceHashes);
     expect(await search({ DATABASE_PATH: file }, source.ownerId, '東京')).toEqual([source.largeNoteId]);
+    expect(await search({ DATABASE_PATH: file }, source.otherId, 'quorum', 'all')).toEqual([source.teamNoteId]);
 
     // Into a database that holds rows: refused.
     const again = await runCli(['import', plain], { DATABASE_PATH: file });

@@ -31,7 +31,7 @@ const percentile = (values, p) => {
 /** Replaces the history table by a view that takes inserts and keeps nothing: the same build, without history. */
 async function switchOffHistory(engine, env) {
   const view =
-    'CREATE VIEW note_revisions AS SELECT id AS note_id, version, title, body, tag_names, visibility, updated_by AS author_id, updated_at AS saved_at FROM notes WHERE 1 = 0';
+    'CREATE VIEW note_revisions AS SELECT id AS note_id, version, title, body, tag_names, visibility, editable_by_team, updated_by AS author_id, updated_at AS saved_at FROM notes WHERE 1 = 0';
   if (engine === 'sqlite') {
     const Database = require('better-sqlite3');
     const db = new Database(env.DATABASE_PATH);

@@ -13,6 +13,7 @@ import { AddPinnedToNotes1795980000000 } from './1795980000000-AddPinnedToNotes'
 import { RetokeniseSearchIndex1795992100000 } from './1795992100000-RetokeniseSearchIndex';
 import { AddThemeToUsers1795995000000 } from './1795995000000-AddThemeToUsers';
 import { CreateAccountLinks1795996000000 } from './1795996000000-CreateAccountLinks';
+import { AddTeamVisibility1796000000000 } from './1796000000000-AddTeamVisibility';
 
 export const sqliteMigrations = [
   CreateFoundationTables1795901079716,
@@ -29,4 +30,5 @@ export const sqliteMigrations = [
   RetokeniseSearchIndex1795992100000,
   AddThemeToUsers1795995000000,
   CreateAccountLinks1795996000000,
+  AddTeamVisibility1796000000000,
 ];

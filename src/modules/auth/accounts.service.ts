@@ -78,6 +78,11 @@ export class Accounts {
     return this.users.findByEmail(normalizeEmail(email));
   }
 
+  /** The display names of these accounts, by id (a deleted account has none): who wrote a note or a version. */
+  displayNames(ids: Iterable<string | null>): Promise<Map<string, string>> {
+    return this.users.displayNames([...new Set([...ids].filter((id): id is string => !!id))]);
+  }
+
   list(): Promise<User[]> {
     return this.users.list();
   }

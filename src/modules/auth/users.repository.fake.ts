@@ -26,6 +26,10 @@ export class FakeUsersRepository implements Pick<UsersRepository, keyof UsersRep
     return user;
   }
 
+  async displayNames(ids: string[]): Promise<Map<string, string>> {
+    return new Map(ids.flatMap((id) => (this.rows.has(id) ? [[id, this.rows.get(id)!.displayName] as [string, string]] : [])));
+  }
+
   async findById(id: string): Promise<User | null> {
     const user = this.rows.get(id);
     return user ? { ...user } : null;

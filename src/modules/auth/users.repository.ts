@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@kiroku/persistence';
+import { In } from 'typeorm';
 import { Role, User } from './user.entity';
 
 /** What an account change may write. */
@@ -17,6 +18,13 @@ export class UsersRepository {
   /** By the email as stored (normalised). */
   findByEmail(email: string): Promise<User | null> {
     return this.db.manager.findOneBy(User, { email });
+  }
+
+  /** The display names of these accounts (those that still exist), by id. */
+  async displayNames(ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.manager.find(User, { select: { id: true, displayName: true }, where: { id: In(ids) } });
+    return new Map(rows.map((u) => [u.id, u.displayName]));
   }
 
   /** Every account, oldest first. */

@@ -33,13 +33,17 @@ export const NOTES_ZIP_LIMITS = {
 /** Notes read from one batch of ids at a time, so an export holds one batch in memory. */
 const EXPORT_BATCH = 200;
 
-/** A Markdown file: YAML front matter (title, tags, visibility, dates) and the body, exactly as stored. */
+/**
+ * A Markdown file: YAML front matter (title, tags, visibility, editableByTeam when true, dates) and the body,
+ * exactly as stored.
+ */
 export function toMarkdown(note: NoteView): string {
   const front = YAML.stringify(
     {
       title: note.title,
       tags: note.tags,
       visibility: note.visibility,
+      ...(note.editableByTeam ? { editableByTeam: true } : {}),
       created: note.createdAt.toISOString(),
       updated: note.updatedAt.toISOString(),
     },
@@ -201,13 +205,22 @@ export function parseMarkdown(name: string, text: string, now: Date): ImportedNo
   if (rawTags === null) return { problem: `${name}: tags must be a list` };
   const tags = [...new Set(rawTags.map((t) => normalizeTag(String(t))).filter(Boolean))];
   const visibility = meta.visibility ?? 'private';
-  const dto = plainToInstance(CreateNoteDto, { title, body: body.replace(/\r\n/g, '\n'), tags, visibility });
+  const editableByTeam = meta.editableByTeam ?? false;
+  const dto = plainToInstance(CreateNoteDto, { title, body: body.replace(/\r\n/g, '\n'), tags, visibility, editableByTeam });
   const problems = fieldProblems(validateSync(dto, { whitelist: true }));
   if (problems.length) return { problem: `${name}: ${problems[0].field} ${problems[0].message}` };
   const createdAt = date(meta.created ?? meta.date, now);
   const updatedAt = date(meta.updated, createdAt ?? now);
   if (!createdAt || !updatedAt) return { problem: `${name}: created and updated must be dates such as 2026-11-29T10:00:00Z` };
-  return { title: dto.title, body: dto.body, tags: dto.tags ?? [], visibility: dto.visibility ?? 'private', createdAt, updatedAt };
+  return {
+    title: dto.title,
+    body: dto.body,
+    tags: dto.tags ?? [],
+    visibility: dto.visibility ?? 'private',
+    editableByTeam: dto.editableByTeam ?? false,
+    createdAt,
+    updatedAt,
+  };
 }
 
 function date(value: unknown, fallback: Date): Date | null {

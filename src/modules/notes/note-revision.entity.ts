@@ -1,8 +1,8 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { InstantColumn } from '@kiroku/persistence';
-import { Note, type Visibility } from './note.entity';
+import { booleanColumn, Note, type Visibility } from './note.entity';
 
-/** A note as it was at one of its versions, kept when a later write changed its title, body, tags or visibility. */
+/** A note as it was at one of its versions, kept when a later write changed its title, body, tags, visibility or team editing. */
 @Entity({ name: 'note_revisions' })
 export class NoteRevision {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_note_revisions' })
@@ -28,6 +28,9 @@ export class NoteRevision {
 
   @Column({ type: 'varchar', length: 16 })
   visibility!: Visibility;
+
+  @Column({ type: 'boolean', default: false, transformer: booleanColumn })
+  editableByTeam!: boolean;
 
   /** Who wrote this version; null when unknown. */
   @Column({ type: 'varchar', length: 36, nullable: true })

@@ -42,8 +42,14 @@ export const NoteRules = {
       Matches(TAG_PATTERN, tag),
     );
   },
-  visibility: (message?: string) => rules(IsOptional(), IsIn(VISIBILITIES, { message: message ?? 'must be private or public' })),
+  visibility: (message?: string) => rules(IsOptional(), IsIn(VISIBILITIES, { message: message ?? 'must be private, team or public' })),
+  editableByTeam: () => rules(IsOptional(), IsBoolean({ message: 'must be true or false' })),
 };
+
+const VISIBILITY_DESCRIPTION =
+  "private: the owner only; team: every signed-in member (enabled accounts), listed with scope=team; public: anyone with the link. Only the note's owner changes it (403 from anyone else)";
+const EDITABLE_DESCRIPTION =
+  "with visibility team, members may edit the title, body and tags too (each save a new version, with If-Match as the owner's). Only the note's owner changes it (403 from anyone else)";
 
 export class CreateNoteDto {
   @ApiProperty({ minLength: 1, maxLength: 200, description: '1 to 200 characters, no control characters (see Refused text)' })
@@ -59,9 +65,13 @@ export class CreateNoteDto {
   @NoteRules.tags()
   tags?: string[];
 
-  @ApiPropertyOptional({ enum: VISIBILITIES, default: 'private' })
+  @ApiPropertyOptional({ enum: VISIBILITIES, default: 'private', description: VISIBILITY_DESCRIPTION })
   @NoteRules.visibility()
   visibility?: Visibility;
+
+  @ApiPropertyOptional({ default: false, description: EDITABLE_DESCRIPTION })
+  @NoteRules.editableByTeam()
+  editableByTeam?: boolean;
 }
 
 export class UpdateNoteDto {
@@ -80,11 +90,17 @@ export class UpdateNoteDto {
   @NoteRules.tags()
   tags?: string[];
 
-  @ApiPropertyOptional({ enum: VISIBILITIES })
+  @ApiPropertyOptional({ enum: VISIBILITIES, description: VISIBILITY_DESCRIPTION })
   @NoteRules.visibility()
   visibility?: Visibility;
 
-  @ApiPropertyOptional({ description: 'pinned notes come first in the list; pinning alone changes neither updatedAt nor the content' })
+  @ApiPropertyOptional({ description: EDITABLE_DESCRIPTION })
+  @NoteRules.editableByTeam()
+  editableByTeam?: boolean;
+
+  @ApiPropertyOptional({
+    description: "pinned notes come first in the list; pinning alone changes neither updatedAt nor the content. The owner's arrangement: 403 from anyone else",
+  })
   @IsOptional()
   @IsBoolean({ message: 'must be true or false' })
   pinned?: boolean;
@@ -95,8 +111,12 @@ export class NoteDto {
   @ApiProperty() title!: string;
   @ApiProperty() body!: string;
   @ApiProperty({ type: [String] }) tags!: string[];
-  @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
-  @ApiProperty({ description: 'shown first in the list' }) pinned!: boolean;
+  @ApiProperty({ enum: VISIBILITIES, description: 'private: the owner only; team: every signed-in member; public: anyone with the link' })
+  visibility!: Visibility;
+  @ApiProperty({ description: 'with visibility team: members may edit it too' }) editableByTeam!: boolean;
+  @ApiProperty({ format: 'uuid', description: "the note's owner (its author): the caller, or another member for a team or public note" }) ownerId!: string;
+  @ApiProperty({ type: String, nullable: true, description: "the owner's display name; null when unknown" }) ownerName!: string | null;
+  @ApiProperty({ description: "shown first in the owner's list" }) pinned!: boolean;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ minimum: 1, description: 'raised by every write; also the ETag ("v<version>") that If-Match takes' }) version!: number;
@@ -112,8 +132,12 @@ export class RevisionSummaryDto {
   @ApiProperty({ description: "true for the note's current version (first on the first page)" }) current!: boolean;
   @ApiProperty() title!: string;
   @ApiProperty({ type: [String] }) tags!: string[];
-  @ApiProperty({ enum: VISIBILITIES }) visibility!: Visibility;
-  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'who wrote this version; null when unknown' }) authorId!: string | null;
+  @ApiProperty({ enum: VISIBILITIES, description: 'who could read this version: private, team or public' }) visibility!: Visibility;
+  @ApiProperty({ description: 'whether members could edit this version (with visibility team)' }) editableByTeam!: boolean;
+  @ApiProperty({ type: String, nullable: true, format: 'uuid', description: 'who wrote this version (the owner or a member); null when unknown' }) authorId!:
+    string | null;
+  @ApiProperty({ type: String, nullable: true, description: "the author's display name; null when unknown (an account deleted since)" }) authorName!:
+    string | null;
   @ApiProperty({ format: 'date-time', description: 'when this version was written' }) savedAt!: string;
 }
 

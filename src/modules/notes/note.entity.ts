@@ -2,14 +2,20 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 import { InstantColumn } from '@kiroku/persistence';
 import { User } from '../auth';
 
-export type Visibility = 'private' | 'public';
-export const VISIBILITIES: Visibility[] = ['private', 'public'];
+/** private: the owner only; team: every signed-in member (an enabled account); public: anyone with the link. */
+export type Visibility = 'private' | 'team' | 'public';
+export const VISIBILITIES: Visibility[] = ['private', 'team', 'public'];
+
+/** A boolean column as both engines give it back (SQLite: 0 or 1). */
+export const booleanColumn = { to: (v: boolean) => v, from: (v: unknown) => v === true || v === 1 || v === '1' };
 
 @Entity({ name: 'notes' })
 @Index('idx_notes_owner_created', ['ownerId', 'createdAt', 'id'])
 @Index('idx_notes_owner_pinned_updated', ['ownerId', 'pinned', 'updatedAt', 'id'])
 @Index('idx_notes_owner_pinned_created', ['ownerId', 'pinned', 'createdAt', 'id'])
 @Index('idx_notes_deleted_at', ['deletedAt'])
+@Index('idx_notes_visibility_updated', ['visibility', 'updatedAt', 'id'])
+@Index('idx_notes_visibility_created', ['visibility', 'createdAt', 'id'])
 export class Note {
   @PrimaryColumn({ type: 'varchar', length: 36, primaryKeyConstraintName: 'pk_notes' })
   id!: string;
@@ -30,6 +36,10 @@ export class Note {
   @Column({ type: 'varchar', length: 16, default: 'private' })
   visibility!: Visibility;
 
+  /** With visibility team: every member may edit it too (a versioned save, as the owner's). Only the owner changes this. */
+  @Column({ type: 'boolean', default: false, transformer: booleanColumn })
+  editableByTeam!: boolean;
+
   @InstantColumn()
   createdAt!: Date;
 
@@ -45,7 +55,7 @@ export class Note {
   updatedBy!: string | null;
 
   /** Shown before the others in the list. An arrangement, not content: pinning changes neither updatedAt nor the search entry. */
-  @Column({ type: 'boolean', default: false, transformer: { to: (v: boolean) => v, from: (v: unknown) => v === true || v === 1 || v === '1' } })
+  @Column({ type: 'boolean', default: false, transformer: booleanColumn })
   pinned!: boolean;
 
   /** In the trash since; purged 30 days later. */

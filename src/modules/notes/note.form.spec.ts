@@ -19,6 +19,7 @@ describe('NoteForm', () => {
       body: 'a\nb',
       tags: ['review', 'weekly'],
       visibility: 'private',
+      editableByTeam: false,
     });
   });
 

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { Matches } from 'class-validator';
+import { IsBoolean, Matches } from 'class-validator';
 import { NoteRules } from './note.dto';
 import type { Visibility } from './note.entity';
 import type { NoteInput } from './notes.service';
@@ -29,6 +29,11 @@ export class NoteForm implements NoteInput {
   @Transform(({ value }: { value: string }) => value || 'private')
   @NoteRules.visibility('note.invalid.visibility')
   visibility!: Visibility;
+
+  /** The checkbox "Members can edit": sent as 1 when ticked, absent otherwise. */
+  @Transform(({ value }: { value: string }) => value === '1')
+  @IsBoolean({ message: 'form.errors' })
+  editableByTeam!: boolean;
 }
 
 /** The edit form: the note's fields and the version the page was opened at (empty from a page older than versions). */

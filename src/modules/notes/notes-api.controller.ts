@@ -2,7 +2,7 @@ import { applyDecorators, Body, Controller, Delete, Get, Headers, HttpCode, Para
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import type { Request, Response } from 'express';
-import { authOf } from '../auth';
+import { Accounts, authOf } from '../auth';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -20,7 +20,8 @@ import {
 import { LIST_ORDERS, type ListOrder, SEARCH_SORTS, type SearchSort } from './cursor';
 import { etagOf, ifMatchVersions } from './etag';
 import { CreateNoteDto, NoteDto, NoteListDto, RevisionDto, RevisionListDto, RevisionSummaryDto, StaleNoteProblemDto, UpdateNoteDto } from './note.dto';
-import { BadCursor, NotesService, NoteView, RevisionView, StaleNote, type ExpectedVersions } from './notes.service';
+import { BadCursor, NoteForbidden, NotesService, NoteView, RevisionView, StaleNote, type ExpectedVersions } from './notes.service';
+import { SCOPES, type Scope } from './search/search-index';
 import { normalizeTag, TAG_PATTERN, TAG_RULE } from './tag';
 import { apiValidationPipe } from './validation';
 
@@ -78,6 +79,16 @@ export class ListNotesQuery {
   @IsIn(LIST_ORDERS, { message: 'must be updated or created' })
   order?: ListOrder;
 
+  @ApiPropertyOptional({
+    enum: SCOPES,
+    default: 'mine',
+    description:
+      "whose notes, in the list and in search alike: mine = the caller's own (any visibility); team = every team note (the caller's and other members'); all = both",
+  })
+  @IsOptional()
+  @IsIn(SCOPES, { message: 'must be mine, team or all' })
+  scope?: Scope;
+
   @ApiPropertyOptional({ maxLength: 32, example: '会議', description: 'only notes with this tag (normalised as tags are stored: NFKC, lower-cased)' })
   @IsOptional()
   @IsString()
@@ -86,13 +97,16 @@ export class ListNotesQuery {
   tag?: string;
 }
 
-export function toDto(note: NoteView): NoteDto {
+export function toDto(note: NoteView, names: Map<string, string> = new Map()): NoteDto {
   return {
     id: note.id,
     title: note.title,
     body: note.body,
     tags: note.tags,
     visibility: note.visibility,
+    editableByTeam: note.editableByTeam,
+    ownerId: note.ownerId,
+    ownerName: names.get(note.ownerId) ?? null,
     pinned: note.pinned,
     createdAt: note.createdAt.toISOString(),
     updatedAt: note.updatedAt.toISOString(),
@@ -100,14 +114,16 @@ export function toDto(note: NoteView): NoteDto {
   };
 }
 
-function toRevisionSummary(revision: RevisionView & { current: boolean }): RevisionSummaryDto {
+function toRevisionSummary(revision: RevisionView & { current: boolean }, names: Map<string, string>): RevisionSummaryDto {
   return {
     version: revision.version,
     current: revision.current,
     title: revision.title,
     tags: revision.tags,
     visibility: revision.visibility,
+    editableByTeam: revision.editableByTeam,
     authorId: revision.authorId,
+    authorName: (revision.authorId && names.get(revision.authorId)) ?? null,
     savedAt: revision.savedAt.toISOString(),
   };
 }
@@ -147,12 +163,20 @@ function stale(error: StaleNote): ProblemException {
   );
 }
 
-/** Runs a write; a StaleNote becomes the 412. */
+/** The 403 of a change only the note's owner (or, for the note as a whole, an editor) may make: naming the field when there is one. */
+function forbidden(error: NoteForbidden): ProblemException {
+  return error.field
+    ? new ProblemException(403, `Only the note's owner changes ${error.field}.`, [{ field: error.field, message: "only the note's owner changes it" }])
+    : new ProblemException(403, 'You may read this note but not change it: only its owner, or members when the owner lets the team edit it, change it.');
+}
+
+/** Runs a write; a StaleNote becomes the 412, a NoteForbidden the 403. */
 async function unlessStale<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
     if (error instanceof StaleNote) throw stale(error);
+    if (error instanceof NoteForbidden) throw forbidden(error);
     throw error;
   }
 }
@@ -179,13 +203,31 @@ const notFound = () => new ProblemException(404, 'There is no such note.');
 @SignedIn()
 @UsePipes(apiValidationPipe)
 export class NotesApiController {
-  constructor(private readonly notes: NotesService) {}
+  constructor(
+    private readonly notes: NotesService,
+    private readonly accounts: Accounts,
+  ) {}
+
+  /** The DTOs of notes, each with its owner's name (the caller's is known; others' are read, one statement for the page). */
+  private async dtos(req: Request, notes: NoteView[]): Promise<NoteDto[]> {
+    const me = authOf(req).user!;
+    const others = notes.filter((n) => n.ownerId !== me.id).map((n) => n.ownerId);
+    const names = others.length ? await this.accounts.displayNames(others) : new Map<string, string>();
+    names.set(me.id, me.displayName);
+    return notes.map((n) => toDto(n, names));
+  }
+
+  /** The note's DTO with its owner's name, its version's ETag set on the response. */
+  private async tagged(req: Request, res: Response, note: NoteView): Promise<NoteDto> {
+    res.setHeader('ETag', etagOf(note.version));
+    return (await this.dtos(req, [note]))[0];
+  }
 
   @Get()
   @ApiOkResponse({
     type: NoteListDto,
     description:
-      'own notes, pinned first, then last updated first (or last created first with order=created); with search words in q, the matches by relevance, or newest first with sort=newest',
+      "own notes (or with scope, the team's notes, or both), the caller's pinned ones first, then last updated first (or last created first with order=created); with search words in q, the matches by relevance, or newest first with sort=newest",
   })
   @ApiResponse({ status: 400, type: ProblemDto })
   async list(@Req() req: Request, @Query() query: ListNotesQuery): Promise<NoteListDto> {
@@ -197,8 +239,9 @@ export class NotesApiController {
         order: query.order,
         cursor: query.cursor,
         limit: query.limit ?? 20,
+        scope: query.scope,
       });
-      return { items: result.items.map(toDto), nextCursor: result.nextCursor };
+      return { items: await this.dtos(req, result.items), nextCursor: result.nextCursor };
     } catch (error) {
       if (error instanceof BadCursor) throw badCursor();
       throw error;
@@ -215,17 +258,18 @@ export class NotesApiController {
       body: dto.body,
       tags: dto.tags ?? [],
       visibility: dto.visibility ?? 'private',
+      editableByTeam: dto.editableByTeam ?? false,
     });
-    return toDto(note);
+    return (await this.dtos(req, [note]))[0];
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: NoteDto, description: "an own note, or anyone's public note; its version's ETag in the ETag header" })
-  @ApiResponse({ status: 404, type: ProblemDto })
+  @ApiOkResponse({ type: NoteDto, description: "an own note, any member's team note, or anyone's public note; its version's ETag in the ETag header" })
+  @ApiResponse({ status: 404, type: ProblemDto, description: "no such note, or someone else's private note" })
   async get(@Req() req: Request, @Res({ passthrough: true }) res: Response, @Param('id') id: string): Promise<NoteDto> {
     const note = await this.notes.get(id, authOf(req).user!.id);
     if (!note) throw notFound();
-    return tagged(res, note);
+    return this.tagged(req, res, note);
   }
 
   @Patch(':id')
@@ -235,6 +279,12 @@ export class NotesApiController {
     description: 'the note as written (a new version), or as it was when the change changes nothing; `pinned` alone changes neither updatedAt nor the version',
   })
   @ApiResponse({ status: 400, type: ProblemDto })
+  @ApiResponse({
+    status: 403,
+    type: ProblemDto,
+    description:
+      'a team note the caller may read but not edit, or a field only the owner changes (visibility, editableByTeam, pinned; named in errors): nothing was written',
+  })
   @ApiResponse({ status: 404, type: ProblemDto })
   @ApiResponse({ status: 412, type: StaleNoteProblemDto, description: 'the note is no longer at the If-Match version: nothing was written' })
   async update(
@@ -246,9 +296,9 @@ export class NotesApiController {
   ): Promise<NoteDto> {
     const user = authOf(req).user!;
     const expected = expectedVersions(ifMatch);
-    const note = await unlessStale(() => this.notes.update(user.id, id, dto, { authorId: user.id, expected }));
+    const note = await unlessStale(() => this.notes.update(user.id, id, dto, { expected }));
     if (!note) throw notFound();
-    return tagged(res, note);
+    return this.tagged(req, res, note);
   }
 
   @Delete(':id')
@@ -256,6 +306,7 @@ export class NotesApiController {
   @ApiHeader(IF_MATCH)
   @ApiNoContentResponse({ description: 'moved to the trash (restorable for 30 days)' })
   @ApiResponse({ status: 400, type: ProblemDto })
+  @ApiResponse({ status: 403, type: ProblemDto, description: "someone else's team or public note: only its owner deletes it" })
   @ApiResponse({ status: 404, type: ProblemDto })
   @ApiResponse({ status: 412, type: StaleNoteProblemDto, description: 'the note is no longer at the If-Match version: it stays where it is' })
   async remove(@Req() req: Request, @Param('id') id: string, @Headers('if-match') ifMatch: string | undefined): Promise<void> {
@@ -264,29 +315,44 @@ export class NotesApiController {
   }
 
   @Get(':id/revisions')
-  @ApiOkResponse({ type: RevisionListDto, description: "an own note's versions, newest first: the current one, then those kept (NOTE_REVISIONS_KEEP)" })
+  @ApiOkResponse({
+    type: RevisionListDto,
+    description:
+      'the versions of a note the caller may edit (their own, or a team note the team may edit), newest first: the current one, then those kept (NOTE_REVISIONS_KEEP); each with who wrote it',
+  })
   @ApiResponse({ status: 400, type: ProblemDto })
+  @ApiResponse({ status: 403, type: ProblemDto, description: 'a team note the caller may read but not edit' })
   @ApiResponse({ status: 404, type: ProblemDto })
   async revisions(@Req() req: Request, @Param('id') id: string, @Query() query: ListRevisionsQuery): Promise<RevisionListDto> {
-    const page = await this.notes.history(authOf(req).user!.id, id, { before: query.cursor ? Number(query.cursor) : undefined, limit: query.limit ?? 20 });
+    const page = await unlessStale(() =>
+      this.notes.history(authOf(req).user!.id, id, { before: query.cursor ? Number(query.cursor) : undefined, limit: query.limit ?? 20 }),
+    );
     if (!page) throw notFound();
-    return { items: page.items.map(toRevisionSummary), nextCursor: page.nextBefore === null ? null : String(page.nextBefore) };
+    const names = await this.accounts.displayNames(page.items.map((r) => r.authorId));
+    return { items: page.items.map((r) => toRevisionSummary(r, names)), nextCursor: page.nextBefore === null ? null : String(page.nextBefore) };
   }
 
   @Get(':id/revisions/:version')
-  @ApiOkResponse({ type: RevisionDto, description: 'one version of an own note, with its body' })
+  @ApiOkResponse({ type: RevisionDto, description: 'one version of a note the caller may edit, with its body' })
+  @ApiResponse({ status: 403, type: ProblemDto, description: 'a team note the caller may read but not edit' })
   @ApiResponse({ status: 404, type: ProblemDto })
   async revision(@Req() req: Request, @Param('id') id: string, @Param('version') version: string): Promise<RevisionDto> {
-    const found = await this.notes.revision(authOf(req).user!.id, id, versionNumber(version));
+    const found = await unlessStale(() => this.notes.revision(authOf(req).user!.id, id, versionNumber(version)));
     if (!found) throw noRevision();
-    return { ...toRevisionSummary({ ...found.revision, current: found.next === null }), body: found.revision.body };
+    const names = await this.accounts.displayNames([found.revision.authorId]);
+    return { ...toRevisionSummary({ ...found.revision, current: found.next === null }, names), body: found.revision.body };
   }
 
   @Post(':id/revisions/:version/restore')
   @HttpCode(200)
   @ApiHeader(IF_MATCH)
-  @ApiOkResponse({ type: NoteDto, description: "the note with that version's title, body, tags and visibility: a new version (the one it replaces is kept)" })
+  @ApiOkResponse({
+    type: NoteDto,
+    description:
+      "the note with that version's title, body and tags (and, restored by its owner, its visibility and editableByTeam): a new version (the one it replaces is kept)",
+  })
   @ApiResponse({ status: 400, type: ProblemDto })
+  @ApiResponse({ status: 403, type: ProblemDto, description: 'a team note the caller may read but not edit' })
   @ApiResponse({ status: 404, type: ProblemDto })
   @ApiResponse({ status: 412, type: StaleNoteProblemDto })
   async restoreRevision(
@@ -298,16 +364,10 @@ export class NotesApiController {
   ): Promise<NoteDto> {
     const user = authOf(req).user!;
     const expected = expectedVersions(ifMatch);
-    const note = await unlessStale(() => this.notes.restoreRevision(user.id, id, versionNumber(version), { authorId: user.id, expected }));
+    const note = await unlessStale(() => this.notes.restoreRevision(user.id, id, versionNumber(version), { expected }));
     if (!note) throw noRevision();
-    return tagged(res, note);
+    return this.tagged(req, res, note);
   }
-}
-
-/** The note's DTO, its version's ETag set on the response. */
-function tagged(res: Response, note: NoteView): NoteDto {
-  res.setHeader('ETag', etagOf(note.version));
-  return toDto(note);
 }
 
 /** A version as the path gives it; anything else finds nothing. */

@@ -1,7 +1,20 @@
-import { Body, Controller, Get, Header, HttpCode, NotFoundException, Param, PayloadTooLargeException, Post, Query, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  Header,
+  HttpCode,
+  NotFoundException,
+  Param,
+  PayloadTooLargeException,
+  Post,
+  Query,
+  Req,
+} from '@nestjs/common';
 import { AppConfig } from '@kiroku/config';
 import type { Request } from 'express';
-import { authOf, Cookies } from '../auth';
+import { Accounts, authOf, Cookies } from '../auth';
 import {
   confirmationPage,
   confirmed,
@@ -24,7 +37,7 @@ import type { ListOrder, SearchSort } from './cursor';
 import { NOTE_BODY_MAX } from './note.dto';
 import { NoteEditForm, NoteForm } from './note.form';
 import { diffNotes } from './revision-diff';
-import { NotesService, BadCursor, NoteView, StaleNote, type NoteInput } from './notes.service';
+import { NotesService, BadCursor, mayEdit, NoteForbidden, NoteView, StaleNote, type NoteInput, type Scope } from './notes.service';
 import { tagOrNull } from './tag';
 
 const PAGE_SIZE = 20;
@@ -44,6 +57,7 @@ export class NotesController {
     private readonly notes: NotesService,
     private readonly cookies: Cookies,
     private readonly app: AppConfig,
+    private readonly accounts: Accounts,
     rescues: FormRescues,
   ) {
     // The note forms (new and edit) come back with what was sent when refused before routing: a stale token, an
@@ -61,8 +75,12 @@ export class NotesController {
     @Query('sort') sort?: string,
     @Query('order') listOrder?: string,
     @Query('cursor') cursor?: string,
+    @Query('scope') scopeParam?: string,
   ): Promise<Page> {
     const user = authOf(req).user!;
+    // Whose notes: one's own (the default), the team's, or both; anything else is one's own.
+    const scope: Scope = scopeParam === 'team' || scopeParam === 'all' ? scopeParam : 'mine';
+    const scoped: Record<string, string> = scope !== 'mine' ? { scope } : {};
     const query = typeof q === 'string' ? q.slice(0, 500) : '';
     const tagFilter = tagOrNull(tag) ?? undefined;
     // A page forgives what the API refuses: an unknown order is the default one.
@@ -78,6 +96,7 @@ export class NotesController {
         cursor: typeof cursor === 'string' ? cursor : undefined,
         limit: PAGE_SIZE,
         snippets: true,
+        scope,
       });
     } catch (error) {
       if (error instanceof BadCursor) throw new NotFoundException();
@@ -89,21 +108,37 @@ export class NotesController {
           ...(tagFilter ? { tag: tagFilter } : {}),
           ...(query && order !== 'relevance' ? { sort: order } : {}),
           ...(arranged !== 'updated' ? { order: arranged } : {}),
+          ...scoped,
           cursor: result.nextCursor,
         })}`
       : null;
+    // Each a link that keeps the search, the tag and the order.
+    const scopes = (['mine', 'team', 'all'] as const).map((s) => ({
+      scope: s,
+      href: `/notes?${new URLSearchParams({
+        ...(query ? { q: query } : {}),
+        ...(tagFilter ? { tag: tagFilter } : {}),
+        ...(query && order !== 'relevance' ? { sort: order } : {}),
+        ...(arranged !== 'updated' ? { order: arranged } : {}),
+        ...(s !== 'mine' ? { scope: s } : {}),
+      })}`.replace(/\?$/, ''),
+      current: s === scope,
+    }));
+    const names = await this.accounts.displayNames(result.items.filter((n) => n.ownerId !== user.id).map((n) => n.ownerId));
     return new Page('notes/index', {
       title: 'notes.title',
       width: 'wide',
-      notes: result.items,
+      notes: result.items.map((n) => ({ ...n, author: n.ownerId === user.id ? null : (names.get(n.ownerId) ?? '') })),
       q: query,
+      scope,
+      scopes,
       tag: tagFilter ?? '',
       sort: order,
       order: arranged,
       // The list's order choice, each a link that keeps the tag filter.
       orders: (['updated', 'created'] as const).map((o) => ({
         order: o,
-        href: `/notes?${new URLSearchParams({ ...(tagFilter ? { tag: tagFilter } : {}), order: o })}`,
+        href: `/notes?${new URLSearchParams({ ...(tagFilter ? { tag: tagFilter } : {}), order: o, ...scoped })}`,
         current: o === arranged,
       })),
       next,
@@ -122,7 +157,7 @@ export class NotesController {
   @Get('new')
   @SignedIn()
   newNote(): Page {
-    return this.newNoteForm({ values: { visibility: 'private', title: '', body: '', tags: '' }, errors: {} });
+    return this.newNoteForm({ values: { visibility: 'private', editableByTeam: '', title: '', body: '', tags: '' }, errors: {} });
   }
 
   @Post()
@@ -144,6 +179,7 @@ export class NotesController {
       refusal,
       draftKey: 'new',
       tokenFrom: '/notes/new',
+      owner: true,
     });
   }
 
@@ -229,20 +265,35 @@ export class NotesController {
     return renderMarkdown(source);
   }
 
-  /** Own notes, and anyone's public note (read-only, no sign-in needed). Private and not yours: 404. */
+  /**
+   * Own notes, a team note for any signed-in member, and anyone's public note (read-only, no sign-in needed).
+   * Private and not yours: 404. Signed out, every note that is not public is the same 404 (a team note's
+   * existence is not told), with a way to sign in that comes back here.
+   */
   @Get(':id')
   @Public()
   async show(@Req() req: Request, @Param('id') id: string): Promise<Page> {
     const viewer = authOf(req).user;
     const note = await this.notes.get(id, viewer?.id ?? null);
+    if (!note && !viewer && isId(id)) {
+      return new Page(
+        'error',
+        { title: 'error.404.title', status: 404, page: '404', signIn: `/login?${new URLSearchParams({ next: `/notes/${id}` })}` },
+        { status: 404 },
+      );
+    }
     if (!note) throw new NotFoundException();
     const owner = note.ownerId === viewer?.id;
+    // The author's name is for members: a public note's anonymous readers are not told who wrote it.
+    const author = owner || !viewer ? null : ((await this.accounts.displayNames([note.ownerId])).get(note.ownerId) ?? '');
     return new Page('notes/show', {
       title: null,
       pageTitle: note.title,
       width: 'medium',
       note,
       owner,
+      author,
+      editor: mayEdit(note, viewer?.id ?? null),
       shareUrl: note.visibility === 'public' ? `${this.app.publicUrl.replace(/\/$/, '')}/notes/${note.id}` : null,
     });
   }
@@ -250,8 +301,8 @@ export class NotesController {
   @Get(':id/edit')
   @SignedIn()
   async edit(@Req() req: Request, @Param('id') id: string): Promise<Page> {
-    const note = await this.own(req, id);
-    return this.editPage(id, { values: storedValues(note), errors: {} }, undefined, note);
+    const note = await this.editable(req, id);
+    return this.editPage(id, { values: storedValues(note), errors: {} }, undefined, note, undefined, authOf(req).user!.id);
   }
 
   /**
@@ -264,22 +315,43 @@ export class NotesController {
   @FormView<NotesController>('editForm')
   async update(@Req() req: Request, @Param('id') id: string, @Form() form: NoteEditForm): Promise<RedirectTo | Page> {
     const user = authOf(req).user!;
-    const { version, ...input } = form;
+    const { version, visibility, editableByTeam, ...content } = form;
+    const note = await this.editable(req, id);
+    const owner = note.ownerId === user.id;
+    // A member's form has no visibility or team-editing fields; sending them anyway is refused, as the API does.
+    if (!owner && ['visibility', 'editableByTeam'].some((f) => Object.hasOwn(req.body as object, f))) throw new ForbiddenException();
+    const input: Partial<NoteInput> = owner ? { ...content, visibility, editableByTeam } : content;
     try {
-      const note = await this.notes.update(user.id, id, input, { authorId: user.id, expected: version ? [Number(version)] : null });
-      if (!note) throw new NotFoundException();
+      const saved = await this.notes.update(user.id, id, input, { expected: version ? [Number(version)] : null });
+      if (!saved) throw new NotFoundException();
     } catch (error) {
-      if (error instanceof StaleNote) return this.conflictPage(error.current, input);
+      if (error instanceof StaleNote) return this.conflictPage(error.current, input, user.id);
+      if (error instanceof NoteForbidden) throw new ForbiddenException();
       throw error;
     }
     return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.noteSaved')] });
   }
 
   /** The edit form again with the person's text, against the note as it is now. */
-  private conflictPage(current: NoteView, mine: NoteInput): Page {
-    const values = { title: mine.title, body: mine.body, tags: mine.tags.join(', '), visibility: mine.visibility, version: String(current.version) };
+  private conflictPage(current: NoteView, sent: Partial<NoteInput>, viewerId: string): Page {
+    const mine = {
+      title: current.title,
+      body: current.body,
+      tags: current.tags,
+      visibility: current.visibility,
+      editableByTeam: current.editableByTeam,
+      ...sent,
+    };
+    const values = {
+      title: mine.title,
+      body: mine.body,
+      tags: mine.tags.join(', '),
+      visibility: mine.visibility,
+      editableByTeam: mine.editableByTeam ? '1' : '',
+      version: String(current.version),
+    };
     const conflict = { current, diff: diffNotes(current, { ...mine, tags: [...new Set(mine.tags)].sort() }) };
-    return this.editPage(current.id, { values, errors: {} }, undefined, current, conflict).with({ status: 409 });
+    return this.editPage(current.id, { values, errors: {} }, undefined, current, conflict, viewerId).with({ status: 409 });
   }
 
   /**
@@ -290,14 +362,14 @@ export class NotesController {
   @SignedIn()
   async toggleTask(@Req() req: Request, @Param('id') id: string, @Param('n') n: string, @Body('version') version?: string): Promise<RedirectTo> {
     const user = authOf(req).user!;
-    const note = await this.own(req, id);
+    const note = await this.editable(req, id);
     const expected = typeof version === 'string' && /^[1-9][0-9]{0,9}$/.test(version) ? Number(version) : NaN;
     const stale = new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.taskStale')] });
     if (expected !== note.version) return stale;
     const body = /^(0|[1-9][0-9]{0,5})$/.test(n) ? toggleTask(note.body, Number(n)) : null;
     if (body === null) throw new NotFoundException();
     try {
-      await this.notes.update(user.id, id, { body }, { authorId: user.id, expected: [expected] });
+      await this.notes.update(user.id, id, { body }, { expected: [expected] });
     } catch (error) {
       if (error instanceof StaleNote) return stale;
       throw error;
@@ -309,14 +381,15 @@ export class NotesController {
   @Get(':id/history')
   @SignedIn()
   async history(@Req() req: Request, @Param('id') id: string, @Query('before') before?: string): Promise<Page> {
-    const note = await this.own(req, id);
+    const note = await this.editable(req, id);
     const from = typeof before === 'string' && /^[1-9][0-9]{0,9}$/.test(before) ? Number(before) : undefined;
     const page = (await this.notes.history(authOf(req).user!.id, id, { before: from, limit: PAGE_SIZE }))!;
+    const names = await this.accounts.displayNames(page.items.map((v) => v.authorId));
     return new Page('notes/history', {
       title: 'history.title',
       width: 'medium',
       note,
-      versions: page.items,
+      versions: page.items.map((v) => ({ ...v, authorName: (v.authorId && names.get(v.authorId)) ?? null })),
       viewerId: authOf(req).user!.id,
       next: page.nextBefore === null ? null : `/notes/${id}/history?before=${page.nextBefore}`,
     });
@@ -326,13 +399,14 @@ export class NotesController {
   @Get(':id/history/:version')
   @SignedIn()
   async version(@Req() req: Request, @Param('id') id: string, @Param('version') version: string): Promise<Page> {
-    const found = /^[1-9][0-9]{0,9}$/.test(version) ? await this.notes.revision(authOf(req).user!.id, id, Number(version)) : null;
+    const found = /^[1-9][0-9]{0,9}$/.test(version) ? await forbiddenAs403(() => this.notes.revision(authOf(req).user!.id, id, Number(version))) : null;
     if (!found) throw new NotFoundException();
+    const names = await this.accounts.displayNames([found.revision.authorId]);
     return new Page('notes/version', {
       title: 'history.version',
       width: 'medium',
       note: found.note,
-      revision: found.revision,
+      revision: { ...found.revision, authorName: (found.revision.authorId && names.get(found.revision.authorId)) ?? null },
       next: found.next,
       diff: found.next ? diffNotes(found.revision, found.next) : null,
       viewerId: authOf(req).user!.id,
@@ -344,21 +418,21 @@ export class NotesController {
   async restoreVersion(@Req() req: Request, @Param('id') id: string, @Param('version') version: string): Promise<RedirectTo> {
     const user = authOf(req).user!;
     const number = /^[1-9][0-9]{0,9}$/.test(version) ? Number(version) : NaN;
-    const note = await this.notes.restoreRevision(user.id, id, number, { authorId: user.id });
+    const note = await forbiddenAs403(() => this.notes.restoreRevision(user.id, id, number, {}));
     if (!note) throw new NotFoundException();
     return new RedirectTo(`/notes/${id}`, { cookies: [this.cookies.setFlash('flash.versionRestored')] });
   }
 
   /** A note's form again, as sent with what is wrong; someone else's note (or none) is a 404 whatever was sent. */
   async editForm(form: FormState, req: Request): Promise<Page> {
-    const note = await this.own(req, req.params.id as string);
-    return this.editPage(note.id, form, undefined, note);
+    const note = await this.editable(req, req.params.id as string);
+    return this.editPage(note.id, form, undefined, note, undefined, authOf(req).user!.id);
   }
 
   @Post(':id/delete')
   @SignedIn()
   async remove(@Req() req: Request, @Param('id') id: string): Promise<RedirectTo> {
-    if (!(await this.notes.trash(authOf(req).user!.id, id))) throw new NotFoundException();
+    if (!(await forbiddenAs403(() => this.notes.trash(authOf(req).user!.id, id)))) throw new NotFoundException();
     return new RedirectTo('/notes', { cookies: [this.cookies.setFlash('flash.noteTrashed')] });
   }
 
@@ -389,18 +463,23 @@ export class NotesController {
     return note;
   }
 
-  private async own(req: Request, id: string): Promise<NoteView> {
-    const note = await this.notes.own(authOf(req).user!.id, id);
+  /** A note the signed-in reader may edit: 404 when they may not read it, 403 when they may read but not edit it. */
+  private async editable(req: Request, id: string): Promise<NoteView> {
+    const note = await forbiddenAs403(() => this.notes.editable(id, authOf(req).user!.id));
     if (!note) throw new NotFoundException();
     return note;
   }
 
-  /** A note's form; `note` is the stored note, when the reader may see it. */
-  private editPage(id: string, { values, errors }: FormState, refusal?: FormRefusal, note?: NoteView, conflict?: Conflict): Page {
+  /**
+   * A note's form; `note` is the stored note, when the reader may see it. Only its owner (`viewerId`) is
+   * offered the visibility and team-editing fields; without a note (a new one, or signed out) they are offered.
+   */
+  private editPage(id: string, { values, errors }: FormState, refusal?: FormRefusal, note?: NoteView, conflict?: Conflict, viewerId?: string): Page {
     return new Page('notes/edit', {
       title: 'notes.edit',
       width: 'wide',
       note,
+      owner: !note || note.ownerId === viewerId,
       conflict,
       action: `/notes/${id}`,
       values,
@@ -427,9 +506,10 @@ export class NotesController {
       const form = { values: sent!, errors: {} };
       return id ? this.editPage(id, form, refusal) : this.newNoteForm(form, req, refusal);
     }
-    if (!id) return this.newNoteForm({ values: sent ?? { title: '', body: '', tags: '', visibility: 'private' }, errors: {} }, req, refusal);
-    const note = await this.own(req, id);
-    return this.editPage(id, { values: sent ?? storedValues(note), errors: {} }, refusal, note);
+    if (!id)
+      return this.newNoteForm({ values: sent ?? { title: '', body: '', tags: '', visibility: 'private', editableByTeam: '' }, errors: {} }, req, refusal);
+    const note = await this.editable(req, id);
+    return this.editPage(id, { values: sent ?? storedValues(note), errors: {} }, refusal, note, undefined, authOf(req).user!.id);
   }
 }
 
@@ -440,5 +520,22 @@ function counts(values: Record<string, string>): { title: number; body: number }
 
 /** A stored note as its form shows it. */
 function storedValues(note: NoteView): Record<string, string> {
-  return { title: note.title, body: note.body, tags: note.tags.join(', '), visibility: note.visibility, version: String(note.version) };
+  return {
+    title: note.title,
+    body: note.body,
+    tags: note.tags.join(', '),
+    visibility: note.visibility,
+    editableByTeam: note.editableByTeam ? '1' : '',
+    version: String(note.version),
+  };
+}
+
+/** Runs a read or a change; a NoteForbidden (the note is readable but not the reader's to change) becomes the 403 page. */
+async function forbiddenAs403<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof NoteForbidden) throw new ForbiddenException();
+    throw error;
+  }
 }

@@ -13,7 +13,7 @@ import {
   type RevisionView,
 } from './notes.repository';
 import type { ParsedQuery, SearchTerm } from './search/query';
-import type { IndexedNote, SearchKey, SearchPart } from './search/search-index';
+import type { IndexedNote, Reach, SearchKey, SearchPart } from './search/search-index';
 
 const newestFirst = (a: NoteView, b: NoteView) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 
@@ -42,9 +42,14 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
   /** Kept revisions, oldest first, per note. */
   readonly revisionRows = new Map<string, RevisionView[]>();
 
-  async revise(ownerId: string, id: string, expected: ExpectedVersions, change: (current: NoteView) => NoteRecord | null): Promise<Revised> {
+  async revise(
+    id: string,
+    expected: ExpectedVersions,
+    may: (current: NoteView) => boolean,
+    change: (current: NoteView) => NoteRecord | null,
+  ): Promise<Revised> {
     const row = this.rows.get(id);
-    if (!row || row.ownerId !== ownerId || row.deletedAt) return { outcome: 'missing' };
+    if (!row || row.deletedAt || !may(copy(row))) return { outcome: 'missing' };
     if (expected && !expected.includes(row.version)) return { outcome: 'stale', note: copy(row) };
     const next = change(copy(row));
     if (!next) return { outcome: 'unchanged', note: copy(row) };
@@ -57,6 +62,7 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
         body: row.body,
         tags: [...row.tags],
         visibility: row.visibility,
+        editableByTeam: row.editableByTeam,
         authorId: row.updatedBy,
         savedAt: row.updatedAt,
       });
@@ -148,7 +154,7 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
   }
 
   async searchPage(
-    ownerId: string,
+    reach: Reach,
     query: ParsedQuery,
     part: SearchPart,
     after: SearchKey | null,
@@ -156,7 +162,7 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
     const inHead = (n: NoteView) =>
       query.include.every((group) => group.some((t) => [n.title, n.tags.join(' ')].some((text) => text.toLowerCase().includes(t.raw.toLowerCase()))));
-    return this.live(ownerId)
+    return this.within(reach)
       .filter((n) => query.include.every((group) => group.some((t) => has(n, t))) && !query.exclude.some((t) => has(n, t)) && this.passesTags(n, query))
       .filter((n) => part === 'all' || inHead(n) === (part === 'head'))
       .filter((n) => !after || n.createdAt.getTime() < after.at || (n.createdAt.getTime() === after.at && n.id < after.id))
@@ -172,10 +178,11 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     return true;
   }
 
-  async page(ownerId: string, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+  async page(reach: Reach, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
     const at = (n: NoteView) => (order === 'updated' ? n.updatedAt : n.createdAt).getTime();
-    return this.live(ownerId)
-      .filter((n) => n.pinned === pinned && this.passesTags(n, query) && !query.exclude.some((t) => has(n, t)))
+    const pinnedByReader = (n: NoteView) => n.pinned && n.ownerId === reach.ownerId;
+    return this.within(reach)
+      .filter((n) => pinnedByReader(n) === pinned && this.passesTags(n, query) && !query.exclude.some((t) => has(n, t)))
       .filter((n) => !after || at(n) < after.at || (at(n) === after.at && n.id < after.id))
       .sort((a, b) => at(b) - at(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, limit + 1)
@@ -189,7 +196,25 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
       .filter((n) => greater(key(n), after))
       .sort((a, b) => (greater(key(a), key(b)) ? 1 : -1))
       .slice(0, batch)
-      .map((n) => ({ id: n.id, ownerId: n.ownerId, title: n.title, body: n.body, createdAt: n.createdAt, tags: [...n.tags], trashed: !!n.deletedAt }));
+      .map((n) => ({
+        id: n.id,
+        ownerId: n.ownerId,
+        title: n.title,
+        body: n.body,
+        createdAt: n.createdAt,
+        tags: [...n.tags],
+        team: n.visibility === 'team',
+        trashed: !!n.deletedAt,
+      }));
+  }
+
+  /** The notes outside the trash within the reach. */
+  private within({ ownerId, scope }: Reach): NoteView[] {
+    return [...this.rows.values()].filter(
+      (n) =>
+        !n.deletedAt &&
+        (scope === 'mine' ? n.ownerId === ownerId : scope === 'team' ? n.visibility === 'team' : n.ownerId === ownerId || n.visibility === 'team'),
+    );
   }
 
   private live(ownerId: string): NoteView[] {

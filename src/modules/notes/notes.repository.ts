@@ -7,7 +7,7 @@ import { NoteRevision } from './note-revision.entity';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
 import { ParsedQuery } from './search/query';
-import { IndexedNote, SearchIndex, SearchKey, SearchPart } from './search/search-index';
+import { IndexedNote, Reach, SearchIndex, SearchKey, SearchPart } from './search/search-index';
 
 /** A note as read: its row and its tag names. */
 export interface NoteView {
@@ -17,6 +17,8 @@ export interface NoteView {
   body: string;
   tags: string[];
   visibility: Visibility;
+  /** Members may edit it too while it is a team note. */
+  editableByTeam: boolean;
   pinned: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -38,6 +40,7 @@ export interface RevisionView {
   body: string;
   tags: string[];
   visibility: Visibility;
+  editableByTeam: boolean;
   authorId: string | null;
   savedAt: Date;
 }
@@ -56,9 +59,16 @@ export type ExpectedVersions = readonly number[] | null;
 /** A note's row in the search walk of a rebuild: owner by owner, each owner's oldest first. */
 export type IndexPosition = [ownerId: string, createdAt: number, id: string];
 
-/** Whether two states have the same content, all that a revision keeps: title, body, tags (as a set in order) and visibility. */
-export function sameContent(a: Pick<NoteView, 'title' | 'body' | 'tags' | 'visibility'>, b: Pick<NoteView, 'title' | 'body' | 'tags' | 'visibility'>): boolean {
-  return a.title === b.title && a.body === b.body && a.visibility === b.visibility && a.tags.join(' ') === b.tags.join(' ');
+type Content = Pick<NoteView, 'title' | 'body' | 'tags' | 'visibility' | 'editableByTeam'>;
+
+/**
+ * Whether two states have the same content, all that a revision keeps: title, body, tags (as a set in order),
+ * visibility and whether the team may edit it (who may read or change a note is part of its history).
+ */
+export function sameContent(a: Content, b: Content): boolean {
+  return (
+    a.title === b.title && a.body === b.body && a.visibility === b.visibility && a.editableByTeam === b.editableByTeam && a.tags.join(' ') === b.tags.join(' ')
+  );
 }
 
 function revisionView(r: NoteRevision): RevisionView {
@@ -69,12 +79,16 @@ function revisionView(r: NoteRevision): RevisionView {
     body: r.body,
     tags: splitTagNames(r.tagNames),
     visibility: r.visibility,
+    editableByTeam: r.editableByTeam,
     authorId: r.authorId,
     savedAt: r.savedAt,
   };
 }
 
-/** A list's order within its part (pinned or not), on the (owner_id, pinned, updated_at | created_at, id) indexes. */
+/**
+ * A list's order within its part (pinned or not), on the (owner_id, pinned, updated_at | created_at, id) indexes
+ * (and the team's on the (visibility, updated_at | created_at, id) ones).
+ */
 const LIST_COLUMNS: Record<ListOrder, { at: string; id: string }> = {
   updated: { at: 'n.updated_at', id: 'n.id' },
   created: { at: 'n.created_at', id: 'n.id' },
@@ -105,16 +119,18 @@ export class NotesRepository {
   }
 
   /**
-   * Changes the owner's note outside the trash, its row locked meanwhile (PostgreSQL: FOR UPDATE; SQLite: the
-   * write transaction), so that every replica and worker sees one order of writes: `change` gets the note as
-   * it is now and gives the next state (its version one higher), or null when nothing changes. With
-   * `expected`, only a note still at one of those versions is changed. The state a change of title, body, tags
-   * or visibility replaces is kept as a revision.
+   * Changes a note outside the trash, its row locked meanwhile (PostgreSQL: FOR UPDATE; SQLite: the write
+   * transaction), so that every replica and worker sees one order of writes. `may` is asked first, with the
+   * note as it is now: false makes it `missing` (it may also throw, which writes nothing); only then is the
+   * version compared, so that a version tells nothing about a note one may not change. `change` gets the note
+   * and gives the next state (its version one higher), or null when nothing changes. With `expected`, only a
+   * note still at one of those versions is changed. The state a change of content replaces (see sameContent)
+   * is kept as a revision.
    */
-  revise(ownerId: string, id: string, expected: ExpectedVersions, change: (current: NoteView) => NoteRecord | null): Promise<Revised> {
+  revise(id: string, expected: ExpectedVersions, may: (current: NoteView) => boolean, change: (current: NoteView) => NoteRecord | null): Promise<Revised> {
     return this.db.transaction(async (m): Promise<Revised> => {
-      const current = await this.lockOwn(m, ownerId, id);
-      if (!current) return { outcome: 'missing' };
+      const current = await this.lock(m, id);
+      if (!current || !may(current)) return { outcome: 'missing' };
       if (expected && !expected.includes(current.version)) return { outcome: 'stale', note: current };
       const next = change(current);
       if (!next) return { outcome: 'unchanged', note: current };
@@ -122,7 +138,15 @@ export class NotesRepository {
       const written = await m.update(
         Note,
         { id, version: current.version },
-        { title: next.title, body: next.body, visibility: next.visibility, updatedAt: next.updatedAt, updatedBy: next.updatedBy, version: next.version },
+        {
+          title: next.title,
+          body: next.body,
+          visibility: next.visibility,
+          editableByTeam: next.editableByTeam,
+          updatedAt: next.updatedAt,
+          updatedBy: next.updatedBy,
+          version: next.version,
+        },
       );
       if (written.affected !== 1) throw new Error(`note ${id} changed under its lock`);
       await this.setTags(m, next);
@@ -145,8 +169,8 @@ export class NotesRepository {
    */
   trash(ownerId: string, id: string, at: Date, expected: ExpectedVersions = null): Promise<'trashed' | 'missing' | 'stale'> {
     return this.db.transaction(async (m) => {
-      const current = await this.lockOwn(m, ownerId, id);
-      if (!current) return 'missing';
+      const current = await this.lock(m, id);
+      if (!current || current.ownerId !== ownerId) return 'missing';
       if (expected && !expected.includes(current.version)) return 'stale';
       await m.update(Note, { id, version: current.version }, { deletedAt: at });
       await this.index.remove(m, [id]);
@@ -182,15 +206,12 @@ export class NotesRepository {
     return values ? revisionView(r.read(values)) : null;
   }
 
-  /** The owner's note outside the trash, read in `m` with its row locked until the transaction ends. */
-  private async lockOwn(m: EntityManager, ownerId: string, id: string): Promise<NoteView | null> {
+  /** The note outside the trash, read in `m` with its row locked until the transaction ends. */
+  private async lock(m: EntityManager, id: string): Promise<NoteView | null> {
     const n = this.db.columns(Note, 'n');
     const $ = (i: number) => this.db.placeholder(i);
     const lock = this.db.engine === 'postgres' ? ' FOR UPDATE' : '';
-    const [row]: Array<Record<string, unknown>> = await m.query(
-      `SELECT ${n.sql} FROM notes n WHERE n.id = ${$(1)} AND n.owner_id = ${$(2)} AND n.deleted_at IS NULL${lock}`,
-      [id, ownerId],
-    );
+    const [row]: Array<Record<string, unknown>> = await m.query(`SELECT ${n.sql} FROM notes n WHERE n.id = ${$(1)} AND n.deleted_at IS NULL${lock}`, [id]);
     if (!row) return null;
     const note = n.read(Object.values(row)) as Note & { tags?: string[] };
     note.tags = splitTagNames(note.tagNames);
@@ -200,8 +221,8 @@ export class NotesRepository {
   /** Copies the note's current state, as the database holds it, into its revisions. */
   private async keepRevision(m: EntityManager, id: string): Promise<void> {
     await m.query(
-      `INSERT INTO note_revisions (note_id, version, title, body, tag_names, visibility, author_id, saved_at)
-       SELECT id, version, title, body, tag_names, visibility, updated_by, updated_at FROM notes WHERE id = ${this.db.placeholder(1)}`,
+      `INSERT INTO note_revisions (note_id, version, title, body, tag_names, visibility, editable_by_team, author_id, saved_at)
+       SELECT id, version, title, body, tag_names, visibility, editable_by_team, updated_by, updated_at FROM notes WHERE id = ${this.db.placeholder(1)}`,
       [id],
     );
   }
@@ -210,7 +231,7 @@ export class NotesRepository {
   async restore(note: NoteView): Promise<void> {
     await this.db.transaction(async (m) => {
       await m.update(Note, { id: note.id }, { deletedAt: null });
-      await this.index.write(m, note);
+      await this.index.write(m, { ...note, team: note.visibility === 'team' });
     });
   }
 
@@ -265,19 +286,19 @@ export class NotesRepository {
   }
 
   /**
-   * Up to `take` of the owner's notes in one part of a search's results (see SearchIndex.walk), newest first,
-   * after `after`, with the query's tag filters; each with its place in the walk. One statement: the index's
-   * walk, its notes' rows and the tag filters, stopped at `take` rows.
+   * Up to `take` of the notes within `reach` in one part of a search's results (see SearchIndex.walk), newest
+   * first, after `after`, with the query's tag filters; each with its place in the walk. One statement: the
+   * index's walk, its notes' rows and the tag filters, stopped at `take` rows.
    */
   async searchPage(
-    ownerId: string,
+    reach: Reach,
     query: ParsedQuery,
     part: SearchPart,
     after: SearchKey | null,
     take: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
     const params: SqlParam[] = [];
-    const walk = this.index.walk(query, ownerId, part, after, params);
+    const walk = this.index.walk(query, reach, part, after, params);
     const where = [...walk.where, ...this.tagFilters(query, params, walk.noteId)];
     params.push(take);
     const n = this.db.columns(Note, 'n');
@@ -297,15 +318,16 @@ export class NotesRepository {
   }
 
   /**
-   * A page of one part of the owner's notes outside the trash (the pinned ones, or the others) in `order`,
-   * latest first, after `after`: those with the query's tags, without its excluded tags and excluded words.
-   * Reads up to `limit + 1` notes (see keysetPage). `pinned` is written into the statement (a boolean is no
-   * SQLite parameter), so each part and order is one statement of constant text walking its index.
+   * A page of one part of the notes within `reach` outside the trash in `order`, latest first, after `after`:
+   * those with the query's tags, without its excluded tags and excluded words. The parts: the reader's pinned
+   * notes (pins are their owner's arrangement), then the others. Reads up to `limit + 1` notes (see keysetPage).
+   * `pinned` is written into the statement (a boolean is no SQLite parameter), so each part, order and scope
+   * is one statement of constant text walking its index.
    */
-  page(ownerId: string, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
-    const params: SqlParam[] = [ownerId];
-    const where = ['n.owner_id = $1', `n.pinned = ${pinned ? 'TRUE' : 'FALSE'}`, 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
-    if (query.exclude.length) where.push(this.index.exclude(query, ownerId, params));
+  page(reach: Reach, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+    const params: SqlParam[] = [reach.ownerId];
+    const where = [...REACH_PARTS[reach.scope][pinned ? 'pinned' : 'others'], 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
+    if (query.exclude.length) where.push(this.index.exclude(query, reach, params));
     const page = keysetSql(LIST_COLUMNS[order], after, limit, params);
     if (page.where) where.push(page.where);
     return this.notesWhere(`${where.join(' AND ')} ${page.orderAndLimit}`, params);
@@ -316,14 +338,23 @@ export class NotesRepository {
    * read in the caller's transaction `m`: the walk of a search index rebuild.
    */
   async indexBatch(m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {
-    const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> =
-      await m.query(
-        `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
+    const rows: Array<{
+      id: string;
+      ownerId: string;
+      title: string;
+      body: string;
+      createdAt: number | string;
+      trashed: number | boolean;
+      tagNames: string;
+      visibility: Visibility;
+    }> = await m.query(
+      `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames",
+              n.visibility
          FROM notes n
         WHERE (n.owner_id, n.created_at, n.id) > (${this.db.placeholder(1)}, ${this.db.placeholder(2)}, ${this.db.placeholder(3)})
         ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
-        after,
-      );
+      after,
+    );
     return rows.map((r) => ({
       id: r.id,
       ownerId: r.ownerId,
@@ -331,6 +362,7 @@ export class NotesRepository {
       body: r.body,
       createdAt: new Date(Number(r.createdAt)),
       tags: splitTagNames(r.tagNames),
+      team: r.visibility === 'team',
       trashed: !!r.trashed,
     }));
   }
@@ -365,9 +397,21 @@ export class NotesRepository {
   private async insertNote(m: EntityManager, note: NoteRecord): Promise<void> {
     const $ = (i: number) => this.db.placeholder(i);
     await m.query(
-      `INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at, version, updated_by)
-       VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)})`,
-      [note.id, note.ownerId, note.title, note.body, note.visibility, note.createdAt.getTime(), note.updatedAt.getTime(), note.version, note.updatedBy],
+      `INSERT INTO notes (id, owner_id, title, body, visibility, editable_by_team, created_at, updated_at, version, updated_by)
+       VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)}, ${$(10)})`,
+      [
+        note.id,
+        note.ownerId,
+        note.title,
+        note.body,
+        note.visibility,
+        // A boolean is no SQLite parameter; PostgreSQL reads '1' and '0' as booleans.
+        note.editableByTeam ? 1 : 0,
+        note.createdAt.getTime(),
+        note.updatedAt.getTime(),
+        note.version,
+        note.updatedBy,
+      ],
     );
   }
 
@@ -393,8 +437,25 @@ export class NotesRepository {
     }
     await this.index.write(
       m,
-      { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: note.tags, createdAt: note.createdAt },
+      { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: note.tags, createdAt: note.createdAt, team: note.visibility === 'team' },
       { fresh },
     );
   }
 }
+
+/**
+ * Each scope's two parts as conditions on `n` ($1 is the reader): the reader's pinned notes within the scope,
+ * then every other note within it. Team notes are walked on idx_notes_visibility_*, the reader's own on
+ * idx_notes_owner_pinned_*.
+ */
+const REACH_PARTS: Record<Reach['scope'], { pinned: string[]; others: string[] }> = {
+  mine: { pinned: ['n.owner_id = $1', 'n.pinned = TRUE'], others: ['n.owner_id = $1', 'n.pinned = FALSE'] },
+  team: {
+    pinned: ['n.owner_id = $1', 'n.pinned = TRUE', "n.visibility = 'team'"],
+    others: ["n.visibility = 'team'", '(n.owner_id <> $1 OR n.pinned = FALSE)'],
+  },
+  all: {
+    pinned: ['n.owner_id = $1', 'n.pinned = TRUE'],
+    others: ["(n.owner_id = $1 OR n.visibility = 'team')", '(n.owner_id <> $1 OR n.pinned = FALSE)'],
+  },
+};

@@ -3,7 +3,7 @@ import { encodeKeyset } from '@kiroku/persistence';
 import { searchCursor } from './cursor';
 import { NotesRepository } from './notes.repository';
 import { FakeNotesRepository } from './notes.repository.fake';
-import { BadCursor, NoteInput, NotesService, NoteView } from './notes.service';
+import { BadCursor, NoteForbidden, NoteInput, NotesService, NoteView } from './notes.service';
 
 const ALICE = '00000000-0000-4000-8000-00000000000a';
 const BOB = '00000000-0000-4000-8000-00000000000b';
@@ -54,7 +54,7 @@ describe('NotesService', () => {
 
     it("a public note made private again is its owner's only", async () => {
       const note = await notes.create(ALICE, input({ visibility: 'public' }));
-      await notes.update(ALICE, note.id, { visibility: 'private' }, { authorId: ALICE });
+      await notes.update(ALICE, note.id, { visibility: 'private' }, {});
       expect(await notes.get(note.id, BOB)).toBeNull();
       expect(await notes.get(note.id, ALICE)).not.toBeNull();
     });
@@ -83,17 +83,72 @@ describe('NotesService', () => {
   });
 
   describe('changing a note', () => {
-    it("only its owner may: another user's update finds nothing and changes nothing", async () => {
-      const note = await notes.create(ALICE, input({ visibility: 'public' }));
-      expect(await notes.update(BOB, note.id, { title: 'defaced' }, { authorId: BOB })).toBeNull();
-      expect(await notes.own(BOB, note.id)).toBeNull();
-      expect((await notes.get(note.id, ALICE))!.title).toBe('Deploy checklist');
+    it("only its owner may: another user's update of a private note finds nothing; of a public note, is forbidden; neither changes anything", async () => {
+      const hidden = await notes.create(ALICE, input());
+      expect(await notes.update(BOB, hidden.id, { title: 'defaced' }, {})).toBeNull();
+      expect(await notes.update(BOB, hidden.id, { visibility: 'public' }, {})).toBeNull();
+      const shown = await notes.create(ALICE, input({ visibility: 'public' }));
+      await expect(notes.update(BOB, shown.id, { title: 'defaced' }, {})).rejects.toEqual(new NoteForbidden(null));
+      expect(await notes.own(BOB, shown.id)).toBeNull();
+      expect((await notes.get(shown.id, ALICE))!.title).toBe('Deploy checklist');
+      expect((await notes.get(hidden.id, ALICE))!).toMatchObject({ title: 'Deploy checklist', visibility: 'private' });
+    });
+
+    it('a team note: members read it; they edit it only when the team may, and never its visibility, team editing or pin', async () => {
+      const readOnly = await notes.create(ALICE, input({ visibility: 'team' }));
+      expect(await notes.get(readOnly.id, BOB)).toMatchObject({ id: readOnly.id, ownerId: ALICE });
+      expect(await notes.get(readOnly.id, null)).toBeNull();
+      await expect(notes.update(BOB, readOnly.id, { body: 'mine now' }, {})).rejects.toEqual(new NoteForbidden(null));
+      await expect(notes.editable(readOnly.id, BOB)).rejects.toBeInstanceOf(NoteForbidden);
+      await expect(notes.history(BOB, readOnly.id, { limit: 10 })).rejects.toBeInstanceOf(NoteForbidden);
+
+      const shared = await notes.create(ALICE, input({ visibility: 'team', editableByTeam: true }));
+      clock.advance(MINUTE);
+      const edited = await notes.update(BOB, shared.id, { body: 'drain, then cordon' }, { expected: [1] });
+      expect(edited).toMatchObject({ body: 'drain, then cordon', version: 2, updatedBy: BOB, ownerId: ALICE, visibility: 'team' });
+      for (const [field, value] of [
+        ['visibility', 'private'],
+        ['editableByTeam', false],
+        ['pinned', true],
+      ] as const) {
+        await expect(notes.update(BOB, shared.id, { body: 'x', [field]: value }, {})).rejects.toEqual(new NoteForbidden(field));
+      }
+      await expect(notes.trash(BOB, shared.id)).rejects.toEqual(new NoteForbidden(null));
+      const history = await notes.history(BOB, shared.id, { limit: 10 });
+      expect(history!.items.map((v) => [v.version, v.authorId])).toEqual([
+        [2, BOB],
+        [1, ALICE],
+      ]);
+      // A member restores the text of a version, never who may read or edit it.
+      await notes.update(ALICE, shared.id, { visibility: 'public' }, {});
+      await notes.update(ALICE, shared.id, { visibility: 'team' }, {});
+      const restored = await notes.restoreRevision(BOB, shared.id, 1, {});
+      expect(restored).toMatchObject({ body: 'drain the node first', visibility: 'team', editableByTeam: true, updatedBy: BOB });
+      // The owner takes the team's editing away: the member's next save is refused.
+      await notes.update(ALICE, shared.id, { editableByTeam: false }, {});
+      await expect(notes.update(BOB, shared.id, { body: 'late' }, {})).rejects.toEqual(new NoteForbidden(null));
+    });
+
+    it('lists and searches by scope: mine, the team (every team note, mine too), or both', async () => {
+      await notes.create(ALICE, input({ title: 'alice private deploy' }));
+      clock.advance(MINUTE);
+      await notes.create(ALICE, input({ title: 'alice team deploy', visibility: 'team' }));
+      clock.advance(MINUTE);
+      await notes.create(BOB, input({ title: 'bob team deploy', visibility: 'team' }));
+      clock.advance(MINUTE);
+      await notes.create(BOB, input({ title: 'bob private deploy' }));
+      const list = async (scope: 'mine' | 'team' | 'all', q?: string) => titles((await notes.list(ALICE, { scope, q, limit: 10 })).items);
+      expect(await list('mine')).toEqual(['alice team deploy', 'alice private deploy']);
+      expect(await list('team')).toEqual(['bob team deploy', 'alice team deploy']);
+      expect(await list('all')).toEqual(['bob team deploy', 'alice team deploy', 'alice private deploy']);
+      expect(await list('team', 'deploy')).toEqual(['bob team deploy', 'alice team deploy']);
+      expect(await list('all', 'deploy')).toEqual(['bob team deploy', 'alice team deploy', 'alice private deploy']);
     });
 
     it('changes the fields given, keeps the others and its creation time, and moves its update time to now', async () => {
       const note = await notes.create(ALICE, input({ tags: ['ops'] }));
       clock.advance(5 * MINUTE);
-      const updated = await notes.update(ALICE, note.id, { title: 'Rollback checklist', body: undefined }, { authorId: ALICE });
+      const updated = await notes.update(ALICE, note.id, { title: 'Rollback checklist', body: undefined }, {});
       expect(updated).toMatchObject({
         title: 'Rollback checklist',
         body: 'drain the node first',
@@ -108,9 +163,9 @@ describe('NotesService', () => {
     it('a trashed note cannot be edited until restored', async () => {
       const note = await notes.create(ALICE, input());
       await notes.trash(ALICE, note.id);
-      expect(await notes.update(ALICE, note.id, { title: 'edited in the trash' }, { authorId: ALICE })).toBeNull();
+      expect(await notes.update(ALICE, note.id, { title: 'edited in the trash' }, {})).toBeNull();
       expect(await notes.restore(ALICE, note.id)).toBe(true);
-      expect(await notes.update(ALICE, note.id, { title: 'edited after restore' }, { authorId: ALICE })).toMatchObject({ title: 'edited after restore' });
+      expect(await notes.update(ALICE, note.id, { title: 'edited after restore' }, {})).toMatchObject({ title: 'edited after restore' });
     });
   });
 
@@ -123,8 +178,8 @@ describe('NotesService', () => {
 
     it('are replaced as a whole by an update, again as a set', async () => {
       const note = await notes.create(ALICE, input({ tags: ['ops'] }));
-      expect((await notes.update(ALICE, note.id, { tags: ['b', 'a', 'b'] }, { authorId: ALICE }))!.tags).toEqual(['a', 'b']);
-      expect((await notes.update(ALICE, note.id, { tags: [] }, { authorId: ALICE }))!.tags).toEqual([]);
+      expect((await notes.update(ALICE, note.id, { tags: ['b', 'a', 'b'] }, {}))!.tags).toEqual(['a', 'b']);
+      expect((await notes.update(ALICE, note.id, { tags: [] }, {}))!.tags).toEqual([]);
       expect((await notes.get(note.id, ALICE))!.tags).toEqual([]);
     });
 
@@ -198,7 +253,7 @@ describe('NotesService', () => {
 
     it('puts pinned notes first, each part in the order asked for, pages across both, and pinning moves no update time', async () => {
       const [a, b, c, d] = await createMany(ALICE, 4);
-      await notes.update(ALICE, a.id, { body: 'edited' }, { authorId: ALICE });
+      await notes.update(ALICE, a.id, { body: 'edited' }, {});
       clock.advance(MINUTE);
       for (const n of [b, d]) expect((await notes.pin(ALICE, n.id, true))?.updatedAt).toEqual(n.updatedAt);
       expect(await notes.pin(BOB, c.id, true)).toBeNull();
@@ -220,9 +275,9 @@ describe('NotesService', () => {
       const first = await notes.list(ALICE, { limit: 1, order: 'created' });
       await expect(notes.list(ALICE, { limit: 1, order: 'updated', cursor: first.nextCursor! })).rejects.toThrow(BadCursor);
       // A patch with pinned alone is a pin; with other fields, an edit that also pins.
-      const unpinned = await notes.update(ALICE, b.id, { pinned: false }, { authorId: ALICE });
+      const unpinned = await notes.update(ALICE, b.id, { pinned: false }, {});
       expect(unpinned).toMatchObject({ pinned: false, updatedAt: b.updatedAt });
-      const edited = await notes.update(ALICE, c.id, { title: 'note 2, edited', pinned: true }, { authorId: ALICE });
+      const edited = await notes.update(ALICE, c.id, { title: 'note 2, edited', pinned: true }, {});
       expect(edited).toMatchObject({ pinned: true, updatedAt: new Date(clock.nowMs()) });
     });
 

@@ -17,10 +17,10 @@ import { isId } from './note-id';
 import { Note, Visibility } from './note.entity';
 import { ExpectedVersions, NoteRecord, NotesRepository, NoteView, RevisionView, sameContent } from './notes.repository';
 import { isEmpty, ParsedQuery, parseQuery } from './search/query';
-import type { SearchPart } from './search/search-index';
+import type { Reach, Scope, SearchPart } from './search/search-index';
 import { snippet, Snippet } from './snippet';
 
-export { BadCursor, type ListOrder, type NoteView, type RevisionView, type SearchSort, type Snippet, type ExpectedVersions };
+export { BadCursor, type ListOrder, type NoteView, type RevisionView, type SearchSort, type Snippet, type ExpectedVersions, type Scope };
 
 /** The note is no longer at the version a change started from: nothing was written. `current` is the note as it is. */
 export class StaleNote extends Error {
@@ -28,6 +28,20 @@ export class StaleNote extends Error {
     super(`note ${current.id} is at version ${current.version}`);
   }
 }
+
+/**
+ * A change the reader may not make to a note they can read: `field` names the field only its owner changes
+ * (visibility, editableByTeam, pinned), or is null when they may not change the note at all (a team note the
+ * team may not edit, or deleting someone else's note). Nothing was written.
+ */
+export class NoteForbidden extends Error {
+  constructor(readonly field: 'visibility' | 'editableByTeam' | 'pinned' | null) {
+    super(field ? `only the note's owner changes ${field}` : "only the note's owner (or, when the team may edit it, a member) changes it");
+  }
+}
+
+/** The fields only a note's owner changes. */
+export const OWNER_FIELDS = ['visibility', 'editableByTeam', 'pinned'] as const;
 
 /** A page of a note's history: the current version first, then the kept revisions, newest first. */
 export interface RevisionPage {
@@ -43,6 +57,8 @@ export interface NoteInput {
   body: string;
   tags: string[];
   visibility: Visibility;
+  /** Members may edit it too while it is a team note (false unless given). */
+  editableByTeam?: boolean;
 }
 
 export interface ListResult {
@@ -51,10 +67,23 @@ export interface ListResult {
   notice?: string;
 }
 
+/** Whether `viewerId` (null: signed out) may read the note: their own, a team note when signed in, anyone's public note. */
+export function mayRead(note: Pick<NoteView, 'ownerId' | 'visibility'>, viewerId: string | null): boolean {
+  return note.ownerId === viewerId || note.visibility === 'public' || (note.visibility === 'team' && viewerId !== null);
+}
+
+/** Whether `viewerId` may edit the note's title, body and tags: their own, or a team note the team may edit. */
+export function mayEdit(note: Pick<NoteView, 'ownerId' | 'visibility' | 'editableByTeam'>, viewerId: string | null): boolean {
+  return viewerId !== null && (note.ownerId === viewerId || (note.visibility === 'team' && note.editableByTeam));
+}
+
 /**
- * Notes: who may read which, what a list or a search returns, the trash. A
- * note, its tags and its search entry are written together (NotesRepository).
- * Every read is scoped to the owner except a public note by id.
+ * Notes: who may read and change which, what a list or a search returns, the
+ * trash. A note, its tags and its search entry are written together
+ * (NotesRepository). Reads are scoped to the owner, the team's notes for a
+ * signed-in member (accounts that can sign in are enabled ones), and a public
+ * note by id. Signed-in callers are members: a disabled account has no
+ * session and no working token.
  */
 @Injectable()
 export class NotesService {
@@ -70,11 +99,21 @@ export class NotesService {
     return { ...note, deletedAt: null };
   }
 
-  /** The note as `viewerId` may see it: their own (not trashed), or anyone's public one. */
+  /** The note as `viewerId` may see it (not trashed): their own, a team note when signed in, or anyone's public one. */
   async get(id: string, viewerId: string | null): Promise<NoteView | null> {
     if (!isId(id)) return null;
     const note = await this.notes.find(id);
-    if (!note || (note.ownerId !== viewerId && note.visibility !== 'public')) return null;
+    if (!note || !mayRead(note, viewerId)) return null;
+    return note;
+  }
+
+  /**
+   * The note if `viewerId` may edit it (see mayEdit); null when they may not read it; NoteForbidden when they
+   * may read it but not edit it.
+   */
+  async editable(id: string, viewerId: string): Promise<NoteView | null> {
+    const note = await this.get(id, viewerId);
+    if (note && !mayEdit(note, viewerId)) throw new NoteForbidden(null);
     return note;
   }
 
@@ -85,23 +124,34 @@ export class NotesService {
   }
 
   /**
-   * Changes the fields given of the owner's note outside the trash, as `authorId`; null when there is no such
-   * note. With `expected`, only if the note is still at one of those versions (else StaleNote). A change that
-   * changes nothing writes nothing and keeps the version. `pinned` alone only pins or unpins (see pin), whatever
-   * the version; with other fields, it is set after them.
+   * Changes the fields given of a note outside the trash as `actorId` (who becomes the author of the new
+   * version); null when they may not read it (or there is none). The owner changes every field; a member edits
+   * the title, body and tags of a team note the team may edit, and nothing else (NoteForbidden, naming an owner's
+   * field they sent, even unchanged). With `expected`, only if the note is still at one of those versions (else
+   * StaleNote). A change that changes nothing writes nothing and keeps the version. `pinned` alone only pins or
+   * unpins (see pin), whatever the version; with other fields, it is set after them.
    */
   async update(
-    ownerId: string,
+    actorId: string,
     id: string,
     { pinned, ...content }: Partial<NoteInput> & { pinned?: boolean },
-    options: { authorId: string; expected?: ExpectedVersions },
+    options: { expected?: ExpectedVersions },
   ): Promise<NoteView | null> {
     const patch = definedOnly(content);
-    if (pinned !== undefined && Object.keys(patch).length === 0) return this.pin(ownerId, id, pinned);
-    const updated = await this.updateContent(ownerId, id, patch, options);
+    await this.refuseOwnerFields(actorId, id, { ...patch, pinned });
+    if (pinned !== undefined && Object.keys(patch).length === 0) return this.pin(actorId, id, pinned);
+    const updated = await this.updateContent(actorId, id, patch, options);
     if (!updated || pinned === undefined) return updated;
-    await this.notes.setPinned(ownerId, id, pinned);
+    await this.notes.setPinned(actorId, id, pinned);
     return { ...updated, pinned };
+  }
+
+  /** NoteForbidden naming the first owner's field in `patch` when the note is readable by `actorId` and not theirs. */
+  private async refuseOwnerFields(actorId: string, id: string, patch: Partial<NoteInput> & { pinned?: boolean }): Promise<void> {
+    const field = OWNER_FIELDS.find((f) => patch[f] !== undefined);
+    if (!field) return;
+    const note = await this.get(id, actorId);
+    if (note && note.ownerId !== actorId) throw new NoteForbidden(field);
   }
 
   /** Pins the owner's note to the top of the list, or unpins it: an arrangement, so its update time, version and content stay as they are. */
@@ -110,38 +160,47 @@ export class NotesService {
     return this.own(ownerId, id);
   }
 
-  private async updateContent(
-    ownerId: string,
-    id: string,
-    patch: Partial<NoteInput>,
-    options: { authorId: string; expected?: ExpectedVersions },
-  ): Promise<NoteView | null> {
+  private async updateContent(actorId: string, id: string, patch: Partial<NoteInput>, options: { expected?: ExpectedVersions }): Promise<NoteView | null> {
     if (!isId(id)) return null;
-    const result = await this.notes.revise(ownerId, id, options.expected ?? null, (current) => {
+    // Asked under the note's lock: an owner who just took the team's editing away wins over a member's save.
+    const may = (current: NoteView) => {
+      if (current.ownerId === actorId) return true;
+      if (!mayRead(current, actorId)) return false;
+      if (!mayEdit(current, actorId)) throw new NoteForbidden(null);
+      const field = OWNER_FIELDS.find((f) => f !== 'pinned' && patch[f] !== undefined);
+      if (field) throw new NoteForbidden(field);
+      return true;
+    };
+    const result = await this.notes.revise(id, options.expected ?? null, may, (current) => {
       const next = { ...current, ...patch };
       next.tags = tagSet(next.tags);
       if (sameContent(current, next)) return null;
-      return { ...next, version: current.version + 1, updatedAt: this.clock.now(), updatedBy: options.authorId };
+      return { ...next, version: current.version + 1, updatedAt: this.clock.now(), updatedBy: actorId };
     });
     if (result.outcome === 'missing') return null;
     if (result.outcome === 'stale') throw new StaleNote(result.note);
     return result.note;
   }
 
-  /** Moves a note to the trash; it leaves search and lists until restored. With `expected`, see `update`. */
+  /**
+   * Moves the owner's note to the trash; it leaves search and lists until restored. With `expected`, see
+   * `update`. False when `ownerId` may not read it; NoteForbidden when they may read it but do not own it.
+   */
   async trash(ownerId: string, id: string, expected: ExpectedVersions = null): Promise<boolean> {
     if (!isId(id)) return false;
     const outcome = await this.notes.trash(ownerId, id, this.clock.now(), expected);
     if (outcome === 'stale') throw new StaleNote((await this.own(ownerId, id))!);
+    if (outcome === 'missing' && (await this.get(id, ownerId))) throw new NoteForbidden(null);
     return outcome === 'trashed';
   }
 
   /**
-   * The owner's note's history, newest first: its current version (on the first page), then the revisions
-   * kept before `before`. Null when the owner has no such note outside the trash.
+   * The note's history, newest first: its current version (on the first page), then the revisions kept before
+   * `before`. For those who may edit the note (see `editable`: null when the reader may not read it,
+   * NoteForbidden when they may read but not edit it).
    */
-  async history(ownerId: string, id: string, options: { before?: number; limit: number }): Promise<RevisionPage | null> {
-    const note = await this.own(ownerId, id);
+  async history(readerId: string, id: string, options: { before?: number; limit: number }): Promise<RevisionPage | null> {
+    const note = await this.editable(id, readerId);
     if (!note) return null;
     const head = options.before === undefined ? [{ ...revisionOf(note), current: true }] : [];
     const kept = await this.notes.revisions(id, options.before ?? null, options.limit + 1 - head.length);
@@ -151,11 +210,12 @@ export class NotesService {
   }
 
   /**
-   * One version of the owner's note: the current one or a kept revision, and the version after it (null for
-   * the current one), so that a page can show what changed next. Null when there is no such note or version.
+   * One version of a note the reader may edit (see `history`): the current one or a kept revision, and the
+   * version after it (null for the current one), so that a page can show what changed next. Null when there is
+   * no such note or version.
    */
-  async revision(ownerId: string, id: string, version: number): Promise<{ note: NoteView; revision: RevisionView; next: RevisionView | null } | null> {
-    const note = await this.own(ownerId, id);
+  async revision(readerId: string, id: string, version: number): Promise<{ note: NoteView; revision: RevisionView; next: RevisionView | null } | null> {
+    const note = await this.editable(id, readerId);
     if (!note || !Number.isSafeInteger(version)) return null;
     if (version === note.version) return { note, revision: revisionOf(note), next: null };
     const revision = version < note.version ? await this.notes.revision(id, version) : null;
@@ -165,13 +225,16 @@ export class NotesService {
 
   /**
    * Makes an earlier version the note's content again: a new version (the one it replaces is kept as a
-   * revision). With `expected`, see `update`. Null when there is no such note or kept revision.
+   * revision). The owner restores all of it; a member who may edit the note, its title, body and tags (who may
+   * read and edit it stays as it is). With `expected`, see `update`. Null when there is no such note or kept
+   * revision.
    */
-  async restoreRevision(ownerId: string, id: string, version: number, options: { authorId: string; expected?: ExpectedVersions }): Promise<NoteView | null> {
-    const found = await this.revision(ownerId, id, version);
+  async restoreRevision(actorId: string, id: string, version: number, options: { expected?: ExpectedVersions }): Promise<NoteView | null> {
+    const found = await this.revision(actorId, id, version);
     if (!found) return null;
-    const { title, body, tags, visibility } = found.revision;
-    return this.update(ownerId, id, { title, body, tags, visibility }, options);
+    const { title, body, tags, visibility, editableByTeam } = found.revision;
+    const owner = found.note.ownerId === actorId;
+    return this.update(actorId, id, owner ? { title, body, tags, visibility, editableByTeam } : { title, body, tags }, options);
   }
 
   async restore(ownerId: string, id: string): Promise<boolean> {
@@ -227,16 +290,17 @@ export class NotesService {
    */
   async list(
     ownerId: string,
-    options: { q?: string; tag?: string; sort?: SearchSort; order?: ListOrder; cursor?: string; limit: number; snippets?: boolean },
+    options: { q?: string; tag?: string; sort?: SearchSort; order?: ListOrder; cursor?: string; limit: number; snippets?: boolean; scope?: Scope },
   ): Promise<ListResult> {
+    const reach: Reach = { ownerId, scope: options.scope ?? 'mine' };
     const query: ParsedQuery = parseQuery(options.q ?? '');
     if (options.tag) query.tags.push(options.tag);
     const cursor = options.cursor ? readListCursor(options.cursor) : null;
     if (isEmpty(query) && options.q?.trim()) return { items: [], nextCursor: null, notice: query.notice };
 
     const page = query.include.length
-      ? await this.search(ownerId, query, options.sort ?? 'relevance', cursor ? searchPositionOf(cursor, options.sort ?? 'relevance') : null, options.limit)
-      : await this.listPage(ownerId, query, cursor ? listPositionOf(cursor, options.order) : null, options.order ?? 'updated', options.limit);
+      ? await this.search(reach, query, options.sort ?? 'relevance', cursor ? searchPositionOf(cursor, options.sort ?? 'relevance') : null, options.limit)
+      : await this.listPage(reach, query, cursor ? listPositionOf(cursor, options.order) : null, options.order ?? 'updated', options.limit);
     const items = options.snippets ? page.items.map((n) => ({ ...n, snippet: snippet(n.body, query) })) : page.items;
     return { items, nextCursor: page.nextCursor, notice: query.notice };
   }
@@ -248,7 +312,7 @@ export class NotesService {
    * in ten notes or in all of them.
    */
   private async search(
-    ownerId: string,
+    reach: Reach,
     query: ParsedQuery,
     sort: SearchSort,
     after: SearchPosition | null,
@@ -259,7 +323,7 @@ export class NotesService {
     const found: Array<{ note: NoteView; position: SearchPosition }> = [];
     for (let part = after?.part ?? 0; part < parts.length && found.length <= limit; part++) {
       const from = after && after.part === part ? after : null;
-      const rows = await this.notes.searchPage(ownerId, query, parts[part], from, limit + 1 - found.length);
+      const rows = await this.notes.searchPage(reach, query, parts[part], from, limit + 1 - found.length);
       found.push(...rows.map((r) => ({ note: r.note, position: { part, ...r.key } })));
     }
     const page = found.slice(0, limit);
@@ -273,7 +337,7 @@ export class NotesService {
    * index that stops at the page's end.
    */
   private async listPage(
-    ownerId: string,
+    reach: Reach,
     query: ParsedQuery,
     after: ListPosition | null,
     order: ListOrder,
@@ -284,7 +348,7 @@ export class NotesService {
     const found: Array<{ note: NoteView; part: number }> = [];
     for (let part = after?.part ?? 0; part < 2 && found.length <= limit; part++) {
       const from = after && after.part === part ? after : null;
-      const rows = await this.notes.page(ownerId, query, listOrder, part === 0, from, limit - found.length);
+      const rows = await this.notes.page(reach, query, listOrder, part === 0, from, limit - found.length);
       found.push(...rows.map((note) => ({ note, part })));
     }
     const page = found.slice(0, limit);
@@ -299,8 +363,8 @@ export class NotesService {
 
 /** A note's current state as a history entry. */
 function revisionOf(note: NoteView): RevisionView {
-  const { id, version, title, body, tags, visibility, updatedBy, updatedAt } = note;
-  return { noteId: id, version, title, body, tags, visibility, authorId: updatedBy, savedAt: updatedAt };
+  const { id, version, title, body, tags, visibility, editableByTeam, updatedBy, updatedAt } = note;
+  return { noteId: id, version, title, body, tags, visibility, editableByTeam, authorId: updatedBy, savedAt: updatedAt };
 }
 
 /** Tags as stored: each name once, in byte order (code points, as the database orders tag_names; not UTF-16 units). */
@@ -316,6 +380,7 @@ function newNote(ownerId: string, input: NoteInput, createdAt: Date, updatedAt: 
     title: input.title,
     body: input.body,
     visibility: input.visibility,
+    editableByTeam: input.editableByTeam ?? false,
     pinned: false,
     tags: tagSet(input.tags),
     createdAt,

@@ -1,6 +1,7 @@
 import { diffNotes } from './revision-diff';
 
 const note = (body: string, over: Partial<{ title: string; tags: string[]; visibility: 'private' | 'public' }> = {}) => ({
+  editableByTeam: false,
   title: 'Runbook',
   tags: ['ops'],
   visibility: 'private' as const,

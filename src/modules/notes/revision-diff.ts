@@ -16,14 +16,14 @@ export interface DiffGap {
 export interface NoteDiff {
   /** Nothing differs. */
   same: boolean;
-  fields: Array<{ field: 'title' | 'tags' | 'visibility'; before: string; after: string }>;
+  fields: Array<{ field: 'title' | 'tags' | 'visibility' | 'editableByTeam'; before: string; after: string }>;
   body: Array<DiffLine | DiffGap>;
 }
 
 /** Unchanged lines shown around each change; longer runs between changes are folded into a gap. */
 const CONTEXT = 3;
 
-type Content = Pick<RevisionView, 'title' | 'body' | 'tags' | 'visibility'>;
+type Content = Pick<RevisionView, 'title' | 'body' | 'tags' | 'visibility' | 'editableByTeam'>;
 
 /** The changes from `before` to `after`, the body as a line diff (jsdiff) with unchanged stretches folded. */
 export function diffNotes(before: Content, after: Content): NoteDiff {
@@ -31,6 +31,8 @@ export function diffNotes(before: Content, after: Content): NoteDiff {
   if (before.title !== after.title) fields.push({ field: 'title', before: before.title, after: after.title });
   if (before.tags.join(' ') !== after.tags.join(' ')) fields.push({ field: 'tags', before: before.tags.join(', '), after: after.tags.join(', ') });
   if (before.visibility !== after.visibility) fields.push({ field: 'visibility', before: before.visibility, after: after.visibility });
+  if (before.editableByTeam !== after.editableByTeam)
+    fields.push({ field: 'editableByTeam', before: String(before.editableByTeam), after: String(after.editableByTeam) });
   return { same: sameContent(before, after), fields, body: before.body === after.body ? [] : fold(lineDiff(before.body, after.body)) };
 }
 

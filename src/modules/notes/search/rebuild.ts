@@ -54,13 +54,22 @@ export async function reindexSearch(engine: Engine, m: EntityManager, batch = 50
   let after: IndexPosition = ['', Number.MIN_SAFE_INTEGER, ''];
   let total = 0;
   for (;;) {
-    const rows: Array<{ id: string; ownerId: string; title: string; body: string; createdAt: number | string; trashed: number | boolean; tagNames: string }> =
-      await m.query(
-        `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames"
+    const rows: Array<{
+      id: string;
+      ownerId: string;
+      title: string;
+      body: string;
+      createdAt: number | string;
+      trashed: number | boolean;
+      tagNames: string;
+      visibility: string;
+    }> = await m.query(
+      `SELECT n.id, n.owner_id AS "ownerId", n.title, n.body, n.created_at AS "createdAt", n.deleted_at IS NOT NULL AS "trashed", n.tag_names AS "tagNames",
+              n.visibility
            FROM notes n WHERE (n.owner_id, n.created_at, n.id) > (${$(1)}, ${$(2)}, ${$(3)})
           ORDER BY n.owner_id, n.created_at, n.id LIMIT ${batch}`,
-        after,
-      );
+      after,
+    );
     if (rows.length === 0) return total;
     const live = rows.filter((r) => !r.trashed);
     await index.writeMany(
@@ -72,6 +81,7 @@ export async function reindexSearch(engine: Engine, m: EntityManager, batch = 50
         body: r.body,
         createdAt: new Date(Number(r.createdAt)),
         tags: splitTagNames(r.tagNames),
+        team: r.visibility === 'team',
       })),
     );
     total += live.length;

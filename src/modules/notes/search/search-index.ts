@@ -9,6 +9,16 @@ import { indexText, tokens } from './text';
  */
 export type SearchPart = 'all' | 'head' | 'rest';
 
+/** Whose notes a list or a search goes through: the reader's own, the team's (every `team` note, the reader's too), or both. */
+export type Scope = 'mine' | 'team' | 'all';
+export const SCOPES: Scope[] = ['mine', 'team', 'all'];
+
+/** The notes a walk may find: `scope` as seen by `ownerId`. */
+export interface Reach {
+  ownerId: string;
+  scope: Scope;
+}
+
 /** A place in a search walk: the index's ordering value of a result (FTS5 rowid on SQLite, lowest newest; creation time on PostgreSQL) and its note's id. */
 export interface SearchKey {
   at: number;
@@ -35,6 +45,8 @@ export interface IndexedNote {
   body: string;
   tags: string[];
   createdAt: Date;
+  /** Visibility team: found by the team's searches too. */
+  team?: boolean;
 }
 
 /**
@@ -59,15 +71,16 @@ export abstract class SearchIndex {
    * A walk through one part of the owner's notes matching the query's words, newest first, after `after`
    * (null: from the newest); values appended to `params`. It reads index entries in the index's own order and
    * stops at the LIMIT the caller adds, so its cost follows the page, not the number of matches. Trashed
-   * notes are not in the index. Exclusions are applied here; tags are not.
+   * notes are not in the index. Exclusions are applied here; tags are not. `reach`: the owner's entries, the
+   * team's, or both.
    */
-  abstract walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk;
+  abstract walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk;
 
   /**
    * A condition on notes (alias `n`) that keeps those without the excluded
    * words, for queries with no included word; its values are appended to params.
    */
-  abstract exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string;
+  abstract exclude(query: ParsedQuery, reach: Reach, params: SqlParam[]): string;
 
   static for(db: Pick<Database, 'engine'>): SearchIndex {
     return db.engine === 'postgres' ? new PostgresSearchIndex() : new SqliteSearchIndex();
@@ -129,11 +142,15 @@ export function pgDocument(note: Pick<IndexedNote, 'title' | 'tags' | 'body'>): 
 
 /** The owner as one FTS token, so that a search only ever walks its owner's entries. */
 const ownerToken = (ownerId: string) => `o${ownerId.replace(/-/g, '')}`;
+/** The token a team note's owner column also holds (never an owner's: those are `o` and 32 hex digits). */
+const TEAM_TOKEN = 'team';
+/** An entry's owner column: its owner's token, and the team's for a team note. */
+const ownerColumn = (note: IndexedNote) => (note.team ? `${ownerToken(note.ownerId)} ${TEAM_TOKEN}` : ownerToken(note.ownerId));
 
 class SqliteSearchIndex extends SearchIndex {
   async write(m: EntityManager, note: IndexedNote, options: { fresh?: boolean } = {}): Promise<void> {
     const [row] = options.fresh ? [] : await m.query<Array<{ fts_rowid: number }>>('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
-    const values = [ownerToken(note.ownerId), indexText(note.title), indexText(note.tags.join(' ')), indexText(note.body)];
+    const values = [ownerColumn(note), indexText(note.title), indexText(note.tags.join(' ')), indexText(note.body)];
     if (row) {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
       return;
@@ -159,7 +176,7 @@ class SqliteSearchIndex extends SearchIndex {
       const rowid = low - 1 - i;
       await m.query('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)', [
         rowid,
-        ownerToken(note.ownerId),
+        ownerColumn(note),
         indexText(note.title),
         indexText(note.tags.join(' ')),
         indexText(note.body),
@@ -180,7 +197,7 @@ class SqliteSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "notes_fts_map"');
   }
 
-  walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
+  walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
     // FTS5 walks a MATCH in rowid order and stops at the LIMIT: the newest entries (the lowest rowids) come first
     // without reading the others, and the owner's long doclist is skipped through, not read. The head is the
     // words in the title or tags columns; the rest, the other matches.
@@ -188,7 +205,7 @@ class SqliteSearchIndex extends SearchIndex {
     const head = ftsGroups(query.include, '{title tags}');
     const found = part === 'head' ? head : part === 'rest' ? `(${words} NOT ${head})` : words;
     const excluded = query.exclude.length ? ` NOT ${ftsAny(query.exclude)}` : '';
-    params.push(`(${ownerMatch(ownerId)} AND ${found}${query.tags.map(tagsMatch).join('')})${excluded}`);
+    params.push(`(${ownerMatch(reach)} AND ${found}${query.tags.map(tagsMatch).join('')})${excluded}`);
     const where = [`f."notes_fts" MATCH $${params.length}`];
     if (after) {
       params.push(after.at);
@@ -203,8 +220,8 @@ class SqliteSearchIndex extends SearchIndex {
     };
   }
 
-  exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
-    params.push(`${ownerMatch(ownerId)} AND ${ftsAny(query.exclude)}`);
+  exclude(query: ParsedQuery, reach: Reach, params: SqlParam[]): string {
+    params.push(`${ownerMatch(reach)} AND ${ftsAny(query.exclude)}`);
     return `n.id NOT IN (SELECT "note_id" FROM "notes_fts_map" WHERE "fts_rowid" IN (SELECT "rowid" FROM "notes_fts" WHERE "notes_fts" MATCH $${params.length}))`;
   }
 }
@@ -221,7 +238,13 @@ const tagsMatch = (tag: string) => {
   const text = indexText(tag);
   return text ? ` AND tags : "${text}"` : '';
 };
-const ownerMatch = (ownerId: string) => `owner : "${ownerToken(ownerId)}"`;
+/** The entries of the reach, by their owner column. */
+const ownerMatch = ({ ownerId, scope }: Reach) =>
+  scope === 'mine'
+    ? `owner : "${ownerToken(ownerId)}"`
+    : scope === 'team'
+      ? `owner : "${TEAM_TOKEN}"`
+      : `owner : ("${ownerToken(ownerId)}" OR "${TEAM_TOKEN}")`;
 /** Every group of terms, in these columns. */
 const ftsGroups = (groups: SearchTerm[][], columns = '{title tags body}') => `${columns} : (${groups.map(fts5Group).join(' AND ')})`;
 /** Any of the terms, in any column. */
@@ -256,9 +279,8 @@ class PostgresSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "note_search"');
   }
 
-  walk(query: ParsedQuery, ownerId: string, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
-    params.push(ownerId);
-    const where = [`s.owner_id = $${params.length}`];
+  walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
+    const where = [pgReach(reach, params)];
     params.push(pgGroups(query.include));
     where.push(`s.document @@ $${params.length}::tsquery`);
     if (part !== 'all') {
@@ -281,9 +303,20 @@ class PostgresSearchIndex extends SearchIndex {
     return { from: 'note_search s', where, noteId: 's.note_id', at: 's.created_at', orderBy: 'ORDER BY s.created_at DESC, s.note_id DESC' };
   }
 
-  exclude(query: ParsedQuery, ownerId: string, params: SqlParam[]): string {
-    params.push(ownerId);
+  exclude(query: ParsedQuery, reach: Reach, params: SqlParam[]): string {
+    const within = pgReach(reach, params, '');
     params.push(pgAny(query.exclude));
-    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE "owner_id" = $${params.length - 1} AND "document" @@ $${params.length}::tsquery)`;
+    return `n.id NOT IN (SELECT "note_id" FROM "note_search" WHERE ${within} AND "document" @@ $${params.length}::tsquery)`;
   }
+}
+
+/**
+ * The entries of the reach (`team` is filled in from the note by a trigger: migration AddTeamVisibility): the
+ * owner's on idx_note_search_owner_created, the team's on the partial idx_note_search_team_created.
+ */
+function pgReach({ ownerId, scope }: Reach, params: SqlParam[], alias = 's.'): string {
+  if (scope === 'team') return `${alias}team`;
+  params.push(ownerId);
+  const owner = `${alias}owner_id = $${params.length}`;
+  return scope === 'mine' ? owner : `(${owner} OR ${alias}team)`;
 }

@@ -53,11 +53,14 @@
 
     function read() {
       var visibility = form.querySelector('input[name="visibility"]:checked');
+      var editable = form.querySelector('input[name="editableByTeam"]');
       return {
         title: form.elements.title.value,
         body: form.elements.body.value,
         tags: form.elements.tags.value,
         visibility: visibility ? visibility.value : 'private',
+        // A team member's form has neither field: its draft keeps none.
+        editableByTeam: editable ? editable.checked : false,
       };
     }
 
@@ -65,15 +68,18 @@
       form.elements.title.value = values.title;
       form.elements.body.value = values.body;
       form.elements.tags.value = values.tags;
-      var radio = form.querySelector('input[name="visibility"][value="' + (values.visibility === 'public' ? 'public' : 'private') + '"]');
+      var level = values.visibility === 'public' || values.visibility === 'team' ? values.visibility : 'private';
+      var radio = form.querySelector('input[name="visibility"][value="' + level + '"]');
       if (radio) radio.checked = true;
+      var editable = form.querySelector('input[name="editableByTeam"]');
+      if (editable) editable.checked = values.editableByTeam === true;
       count();
       // As if typed: other helpers of the form (the preview) follow the text.
       form.elements.body.dispatchEvent(new Event('input', { bubbles: true }));
     }
 
     function same(a, b) {
-      return a.title === b.title && a.body === b.body && a.tags === b.tags && a.visibility === b.visibility;
+      return a.title === b.title && a.body === b.body && a.tags === b.tags && a.visibility === b.visibility && !!a.editableByTeam === !!b.editableByTeam;
     }
 
     // What the page opened with; a refused form's text was never saved, so it is unsaved from the start.
