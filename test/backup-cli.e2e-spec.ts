@@ -64,7 +64,7 @@ describe('kiroku backup (CLI, SQLite)', () => {
     expect(inUse.code).toBe(1);
     expect(inUse.stderr).toMatch(/^kiroku: a Kiroku server is using .+restored\.sqlite: stop it first\n$/);
     expect((await runCli(['backup', 'restore', id, '--to', target, '--force'], env)).code).toBe(0);
-  });
+  }, 120_000); // eight CLI processes, each starting Node and Nest
 
   it('splits the key from the instances (BACKUP_MAINTENANCE=separate): a run only stores and checksums; the maintenance job drills the newest backup, then prunes', async () => {
     const { env } = await setup();

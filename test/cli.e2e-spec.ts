@@ -79,7 +79,7 @@ describeEachEngine('kiroku migrate', (engine) => {
 
     for (const name of [...names].reverse()) expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: `reverted ${name}\n` });
     expect(await runCli(['migrate', 'revert'], env)).toMatchObject({ code: 0, stdout: 'No migration is applied: nothing to revert.\n' });
-  });
+  }, 120_000); // a dozen CLI processes, each starting Node and Nest
 });
 
 describe('kiroku migrate with an unreachable database', () => {

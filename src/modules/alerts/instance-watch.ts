@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { AlertConfig, AppConfig, DatabaseConfig, LogConfig } from '@kiroku/config';
 import { Database } from '@kiroku/persistence';
@@ -91,10 +91,12 @@ const TELL_AGAIN_AFTER_MS = 60 * 60_000;
  * orchestrator counts their restarts (the Prometheus rules watch them).
  */
 @Injectable()
-export class UncleanStopWatch implements OnApplicationBootstrap, OnApplicationShutdown {
+export class UncleanStopWatch implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('Alerts');
   private timer?: NodeJS.Timeout;
   private mark?: LifeMark;
+  /** The previous run's mark, when its unclean stop is still to be told. */
+  private untold?: LifeMark;
   readonly path: string | undefined;
 
   constructor(
@@ -111,27 +113,21 @@ export class UncleanStopWatch implements OnApplicationBootstrap, OnApplicationSh
     else this.path = log.dir ? join(log.dir, `.kiroku-running-${app.port}.json`) : undefined;
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Before anything can answer (readiness included): a kill right after the start still finds the mark. */
+  onModuleInit(): void {
     if (!this.machine.leader || !this.path) return;
     const previous = this.read();
+    // Another machine on this file (it is refused the SQLite file, see SingleInstance): its mark stays its own.
+    if (previous && previous.pid !== process.pid && alive(previous.pid)) return;
     const now = this.clock.now();
     this.mark = { pid: process.pid, startedAt: now.toISOString(), aliveAt: now.toISOString(), toldAt: previous?.toldAt };
-    if (previous && previous.pid !== process.pid && !alive(previous.pid)) {
+    if (previous && previous.pid !== process.pid) {
       const recentlyTold = previous.toldAt && now.getTime() - Date.parse(previous.toldAt) < TELL_AGAIN_AFTER_MS;
       if (recentlyTold) {
         this.logger.warn(`restarted after an unclean stop again (last seen ${previous.aliveAt}); told at ${previous.toldAt}, not again within the hour`);
       } else {
         this.mark.toldAt = now.toISOString();
-        this.write();
-        await this.notices.send({
-          rule: 'unclean-stop',
-          kind: 'firing',
-          since: new Date(previous.aliveAt),
-          summary:
-            `${this.notices.address} restarted after an unclean stop: the previous run (pid ${previous.pid}, started ${previous.startedAt}) ` +
-            `last showed life at ${previous.aliveAt} and never stopped cleanly (killed, out of memory, or the machine lost power). ` +
-            `Its log says what it was doing; requests in flight then were lost.`,
-        });
+        this.untold = previous;
       }
     }
     this.write();
@@ -140,6 +136,22 @@ export class UncleanStopWatch implements OnApplicationBootstrap, OnApplicationSh
       this.write();
     }, this.app.heartbeatIntervalMs);
     this.timer.unref();
+  }
+
+  /** The notice goes once the application is up (its channels need nothing else). */
+  async onApplicationBootstrap(): Promise<void> {
+    const previous = this.untold;
+    if (!previous) return;
+    this.untold = undefined;
+    await this.notices.send({
+      rule: 'unclean-stop',
+      kind: 'firing',
+      since: new Date(previous.aliveAt),
+      summary:
+        `${this.notices.address} restarted after an unclean stop: the previous run (pid ${previous.pid}, started ${previous.startedAt}) ` +
+        `last showed life at ${previous.aliveAt} and never stopped cleanly (killed, out of memory, or the machine lost power). ` +
+        `Its log says what it was doing; requests in flight then were lost.`,
+    });
   }
 
   /** A clean stop: the mark goes, so the next start has nothing to tell. */
