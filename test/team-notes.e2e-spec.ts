@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
+import { tempDir } from '@kiroku/testing';
 import { User } from '../src/modules/auth';
 import { ApiClient, Json } from './support/api-client';
 import { describeEachEngine, freshDatabase } from './support/engines';
@@ -185,6 +189,104 @@ describeEachEngine('team notes', (engine) => {
       expect(await ids(alice, 'scope=team&q=zebra')).not.toContain(bobsTeam.id);
       await call(bob, 'PATCH', `/api/v1/notes/${bobsTeam.id}`, { visibility: 'team' });
       expect(await ids(alice, 'scope=team&q=zebra')).toContain(bobsTeam.id);
+    });
+  });
+
+  describe("no trace of another member's private note (IDOR)", () => {
+    /** A word in nothing but Alice's private note: its body, its title and its tag. */
+    const WORD = 'xylophonist';
+    let hidden: Json;
+
+    /** What a member's token gets back, as text: every byte of it is checked for the word. */
+    const raw = async (api: ApiClient, method: string, path: string) => {
+      const res = await fetch(t.url + path, { method, headers: { authorization: `Bearer ${api.token}`, accept: 'application/json' } });
+      return { status: res.status, text: await res.text() };
+    };
+
+    beforeAll(async () => {
+      hidden = await create(alice, { title: `Plans ${WORD}`, body: `The ${WORD} arrives on Monday.`, tags: [WORD], visibility: 'private' });
+      // A second version, so that revision 1 is a kept one.
+      expect((await call(alice, 'PATCH', `/api/v1/notes/${hidden.id}`, { body: `The ${WORD} arrives on Tuesday.` })).status).toBe(200);
+      // The owner finds it, so the word is searchable: nothing below is empty for want of an index entry.
+      expect((await alice.call('GET', `/api/v1/notes?scope=all&q=${WORD}`)).body.items.map((n: Json) => n.id)).toEqual([hidden.id]);
+      expect((await alice.call('GET', `/api/v1/notes/${hidden.id}/revisions/1`)).status).toBe(200);
+    });
+
+    it('answers the API with 404 for the note, its revisions and a revision, and search finds nothing in any scope', async () => {
+      for (const path of [
+        `/api/v1/notes/${hidden.id}`,
+        `/api/v1/notes/${hidden.id}/revisions`,
+        `/api/v1/notes/${hidden.id}/revisions/1`,
+        `/api/v1/notes/${hidden.id}/revisions/2`,
+      ]) {
+        const res = await raw(bob, 'GET', path);
+        expect([path, res.status]).toEqual([path, 404]);
+        expect(res.text).not.toContain(WORD);
+        expect(res.text).not.toContain('Tuesday');
+      }
+      expect((await raw(bob, 'POST', `/api/v1/notes/${hidden.id}/revisions/1/restore`)).status).toBe(404);
+      for (const scope of ['mine', 'team', 'all']) {
+        for (const q of [WORD, `tag:${WORD}`, 'Tuesday', `${WORD.slice(0, 5)}`]) {
+          const res = await raw(bob, 'GET', `/api/v1/notes?scope=${scope}&q=${encodeURIComponent(q)}`);
+          expect(res.status).toBe(200);
+          expect(JSON.parse(res.text).items).toEqual([]);
+          expect(res.text).not.toContain(WORD);
+        }
+        const list = await raw(bob, 'GET', `/api/v1/notes?scope=${scope}&limit=100`);
+        expect(list.text).not.toContain(hidden.id);
+        expect(list.text).not.toContain(WORD);
+      }
+      expect((await raw(bob, 'GET', `/api/v1/notes?scope=all&tag=${WORD}`)).text).not.toContain(hidden.id);
+      // The owner still has it, unchanged.
+      expect((await alice.call('GET', `/api/v1/notes/${hidden.id}`)).body).toMatchObject({ body: `The ${WORD} arrives on Tuesday.`, version: 2 });
+    });
+
+    it("answers the pages with 404 for the note, its edit form, history and a version; search pages, tags and the member's export hold nothing of it", async () => {
+      for (const path of [`/notes/${hidden.id}`, `/notes/${hidden.id}/edit`, `/notes/${hidden.id}/history`, `/notes/${hidden.id}/history/1`]) {
+        const page = await bobWeb.get(path);
+        expect([path, page.status]).toEqual([path, 404]);
+        expect(page.text).not.toContain(WORD);
+      }
+      for (const scope of ['mine', 'team', 'all']) {
+        const page = await bobWeb.get(`/notes?scope=${scope}&q=${WORD}`);
+        expect(page.status).toBe(200);
+        expect(page.text).not.toContain(hidden.id);
+        expect(page.text).not.toContain('<mark>');
+        expect(page.text).not.toContain('class="snippet"');
+        // The word is only where the page repeats what Bob typed: the search box and the tabs' links.
+        expect(page.text.replaceAll(`value="${WORD}"`, '').replaceAll(`q=${WORD}`, '')).not.toContain(WORD);
+        // Searched by its start or by another word of the note, the page has no trace of the word at all.
+        for (const q of [WORD.slice(0, 8), 'Tuesday']) {
+          const other = await bobWeb.get(`/notes?scope=${scope}&q=${q}`);
+          expect(other.status).toBe(200);
+          expect(other.text).not.toContain(WORD);
+          expect(other.text).not.toContain(hidden.id);
+          expect(other.text).not.toContain('<mark>');
+        }
+        const list = await bobWeb.get(`/notes?scope=${scope}`);
+        expect(list.text).not.toContain(WORD);
+        expect(list.text).not.toContain(hidden.id);
+      }
+      // Bob's export: his own notes, nothing of Alice's private one (read by unzip, since the entries are compressed).
+      const download = await bobWeb.download('/account/notes/export');
+      expect(download.status).toBe(200);
+      expect(download.headers.get('content-type')).toBe('application/zip');
+      const file = join(tempDir(), 'bob.zip');
+      writeFileSync(file, download.bytes);
+      const unzip = (args: string[]) => {
+        const result = spawnSync('unzip', args, { encoding: 'utf8' });
+        if (result.error) throw new Error(`unzip is not installed (apt-get install unzip): ${result.error.message}`);
+        expect(result.status).toBe(0);
+        return result.stdout;
+      };
+      const names = unzip(['-Z1', file]);
+      const everything = unzip(['-p', file]);
+      expect(everything).toContain('Bob own zebra'); // his own notes are there
+      for (const text of [names, everything, download.bytes.toString('latin1')]) {
+        expect(text).not.toContain(WORD);
+        expect(text).not.toContain(hidden.id);
+        expect(text).not.toContain('Tuesday');
+      }
     });
   });
 
