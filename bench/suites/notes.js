@@ -99,7 +99,12 @@ async function seed(env, ownerId, count = NOTES, dist = join(root, 'dist')) {
         .values(batch.flatMap((b) => b.tags.map((t) => ({ noteId: b.note.id, tagId: tagIds[TAGS.indexOf(t)] }))))
         .updateEntity(false)
         .execute();
-      for (const b of batch) await index.write(m, { ...b.note, tags: b.tags });
+      // Oldest first, as writeMany wants them (its last note gets the lowest rowid): one entry at a time would
+      // write each below the one before, and FTS5 would flush a segment for every note.
+      await index.writeMany(
+        m,
+        batch.map((b) => ({ ...b.note, tags: b.tags })),
+      );
     });
   }
   const seconds = (Date.now() - started) / 1000;

@@ -14,6 +14,7 @@ import { RetokeniseSearchIndex1795992100000 } from './1795992100000-RetokeniseSe
 import { AddThemeToUsers1795995000000 } from './1795995000000-AddThemeToUsers';
 import { CreateAccountLinks1795996000000 } from './1795996000000-CreateAccountLinks';
 import { AddTeamVisibility1796000000000 } from './1796000000000-AddTeamVisibility';
+import { SearchTitlesApart1796100000000 } from './1796100000000-SearchTitlesApart';
 
 export const sqliteMigrations = [
   CreateFoundationTables1795901079716,
@@ -31,4 +32,5 @@ export const sqliteMigrations = [
   AddThemeToUsers1795995000000,
   CreateAccountLinks1795996000000,
   AddTeamVisibility1796000000000,
+  SearchTitlesApart1796100000000,
 ];

@@ -101,19 +101,18 @@ const lexeme = (token: string) => `'${token.replace(/['\\]/g, (c) => c + c)}'`;
 
 /**
  * A term as tsquery text, read by a cast (`::tsquery`), which takes the lexemes as given: to_tsquery would run
- * them through PostgreSQL's parser again. `weight` A restricts every token to the title and tags.
+ * them through PostgreSQL's parser again.
  */
-function pgTerm(term: SearchTerm, weight = ''): string {
+function pgTerm(term: SearchTerm): string {
   const last = term.tokens.length - 1;
-  return term.tokens.map((token, i) => `${lexeme(token)}${i === last && term.prefix ? ':*' : weight ? ':' : ''}${weight}`).join(' <-> ');
+  return term.tokens.map((token, i) => `${lexeme(token)}${i === last && term.prefix ? ':*' : ''}`).join(' <-> ');
 }
 
 /** Any of the terms, as tsquery text. */
 const pgAny = (terms: SearchTerm[]) => terms.map((term) => `(${pgTerm(term)})`).join(' | ');
 
 /** Groups of terms as tsquery text: every group, each any of its terms. */
-const pgGroups = (groups: SearchTerm[][], weight = '') =>
-  groups.map((group) => `(${group.map((term) => `(${pgTerm(term, weight)})`).join(' | ')})`).join(' & ');
+const pgGroups = (groups: SearchTerm[][]) => groups.map((group) => `(${group.map((term) => `(${pgTerm(term)})`).join(' | ')})`).join(' & ');
 
 /**
  * The note's PostgreSQL document as tsvector text, cast rather than built by to_tsvector: the title and the
@@ -282,12 +281,11 @@ class PostgresSearchIndex extends SearchIndex {
   walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
     const where = [pgReach(reach, params)];
     params.push(pgGroups(query.include));
-    where.push(`s.document @@ $${params.length}::tsquery`);
-    if (part !== 'all') {
-      // The title and tags are weight A of the document: the same words, each restricted to A.
-      params.push(pgGroups(query.include, 'A'));
-      where.push(`${part === 'rest' ? 'NOT ' : ''}s.document @@ $${params.length}::tsquery`);
-    }
+    const words = `$${params.length}::tsquery`;
+    // The title and tags are `head` (weight A of the document, in a column of its own: migration
+    // SearchTitlesApart), so that the planner knows how often the words are in titles.
+    if (part === 'head') where.push(`s.head @@ ${words}`);
+    else where.push(`s.document @@ ${words}`, ...(part === 'rest' ? [`NOT s.head @@ ${words}`] : []));
     if (query.exclude.length) {
       params.push(pgAny(query.exclude));
       where.push(`NOT (s.document @@ $${params.length}::tsquery)`);
