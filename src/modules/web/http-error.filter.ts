@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { databaseUnreachable } from '@kiroku/persistence';
 import { BodyRefused, FormExpired, ProblemException, SignInRequired } from './errors';
 import { FormRefusal, FormRescues } from './form-rescue';
 import { sendPage } from './page.interceptor';
@@ -36,6 +37,12 @@ export class HttpErrorFilter implements ExceptionFilter {
       const status = error.getStatus();
       if (status >= 500) this.logger.error({ err: error, status }, 'request failed');
       return sendError(req, res, status, status === 404 ? 'There is nothing at this address.' : safeDetail(error));
+    }
+    if (databaseUnreachable(error)) {
+      // Lost mid-request (the server shutting down, a connection dropped): the same answer as a request refused
+      // before it started, a 503 to try again, and the same log line, not a 500 to investigate.
+      this.logger.error({ err: error, status: 503 }, 'request failed: database unreachable');
+      return sendError(req, res, 503, 'Kiroku cannot reach its database right now. Try again in a moment.', [], { headers: { 'Retry-After': '30' } });
     }
     this.logger.error({ err: error }, 'unexpected error');
     return sendError(req, res, 500, 'The error has been logged.');
