@@ -134,13 +134,14 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
     for (const slot of [0, 1, 2]) expect(lines.some((l) => l.includes('Kiroku ready on') && l.includes(`"worker":${slot}`))).toBe(true);
   });
 
-  it('replaces a worker killed with SIGKILL, and no request to the others fails', async () => {
+  it('replaces a worker killed with SIGKILL, and no request to the others fails; the machine stays ready meanwhile', async () => {
     server = await machine(3);
     const primary = server.child.pid!;
     const before = workerPids(primary);
     expect(before).toHaveLength(3);
 
-    const traffic = load(`${server.url}/health/live`, 4);
+    const traffic = load(`${server.url}/health/live`, 3);
+    const probes = load(`${server.url}/health/ready`, 1);
     await new Promise((r) => setTimeout(r, 500));
     const victim = before[1];
     process.kill(victim, 'SIGKILL');
@@ -157,11 +158,16 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
       (n) => n === 3,
     );
     await new Promise((r) => setTimeout(r, 500));
-    const outcomes = await traffic.stop();
+    const readiness = await probes.stop();
+    const outcomes = [...(await traffic.stop()), ...readiness];
 
     const failed = outcomes.filter((o) => o.status !== 200);
     // Only requests the killed worker held when it died may fail: at most one per client.
     expect(failed.length).toBeLessThanOrEqual(4);
+    // Readiness held while two of three workers served, and through the replacement's start.
+    const probedAfter = readiness.filter((o) => o.startedAt >= diedAt);
+    expect(probedAfter.length).toBeGreaterThan(5);
+    expect(probedAfter.map((o) => o.status).filter((s) => s !== 200)).toEqual([]);
     // Every request sent after it died was served, by the other workers and then by the replacement too.
     expect(outcomes.filter((o) => o.startedAt >= diedAt && o.status !== 200)).toEqual([]);
     expect(outcomes.filter((o) => o.startedAt >= diedAt).length).toBeGreaterThan(20);
