@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Database } from '@kiroku/persistence';
 import { tempDir } from '@kiroku/testing';
 import yazl from 'yazl';
-import { Accounts, SessionStore, User } from '../src/modules/auth';
+import { AccountLinks, Accounts, SessionStore, User } from '../src/modules/auth';
 import { sha256 } from '../src/modules/web';
 import { ApiClient } from './support/api-client';
 import { describeEachEngine, freshDatabase } from './support/engines';
@@ -352,6 +352,46 @@ describeEachEngine('hostile text in every field of every route', (engine) => {
     const reply = await device.submit('/login', { email: 'alice@example.com', password: PASSWORD }, { 'user-agent': 'Evil\u0085\u009b31m/1.0' });
     expect(reply.status).toBe(303);
     expect((await device.get('/account')).text).toContain('Evil31m/1.0');
+  });
+
+  it('refuses hostile values behind a valid invitation and a valid reset link, naming the field; the links still work', async () => {
+    // The walk above has no valid link, so it reaches these forms' fields only behind a refused token.
+    const links = t.app.get(AccountLinks);
+    const adminId = (await db.manager.findOneByOrFail(User, { email: 'admin@example.com' })).id;
+    const invited = await links.invite('invited@example.com', adminId, null);
+    if (!('token' in invited)) throw new Error(JSON.stringify(invited.errors));
+    const member = await freshUser();
+    const reset = (await links.issueReset((await db.manager.findOneByOrFail(User, { email: member.email })).id, adminId, null))!;
+    const post = async (path: string, form: Record<string, string>) => {
+      const visitor = new WebClient(t.url);
+      await visitor.get('/login'); // the visitor's CSRF token
+      return visitor.request('POST', path, {
+        body: urlencoded({ _csrf: visitor.lastCsrf!, ...form }),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
+    };
+    const attempts: Array<[what: string, path: string, form: Record<string, string>, field: string | null]> = [];
+    for (const [label, value] of HOSTILE) {
+      attempts.push([`invite token = ${label}`, '/invite', { token: value, displayName: 'Invited', password: PASSWORD }, null]);
+      attempts.push([`reset token = ${label}`, '/reset', { token: value, password: PASSWORD }, null]);
+      // A value the rule takes would spend the link: a line break in a password, and a lone surrogate, which a form
+      // body cannot carry (its bytes are read as U+FFFD, text).
+      if (!REFUSED.has(label) || label === 'lone surrogate') continue;
+      attempts.push([`invite displayName = ${label}`, '/invite', { token: invited.token, displayName: value, password: PASSWORD }, 'displayName']);
+      attempts.push([`invite password = ${label}`, '/invite', { token: invited.token, displayName: 'Invited', password: value }, 'password']);
+      attempts.push([`reset password = ${label}`, '/reset', { token: reset.token, password: value }, 'password']);
+    }
+    for (const [what, path, form, field] of attempts) {
+      const reply = await post(path, form);
+      record(what, reply.status, reply.text);
+      if (field && (reply.status !== 400 || !reply.text.includes(`id="${field}-error"`)))
+        failures.push(`${what}: not a 400 marking ${field} (${reply.status})`);
+      if (!field && reply.status !== 404) failures.push(`${what}: not the unknown-link page (${reply.status})`);
+    }
+    expect(failures).toEqual([]);
+    // Nothing refused spent a link: both still work.
+    expect((await post('/invite', { token: invited.token, displayName: 'Invited', password: PASSWORD })).status).toBe(303);
+    expect((await post('/reset', { token: reset.token, password: `${PASSWORD} renewed` })).status).toBe(303);
   });
 
   it('stored no control character and no lone surrogate anywhere, after all of the above', async () => {
