@@ -111,7 +111,34 @@ const PASSWORD = 'a long enough passphrase';
     },
   );
 
-  it('a member sets a new password through a password link and is signed in; the used link is refused, and so is an expired one', async () => {
+  it.each([
+    ['en', 'en-GB', 'made@example.com', 'Made by Admin', 'Account created for made@example.com: their password link'],
+    ['ja', 'ja-JP', 'sakusei@example.com', '作成 太郎', 'sakusei@example.com のアカウントを作成しました（パスワード設定リンク）'],
+  ])('[%s] an admin creates an account with a role; the person chooses a password through the link shown once', async (lang, locale, email, name, heading) => {
+    const adminContext = await browser.newContext({ locale, viewport: SIZES.desktop });
+    const admin = await open(adminContext);
+    await signIn(admin, 'admin@example.com');
+    await admin.goto(`${base}/admin/users`);
+    await admin.fill('#account-email', email);
+    await admin.fill('#account-displayName', name);
+    await admin.selectOption('#account-role', 'admin');
+    await Promise.all([admin.waitForURL(`${base}/admin/users`), admin.click('form[action="/admin/users/create"] button')]);
+    expect(await admin.textContent('#new-link-card h2')).toBe(heading);
+    const link = (await admin.textContent('#new-link'))!.trim();
+    expect(link).toMatch(new RegExp(`^${base}/reset\\?token=[A-Za-z0-9_-]{43}$`));
+    expect(await admin.textContent('main')).toContain(name);
+    await shoot(admin, `admin-users-account-${lang}`);
+
+    const person = await open(await browser.newContext({ locale, viewport: SIZES.phone }));
+    expect((await person.goto(link))!.status()).toBe(200);
+    expect(await person.inputValue('#email')).toBe(email);
+    await person.fill('#password', PASSWORD);
+    await Promise.all([person.waitForURL(`${base}/notes`), person.click('button.primary')]);
+    expect((await person.goto(`${base}/admin`))!.status()).toBe(200); // an admin, as made
+    for (const c of [adminContext, person.context()]) await c.close();
+  });
+
+  it('a member sets a new password through a password link and is signed in; the used link is refused, and so are an expired invitation and an expired password link', async () => {
     const context = await browser.newContext({ viewport: SIZES.desktop });
     const admin = await open(context);
     await signIn(admin, 'admin@example.com');
@@ -142,9 +169,16 @@ const PASSWORD = 'a long enough passphrase';
     await admin.fill('#invite-email', 'late@example.com');
     await Promise.all([admin.waitForURL(`${base}/admin/users`), admin.click('form[action="/admin/users/invite"] button')]);
     const late = (await admin.textContent('#new-link'))!.trim();
+    // … and a password link nobody used.
+    await Promise.all([admin.waitForURL(`${base}/admin/users`), admin.click('li:has-text("colleague@example.com") form[action$="/reset-link"] button')]);
+    const lateReset = (await admin.textContent('#new-link'))!.trim();
     clock.advance(7 * 24 * 3_600_000);
     const stranger = await open(await browser.newContext({ viewport: SIZES.phone }));
     expect((await stranger.goto(late))!.status()).toBe(410);
+    expect(await stranger.textContent('main')).toContain('It has expired.');
+    expect(await stranger.$('#password')).toBeNull();
+    expect((await stranger.goto(lateReset))!.status()).toBe(410);
+    expect(await stranger.textContent('h1')).toBe('This password link does not work');
     expect(await stranger.textContent('main')).toContain('It has expired.');
     expect(await stranger.$('#password')).toBeNull();
     for (const c of [context, memberContext, phoneContext, stranger.context()]) await c.close();

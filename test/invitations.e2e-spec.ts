@@ -170,6 +170,54 @@ describeEachEngine('invitations and password links', (engine) => {
     expect(await events('invite.used')).toHaveLength(1);
   });
 
+  it('creates an account from the users page with its name and role: nobody can sign in until the person chooses a password through the link shown once', async () => {
+    const pending = await invite('ada@example.com'); // an invitation for the address goes when the account is made
+    await admin.get('/admin/users');
+    const reply = await admin.submit('/admin/users/create', { email: ' Ada@Example.com ', displayName: 'Ada', role: 'admin' });
+    expect(reply.status).toBe(303);
+    expect(reply.headers.get('location')).toBe('/admin/users');
+    const page = await admin.get('/admin/users');
+    expect(page.text).toContain('Account created for ada@example.com: their password link');
+    expect(page.text).toContain('Account created. Pass the link on');
+    const link = shownLink(page.text)!;
+    expect(link).toMatch(/^http:\/\/localhost:\d+\/reset\?token=[A-Za-z0-9_-]{43}$/);
+    expect(shownLink((await admin.get('/admin/users')).text)).toBeUndefined(); // shown once
+
+    const ada = await db.manager.findOneByOrFail(User, { email: 'ada@example.com' });
+    expect(ada).toMatchObject({ displayName: 'Ada', role: 'admin', disabledAt: null });
+    const row = await db.manager.findOneByOrFail(AccountLink, { kind: 'reset', userId: ada.id });
+    expect(row.expiresAt.getTime() - row.createdAt.getTime()).toBe(7 * DAY); // as long as an invitation
+    expect((await new WebClient(t.url).get(pending)).status).toBe(410);
+    expect((await events('account.created')).filter((e) => e.userId === ada.id).map((e) => e.actorId)).toEqual([adminId]);
+    expect((await events('reset.created')).map((e) => [e.userId, e.actorId])).toEqual([[ada.id, adminId]]);
+
+    // The account exists, but no password anyone knows opens it.
+    expect((await new WebClient(t.url).login('ada@example.com', PASSWORD)).status).toBe(401);
+    const browser = new WebClient(t.url);
+    expect((await browser.get(pathOf(link))).text).toContain('value="ada@example.com" readonly');
+    const token = new URL(link).searchParams.get('token')!;
+    expect((await browser.submit('/reset', { token, password: PASSWORD })).status).toBe(303);
+    expect((await browser.get('/admin')).status).toBe(200); // signed in, as the admin she was made
+    expect((await new WebClient(t.url).login('ada@example.com', PASSWORD)).status).toBe(303);
+  });
+
+  it('refuses an account for a taken or broken address or a bad name, keeping what was typed; a forged role creates nothing', async () => {
+    await admin.get('/admin/users');
+    const taken = await admin.submit('/admin/users/create', { email: 'ADMIN@example.com', displayName: 'Twin', role: 'user' });
+    expect(taken.status).toBe(400);
+    expect(taken.text).toMatch(/id="account-email-error">[^<]+/);
+    expect(taken.text).toContain('value="Twin"');
+    const broken = await admin.submit('/admin/users/create', { email: 'not an address', displayName: '', role: 'user' });
+    expect(broken.status).toBe(400);
+    expect(broken.text).toContain('id="account-email-error"');
+    expect(broken.text).toContain('id="account-displayName-error"');
+    expect(broken.text).toContain('value="not an address"');
+    expect(broken.text).not.toContain('id="invite-email-error"'); // the other form on the page is left alone
+    expect((await admin.submit('/admin/users/create', { email: 'root@example.com', displayName: 'Root', role: 'owner' })).status).toBe(404);
+    expect(await db.manager.count(User)).toBe(1);
+    expect(await db.manager.count(AccountLink)).toBe(0);
+  });
+
   it('lets only admins issue and revoke links', async () => {
     await invite('lin@example.com');
     const lin = new WebClient(t.url);
@@ -178,6 +226,7 @@ describeEachEngine('invitations and password links', (engine) => {
     await lin.login('member@example.com', PASSWORD);
     await lin.get('/account');
     expect((await lin.submit('/admin/users/invite', { email: 'x@example.com' })).status).toBe(403);
+    expect((await lin.submit('/admin/users/create', { email: 'x@example.com', displayName: 'X', role: 'admin' })).status).toBe(403);
     expect((await lin.submit(`/admin/users/${adminId}/reset-link`, {})).status).toBe(403);
     const row = await db.manager.findOneByOrFail(AccountLink, { email: 'lin@example.com' });
     expect((await lin.submit(`/admin/links/${row.id}/revoke`, {})).status).toBe(403);

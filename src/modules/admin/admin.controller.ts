@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Logger, NotFoundException, Param, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { AuditTrail } from '../audit';
-import { AccountLinks, Accounts, authOf, Cookies, type FieldErrors } from '../auth';
+import { AccountLinks, Accounts, authOf, Cookies, ROLES, type FieldErrors } from '../auth';
 import { InstanceRegistry } from '../cluster';
 import { AppConfig } from '@kiroku/config';
 import { AdminOnly, confirmationPage, confirmed, Form, FormView, formatInstant, isLocale, type Locale, Page, Pages, RedirectTo, translate } from '../web';
@@ -10,15 +10,24 @@ import { AlertEvaluator, Mailer, RULES } from '../alerts';
 import { BackupService } from '../backup';
 import { MetricsHistory, Range, RANGES } from '../metrics';
 import { formatBytes } from '../storage';
-import { InviteCreateForm, ResetLinkForm } from './link.forms';
+import { AccountCreateForm, InviteCreateForm, ResetLinkForm } from './link.forms';
 import { RoleForm } from './role.form';
 
 /** A link just created, shown once on the users page. */
 interface NewLink {
-  kind: 'invite' | 'reset';
+  /** `account`: the password link of an account just created (a reset link). */
+  kind: 'invite' | 'reset' | 'account';
   email: string;
   url: string;
   expiresAt: string;
+}
+
+/** What the users page shows besides its lists: a link just created, and a refused form with what was typed. */
+interface UsersPageState {
+  status?: number;
+  newLink?: NewLink;
+  invite?: { email: string; errors: FieldErrors };
+  account?: { values: Partial<Record<'email' | 'displayName' | 'role', string>>; errors: FieldErrors };
 }
 
 const rangeOf = (range: unknown): Range => (typeof range === 'string' && Object.hasOwn(RANGES, range) ? (range as Range) : 'hour');
@@ -98,14 +107,14 @@ export class AdminController {
     if (!this.cookies.read(req, this.cookies.newLink)) return this.usersPage(req);
     const sealed = this.cookies.readShownOnce(req, 'link', authOf(req).session!.idHash);
     const newLink = sealed ? (JSON.parse(sealed) as NewLink) : undefined;
-    return (await this.usersPage(req, {}, 200, newLink)).with({ cookies: [this.cookies.clear(this.cookies.newLink)] });
+    return (await this.usersPage(req, { newLink })).with({ cookies: [this.cookies.clear(this.cookies.newLink)] });
   }
 
   @Post('users/invite')
   async invite(@Req() req: Request, @Form() form: InviteCreateForm): Promise<Page | RedirectTo> {
     const actor = authOf(req);
     const result = await this.links.invite(form.email, actor.user!.id, req.ip ?? null);
-    if ('errors' in result) return this.usersPage(req, result.errors, 400, undefined, form.email);
+    if ('errors' in result) return this.usersPage(req, { status: 400, invite: { email: form.email, errors: result.errors } });
     const link: NewLink = {
       kind: 'invite',
       email: result.link.email,
@@ -115,6 +124,26 @@ export class AdminController {
     const mailed = form.send === '1' ? await this.mail(req, link) : null;
     // Post/Redirect/Get: a reload of the page that shows the link must not create another.
     return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.inviteCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+  }
+
+  @Post('users/create')
+  @FormView<AdminController>('unknownRole')
+  async createAccount(@Req() req: Request, @Form() form: AccountCreateForm): Promise<Page | RedirectTo> {
+    const actor = authOf(req);
+    const result = await this.links.createAccount({ email: form.email, displayName: form.displayName, role: form.role }, actor.user!.id, req.ip ?? null);
+    if ('errors' in result)
+      return this.usersPage(req, {
+        status: 400,
+        account: { values: { email: form.email, displayName: form.displayName, role: form.role }, errors: result.errors },
+      });
+    const link: NewLink = {
+      kind: 'account',
+      email: result.user.email,
+      url: this.linkUrl('reset', result.token),
+      expiresAt: result.link.expiresAt.toISOString(),
+    };
+    const mailed = form.send === '1' ? await this.mail(req, link) : null;
+    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.accountCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
   }
 
   @Post('users/:id/reset-link')
@@ -168,7 +197,10 @@ export class AdminController {
     return new RedirectTo('/admin/users', { cookies: [this.cookies.setShownOnce('link', JSON.stringify(link), sessionIdHash), this.cookies.setFlash(flash)] });
   }
 
-  private async usersPage(req: Request, errors: FieldErrors = {}, status = 200, newLink?: NewLink, inviteEmail = ''): Promise<Page> {
+  private async usersPage(
+    req: Request,
+    { status = 200, newLink, invite = { email: '', errors: {} }, account = { values: {}, errors: {} } }: UsersPageState = {},
+  ): Promise<Page> {
     const [users, links] = await Promise.all([this.accounts.list(), this.links.list()]);
     return new Page(
       'admin/users',
@@ -179,8 +211,9 @@ export class AdminController {
         me: authOf(req).user!.id,
         links,
         newLink: newLink && { ...newLink, expiresAt: new Date(newLink.expiresAt) },
-        errors,
-        inviteEmail,
+        invite,
+        account,
+        roles: ROLES,
         mail: this.mailer.configured,
       },
       { status, headers: newLink ? { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' } : {} },

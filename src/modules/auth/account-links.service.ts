@@ -8,7 +8,7 @@ import { AccountLink, AccountLinkKind } from './account-link.entity';
 import { AccountLinksRepository } from './account-links.repository';
 import { accountProblems, Accounts, ACCOUNT_FIELD_RULES, FieldErrors, normalizeEmail } from './accounts.service';
 import { passwordProblem } from './passwords';
-import { User } from './user.entity';
+import { Role, User } from './user.entity';
 
 /** A password-reset link works this long: long enough to pass on by chat, short enough to be useless later. */
 export const RESET_TTL_MS = 3_600_000;
@@ -66,6 +66,26 @@ export class AccountLinks {
     const { link, token } = await this.issue('invite', normalizeEmail(email), null, actorId, this.security.inviteTtlMs);
     await this.audit.record('invite.created', { actorId, ip, details: { linkId: link.id, expiresAt: link.expiresAt.toISOString(), superseded } });
     return { link, token };
+  }
+
+  /**
+   * An account an admin creates for someone, with the name and role given, and a password link (a reset link that
+   * works as long as an invitation) with which the person chooses their password: nobody knows the one it is
+   * created with, so nobody can sign in to it until then. A pending invitation for the address goes.
+   */
+  async createAccount(
+    input: { email: string; displayName: string; role: Role },
+    actorId: string,
+    ip: string | null,
+  ): Promise<{ user: User; link: AccountLink; token: string } | { errors: FieldErrors }> {
+    const created = await this.accounts.create({ email: input.email, displayName: input.displayName, password: randomToken(32) }, input.role, actorId);
+    if ('errors' in created) return { errors: created.errors };
+    const { user } = created;
+    const now = this.clock.now();
+    const superseded = await this.links.revokePending('invite', { email: user.email }, now);
+    const { link, token } = await this.issue('reset', user.email, user.id, actorId, this.security.inviteTtlMs);
+    await this.audit.record('reset.created', { userId: user.id, actorId, ip, details: { linkId: link.id, newAccount: true, superseded } });
+    return { user, link, token };
   }
 
   /** A reset link for an enabled member (earlier unused ones are revoked), or null when there is no such member. */

@@ -88,7 +88,7 @@ export class Accounts {
   }
 
   /** Creates an account. The first account ever becomes admin, even when two sign up at once (see UsersRepository.insert). */
-  async create(input: NewAccount, role: Role = 'user'): Promise<{ user: User } | { errors: FieldErrors }> {
+  async create(input: NewAccount, role: Role = 'user', actorId: string | null = null): Promise<{ user: User } | { errors: FieldErrors }> {
     const errors = accountProblems(input);
     if (Object.keys(errors).length) return { errors };
     const email = normalizeEmail(input.email);
@@ -109,7 +109,7 @@ export class Accounts {
       passwordChangedAt: now,
     };
     if (!(await this.users.insert(user, (first) => (first ? 'admin' : role)))) return { errors: { email: 'signup.emailTaken' } };
-    await this.audit.record('account.created', { userId: user.id, details: { role: user.role } });
+    await this.audit.record('account.created', { userId: user.id, actorId, details: { role: user.role } });
     return { user };
   }
 
