@@ -190,6 +190,11 @@ describeEachEngine('note versions and history', (engine) => {
       expect(conflict.text).toContain('line two, from the other tab'); // theirs, beside it
       expect(conflict.text).toContain('name="version" value="2"');
       expect((await alice.call('GET', `/api/v1/notes/${note.id}`)).body).toMatchObject({ version: 2, body: 'line one\nline two, from the other tab\n' });
+      // The other choice, "Discard my text", is a link back to the note as it stands: it writes nothing.
+      expect(conflict.text).toContain(`<a href="/notes/${note.id}">Discard my text</a>`);
+      const kept = await aliceWeb.get(`/notes/${note.id}`);
+      expect(kept.text).toContain('line two, from the other tab');
+      expect(kept.text).not.toContain('my own second line');
 
       const saved = await aliceWeb.request('POST', `/notes/${note.id}`, { form: { ...mine, version: '2', _csrf: aliceWeb.lastCsrf! } });
       expect(saved.status).toBe(303);
