@@ -12,10 +12,12 @@ describeEachEngine('note versions and history', (engine) => {
   let alice: ApiClient;
   let aliceWeb: WebClient;
   let bob: ApiClient;
+  let env: Record<string, string>;
 
   beforeAll(async () => {
     clock = new FakeClock(Date.UTC(2026, 11, 1, 9, 0));
-    t = await startTestApp({ ...(await freshDatabase(engine)), NOTE_REVISIONS_KEEP: '3' }, { clock });
+    env = { ...(await freshDatabase(engine)), NOTE_REVISIONS_KEEP: '3' };
+    t = await startTestApp(env, { clock });
     ({ api: alice, web: aliceWeb } = await ApiClient.forNewUser(t.url, 'alice@example.com'));
     ({ api: bob } = await ApiClient.forNewUser(t.url, 'bob@example.com'));
   });
@@ -96,6 +98,31 @@ describeEachEngine('note versions and history', (engine) => {
       // The version it replaced is in the history: nothing was overwritten unseen.
       expect((await alice.call('GET', `/api/v1/notes/${note.id}/revisions/1`)).body.body).toBe('step one\nstep two\n');
     });
+
+    if (engine === 'postgres')
+      it('lets exactly one win across three instances of the app on one database (replicas), not only within one', async () => {
+        const others = await Promise.all([1, 2].map(() => startTestApp(env, { clock })));
+        try {
+          const note = await create();
+          const urls = [t.url, ...others.map((o) => o.url)];
+          const results = await Promise.all(
+            Array.from({ length: 9 }, async (_, i) => {
+              const res = await fetch(`${urls[i % 3]}/api/v1/notes/${note.id}`, {
+                method: 'PATCH',
+                headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json', 'if-match': '"v1"' },
+                body: JSON.stringify({ body: `replica ${i % 3}, writer ${i}` }),
+              });
+              return { status: res.status, body: (await res.json()) as Json };
+            }),
+          );
+          expect(results.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412, 412, 412, 412, 412]);
+          const won = results.find((r) => r.status === 200)!;
+          expect((await alice.call('GET', `/api/v1/notes/${note.id}`)).body).toMatchObject({ version: 2, body: won.body.body });
+          expect((await alice.call('GET', `/api/v1/notes/${note.id}/revisions/1`)).body.body).toBe('step one\nstep two\n');
+        } finally {
+          await Promise.all(others.map((o) => o.close()));
+        }
+      });
 
     it('answers a conditional read with 304 when the version is the same', async () => {
       const note = await create();
