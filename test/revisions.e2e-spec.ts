@@ -112,7 +112,7 @@ describeEachEngine('note versions and history', (engine) => {
                 headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json', 'if-match': '"v1"' },
                 body: JSON.stringify({ body: `replica ${i % 3}, writer ${i}` }),
               });
-              return { status: res.status, body: (await res.json()) as Json };
+              return { status: res.status, body: await res.json() };
             }),
           );
           expect(results.map((r) => r.status).sort()).toEqual([200, 412, 412, 412, 412, 412, 412, 412, 412]);
