@@ -21,7 +21,7 @@ interface Outcome {
 }
 
 /** One request on a fresh connection. */
-function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function get(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { agent: false, headers }, (res) => {
       let body = '';
@@ -31,13 +31,18 @@ function get(url: string, headers: Record<string, string> = {}): Promise<{ statu
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timed out')));
     req.end();
   });
 }
 
-/** `loops` clients sending requests one after another until stop() resolves their outcomes. */
-function load(url: string, loops: number): { stop(): Promise<Outcome[]> } {
+/**
+ * `loops` clients sending requests one after another until stop() resolves their outcomes. A
+ * connection the primary handed to a worker at the moment it was killed stays open in the primary
+ * (node:cluster closes its copy only once the worker accepts it), so such a request ends at the
+ * client's timeout: probes use a short one, as the kubelet's does.
+ */
+function load(url: string, loops: number, timeoutMs = 10_000): { outcomes: Outcome[]; stop(): Promise<Outcome[]> } {
   const outcomes: Outcome[] = [];
   let running = true;
   const clients = Array.from({ length: loops }, async () => {
@@ -45,13 +50,14 @@ function load(url: string, loops: number): { stop(): Promise<Outcome[]> } {
       const outcome: Outcome = { startedAt: Date.now() };
       outcomes.push(outcome);
       try {
-        outcome.status = (await get(url)).status;
+        outcome.status = (await get(url, {}, timeoutMs)).status;
       } catch (error) {
         outcome.error = (error as Error).message;
       }
     }
   });
   return {
+    outcomes,
     async stop() {
       running = false;
       await Promise.all(clients);
@@ -141,7 +147,7 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
     expect(before).toHaveLength(3);
 
     const traffic = load(`${server.url}/health/live`, 3);
-    const probes = load(`${server.url}/health/ready`, 1);
+    const probes = load(`${server.url}/health/ready`, 1, 2_000);
     await new Promise((r) => setTimeout(r, 500));
     const victim = before[1];
     process.kill(victim, 'SIGKILL');
@@ -157,7 +163,11 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
       async () => sample(await scrape(server!), 'kiroku_workers'),
       (n) => n === 3,
     );
-    await new Promise((r) => setTimeout(r, 500));
+    await until(
+      'readiness probes after the death',
+      () => probes.outcomes.filter((o) => o.startedAt >= diedAt && o.status !== undefined).length,
+      (n) => n > 5,
+    );
     const readiness = await probes.stop();
     const outcomes = [...(await traffic.stop()), ...readiness];
 
