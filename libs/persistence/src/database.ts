@@ -6,6 +6,7 @@ import { Mutex } from './mutex';
 import type { SqlParam } from './sql-param';
 import type { QueryStats } from './query-stats';
 import { BACKSTOP_AUTOCHECKPOINT, CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
+import { writeTransactionsBeginImmediate } from './sqlite-begin';
 import { SqliteReader } from './sqlite-reader';
 
 export type { SqlParam } from './sql-param';
@@ -305,21 +306,4 @@ export class Database {
     const [row] = await this.dataSource.query<Array<{ version: string }>>('SELECT sqlite_version() AS version');
     return `SQLite ${row.version}`;
   }
-}
-
-/**
- * TypeORM 1.x starts SQLite transactions with a plain (deferred) BEGIN and has
- * no option for another kind. A deferred transaction that reads and then
- * writes must upgrade its lock; when another process of the machine (a
- * worker) wrote in between, the upgrade fails at once with SQLITE_BUSY
- * instead of waiting out busy_timeout. BEGIN IMMEDIATE takes the write lock
- * first, waiting for it if need be, so no upgrade can fail. Every transaction
- * here writes (reads go through `select`), and one process's transactions
- * already queue (writeQueue), so nothing is lost by it. better-sqlite3 has
- * one query runner per DataSource: its statement is the one rewritten.
- */
-function writeTransactionsBeginImmediate(dataSource: DataSource): void {
-  const runner = dataSource.driver.createQueryRunner('master');
-  const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
-  (runner as unknown as { query: typeof query }).query = (sql, ...rest) => query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE' : sql, ...rest);
 }

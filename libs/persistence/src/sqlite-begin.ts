@@ -1,0 +1,69 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DataSource, QueryFailedError } from 'typeorm';
+
+/** What beginImmediate needs of a better-sqlite3 connection. */
+export interface SqliteWriter {
+  exec(sql: string): unknown;
+  pragma(sql: string): unknown;
+}
+
+/** How long a writer waits between two tries for the write lock another process holds. */
+const RETRY_MS = 1;
+
+/**
+ * `BEGIN IMMEDIATE` that waits for the write lock without stopping the event loop.
+ *
+ * With busy_timeout, SQLite waits inside the call: better-sqlite3 is synchronous, so a worker whose write waits
+ * for another worker's transaction serves nothing meanwhile (not its reads, not its probes), and SQLite's own
+ * waits grow (1, 2, 5, 10, 15 … ms) past the moment the lock is free. Here each try fails at once
+ * (busy_timeout 0 for the one statement, restored before anything else can use the connection) and the next
+ * is a timer away, until `busyTimeoutMs` has passed; then the last SQLITE_BUSY is thrown, as busy_timeout would.
+ */
+export async function beginImmediate(connection: SqliteWriter, busyTimeoutMs: number): Promise<void> {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      connection.pragma('busy_timeout = 0');
+      try {
+        connection.exec('BEGIN IMMEDIATE');
+      } finally {
+        connection.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      }
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() >= deadline) throw error;
+    }
+    await sleep(RETRY_MS);
+  }
+}
+
+/**
+ * TypeORM 1.x starts SQLite transactions with a plain (deferred) BEGIN and has
+ * no option for another kind. A deferred transaction that reads and then
+ * writes must upgrade its lock; when another process of the machine (a
+ * worker) wrote in between, the upgrade fails at once with SQLITE_BUSY
+ * instead of waiting out busy_timeout. BEGIN IMMEDIATE takes the write lock
+ * first (see beginImmediate for how it waits), so no upgrade can fail. Every
+ * transaction here writes (reads go through `select`), and one process's
+ * transactions already queue (Database's writeQueue), so nothing is lost by
+ * it. better-sqlite3 has one query runner per DataSource: its statement is the
+ * one replaced.
+ */
+export function writeTransactionsBeginImmediate(dataSource: DataSource): void {
+  const busyTimeoutMs = (dataSource.options as { timeout?: number }).timeout ?? 5000;
+  const runner = dataSource.driver.createQueryRunner('master');
+  const driver = dataSource.driver as unknown as { databaseConnection: SqliteWriter };
+  const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
+  (runner as unknown as { query: typeof query }).query = async (sql, ...rest) => {
+    if (sql !== 'BEGIN TRANSACTION') return query(sql, ...rest);
+    try {
+      await beginImmediate(driver.databaseConnection, busyTimeoutMs);
+    } catch (error) {
+      // As the runner reports a failed statement, so that callers see one kind of error.
+      throw new QueryFailedError('BEGIN IMMEDIATE', [], error as Error);
+    }
+    return undefined;
+  };
+}
