@@ -4,6 +4,7 @@ import { KirokuCluster, startCluster } from '@kiroku/testing';
 import { ApiClient } from './support/api-client';
 import { ageKeyPair } from './support/backup-keys';
 import { freshDatabase, postgresMissing } from './support/engines';
+import { untilStopped } from './support/load';
 import { recordLogLines } from './support/log-scan';
 import { WebClient } from './support/web-client';
 
@@ -36,38 +37,33 @@ interface LoadResult {
 function steadyLoad(api: ApiClient, clients = 6): { stop: () => Promise<LoadResult> } {
   const result: LoadResult = { requests: 0, failures: [], committed: [], failedAt: [] };
   const headers = { authorization: `Bearer ${api.token}`, accept: 'application/json', 'content-type': 'application/json', connection: 'close' };
-  let running = true;
-  const loop = async (n: number) => {
-    for (let i = 0; running; i++) {
-      const sent = Date.now();
-      try {
-        if (i % 2 === 0) {
-          const res = await fetch(`${api.base}/api/v1/notes`, {
-            method: 'POST',
-            headers,
-            body: JSON.stringify({ title: `load ${n}-${i}`, body: 'steady load' }),
-          });
-          const body = await res.text();
-          if (res.status !== 201) throw new Error(`POST ${res.status} ${body}`);
-          result.committed.push({ id: (JSON.parse(body) as { id: string }).id, at: Date.now() });
-        } else {
-          const res = await fetch(`${api.base}/api/v1/notes?limit=5`, { headers });
-          const body = await res.text();
-          if (res.status !== 200) throw new Error(`GET ${res.status} ${body}`);
-        }
-      } catch (error) {
-        const e = error as Error & { cause?: { code?: string; message?: string } };
-        result.failures.push(`${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`);
-        result.failedAt.push(sent);
+  const load = untilStopped(clients, async (n, i) => {
+    const sent = Date.now();
+    try {
+      if (i % 2 === 0) {
+        const res = await fetch(`${api.base}/api/v1/notes`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ title: `load ${n}-${i}`, body: 'steady load' }),
+        });
+        const body = await res.text();
+        if (res.status !== 201) throw new Error(`POST ${res.status} ${body}`);
+        result.committed.push({ id: (JSON.parse(body) as { id: string }).id, at: Date.now() });
+      } else {
+        const res = await fetch(`${api.base}/api/v1/notes?limit=5`, { headers });
+        const body = await res.text();
+        if (res.status !== 200) throw new Error(`GET ${res.status} ${body}`);
       }
-      result.requests++;
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string; message?: string } };
+      result.failures.push(`${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`);
+      result.failedAt.push(sent);
     }
-  };
-  const loops = Array.from({ length: clients }, (_, n) => loop(n));
+    result.requests++;
+  });
   return {
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await load.stop();
       return result;
     },
   };

@@ -4,6 +4,7 @@ import { Client } from 'pg';
 import { KirokuCluster, PostgresCluster, startCluster, startPostgres } from '@kiroku/testing';
 import { ApiClient } from './support/api-client';
 import { postgresMissing } from './support/engines';
+import { untilStopped } from './support/load';
 import { WebhookReceiver } from './support/receivers';
 
 // PostgreSQL itself stopped (its own throwaway server, so no other suite loses its database) under the
@@ -27,23 +28,18 @@ interface Traffic {
 /** Four loops of GET /api/v1/notes through nginx, each response filed under the phase current when it was sent. */
 function traffic(api: ApiClient, phase: () => string) {
   const seen: Traffic = { statuses: {}, appErrors: 0 };
-  let running = true;
-  const loop = async () => {
-    while (running) {
-      const now = phase();
-      const res = await fetch(`${api.base}/api/v1/notes?limit=5`, { headers: { authorization: `Bearer ${api.token}`, accept: 'application/json' } });
-      await res.arrayBuffer();
-      const byStatus = (seen.statuses[now] ??= {});
-      byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
-      if (res.status >= 500 && res.headers.get('x-kiroku-upstream')) seen.appErrors++;
-      if (res.status >= 500) await sleep(20); // a client that backs off a little, as scripts do
-    }
-  };
-  const loops = Array.from({ length: 4 }, loop);
+  const load = untilStopped(4, async () => {
+    const now = phase();
+    const res = await fetch(`${api.base}/api/v1/notes?limit=5`, { headers: { authorization: `Bearer ${api.token}`, accept: 'application/json' } });
+    await res.arrayBuffer();
+    const byStatus = (seen.statuses[now] ??= {});
+    byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
+    if (res.status >= 500 && res.headers.get('x-kiroku-upstream')) seen.appErrors++;
+    if (res.status >= 500) await sleep(20); // a client that backs off a little, as scripts do
+  });
   return {
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await load.stop();
       return seen;
     },
   };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { projectRoot, tempDir } from '@kiroku/testing';
+import { untilStopped } from './support/load';
 import { spawnServer, waitForStatus, type KirokuProcess } from './support/process';
 
 /**
@@ -44,23 +45,19 @@ function get(url: string, headers: Record<string, string> = {}, timeoutMs = 10_0
  */
 function load(url: string, loops: number, timeoutMs = 10_000): { outcomes: Outcome[]; stop(): Promise<Outcome[]> } {
   const outcomes: Outcome[] = [];
-  let running = true;
-  const clients = Array.from({ length: loops }, async () => {
-    while (running) {
-      const outcome: Outcome = { startedAt: Date.now() };
-      outcomes.push(outcome);
-      try {
-        outcome.status = (await get(url, {}, timeoutMs)).status;
-      } catch (error) {
-        outcome.error = (error as Error).message;
-      }
+  const load = untilStopped(loops, async () => {
+    const outcome: Outcome = { startedAt: Date.now() };
+    outcomes.push(outcome);
+    try {
+      outcome.status = (await get(url, {}, timeoutMs)).status;
+    } catch (error) {
+      outcome.error = (error as Error).message;
     }
   });
   return {
     outcomes,
     async stop() {
-      running = false;
-      await Promise.all(clients);
+      await load.stop();
       return outcomes;
     },
   };

@@ -22,6 +22,9 @@ interface NewLink {
   expiresAt: string;
 }
 
+/** The notice of a link created and not e-mailed, by kind. */
+const LINK_CREATED: Record<NewLink['kind'], string> = { invite: 'flash.inviteCreated', account: 'flash.accountCreated', reset: 'flash.resetCreated' };
+
 /** What the users page shows besides its lists: a link just created, and a refused form with what was typed. */
 interface UsersPageState {
   status?: number;
@@ -115,15 +118,7 @@ export class AdminController {
     const actor = authOf(req);
     const result = await this.links.invite(form.email, actor.user!.id, req.ip ?? null);
     if ('errors' in result) return this.usersPage(req, { status: 400, invite: { email: form.email, errors: result.errors } });
-    const link: NewLink = {
-      kind: 'invite',
-      email: result.link.email,
-      url: this.linkUrl('invite', result.token),
-      expiresAt: result.link.expiresAt.toISOString(),
-    };
-    const mailed = form.send === '1' ? await this.mail(req, link) : null;
-    // Post/Redirect/Get: a reload of the page that shows the link must not create another.
-    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.inviteCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+    return this.handOver(req, form.send, { kind: 'invite', email: result.link.email, token: result.token, expiresAt: result.link.expiresAt });
   }
 
   @Post('users/create')
@@ -136,14 +131,7 @@ export class AdminController {
         status: 400,
         account: { values: { email: form.email, displayName: form.displayName, role: form.role }, errors: result.errors },
       });
-    const link: NewLink = {
-      kind: 'account',
-      email: result.user.email,
-      url: this.linkUrl('reset', result.token),
-      expiresAt: result.link.expiresAt.toISOString(),
-    };
-    const mailed = form.send === '1' ? await this.mail(req, link) : null;
-    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.accountCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+    return this.handOver(req, form.send, { kind: 'account', email: result.user.email, token: result.token, expiresAt: result.link.expiresAt });
   }
 
   @Post('users/:id/reset-link')
@@ -152,9 +140,7 @@ export class AdminController {
     const actor = authOf(req);
     const result = await this.links.issueReset(target.id, actor.user!.id, req.ip ?? null);
     if (!result) throw new NotFoundException();
-    const link: NewLink = { kind: 'reset', email: result.user.email, url: this.linkUrl('reset', result.token), expiresAt: result.link.expiresAt.toISOString() };
-    const mailed = form.send === '1' ? await this.mail(req, link) : null;
-    return this.shown(link, actor.session!.idHash, mailed === null ? 'flash.resetCreated' : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed');
+    return this.handOver(req, form.send, { kind: 'reset', email: result.user.email, token: result.token, expiresAt: result.link.expiresAt });
   }
 
   /**
@@ -187,14 +173,23 @@ export class AdminController {
     return new RedirectTo('/admin/users#links', { cookies: [this.cookies.setFlash('flash.linkRevoked')] });
   }
 
-  private linkUrl(kind: 'invite' | 'reset', token: string): string {
-    const url = new URL(`/${kind}`, this.app.publicUrl);
-    url.searchParams.set('token', token);
-    return url.toString();
-  }
-
-  private shown(link: NewLink, sessionIdHash: string, flash: string): RedirectTo {
-    return new RedirectTo('/admin/users', { cookies: [this.cookies.setShownOnce('link', JSON.stringify(link), sessionIdHash), this.cookies.setFlash(flash)] });
+  /**
+   * Shows a link just created once on the users page, e-mailed first when the form asked (`send=1`). Post/Redirect/Get:
+   * a reload of the page that shows the link must not create another. An account's first password is set through
+   * a reset link.
+   */
+  private async handOver(
+    req: Request,
+    send: string | undefined,
+    created: { kind: NewLink['kind']; email: string; token: string; expiresAt: Date },
+  ): Promise<RedirectTo> {
+    const url = new URL(created.kind === 'invite' ? '/invite' : '/reset', this.app.publicUrl);
+    url.searchParams.set('token', created.token);
+    const link: NewLink = { kind: created.kind, email: created.email, url: url.toString(), expiresAt: created.expiresAt.toISOString() };
+    const mailed = send === '1' ? await this.mail(req, link) : null;
+    const flash = mailed === null ? LINK_CREATED[link.kind] : mailed ? 'flash.linkMailed' : 'flash.linkMailFailed';
+    const shownOnce = this.cookies.setShownOnce('link', JSON.stringify(link), authOf(req).session!.idHash);
+    return new RedirectTo('/admin/users', { cookies: [shownOnce, this.cookies.setFlash(flash)] });
   }
 
   private async usersPage(
