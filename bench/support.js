@@ -1,6 +1,7 @@
 'use strict';
 // Shared by the suites: run the built server, poll it, read its memory.
 const { spawn } = require('node:child_process');
+const http = require('node:http');
 const { readFileSync, mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const { join } = require('node:path');
@@ -105,4 +106,51 @@ function summary(values) {
   return { median, min: sorted[0], max: sorted[sorted.length - 1] };
 }
 
-module.exports = { root, testing, tempDir, startServer, msUntilOk, rssMiB, stop, summary, account };
+/** One keep-alive connection, for the measurements at one connection. */
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One request on the one connection: its status and body. */
+function request(url, { method = 'GET', headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** p50 and p99 of request times in ms, exact (not rounded to a histogram's millisecond). */
+function percentiles(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+/**
+ * One connection, one request after another, for `seconds` (after a 1 s warm-up): req/s, exact percentiles and
+ * the times themselves (to merge rounds). `next()` gives request()'s arguments.
+ */
+async function measure(seconds, next) {
+  const run = async (ms) => {
+    const times = [];
+    let failed = 0;
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const started = performance.now();
+      const res = await request(...next());
+      times.push(performance.now() - started);
+      if (res.status >= 300) failed++;
+    }
+    return { times, failed };
+  };
+  await run(1000);
+  const started = performance.now();
+  const { times, failed } = await run(seconds * 1000);
+  const elapsed = (performance.now() - started) / 1000;
+  return { rps: times.length / elapsed, ...percentiles(times), count: times.length, failed, times };
+}
+
+module.exports = { root, testing, tempDir, startServer, msUntilOk, rssMiB, stop, summary, account, request, measure, percentiles };

@@ -2,12 +2,11 @@
 // How cost grows with the number of notes: one account with 10,000, 100,000 and 1,000,000 notes (seeded straight
 // into the database, the same database grown from one size to the next), and at 1 connection: list, get, search
 // for a rare and a common word, create. Prints a table and draws docs/benchmarks-scale.png.
-const http = require('node:http');
 const { randomUUID } = require('node:crypto');
 const { execFileSync } = require('node:child_process');
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
-const { root, tempDir, testing, startServer, msUntilOk, stop, account } = require('../support');
+const { root, tempDir, testing, startServer, msUntilOk, stop, account, request, measure } = require('../support');
 const { _vocabulary: vocabulary, _newNote: newNote } = require('./notes');
 
 const SIZES = (process.env.BENCH_SCALE_SIZES ?? '10000,100000,1000000').split(',').map(Number);
@@ -165,43 +164,6 @@ async function postgresSeeder(url, ownerId) {
   };
 }
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-function request(url, { method = 'GET', headers = {}, body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** One connection, one request after another, for `seconds` (after a 1 s warm-up): req/s and exact percentiles. */
-async function measure(seconds, next) {
-  const run = async (ms) => {
-    const times = [];
-    let failed = 0;
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      const started = performance.now();
-      const res = await request(...next());
-      times.push(performance.now() - started);
-      if (res.status >= 300) failed++;
-    }
-    return { times, failed };
-  };
-  await run(1000);
-  const started = performance.now();
-  const { times, failed } = await run(seconds * 1000);
-  const elapsed = (performance.now() - started) / 1000;
-  times.sort((a, b) => a - b);
-  const at = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-  return { rps: times.length / elapsed, p50: at(0.5), p99: at(0.99), count: times.length, failed };
-}
-
 async function engine(label, env, seeder) {
   let server = await startServer({ ...env, PUBLIC_URL: 'http://127.0.0.1' });
   await msUntilOk(server, '/health/ready');
@@ -252,7 +214,11 @@ async function engine(label, env, seeder) {
           () => create,
         ];
         const row = { size, byKind: {} };
-        for (const [k, plan] of plans.entries()) row.byKind[KINDS[k]] = await measure(SECONDS, plan);
+        for (const [k, plan] of plans.entries()) {
+          const figures = await measure(SECONDS, plan);
+          delete figures.times; // the figures only: the saved results stay small
+          row.byKind[KINDS[k]] = figures;
+        }
         results.push(row);
         console.log(`${label}: ${size.toLocaleString('en')} notes measured (${rare}${rare === 100 ? '+' : ''} notes with the rare word)`);
       } finally {
