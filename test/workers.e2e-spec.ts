@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { projectRoot, tempDir } from '@kiroku/testing';
+import { ApiClient } from './support/api-client';
 import { untilStopped } from './support/load';
 import { spawnServer, waitForStatus, type KirokuProcess } from './support/process';
 
@@ -236,6 +238,66 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
     expect(await bad.exited).toBe(78);
     expect(bad.output().match(/HEARTBEAT_INTERVAL: /g)).toHaveLength(1);
     expect(bad.output()).toMatch(/worker 0 \(pid \d+\) exited with code 78 during start-up: stopping/);
+  });
+
+  it('shares one SQLite file between three workers: concurrent writes all commit, log lines stay whole, one history row per period', async () => {
+    const logs = tempDir();
+    const file = join(tempDir(), 'kiroku.sqlite');
+    server = await machine(3, { DATABASE_PATH: file, LOG_DIR: logs, METRICS_SAMPLE_INTERVAL: '1s' });
+    const { api } = await ApiClient.forNewUser(server.url, 'writer@example.com');
+    // Nine clients, each on a new connection per request, so that the primary spreads them over the workers:
+    // every write transaction begins IMMEDIATE and waits (on a timer) for another worker's lock.
+    const started = Date.now();
+    const statuses: number[] = [];
+    const writers = untilStopped(9, async (client, i) => {
+      if (i >= 20) return new Promise((r) => setTimeout(r, 50));
+      const res = await fetch(`${server!.url}/api/v1/notes`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${api.token}`, 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ title: `worker write ${client}-${i}`, body: 'x'.repeat(2000), tags: ['load'] }),
+      });
+      statuses.push(res.status);
+      await res.arrayBuffer();
+    });
+    await until(
+      '180 writes answered',
+      () => statuses.length,
+      (n) => n === 180,
+      60_000,
+    );
+    await writers.stop();
+    expect(statuses.filter((s) => s !== 201)).toEqual([]);
+
+    // Every worker wrote to the same daily files; each line is one whole JSON entry.
+    await new Promise((r) => setTimeout(r, 2500));
+    const lines = readdirSync(logs)
+      .filter((f) => f.endsWith('.log'))
+      .flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n').filter(Boolean));
+    expect(lines.length).toBeGreaterThan(180);
+    const entries = lines.map((l) => JSON.parse(l) as { worker?: number });
+    expect(new Set(entries.map((e) => e.worker)).size).toBeGreaterThanOrEqual(3);
+
+    // The history sampler writes the machine's row once per period, not one per worker.
+    const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+    try {
+      expect(db.prepare("SELECT COUNT(*) FROM notes WHERE title LIKE 'worker write %'").pluck().get()).toBe(180);
+      const rows = db
+        .prepare('SELECT instance_id AS id, COUNT(*) AS n, COUNT(DISTINCT at) AS periods, SUM(requests) AS requests FROM metric_samples GROUP BY instance_id')
+        .all() as Array<{
+        id: string;
+        n: number;
+        periods: number;
+        requests: number;
+      }>;
+      const seconds = (Date.now() - started) / 1000;
+      expect(rows).toHaveLength(1);
+      expect(rows[0].n).toBe(rows[0].periods);
+      expect(rows[0].n).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+      // The machine's row counts the requests of every worker.
+      expect(rows[0].requests).toBeGreaterThanOrEqual(180);
+    } finally {
+      db.close();
+    }
   });
 
   it('runs a scheduled task once per slot with four workers', async () => {
