@@ -3,7 +3,6 @@ import type { Server } from 'node:http';
 import { INestApplication, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, NestExpressApplication } from '@nestjs/platform-express';
-import express from 'express';
 import { KirokuConfig } from '@kiroku/config';
 import { Machine, WorkerLink } from '@kiroku/supervisor';
 import type { NextFunction, Request, Response } from 'express';
@@ -14,6 +13,7 @@ import { accessLog, createRootLogger, PinoLoggerService } from './modules/logs';
 import { MetricsService } from './modules/metrics';
 import { configureWeb } from './modules/web';
 import { ApiDocs } from './modules/api-docs';
+import { KirokuExpressAdapter } from './http-adapter';
 
 export interface ServerOptions {
   config: KirokuConfig;
@@ -30,10 +30,7 @@ export interface ServerOptions {
  * written for "/api/".
  */
 export function createHttpAdapter(): ExpressAdapter {
-  const instance = express();
-  instance.set('case sensitive routing', true);
-  instance.disable('x-powered-by');
-  return new ExpressAdapter(instance);
+  return new KirokuExpressAdapter();
 }
 
 /** Express settings and middleware every instance runs with; tests apply the same to their app. */

@@ -3,7 +3,8 @@
 // by a quarter within minutes). Before the change: `npm run build && mkdir -p .bench-ab && cp -r dist .bench-ab/before`;
 // after it: `npm run bench -- ab` (which builds dist first). Both servers get the same seeded data (a copy each
 // on SQLite, one database on PostgreSQL) and take turns under the same load; the median server CPU per request
-// (/proc/<pid>/stat) of each is printed, with its req/s.
+// (/proc/<pid>/stat) of each is printed, with its req/s and its garbage collection (from its /metrics); then the
+// same request at one connection, the builds in turn, for p50 and p99.
 //   AB_BEFORE  the other build's dist folder (.bench-ab/before), inside this repository so that it finds
 //              node_modules, package.json and config/ as dist does
 //   AB_PATH    the request (/api/v1/notes); AB_AUTH token | cookie | none (token)
@@ -12,7 +13,7 @@
 const { copyFileSync, existsSync, readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const autocannon = require('autocannon');
-const { root, tempDir, testing, startServer, msUntilOk, stop, account } = require('../support');
+const { root, tempDir, testing, startServer, msUntilOk, stop, account, measure, percentiles } = require('../support');
 const notes = require('./notes');
 
 const BEFORE = resolve(root, process.env.AB_BEFORE ?? '.bench-ab/before');
@@ -21,8 +22,10 @@ const AUTH = process.env.AB_AUTH ?? 'token';
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
 const SECONDS = Number(process.env.AB_SECONDS ?? 3);
 
+const METRICS_TOKEN = 'bench-ab-metrics-token-0123456789';
+
 async function start(label, dist, env) {
-  const server = { ...(await startServer({ PUBLIC_URL: 'http://127.0.0.1', ...env }, dist)), label };
+  const server = { ...(await startServer({ PUBLIC_URL: 'http://127.0.0.1', METRICS_TOKEN, ...env }, dist)), label };
   await msUntilOk(server, '/health/ready');
   return server;
 }
@@ -31,6 +34,16 @@ async function start(label, dist, env) {
 function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+}
+
+/** The process's garbage collection so far, from its /metrics: how many major (mark-compact) collections, and seconds in all. */
+async function gc(server) {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const sum = (pattern) => [...text.matchAll(pattern)].reduce((total, m) => total + Number(m[1]), 0);
+  return {
+    major: sum(/^nodejs_gc_duration_seconds_count\{[^}]*kind="major"[^}]*\} (\S+)$/gm),
+    seconds: sum(/^nodejs_gc_duration_seconds_sum\{[^}]*\} (\S+)$/gm),
+  };
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -66,22 +79,48 @@ exports.run = async () => {
       const figures = { before: [], after: [] };
       for (let round = 0; round < ROUNDS; round++) {
         for (const server of round % 2 ? [...servers].reverse() : servers) {
-          const cpu = cpuMs(server.child.pid);
+          const [cpu, gcBefore] = [cpuMs(server.child.pid), await gc(server)];
           const result = await load(server, SECONDS);
           if (result.non2xx) throw new Error(`${server.label}: ${result.non2xx} answers were not 2xx`);
-          figures[server.label].push({ us: (1000 * (cpuMs(server.child.pid) - cpu)) / result.requests.total, rps: result.requests.average });
+          const [cpuAfter, gcAfter] = [cpuMs(server.child.pid), await gc(server)];
+          figures[server.label].push({
+            us: (1000 * (cpuAfter - cpu)) / result.requests.total,
+            rps: result.requests.average,
+            gcUs: (1e6 * (gcAfter.seconds - gcBefore.seconds)) / result.requests.total,
+            majorPer10k: (10_000 * (gcAfter.major - gcBefore.major)) / result.requests.total,
+          });
         }
       }
       console.log(
         `${Number(process.env.BENCH_NOTES ?? 100_000).toLocaleString('en')} notes on ${engine}; GET ${PATH} (${AUTH}), 50 connections, ${ROUNDS} alternating rounds of ${SECONDS} s per build\n`,
       );
-      console.log('| build | median server CPU per request | median req/s | CPU per request, each round |');
-      console.log('| --- | --- | --- | --- |');
+      console.log(
+        '| build | median server CPU per request | median req/s | GC per request (median) | major GCs per 10,000 requests (median) | CPU per request, each round |',
+      );
+      console.log('| --- | --- | --- | --- | --- | --- |');
       for (const label of ['before', 'after']) {
         const rows = figures[label];
         console.log(
-          `| ${label} | ${median(rows.map((r) => r.us)).toFixed(0)} µs | ${median(rows.map((r) => r.rps)).toFixed(0)} | ${rows.map((r) => r.us.toFixed(0)).join(' ')} |`,
+          `| ${label} | ${median(rows.map((r) => r.us)).toFixed(0)} µs | ${median(rows.map((r) => r.rps)).toFixed(0)} | ${median(rows.map((r) => r.gcUs)).toFixed(0)} µs | ${median(rows.map((r) => r.majorPer10k)).toFixed(1)} | ${rows.map((r) => r.us.toFixed(0)).join(' ')} |`,
         );
+      }
+      // One connection: latency where queueing does not decide it, the builds in turn so that a drift falls on both.
+      const one = { before: [], after: [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const server of round % 2 ? [...servers].reverse() : servers) {
+          const result = await measure(SECONDS, () => [server.url + PATH, { headers }]);
+          if (result.failed) throw new Error(`${server.label}: ${result.failed} answers at one connection were not 2xx`);
+          one[server.label].push(...result.times);
+        }
+      }
+      console.log(`\nOne connection, ${ROUNDS} alternating rounds of ${SECONDS} s per build (exact times):\n`);
+      console.log('| build | requests | p50 ms | p99 ms | p99.9 ms |');
+      console.log('| --- | --- | --- | --- | --- |');
+      for (const label of ['before', 'after']) {
+        const times = one[label];
+        const { p50, p99 } = percentiles(times);
+        const p999 = [...times].sort((a, b) => a - b)[Math.floor(0.999 * times.length)];
+        console.log(`| ${label} | ${times.length} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${p999.toFixed(2)} |`);
       }
     } finally {
       for (const server of servers) await stop(server);

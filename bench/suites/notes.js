@@ -214,21 +214,21 @@ async function engine(label, env) {
     // Searches measured before the creates (the last kind), on the seeded notes alone.
     const searchLatency = async () => {
       // Latency is stated at one connection, one person typing, where queueing does not decide it: whole words and
-      // two-letter prefixes, alternated over four rounds each, so that a drift in the machine's speed falls on both.
-      const typed =
-        (queries, i = 0) =>
-        () => [`${server.url}/api/v1/notes?q=${encodeURIComponent(queries[i++ % queries.length])}`, { headers: auth }];
-      const [words, prefixes] = [typed(FULL_WORDS), typed(PREFIXES)];
-      for (let round = 0; round < 4; round++) {
-        for (const [kind, next] of [
-          ['word', words],
-          ['prefix', prefixes],
-        ]) {
-          const result = await measure(DURATION / 4, next);
-          if (result.failed) throw new Error(`${result.failed} searches at one connection failed`);
-          one[kind].push(...result.times);
-        }
-      }
+      // two-letter prefixes, request by request in turn, so that whatever slows the machine for a moment (another
+      // process, a collection) falls on both alike.
+      const [words, prefixes] = [FULL_WORDS, PREFIXES].map((queries) => queries.map((q) => `${server.url}/api/v1/notes?q=${encodeURIComponent(q)}`));
+      const sent = [];
+      const result = await measure(DURATION, () => {
+        const i = sent.length;
+        const kind = i % 2 === 0 ? 'word' : 'prefix';
+        sent.push(kind);
+        const list = kind === 'word' ? words : prefixes;
+        return [list[Math.floor(i / 2) % list.length], { headers: auth }];
+      });
+      if (result.failed) throw new Error(`${result.failed} searches at one connection failed`);
+      // measure() warms up first with the same next(): the measured requests are the last ones sent.
+      const kinds = sent.slice(-result.times.length);
+      result.times.forEach((t, i) => one[kinds[i]].push(t));
       // A probe's latency while searches run: SQLite ranks in a reader thread, so the event loop keeps answering.
       [searching, probing] = await Promise.all([run({ ...cases[3][1], connections: 10 }), run({ ...cases[0][1], connections: 10 })]);
     };

@@ -13,6 +13,21 @@ export function preSessionToken(secret: string, cookie: string): string {
   return hmac(secret, `pre-session:${cookie}`);
 }
 
+/** Where a request's pre-session CSRF token is made from, on res.locals, until a page reads it. */
+const PRE_SESSION = Symbol('kiroku:pre-session-token');
+type PageLocals = Record<symbol, { make: () => string; token?: string } | undefined>;
+
+/**
+ * res.locals.csrfToken before sign-in: made (and its cookie set) on first read. One getter for every request,
+ * reading its request's maker from the locals it is called on: a getter made per request (a closure) gave each
+ * request's locals a property V8 keeps in the old generation, with the whole request behind it (see
+ * src/http-adapter.ts for what that cost).
+ */
+function preSessionTokenOnRead(this: PageLocals): string | undefined {
+  const lazy = this[PRE_SESSION];
+  return lazy ? (lazy.token ??= lazy.make()) : undefined;
+}
+
 /**
  * Works out who is calling: a bearer token on /api, else the session cookie.
  * Also prepares what every page needs: language, time zone, CSRF token,
@@ -50,11 +65,8 @@ export class AuthMiddleware implements NestMiddleware {
       res.locals.csrfToken = req.auth.session.csrfToken;
     } else if (req.auth?.via !== 'token') {
       // Made only when a page asks for it (a form): probes and API calls get no cookie.
-      let token: string | undefined;
-      Object.defineProperty(res.locals, 'csrfToken', {
-        enumerable: true,
-        get: () => (token ??= this.preSessionTokenFor(req, res)),
-      });
+      (res.locals as PageLocals)[PRE_SESSION] = { make: () => this.preSessionTokenFor(req, res) };
+      Object.defineProperty(res.locals, 'csrfToken', { enumerable: true, get: preSessionTokenOnRead });
     }
     const flash = this.cookies.read(req, this.cookies.flash);
     if (flash) {
