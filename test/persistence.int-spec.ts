@@ -244,43 +244,6 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
   it('reports a bad statement as a rejected promise', async () => {
     await expect(open.db.select('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
   });
-
-  it('runs heavy reads off the event loop (selectOffThread) with the same answers, seeing only committed rows', async () => {
-    const sqlText = 'SELECT id, hostname FROM instances WHERE started_at >= $1 AND id <> $2 ORDER BY started_at';
-    expect(await open.db.selectOffThread(sqlText, [2_000, 'none'])).toEqual(await open.db.select(sqlText, [2_000, 'none']));
-
-    let finish!: () => void;
-    let inserted!: () => void;
-    const wasInserted = new Promise<void>((r) => (inserted = r));
-    const writing = open.db.transaction(async (m) => {
-      await m.insert(Instance, {
-        id: 'd',
-        hostname: 'host-d',
-        pid: 7,
-        version: '1',
-        workers: 1,
-        engine,
-        startedAt: new Date(4_000),
-        heartbeatAt: new Date(4_000),
-        stoppedAt: null,
-      });
-      inserted();
-      await new Promise<void>((r) => (finish = r));
-    });
-    await wasInserted;
-    const byId = 'SELECT id FROM instances WHERE id = $1';
-    expect(await open.db.selectOffThread(byId, ['d'])).toEqual([]); // not committed yet
-    finish();
-    await writing;
-    expect(await open.db.selectOffThread(byId, ['d'])).toEqual([{ id: 'd' }]);
-  });
-
-  it('reports a bad heavy read as a rejected promise and keeps answering, also after its reader was stopped', async () => {
-    await expect(open.db.selectOffThread('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
-    expect(await open.db.selectOffThread('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
-    await open.db.beforeApplicationShutdown();
-    expect(await open.db.selectOffThread('SELECT count(*) AS n FROM instances')).toEqual([{ n: engine === 'postgres' ? '3' : 3 }]);
-  });
 });
 
 describe('SQLite connection settings', () => {

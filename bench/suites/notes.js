@@ -229,7 +229,7 @@ async function engine(label, env) {
       // measure() warms up first with the same next(): the measured requests are the last ones sent.
       const kinds = sent.slice(-result.times.length);
       result.times.forEach((t, i) => one[kinds[i]].push(t));
-      // A probe's latency while searches run: SQLite ranks in a reader thread, so the event loop keeps answering.
+      // A probe's latency while searches run: searches are bounded by the page, so the event loop keeps answering.
       [searching, probing] = await Promise.all([run({ ...cases[3][1], connections: 10 }), run({ ...cases[0][1], connections: 10 })]);
     };
     for (const [i, [name, opts]] of [...cases, cases[0]].entries()) {
@@ -238,8 +238,8 @@ async function engine(label, env) {
       const before = paired ? await pairedCeiling() : null;
       await run({ ...opts, duration: 2 }); // warm-up
       const result = await run(opts);
-      // What a heavy request kind leaves behind (a write-ahead log to checkpoint, searches the reader thread
-      // still finishes) would lower the ceiling measured right after it, and flatter its share.
+      // What a heavy request kind leaves behind (a write-ahead log to checkpoint) would lower the ceiling
+      // measured right after it, and flatter its share.
       if (paired) await settle();
       const after = paired ? await pairedCeiling() : null;
       measured.push([name, result, paired ? [before, after] : null]);

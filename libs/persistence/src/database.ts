@@ -7,7 +7,6 @@ import type { SqlParam } from './sql-param';
 import type { QueryStats } from './query-stats';
 import { BACKSTOP_AUTOCHECKPOINT, CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
 import { writeTransactionsBeginImmediate } from './sqlite-begin';
-import { SqliteReader } from './sqlite-reader';
 
 export type { SqlParam } from './sql-param';
 
@@ -60,7 +59,6 @@ export class Database {
   private readonly sqliteValueStatements = new Map<string, SqliteStatement>();
   private readonly postgresNames = new Map<string, string>();
   private readonly selections = new Map<string, EntityColumns<unknown>>();
-  private reader?: SqliteReader;
   private checkpointer?: SqliteCheckpointer;
 
   constructor(
@@ -102,18 +100,6 @@ export class Database {
     return this.logged(sql, () => this.prepared<unknown[]>(sql, params, true));
   }
 
-  /**
-   * `select` for reads heavy enough to hold up other requests (ranked
-   * search). On SQLite it runs on a read-only connection in a worker thread
-   * (see SqliteReader), so the event loop goes on meanwhile; it sees committed
-   * data only. On PostgreSQL it is `select`: the pool already runs reads beside
-   * each other.
-   */
-  selectOffThread<T = Record<string, unknown>>(sql: string, params: readonly SqlParam[] = []): Promise<T[]> {
-    if (this.engine !== 'sqlite') return this.select<T>(sql, params);
-    return this.logged(sql, () => this.sqliteReader().all<T>(sql, sqliteParams(params)));
-  }
-
   /** A statement's failure is logged (and counted in `queryErrors`) as TypeORM's own are, then passed on. */
   private async logged<T>(sql: string, run: () => Promise<T>): Promise<T> {
     try {
@@ -125,14 +111,14 @@ export class Database {
   }
 
   /**
-   * Stops what this handle started beside the DataSource (the SQLite reader
-   * thread). Nest calls it at shutdown before any module's
+   * Stops what this handle started beside the DataSource (the SQLite
+   * checkpoint thread). Nest calls it at shutdown before any module's
    * onApplicationShutdown, so before TypeORM closes the main connection: that
    * close checkpoints the WAL into the database file only when it is the
    * last connection.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([this.reader?.close(), this.checkpointer?.close()]);
+    await this.checkpointer?.close();
   }
 
   /** SQLite: WAL checkpoints move to a thread of their own once the application is up (see SqliteCheckpointer). */
@@ -159,14 +145,6 @@ export class Database {
   /** The SQLite checkpoint thread's last figures (null on PostgreSQL, or before it started). */
   checkpointStats(): CheckpointStats | null {
     return this.checkpointer?.stats ?? null;
-  }
-
-  private sqliteReader(): SqliteReader {
-    if (!this.reader) {
-      const { database, timeout } = this.sqliteFile();
-      this.reader = new SqliteReader(database, timeout, STATEMENT_CACHE);
-    }
-    return this.reader;
   }
 
   /** The SQLite file and its busy timeout (SQLite's 5 s when the options name none). */
