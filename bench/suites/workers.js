@@ -3,7 +3,7 @@
 // WEB_CONCURRENCY=auto against the same build with WEB_CONCURRENCY=1, on SQLite, with wrk on the same machine.
 const { execFileSync, spawnSync } = require('node:child_process');
 const { availableParallelism } = require('node:os');
-const { readFileSync, writeFileSync } = require('node:fs');
+const { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { tempDir, startServer, msUntilOk, rssMiB, stop, summary, account } = require('../support');
 const { _seed: seed } = require('./notes');
@@ -53,17 +53,26 @@ async function startupFigures(env) {
   );
 }
 
-/** Runs wrk against url with a Lua script; returns req/s and latency percentiles in ms. */
+/** The machine's CPU time so far, in clock ticks: all of it, and the idle part (idle and iowait). */
+function cpuTicks() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), idle: fields[3] + fields[4] };
+}
+
+/** Runs wrk against url with a Lua script; returns req/s, latency percentiles in ms and the machine's busy CPU share. */
 function wrk(url, script) {
+  const before = cpuTicks();
   const out = spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
+  const after = cpuTicks();
+  const busy = 1 - (after.idle - before.idle) / (after.total - before.total);
   const text = out.stdout;
   const ms = (p) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
     return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
   };
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(text)?.[1] ?? 0);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]), p50: ms(50), p99: ms(99), errors };
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]), p50: ms(50), p99: ms(99), errors, busy };
 }
 
 function scripts(dir, token, ids) {
@@ -96,7 +105,19 @@ exports.run = async () => {
   const { token, userId } = await account(server.url);
   const { ids } = await seed(env, userId, NOTES);
   await stop(server);
-  execFileSync('sync');
+  // Every server starts from this copy: the notes one run creates would otherwise grow the next run's database
+  // (40,000 more notes by the last round), and a search or a tag filter that walks past them would cost more.
+  const seeded = join(dir, 'seeded.sqlite');
+  const copy = (from, to) => {
+    for (const suffix of ['-wal', '-shm']) rmSync(to + suffix, { force: true });
+    copyFileSync(from, to);
+    if (existsSync(from + '-wal')) copyFileSync(from + '-wal', to + '-wal');
+  };
+  copy(env.DATABASE_PATH, seeded);
+  const fresh = () => {
+    copy(seeded, env.DATABASE_PATH);
+    execFileSync('sync');
+  };
   const lua = scripts(dir, token, ids.slice(0, 500));
 
   const kinds = ['list', 'get', 'search', 'create'];
@@ -104,6 +125,7 @@ exports.run = async () => {
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate the two, so that drift of this shared machine falls on both.
     for (const concurrency of round % 2 === 0 ? ['1', 'auto'] : ['auto', '1']) {
+      fresh();
       server = await startServer({ ...env, WEB_CONCURRENCY: concurrency });
       await msUntilOk(server, '/health/ready');
       for (const kind of kinds) {
@@ -117,15 +139,17 @@ exports.run = async () => {
   console.log(
     `\n${NOTES.toLocaleString('en')} notes on SQLite; wrk, ${CONNECTIONS} connections, ${DURATION} s per kind after a 2 s warm-up, ${ROUNDS} alternating rounds (best round shown); WEB_CONCURRENCY=auto is ${auto} workers here.\n`,
   );
-  console.log('| request | WEB_CONCURRENCY=1 req/s | p50 / p99 ms | auto req/s | p50 / p99 ms | auto ÷ 1 | errors |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log('CPU busy: the share of all cores busy during the run (the server and wrk together, from /proc/stat).\n');
+  console.log('| request | WEB_CONCURRENCY=1 req/s | p50 / p99 ms | CPU busy | auto req/s | p50 / p99 ms | CPU busy | auto ÷ 1 | errors |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const pct = (share) => `${(share * 100).toFixed(0)}%`;
   for (const kind of kinds) {
     const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
     const one = best(results[1][kind]);
     const many = best(results.auto[kind]);
     const errors = [...results[1][kind], ...results.auto[kind]].reduce((n, r) => n + r.errors, 0);
     console.log(
-      `| ${kind} | ${one.rps.toFixed(0)} | ${one.p50.toFixed(2)} / ${one.p99.toFixed(2)} | ${many.rps.toFixed(0)} | ${many.p50.toFixed(2)} / ${many.p99.toFixed(2)} | **${(many.rps / one.rps).toFixed(2)}×** | ${errors} |`,
+      `| ${kind} | ${one.rps.toFixed(0)} | ${one.p50.toFixed(2)} / ${one.p99.toFixed(2)} | ${pct(one.busy)} | ${many.rps.toFixed(0)} | ${many.p50.toFixed(2)} / ${many.p99.toFixed(2)} | ${pct(many.busy)} | **${(many.rps / one.rps).toFixed(2)}×** | ${errors} |`,
     );
   }
 };
