@@ -299,13 +299,22 @@ export class NotesRepository {
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
     const params: SqlParam[] = [];
     const walk = this.index.walk(query, reach, part, after, params);
-    const where = [...walk.where, ...this.tagFilters(query, params)];
+    const tags = this.tagFilters(query, params);
     params.push(take);
     const n = this.db.columns(Note, 'n');
-    // SQLite's CROSS JOIN keeps the index walk outermost, so that its order holds and its LIMIT stops it.
-    const join = this.db.engine === 'sqlite' ? 'CROSS JOIN' : 'INNER JOIN';
-    const sql = `SELECT ${walk.at} AS "key_at", ${n.sql} FROM ${walk.from} ${join} notes n ON n.id = ${walk.noteId}
-      WHERE ${where.join(' AND ')} ${walk.orderBy} LIMIT $${params.length}`;
+    const limit = `LIMIT $${params.length}`;
+    let sql: string;
+    if (this.db.engine === 'postgres' && tags.length === 0) {
+      // The page of the index first, then its notes: for a rare word PostgreSQL gathers every match from the GIN
+      // index and sorts them, and joined first it read every match's note row (192 at 100,000 notes) to keep 21.
+      sql = `SELECT w."key_at", ${n.sql} FROM (SELECT ${walk.at} AS "key_at", ${walk.noteId} AS "note_id" FROM ${walk.from}
+        WHERE ${walk.where.join(' AND ')} ${walk.orderBy} ${limit}) w INNER JOIN notes n ON n.id = w."note_id" ${walk.pageOrderBy}`;
+    } else {
+      // SQLite's CROSS JOIN keeps the index walk outermost, so that its order holds and its LIMIT stops it.
+      const join = this.db.engine === 'sqlite' ? 'CROSS JOIN' : 'INNER JOIN';
+      sql = `SELECT ${walk.at} AS "key_at", ${n.sql} FROM ${walk.from} ${join} notes n ON n.id = ${walk.noteId}
+        WHERE ${[...walk.where, ...tags].join(' AND ')} ${walk.orderBy} ${limit}`;
+    }
     // SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: not a named
     // prepared statement, which would soon settle on one generic plan for every word, while the best plan
     // depends on how common the word is.

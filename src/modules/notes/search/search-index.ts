@@ -36,6 +36,8 @@ export interface SearchWalk {
   noteId: string;
   at: string;
   orderBy: string;
+  /** The same order over a page of the walk selected as `key_at` and `note_id` (alias `w`). */
+  pageOrderBy: string;
 }
 
 export interface IndexedNote {
@@ -216,6 +218,7 @@ class SqliteSearchIndex extends SearchIndex {
       noteId: 'map."note_id"',
       at: 'f."rowid"',
       orderBy: 'ORDER BY f."rowid" ASC',
+      pageOrderBy: 'ORDER BY w."key_at" ASC',
     };
   }
 
@@ -298,7 +301,14 @@ class PostgresSearchIndex extends SearchIndex {
     // PostgreSQL either walks the owner's entries newest first (idx_note_search_owner_created) checking each
     // document, or gathers a rare word's matches from the GIN index and sorts those: it picks by the word's
     // frequency, which is why the statement stays unnamed (see NotesRepository.searchPage).
-    return { from: 'note_search s', where, noteId: 's.note_id', at: 's.created_at', orderBy: 'ORDER BY s.created_at DESC, s.note_id DESC' };
+    return {
+      from: 'note_search s',
+      where,
+      noteId: 's.note_id',
+      at: 's.created_at',
+      orderBy: 'ORDER BY s.created_at DESC, s.note_id DESC',
+      pageOrderBy: 'ORDER BY w."key_at" DESC, w."note_id" DESC',
+    };
   }
 
   exclude(query: ParsedQuery, reach: Reach, params: SqlParam[]): string {
