@@ -1,0 +1,110 @@
+import { Database, SqlParam } from '@kiroku/persistence';
+import { Note, SearchIndex } from '../src/modules/notes';
+import { ApiClient, Json } from './support/api-client';
+import { describeEachEngine, freshDatabase } from './support/engines';
+import { startTestApp, TestApp } from './support/test-app';
+
+const NOTES = 8_000;
+/** Every 200th note has the word: 40 matches, two pages of 20. */
+const EVERY = 200;
+
+/**
+ * A page of search results costs a page, however many notes match (issue 17): the notes read for a page of
+ * ranked results are the page's, not every match's. Measured on the statements the application sends, with
+ * 8,000 notes and fresh planner statistics, so that the plan is the one a large account gets.
+ */
+describeEachEngine('search reads the notes of its page only', (engine) => {
+  let t: TestApp;
+  let api: ApiClient;
+  let db: Database;
+  beforeAll(async () => {
+    t = await startTestApp(await freshDatabase(engine));
+    ({ api } = await ApiClient.forNewUser(t.url, 'reader@example.com'));
+    db = t.app.get(Database);
+    const first = (await api.call('POST', '/api/v1/notes', { title: 'first', body: 'a note of the account' })).body;
+    const [{ owner }] = await db.select<{ owner: string }>('SELECT owner_id AS owner FROM notes WHERE id = $1', [first.id as string]);
+    const notes = Array.from({ length: NOTES }, (_, i) => ({
+      id: `seeded-${String(i).padStart(5, '0')}`,
+      ownerId: owner,
+      title: `seeded ${i}`,
+      body: i % EVERY === 0 ? `common words and zanzibar in note ${i}` : `common words in note ${i}`,
+      tags: [],
+      createdAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000),
+    }));
+    await db.transaction(async (m) => {
+      for (let i = 0; i < notes.length; i += 500) {
+        const batch = notes.slice(i, i + 500);
+        await m.insert(
+          Note,
+          batch.map((n) => ({
+            id: n.id,
+            ownerId: owner,
+            title: n.title,
+            body: n.body,
+            visibility: 'private' as const,
+            createdAt: n.createdAt,
+            updatedAt: n.createdAt,
+          })),
+        );
+        await SearchIndex.for(db).writeMany(m, batch);
+      }
+    });
+    await db.manager.query(engine === 'postgres' ? 'ANALYZE notes, note_search' : 'ANALYZE');
+  });
+  afterAll(() => t?.close());
+
+  /** The search statements the application sends for `q`, with their parameters, and its answer. */
+  async function searchStatements(q: string): Promise<{ items: Json[]; statements: Array<{ sql: string; params: SqlParam[] }> }> {
+    const statements: Array<{ sql: string; params: SqlParam[] }> = [];
+    const record = (sql: unknown, params: unknown) => {
+      if (typeof sql === 'string' && /note_search|notes_fts/.test(sql) && /notes n/.test(sql)) statements.push({ sql, params: params as SqlParam[] });
+    };
+    // Spies that call through: PostgreSQL's search statements go unprepared through the manager, SQLite's prepared.
+    const unprepared = jest.spyOn(db.manager, 'query');
+    const prepared = jest.spyOn(db, 'selectValues');
+    try {
+      const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}&limit=20`);
+      expect(res.status).toBe(200);
+      for (const [sql, params] of [...unprepared.mock.calls, ...prepared.mock.calls]) record(sql, params);
+      return { items: res.body.items as Json[], statements };
+    } finally {
+      unprepared.mockRestore();
+      prepared.mockRestore();
+    }
+  }
+
+  it(`finds a page of 20 of the ${NOTES / EVERY} matches, reading at most 21 notes for it`, async () => {
+    const { items, statements } = await searchStatements('zanzibar');
+    expect(items).toHaveLength(20);
+    // The word is in the bodies only: the title/tags part finds nothing, the rest gives the page.
+    expect(statements.length).toBe(2);
+    const rest = statements[1];
+    if (engine === 'postgres') {
+      const [{ 'QUERY PLAN': plan }] = await db.manager.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${rest.sql}`, rest.params);
+      const notesRead = rowsOf(plan[0].Plan, 'notes');
+      // 40 match: joined before the LIMIT, every match's note row was read (40).
+      expect(notesRead).toBeLessThanOrEqual(21);
+    } else {
+      // SQLite walks the index in its own order, notes joined inside the walk, which the LIMIT stops: no sort of
+      // all matches may come between.
+      const values = [...rest.sql.matchAll(/\$(\d+)/g)].map((m) => rest.params[Number(m[1]) - 1]);
+      const rows: Array<{ detail: string }> = await db.manager.query(`EXPLAIN QUERY PLAN ${rest.sql.replace(/\$\d+/g, '?')}`, values);
+      const plan = rows.map((r) => r.detail).join('\n');
+      expect(plan).toMatch(/^SCAN f VIRTUAL TABLE/);
+      expect(plan).not.toMatch(/TEMP B-TREE/);
+    }
+  });
+});
+
+/** The rows a plan's scans of `table` returned, over all their loops. */
+function rowsOf(node: PlanNode, table: string): number {
+  const own = node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsOf(child, table), 0);
+}
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}
