@@ -2,6 +2,7 @@ import { FakeClock } from '@kiroku/clock';
 import { Database, SqlParam } from '@kiroku/persistence';
 import * as yazl from 'yazl';
 import { ApiClient, Json } from './support/api-client';
+import { sqliteQueryPlan } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -330,12 +331,7 @@ async function withManyNotes<T>(db: Database, ownerId: string, fn: (explain: (sq
     );
     await runner.query('ANALYZE notes');
     return await fn(async (sql, params) => {
-      if (db.engine === 'sqlite') {
-        // One ? per $n as it occurs, as Database.select binds them.
-        const values = [...sql.matchAll(/\$(\d+)/g)].map((m) => params[Number(m[1]) - 1]);
-        const rows: Array<{ detail: string }> = await runner.query(`EXPLAIN QUERY PLAN ${sql.replace(/\$\d+/g, '?')}`, values);
-        return rows.map((r) => r.detail).join('\n');
-      }
+      if (db.engine === 'sqlite') return sqliteQueryPlan((q, values) => runner.query(q, values), sql, params);
       const rows: Array<{ 'QUERY PLAN': string }> = await runner.query(`EXPLAIN ${sql}`, params);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     });

@@ -1,6 +1,7 @@
 import { Database, SqlParam } from '@kiroku/persistence';
 import { Note, SearchIndex } from '../src/modules/notes';
 import { ApiClient, Json } from './support/api-client';
+import { sqliteQueryPlan } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -87,9 +88,7 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
     } else {
       // SQLite walks the index in its own order, notes joined inside the walk, which the LIMIT stops: no sort of
       // all matches may come between.
-      const values = [...rest.sql.matchAll(/\$(\d+)/g)].map((m) => rest.params[Number(m[1]) - 1]);
-      const rows: Array<{ detail: string }> = await db.manager.query(`EXPLAIN QUERY PLAN ${rest.sql.replace(/\$\d+/g, '?')}`, values);
-      const plan = rows.map((r) => r.detail).join('\n');
+      const plan = await sqliteQueryPlan((q, values) => db.manager.query(q, values), rest.sql, rest.params);
       expect(plan).toMatch(/^SCAN f VIRTUAL TABLE/);
       expect(plan).not.toMatch(/TEMP B-TREE/);
     }

@@ -24,3 +24,14 @@ export async function openFreshDatabase(engine: Engine, overrides: Record<string
     },
   };
 }
+
+/**
+ * SQLite's EXPLAIN QUERY PLAN of a statement written with $n parameters, one line per step: each $n becomes a
+ * `?` bound to its value as it occurs, as Database.select binds them. `query` runs it (a query runner's or the
+ * manager's, so that a caller's open transaction sees its own rows).
+ */
+export async function sqliteQueryPlan(query: (sql: string, values: unknown[]) => Promise<unknown>, sql: string, params: readonly unknown[]): Promise<string> {
+  const values = [...sql.matchAll(/\$(\d+)/g)].map((m) => params[Number(m[1]) - 1]);
+  const rows = (await query(`EXPLAIN QUERY PLAN ${sql.replace(/\$\d+/g, '?')}`, values)) as Array<{ detail: string }>;
+  return rows.map((r) => r.detail).join('\n');
+}
