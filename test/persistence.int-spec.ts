@@ -254,7 +254,8 @@ describe('SQLite connection settings', () => {
       expect(await q('PRAGMA journal_mode')).toBe('wal');
       expect(await q('PRAGMA foreign_keys')).toBe(1);
       expect(await q('PRAGMA busy_timeout')).toBe(7000);
-      expect(await q('PRAGMA journal_size_limit')).toBe(16 * 1024 * 1024);
+      // Above the WAL's size when the connection's backstop fires (16,384 frames), so that starting over reuses the file.
+      expect(await q('PRAGMA journal_size_limit')).toBe(80 * 1024 * 1024);
     } finally {
       await open.close();
     }
@@ -264,15 +265,15 @@ describe('SQLite connection settings', () => {
     const env = await freshDatabase('sqlite');
     const t = await startTestApp(env);
     // Checkpoints are the checkpoint thread's once the app is up; the app's own connection keeps a backstop.
-    expect(await t.app.get(Database).dataSource.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 4096 }]);
+    expect(await t.app.get(Database).dataSource.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 16384 }]);
     const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
     if (!('user' in created)) throw new Error('no user');
     const notes = t.app.get(NotesService);
     await notes.create(created.user.id, { title: 'kept after shutdown', body: 'searchable words', tags: [], visibility: 'private' });
     expect((await notes.list(created.user.id, { q: 'searchable', limit: 20 })).items.map((n) => n.title)).toEqual(['kept after shutdown']);
     await t.close();
-    // The last connection to close checkpoints the write-ahead log into the file: the reader and checkpoint
-    // threads must have closed before the main connection, or a copy of the .sqlite file alone could miss the
+    // The last connection to close checkpoints the write-ahead log into the file: the checkpoint
+    // thread must have closed before the main connection, or a copy of the .sqlite file alone could miss the
     // latest writes.
     const copy = `${env.DATABASE_PATH}.copy`;
     copyFileSync(env.DATABASE_PATH, copy);

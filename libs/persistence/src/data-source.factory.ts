@@ -2,6 +2,7 @@ import { DatabaseConfig, prepareSqliteFile } from '@kiroku/config';
 import { DataSource, DataSourceOptions, MixedList } from 'typeorm';
 import { QueryStats } from './query-stats';
 import { SnakeNamingStrategy } from './naming.strategy';
+import { WAL_SIZE_LIMIT_BYTES } from './sqlite-checkpointer';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -17,8 +18,6 @@ export const MIGRATIONS_TABLE = 'schema_migrations';
 
 /** SQLite's page cache: 64 MiB, filled only as pages are read. */
 const SQLITE_CACHE_KIB = 64 * 1024;
-/** The write-ahead log's size on disk once it starts over after a burst. */
-const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export function buildDataSourceOptions(config: DatabaseConfig, schema: SchemaDefinition, applicationName = 'kiroku'): DataSourceOptions {
   const common = {
@@ -61,8 +60,8 @@ export function buildDataSourceOptions(config: DatabaseConfig, schema: SchemaDef
       db.pragma('foreign_keys = ON');
       // SQLite's default page cache is 2 MiB: at 100,000 notes nearly every read went to the OS for its pages.
       db.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
-      // A burst of writes can grow the WAL to tens of MiB between two checkpoints (see SqliteCheckpointer);
-      // when it starts over, the file is cut back to this instead of keeping its largest size on disk.
+      // When the WAL starts over, a file grown past what the checkpointer lets it reach (a long reader held it)
+      // is cut back to this instead of keeping its largest size on disk (see WAL_SIZE_LIMIT_BYTES).
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     },
   };

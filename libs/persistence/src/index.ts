@@ -9,5 +9,6 @@ export { Migrator, schemaDrift, type MigrationState } from './migrator';
 export { DAY_MS, RetentionRegistry, type Pruner, type PruneResult } from './retention';
 export { SnakeNamingStrategy } from './naming.strategy';
 export { PersistenceModule, INSTANCE_ID, type PersistenceModuleOptions } from './persistence.module';
-export { SqliteCheckpointer, SQLITE_DEFAULT_AUTOCHECKPOINT } from './sqlite-checkpointer';
+export { SqliteCheckpointer, SQLITE_DEFAULT_AUTOCHECKPOINT, WAL_SIZE_LIMIT_BYTES, type CheckpointerOptions } from './sqlite-checkpointer';
+export { beginImmediate } from './sqlite-begin';
 export { TaskLease } from './task-lease.entity';

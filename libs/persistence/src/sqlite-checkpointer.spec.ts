@@ -1,7 +1,8 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { tempDir } from '@kiroku/testing';
+import { beginImmediate } from './sqlite-begin';
 import { BACKSTOP_AUTOCHECKPOINT, SQLITE_DEFAULT_AUTOCHECKPOINT, SqliteCheckpointer } from './sqlite-checkpointer';
 
 async function until(condition: () => boolean, ms = 10_000): Promise<void> {
@@ -54,7 +55,7 @@ describe('SqliteCheckpointer', () => {
     for (let i = 0; i < 300; i++) db.transaction(() => insert.run('x'.repeat(2000)))();
     expect(rowsInDatabaseFile()).toEqual({ n: 0 });
 
-    checkpointer = new SqliteCheckpointer(file, 1000, setAutocheckpoint, (m) => warnings.push(m), 50);
+    checkpointer = new SqliteCheckpointer(file, 1000, setAutocheckpoint, (m) => warnings.push(m), { intervalMs: 50 });
     checkpointer.start();
     expect(autocheckpoint()).toBe(BACKSTOP_AUTOCHECKPOINT);
 
@@ -67,8 +68,71 @@ describe('SqliteCheckpointer', () => {
     expect(autocheckpoint()).toBe(SQLITE_DEFAULT_AUTOCHECKPOINT);
   });
 
+  /** WAL frames (a page and its 24-byte header) the WAL file has room for. */
+  const walFrames = () => Math.floor(Math.max(0, statSync(`${file}-wal`).size - 32) / (4096 + 24));
+  const body = 'x'.repeat(6000);
+
+  /**
+   * Writes as the application does (BEGIN IMMEDIATE, waiting on a timer when the lock is taken), a millisecond
+   * apart (a fast disk would otherwise fill the WAL faster than any thread's round), until `rows` are written;
+   * the WAL file's largest size meanwhile.
+   */
+  async function writeSteadily(rows: number): Promise<{ walFramesMax: number }> {
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    let walFramesMax = 0;
+    for (let i = 0; i < rows; i++) {
+      await beginImmediate(db, 5000);
+      insert.run(body);
+      db.exec('COMMIT');
+      walFramesMax = Math.max(walFramesMax, walFrames());
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return { walFramesMax };
+  }
+
+  it('starts the WAL over under a steady stream of writes, so that the application’s connection never has to', async () => {
+    checkpointer = new SqliteCheckpointer(file, 1000, setAutocheckpoint, (m) => warnings.push(m), { intervalMs: 20, restartPages: 200 });
+    checkpointer.start();
+
+    // About 3,000 pages: fifteen times the thread's threshold, far below the connection's backstop.
+    const { walFramesMax } = await writeSteadily(1500);
+
+    expect(checkpointer.stats.restarts).toBeGreaterThan(0);
+    // The WAL started over near 200 pages each time instead of growing towards the backstop (16,384).
+    expect(walFramesMax).toBeLessThan(1500);
+    await until(() => checkpointer!.stats.lagPages === 0 && rowsInDatabaseFile().n === 1500);
+    expect(warnings).toEqual([]);
+  });
+
+  it('puts the restart off while a reader stays in the WAL, and loses no write to it', async () => {
+    checkpointer = new SqliteCheckpointer(file, 1000, setAutocheckpoint, (m) => warnings.push(m), { intervalMs: 20, restartPages: 200 });
+    checkpointer.start();
+    await writeSteadily(10);
+    // A reader that keeps its snapshot (as a long export would): the WAL cannot start over under it.
+    const reader = new BetterSqlite3(file, { readonly: true });
+    const count = reader.prepare('SELECT count(*) AS n FROM t');
+    reader.exec('BEGIN');
+    expect(count.get()).toEqual({ n: 10 });
+
+    await writeSteadily(600);
+    expect(checkpointer.stats.restarts).toBe(0);
+    expect(count.get()).toEqual({ n: 10 });
+    reader.exec('COMMIT');
+    reader.close();
+
+    // Once it is gone, the WAL starts over (the thread catches up, or restarts it after its back-off).
+    expect(checkpointer.stats.walPages).toBeGreaterThan(1000);
+    const insert = db.prepare('INSERT INTO t (body) VALUES (?)');
+    await until(() => {
+      insert.run(body);
+      return checkpointer!.stats.walPages < 100;
+    });
+    expect((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n).toBeGreaterThan(610);
+    expect(warnings).toEqual([]);
+  });
+
   it('gives the connection SQLite’s own checkpoints back, with a warning, when its thread cannot run', async () => {
-    checkpointer = new SqliteCheckpointer(join(dir, 'missing.sqlite'), 1000, setAutocheckpoint, (m) => warnings.push(m), 50);
+    checkpointer = new SqliteCheckpointer(join(dir, 'missing.sqlite'), 1000, setAutocheckpoint, (m) => warnings.push(m), { intervalMs: 50 });
     checkpointer.start();
     await until(() => !checkpointer!.running);
     expect(autocheckpoint()).toBe(SQLITE_DEFAULT_AUTOCHECKPOINT);
