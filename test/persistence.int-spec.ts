@@ -261,6 +261,17 @@ describe('SQLite connection settings', () => {
     }
   });
 
+  it('has the search index merge its segments eight at a time, a setting FTS5 keeps in the index itself', async () => {
+    const open = await openFreshDatabase('sqlite');
+    try {
+      await new Migrator(open.db).run();
+      const rows: Array<{ v: number }> = await open.db.dataSource.query(`SELECT v FROM notes_fts_config WHERE k = 'automerge'`);
+      expect(rows).toEqual([{ v: 8 }]);
+    } finally {
+      await open.close();
+    }
+  });
+
   it('leaves every committed row in the database file itself after the app, having searched, shuts down', async () => {
     const env = await freshDatabase('sqlite');
     const t = await startTestApp(env);

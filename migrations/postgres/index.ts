@@ -15,6 +15,7 @@ import { AddThemeToUsers1795995000000 } from './1795995000000-AddThemeToUsers';
 import { CreateAccountLinks1795996000000 } from './1795996000000-CreateAccountLinks';
 import { AddTeamVisibility1796000000000 } from './1796000000000-AddTeamVisibility';
 import { SearchTitlesApart1796100000000 } from './1796100000000-SearchTitlesApart';
+import { MergeSearchIndexEightAtATime1796200000000 } from './1796200000000-MergeSearchIndexEightAtATime';
 
 export const postgresMigrations = [
   CreateFoundationTables1795901079716,
@@ -33,4 +34,5 @@ export const postgresMigrations = [
   CreateAccountLinks1795996000000,
   AddTeamVisibility1796000000000,
   SearchTitlesApart1796100000000,
+  MergeSearchIndexEightAtATime1796200000000,
 ];
