@@ -109,9 +109,9 @@ async function sqliteSeeder(path, ownerId) {
         for (const t of triggers) db.exec(t.sql);
       }
       // Batches of 10,000 notes reach the search index as large segments, more of them at one level (10 at
-      // 100,000 notes) than FTS5 lets a database grown one create at a time gather (8, see MergeSearchIndexEightAtATime): their merge
-      // would be worked off by the bench's own creates, 320 pages in every 30th commit for seconds. Merged here,
-      // as the PostgreSQL seeder vacuums what autovacuum would have.
+      // 100,000 notes) than FTS5 lets a database grown one create at a time gather (8, see the migration
+      // MergeSearchIndexEightAtATime): their merge would be worked off by the bench's own creates, 320 pages in
+      // every 30th commit for seconds. Merged here, as the PostgreSQL seeder vacuums what autovacuum would have.
       const changes = db.prepare('SELECT total_changes()').pluck();
       const merge = db.prepare("INSERT INTO notes_fts (notes_fts, rank) VALUES ('merge', 500)");
       for (let before = changes.get(); merge.run(), changes.get() - before >= 2; before = changes.get());
