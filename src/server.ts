@@ -14,6 +14,7 @@ import { MetricsService } from './modules/metrics';
 import { configureWeb } from './modules/web';
 import { ApiDocs } from './modules/api-docs';
 import { KirokuExpressAdapter } from './http-adapter';
+import { Connections } from './connections';
 
 export interface ServerOptions {
   config: KirokuConfig;
@@ -64,33 +65,51 @@ export async function createServer({ config, instanceId, machine, logger }: Serv
     httpsOptions: tls,
   });
   configureApp(app, config, root);
+  // From the first connection on, so that a drain knows which connections are between requests.
+  Connections.of(app.getHttpServer());
   return app;
 }
 
 /**
- * SIGTERM: fail readiness at once, stop accepting connections, let in-flight
- * requests finish within SHUTDOWN_GRACE_PERIOD (then cut what is left), give
- * leases back, close the database. Resolves when everything is closed.
+ * After SIGTERM the server still accepts for this long (answering with `Connection: close`): a connection the
+ * kernel or the primary had already accepted when the signal came is handed to a worker and served, rather than
+ * reset when the listener closes.
+ */
+export const ACCEPT_AFTER_SIGTERM_MS = 250;
+
+/**
+ * SIGTERM: fail readiness at once, close keep-alive connections between
+ * requests, stop accepting connections (after ACCEPT_AFTER_SIGTERM_MS), let
+ * in-flight requests finish within SHUTDOWN_GRACE_PERIOD (then cut what is
+ * left), give leases back, close the database. Resolves when everything is
+ * closed.
  */
 export async function drainAndClose(app: INestApplication<Server>, graceMs: number): Promise<'drained' | 'cut'> {
   const logger = new Logger('Shutdown');
   app.get(Lifecycle).beginDrain();
   const server = app.getHttpServer();
+  const connections = Connections.of(server);
   let outcome: 'drained' | 'cut' = 'drained';
   await new Promise<void>((resolve) => {
     const deadline = setTimeout(() => {
       outcome = 'cut';
       logger.warn(`requests still running after ${graceMs} ms: closing their connections`);
+      connections.closeAll();
       server.closeAllConnections();
     }, graceMs);
-    // Keep-alive connections that finish their request become idle: close them as they do.
-    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
-    server.close(() => {
-      clearTimeout(deadline);
-      clearInterval(sweeper);
-      resolve();
-    });
-    server.closeIdleConnections();
+    // Connections that finish their request close themselves (Connection: close); those between requests, or
+    // that never send one, are closed here.
+    const sweeper = setInterval(() => connections.closeIdle(), 100);
+    connections.closeIdle();
+    setTimeout(
+      () =>
+        server.close(() => {
+          clearTimeout(deadline);
+          clearInterval(sweeper);
+          resolve();
+        }),
+      Math.min(ACCEPT_AFTER_SIGTERM_MS, graceMs),
+    );
   });
   await app.close();
   return outcome;

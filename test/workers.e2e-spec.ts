@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { projectRoot, tempDir } from '@kiroku/testing';
@@ -63,6 +64,30 @@ function load(url: string, loops: number, timeoutMs = 10_000): { outcomes: Outco
       return outcomes;
     },
   };
+}
+
+/** A connection opened now: send() writes a request; closed resolves with everything read once the server closes it. */
+function connectRaw(port: number): Promise<{ send(request: string): Promise<string>; closed: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    let received = '';
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.off('error', reject);
+      const closed = new Promise<string>((done, fail) => {
+        socket.on('error', fail);
+        socket.on('close', () => done(received));
+      });
+      resolve({
+        closed,
+        send(request) {
+          socket.write(request);
+          return closed;
+        },
+      });
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (received += c));
+    socket.on('error', reject);
+  });
 }
 
 /** The primary's workers, by pid. */
@@ -196,14 +221,25 @@ describe('WEB_CONCURRENCY: a primary and its workers', () => {
       () => (server!.output().match(/slow request started/g) ?? []).length,
       (n) => n === 6,
     );
+    // A client that connected before the signal and sends its request just after it: a worker holds a connection
+    // with no request yet, which a drain must not cut at once. And one that never sends any (a browser's
+    // speculative connection), which must not hold the drain for the whole grace period.
+    const early = await connectRaw(server.port);
+    const silent = await connectRaw(server.port);
     const signalledAt = Date.now();
     server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const late = early.send('GET /health/live HTTP/1.1\r\nHost: kiroku\r\n\r\n');
     const outcomes = (await traffic.stop()).filter((o) => o.startedAt < signalledAt);
 
     expect(await Promise.all(slow)).toEqual(Array.from({ length: 6 }, () => ({ status: 200, body: 'slow done' })));
     expect(outcomes.filter((o) => o.status !== 200)).toEqual([]);
+    // Answered, and told to go elsewhere for the next one.
+    expect(await late).toMatch(/^HTTP\/1\.1 200 OK\r\n(.+\r\n)*connection: close\r\n/i);
     expect(await server.exited).toBe(0);
+    expect(await silent.closed).toBe('');
     const output = server.output();
+    expect(output).not.toMatch(/requests still running/);
     expect(output.match(/stopped \(drained\)/g)).toHaveLength(3);
     expect(output).toMatch(/"msg":"stopped \(exit code 0\)"/);
   });
