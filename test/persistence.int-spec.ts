@@ -244,6 +244,23 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
   it('reports a bad statement as a rejected promise', async () => {
     await expect(open.db.select('SELECT nope FROM instances')).rejects.toMatchObject({ message: expect.stringMatching(/nope/) });
   });
+
+  it('runs a prepared write (Database.execute) that commits by itself, its values bound, and a failing one writes nothing', async () => {
+    const sqlText = 'UPDATE instances SET hostname = $1, pid = $2 WHERE id = $3';
+    await open.db.execute(sqlText, ["x'); DELETE FROM instances; --", 8, 'a']);
+    await open.db.execute(sqlText, ['again', 9, 'b']);
+    const rows = await open.db.select<{ id: string; hostname: string; pid: number }>('SELECT id, hostname, pid FROM instances ORDER BY id');
+    expect(rows.map((r) => [r.id, r.hostname, Number(r.pid)])).toEqual([
+      ['a', "x'); DELETE FROM instances; --", 8],
+      ['b', 'again', 9],
+      ["c'; DROP TABLE instances; --", "host-c'; DROP TABLE instances; --", 7],
+    ]);
+    // Two rows in one statement, the second breaking a key: neither is written.
+    await expect(open.db.execute("UPDATE instances SET id = CASE id WHEN 'a' THEN 'z' ELSE 'z' END WHERE id IN ($1, $2)", ['a', 'b'])).rejects.toMatchObject({
+      message: expect.stringMatching(/unique|duplicate|UNIQUE/i),
+    });
+    expect((await open.db.select<{ id: string }>('SELECT id FROM instances ORDER BY id')).map((r) => r.id)).toEqual(['a', 'b', "c'; DROP TABLE instances; --"]);
+  });
 });
 
 describe('SQLite connection settings', () => {
@@ -388,6 +405,36 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       expect(await tagsOf(first.id)).toEqual(['beta']);
       // The filter reads note_tags, the truth; the copy agrees with it.
       expect((await notes.list(owner, { tag: 'beta', limit: 20 })).items.map((n) => [n.title, n.tags])).toEqual([['first', ['beta']]]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('is whole on notes created at the same time with the same new tags: each carries every tag, one tag row per name', async () => {
+    const t = await startTestApp(await freshDatabase(engine));
+    try {
+      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
+      if (!('user' in created)) throw new Error('no user');
+      const owner = created.user.id;
+      const notes = t.app.get(NotesService);
+      const made = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          notes.create(owner, { title: `burst ${i}`, body: 'words', tags: ['shared', `own-${i % 3}`, 'also-shared'], visibility: i % 2 ? 'team' : 'private' }),
+        ),
+      );
+      for (const [i, note] of made.entries()) expect((await notes.get(note.id, owner))!.tags).toEqual(['also-shared', `own-${i % 3}`, 'shared']);
+      expect((await notes.list(owner, { tag: 'shared', limit: 50 })).items).toHaveLength(12);
+      expect((await notes.list(owner, { tag: 'own-1', limit: 50 })).items).toHaveLength(4);
+      const tags = await t.app.get(Database).dataSource.query('SELECT name FROM tags ORDER BY name');
+      expect(tags.map((r: { name: string }) => r.name)).toEqual(['also-shared', 'own-0', 'own-1', 'own-2', 'shared']);
+      // Each has its search entry, the team's found in the team's search.
+      expect((await notes.list(owner, { q: 'words', limit: 50 })).items).toHaveLength(12);
+      expect((await notes.list(owner, { q: 'words', scope: 'team', limit: 50 })).items.map((n) => n.title).sort()).toEqual(
+        made
+          .filter((_, i) => i % 2)
+          .map((n) => n.title)
+          .sort(),
+      );
     } finally {
       await t.close();
     }

@@ -8,6 +8,7 @@
 //   AB_BEFORE  the other build's dist folder (.bench-ab/before), inside this repository so that it finds
 //              node_modules, package.json and config/ as dist does
 //   AB_PATH    the request (/api/v1/notes); AB_AUTH token | cookie | none (token)
+//   AB_METHOD  GET | POST (GET); AB_BODY the JSON body of a POST, e.g. a note to create
 //   AB_ROUNDS  rounds per build (8); AB_SECONDS seconds per round (3); BENCH_NOTES notes (100,000);
 //   BENCH_ENGINE sqlite | postgres (sqlite)
 const { copyFileSync, existsSync, readFileSync } = require('node:fs');
@@ -19,6 +20,8 @@ const notes = require('./notes');
 const BEFORE = resolve(root, process.env.AB_BEFORE ?? '.bench-ab/before');
 const PATH = process.env.AB_PATH ?? '/api/v1/notes';
 const AUTH = process.env.AB_AUTH ?? 'token';
+const METHOD = process.env.AB_METHOD ?? 'GET';
+const BODY = process.env.AB_BODY;
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
 const SECONDS = Number(process.env.AB_SECONDS ?? 3);
 
@@ -71,9 +74,14 @@ exports.run = async () => {
       return { DATABASE_PATH: file };
     };
     const servers = [await start('before', BEFORE, envFor('before')), await start('after', join(root, 'dist'), envFor('after'))];
-    const headers = AUTH === 'cookie' ? { cookie: acct.session } : AUTH === 'token' ? { authorization: `Bearer ${acct.token}` } : {};
+    const headers = {
+      ...(AUTH === 'cookie' ? { cookie: acct.session } : AUTH === 'token' ? { authorization: `Bearer ${acct.token}` } : {}),
+      ...(BODY === undefined ? {} : { 'content-type': 'application/json' }),
+    };
     const load = (server, duration) =>
-      new Promise((res, rej) => autocannon({ url: server.url + PATH, headers, connections: 50, duration }, (e, r) => (e ? rej(e) : res(r))));
+      new Promise((res, rej) =>
+        autocannon({ url: server.url + PATH, method: METHOD, body: BODY, headers, connections: 50, duration }, (e, r) => (e ? rej(e) : res(r))),
+      );
     try {
       for (const server of servers) await load(server, 2); // warm-up
       const figures = { before: [], after: [] };
@@ -92,7 +100,7 @@ exports.run = async () => {
         }
       }
       console.log(
-        `${Number(process.env.BENCH_NOTES ?? 100_000).toLocaleString('en')} notes on ${engine}; GET ${PATH} (${AUTH}), 50 connections, ${ROUNDS} alternating rounds of ${SECONDS} s per build\n`,
+        `${Number(process.env.BENCH_NOTES ?? 100_000).toLocaleString('en')} notes on ${engine}; ${METHOD} ${PATH} (${AUTH}), 50 connections, ${ROUNDS} alternating rounds of ${SECONDS} s per build\n`,
       );
       console.log(
         '| build | median server CPU per request | median req/s | GC per request (median) | major GCs per 10,000 requests (median) | CPU per request, each round |',
@@ -108,7 +116,7 @@ exports.run = async () => {
       const one = { before: [], after: [] };
       for (let round = 0; round < ROUNDS; round++) {
         for (const server of round % 2 ? [...servers].reverse() : servers) {
-          const result = await measure(SECONDS, () => [server.url + PATH, { headers }]);
+          const result = await measure(SECONDS, () => [server.url + PATH, { method: METHOD, headers, body: BODY }]);
           if (result.failed) throw new Error(`${server.label}: ${result.failed} answers at one connection were not 2xx`);
           one[server.label].push(...result.times);
         }

@@ -16,6 +16,7 @@ import { CreateAccountLinks1795996000000 } from './1795996000000-CreateAccountLi
 import { AddTeamVisibility1796000000000 } from './1796000000000-AddTeamVisibility';
 import { SearchTitlesApart1796100000000 } from './1796100000000-SearchTitlesApart';
 import { MergeSearchIndexEightAtATime1796200000000 } from './1796200000000-MergeSearchIndexEightAtATime';
+import { CreateNotesInOneCall1796300000000 } from './1796300000000-CreateNotesInOneCall';
 
 export const sqliteMigrations = [
   CreateFoundationTables1795901079716,
@@ -35,4 +36,5 @@ export const sqliteMigrations = [
   AddTeamVisibility1796000000000,
   SearchTitlesApart1796100000000,
   MergeSearchIndexEightAtATime1796200000000,
+  CreateNotesInOneCall1796300000000,
 ];

@@ -12,6 +12,7 @@ export type { SqlParam } from './sql-param';
 
 interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];
+  run(params?: Record<string, SqlParam>): unknown;
   raw(toggle?: boolean): SqliteStatement;
 }
 
@@ -98,6 +99,24 @@ export class Database {
    */
   selectValues(sql: string, params: readonly SqlParam[] = []): Promise<unknown[][]> {
     return this.logged(sql, () => this.prepared<unknown[]>(sql, params, true));
+  }
+
+  /**
+   * One writing statement, atomic by itself, prepared once and reused as
+   * `select`'s are ($1…$n on both engines). On PostgreSQL it runs outside any
+   * transaction: one round trip (a function call may do several statements'
+   * work); on SQLite in a write transaction of its own.
+   */
+  async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
+    await this.logged(sql, async () => {
+      if (this.engine === 'postgres') return void (await this.prepared(sql, params));
+      // SQLite: in a write transaction of its own, so that it waits for another worker's lock on a timer.
+      await this.transaction(async () => {
+        const statement = this.sqliteStatement(sql, false);
+        if (params.length) statement.run(sqliteParams(params));
+        else statement.run();
+      });
+    });
   }
 
   /** A statement's failure is logged (and counted in `queryErrors`) as TypeORM's own are, then passed on. */
