@@ -4,6 +4,7 @@ import type { ListOrder } from './cursor';
 import type { Note } from './note.entity';
 import {
   sameContent,
+  walkParts,
   type ExpectedVersions,
   type IndexPosition,
   type NoteRecord,
@@ -187,6 +188,17 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
       .sort((a, b) => at(b) - at(a) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, limit + 1)
       .map(copy);
+  }
+
+  listParts(
+    reach: Reach,
+    query: ParsedQuery,
+    order: ListOrder,
+    fromPart: number,
+    after: KeysetPosition | null,
+    limit: number,
+  ): Promise<Array<{ note: NoteView; part: number }>> {
+    return walkParts(fromPart, limit, (part, take) => this.page(reach, query, order, part === 0, part === fromPart ? after : null, take));
   }
 
   async indexBatch(_m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {

@@ -94,6 +94,29 @@ const LIST_COLUMNS: Record<ListOrder, { at: string; id: string }> = {
   created: { at: 'n.created_at', id: 'n.id' },
 };
 
+/** A note's instant in each list order, as LIST_COLUMNS reads it. */
+export const LIST_AT: Record<ListOrder, (note: NoteView) => number> = {
+  updated: (note) => note.updatedAt.getTime(),
+  created: (note) => note.createdAt.getTime(),
+};
+
+/**
+ * Up to `limit + 1` notes of the list's parts from `fromPart` on, one part after another, each read by
+ * `page(part, limit)` (up to `limit + 1` rows) only while the page is not full.
+ */
+export async function walkParts(
+  fromPart: number,
+  limit: number,
+  page: (part: number, limit: number) => Promise<NoteView[]>,
+): Promise<Array<{ note: NoteView; part: number }>> {
+  const found: Array<{ note: NoteView; part: number }> = [];
+  for (let part = fromPart; part < 2 && found.length <= limit; part++) {
+    const rows = await page(part, limit - found.length);
+    found.push(...rows.map((note) => ({ note, part })));
+  }
+  return found;
+}
+
 /**
  * Notes, their tags (tags, note_tags) and their search entries: the only SQL
  * on these tables. A note, its tags and its search entry change together, in
@@ -343,11 +366,56 @@ export class NotesRepository {
    */
   page(reach: Reach, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
     const params: SqlParam[] = [reach.ownerId];
+    return this.notesWhere(this.partCondition(reach, query, order, pinned, after, limit, params), params);
+  }
+
+  /**
+   * Up to `limit + 1` notes of a list, from part `fromPart` on (0: the reader's pinned notes, 1: the others; see
+   * `page`), `after` within `fromPart`, each with its part. On PostgreSQL the two parts are one statement, one
+   * round trip (each part still a walk of its index that stops at the page's end); on SQLite, where a statement
+   * is a call, `page` twice.
+   */
+  async listParts(
+    reach: Reach,
+    query: ParsedQuery,
+    order: ListOrder,
+    fromPart: number,
+    after: KeysetPosition | null,
+    limit: number,
+  ): Promise<Array<{ note: NoteView; part: number }>> {
+    if (this.db.engine === 'sqlite' || fromPart > 0)
+      return walkParts(fromPart, limit, (part, take) => this.page(reach, query, order, part === 0, part === fromPart ? after : null, take));
+    const params: SqlParam[] = [reach.ownerId];
+    const n = this.db.columns(Note, 'n');
+    const part = (pinned: boolean) =>
+      `(SELECT ${pinned ? 0 : 1} AS "part", ${n.sql} FROM notes n WHERE ${this.partCondition(reach, query, order, pinned, pinned ? after : null, limit, params)})`;
+    const sql = `${part(true)} UNION ALL ${part(false)}`;
+    const at = LIST_AT[order];
+    const found = (await this.db.selectValues(sql, params)).map((values) => {
+      const note = n.read(values, 1) as Note & { tags?: string[] };
+      note.tags = splitTagNames(note.tagNames);
+      return { note: note as NoteView, part: Number(values[0]) };
+    });
+    // The parts in order, each latest first (as its statement read it; UNION ALL promises no order of its own).
+    found.sort((a, b) => a.part - b.part || at(b.note) - at(a.note) || (a.note.id < b.note.id ? 1 : a.note.id > b.note.id ? -1 : 0));
+    return found.slice(0, limit + 1);
+  }
+
+  /** One part's conditions, order and limit (up to `limit + 1` rows) on `n`, its values pushed onto `params` ($1 is the reader). */
+  private partCondition(
+    reach: Reach,
+    query: ParsedQuery,
+    order: ListOrder,
+    pinned: boolean,
+    after: KeysetPosition | null,
+    limit: number,
+    params: SqlParam[],
+  ): string {
     const where = [...REACH_PARTS[reach.scope][pinned ? 'pinned' : 'others'], 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
     if (query.exclude.length) where.push(this.index.exclude(query, reach, params));
     const page = keysetSql(LIST_COLUMNS[order], after, limit, params);
     if (page.where) where.push(page.where);
-    return this.notesWhere(`${where.join(' AND ')} ${page.orderAndLimit}`, params);
+    return `${where.join(' AND ')} ${page.orderAndLimit}`;
   }
 
   /**

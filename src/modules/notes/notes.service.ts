@@ -15,7 +15,7 @@ import {
 } from './cursor';
 import { isId } from './note-id';
 import { Note, Visibility } from './note.entity';
-import { ExpectedVersions, NoteRecord, NotesRepository, NoteView, RevisionView, sameContent } from './notes.repository';
+import { ExpectedVersions, LIST_AT, NoteRecord, NotesRepository, NoteView, RevisionView, sameContent } from './notes.repository';
 import { isEmpty, ParsedQuery, parseQuery } from './search/query';
 import type { Reach, Scope, SearchPart } from './search/search-index';
 import { snippet, Snippet } from './snippet';
@@ -345,15 +345,10 @@ export class NotesService {
   ): Promise<{ items: NoteView[]; nextCursor: string | null }> {
     const listOrder = after?.order ?? order;
     // The page and one more, to know whether there is a next page.
-    const found: Array<{ note: NoteView; part: number }> = [];
-    for (let part = after?.part ?? 0; part < 2 && found.length <= limit; part++) {
-      const from = after && after.part === part ? after : null;
-      const rows = await this.notes.page(reach, query, listOrder, part === 0, from, limit - found.length);
-      found.push(...rows.map((note) => ({ note, part })));
-    }
+    const found = await this.notes.listParts(reach, query, listOrder, after?.part ?? 0, after, limit);
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
-    const at = (note: NoteView) => (listOrder === 'updated' ? note.updatedAt : note.createdAt).getTime();
+    const at = LIST_AT[listOrder];
     return {
       items: page.map((f) => f.note),
       nextCursor: found.length > limit && last ? listCursor({ order: listOrder, part: last.part, at: at(last.note), id: last.note.id }) : null,
