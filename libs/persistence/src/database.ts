@@ -111,10 +111,11 @@ export class Database {
     await this.logged(sql, async () => {
       if (this.engine === 'postgres') return void (await this.prepared(sql, params));
       // SQLite: in a write transaction of its own, so that it waits for another worker's lock on a timer.
-      await this.transaction(async () => {
+      await this.transaction(() => {
         const statement = this.sqliteStatement(sql, false);
         if (params.length) statement.run(sqliteParams(params));
         else statement.run();
+        return Promise.resolve();
       });
     });
   }
