@@ -6,12 +6,19 @@ import { FakeClock } from '@kiroku/clock';
 import { Instance } from '../src/modules/cluster';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { openFreshDatabase, OpenDatabase } from './support/database';
-import { startTestApp } from './support/test-app';
+import { startTestApp, type TestApp } from './support/test-app';
 import { Accounts } from '../src/modules/auth';
 import { NotesService } from '../src/modules/notes';
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
 import { NumberSearchEntriesNewestFirst1795950000000 } from '../migrations/sqlite/1795950000000-NumberSearchEntriesNewestFirst';
+
+/** The account whose notes a test writes, made through the application; its id. */
+async function createOwner(t: TestApp): Promise<string> {
+  const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
+  if (!('user' in created)) throw new Error('no user');
+  return created.user.id;
+}
 
 describe('migration lists', () => {
   it('name the same migrations in the same order on both engines: the last one is the schema version that exports, imports and copies compare', () => {
@@ -294,11 +301,10 @@ describe('SQLite connection settings', () => {
     const t = await startTestApp(env);
     // Checkpoints are the checkpoint thread's once the app is up; the app's own connection keeps a backstop.
     expect(await t.app.get(Database).dataSource.query('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 16384 }]);
-    const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
-    if (!('user' in created)) throw new Error('no user');
+    const owner = await createOwner(t);
     const notes = t.app.get(NotesService);
-    await notes.create(created.user.id, { title: 'kept after shutdown', body: 'searchable words', tags: [], visibility: 'private' });
-    expect((await notes.list(created.user.id, { q: 'searchable', limit: 20 })).items.map((n) => n.title)).toEqual(['kept after shutdown']);
+    await notes.create(owner, { title: 'kept after shutdown', body: 'searchable words', tags: [], visibility: 'private' });
+    expect((await notes.list(owner, { q: 'searchable', limit: 20 })).items.map((n) => n.title)).toEqual(['kept after shutdown']);
     await t.close();
     // The last connection to close checkpoints the write-ahead log into the file: the checkpoint
     // thread must have closed before the main connection, or a copy of the .sqlite file alone could miss the
@@ -320,10 +326,9 @@ describeEachEngine('search entries during a rolling deploy', (engine) => {
   it('finds notes whose entry an instance of the previous version wrote without owner and time: the trigger fills them in', async () => {
     const t = await startTestApp(await freshDatabase(engine));
     try {
-      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
-      if (!('user' in created)) throw new Error('no user');
+      const owner = await createOwner(t);
       const notes = t.app.get(NotesService);
-      const note = await notes.create(created.user.id, { title: 'Written by the old version', body: 'placeholder', tags: [], visibility: 'private' });
+      const note = await notes.create(owner, { title: 'Written by the old version', body: 'placeholder', tags: [], visibility: 'private' });
       // The previous version's statement, as it would run on a pod not yet replaced.
       const db = t.app.get(Database);
       await db.dataSource.query('DELETE FROM note_search WHERE note_id = $1', [note.id]);
@@ -333,9 +338,9 @@ describeEachEngine('search entries during a rolling deploy', (engine) => {
         [note.id, 'Written by the old version', 'oldversion words'],
       );
       expect(await db.dataSource.query('SELECT owner_id, created_at FROM note_search WHERE note_id = $1', [note.id])).toEqual([
-        { owner_id: created.user.id, created_at: String(note.createdAt.getTime()) },
+        { owner_id: owner, created_at: String(note.createdAt.getTime()) },
       ]);
-      expect((await notes.list(created.user.id, { q: 'oldversion', limit: 20 })).items.map((n) => n.id)).toEqual([note.id]);
+      expect((await notes.list(owner, { q: 'oldversion', limit: 20 })).items.map((n) => n.id)).toEqual([note.id]);
     } finally {
       await t.close();
     }
@@ -355,9 +360,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
   it('follows note_tags and tags whoever writes them: the application, a hand-written statement, a rename, a deleted tag', async () => {
     const t = await startTestApp(await freshDatabase(engine));
     try {
-      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
-      if (!('user' in created)) throw new Error('no user');
-      const owner = created.user.id;
+      const owner = await createOwner(t);
       const notes = t.app.get(NotesService);
       const db = t.app.get(Database);
       const sql = statements(db);
@@ -413,9 +416,7 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
   it('is whole on notes created at the same time with the same new tags: each carries every tag, one tag row per name', async () => {
     const t = await startTestApp(await freshDatabase(engine));
     try {
-      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
-      if (!('user' in created)) throw new Error('no user');
-      const owner = created.user.id;
+      const owner = await createOwner(t);
       const notes = t.app.get(NotesService);
       const made = await Promise.all(
         Array.from({ length: 12 }, (_, i) =>
@@ -521,12 +522,11 @@ describeEachEngine('search entries of the previous tokenisation', (engine) => {
   it('are written again by RetokeniseSearchIndex: plum-137 is found by 137, trashed notes stay out', async () => {
     const t = await startTestApp(await freshDatabase(engine));
     try {
-      const created = await t.app.get(Accounts).create({ email: 'owner@example.com', displayName: 'Owner', password: 'a long enough passphrase' }, 'admin');
-      if (!('user' in created)) throw new Error('no user');
+      const owner = await createOwner(t);
       const notes = t.app.get(NotesService);
-      const kept = await notes.create(created.user.id, { title: 'Order', body: 'Reorder plum-137 by 2026-12-04', tags: ['ops-team'], visibility: 'private' });
-      const trashed = await notes.create(created.user.id, { title: 'Old', body: 'plum-137 too', tags: [], visibility: 'private' });
-      await notes.trash(created.user.id, trashed.id);
+      const kept = await notes.create(owner, { title: 'Order', body: 'Reorder plum-137 by 2026-12-04', tags: ['ops-team'], visibility: 'private' });
+      const trashed = await notes.create(owner, { title: 'Old', body: 'plum-137 too', tags: [], visibility: 'private' });
+      await notes.trash(owner, trashed.id);
       const db = t.app.get(Database);
       const migrator = new Migrator(db);
       await revertThrough(migrator, 'RetokeniseSearchIndex1795992100000'); // and every later one
@@ -538,7 +538,7 @@ describeEachEngine('search entries of the previous tokenisation', (engine) => {
       }
       expect((await migrator.run())[0]).toBe('RetokeniseSearchIndex1795992100000');
       for (const q of ['137', 'plum-137', '12-04', 'tag:ops-team order', 'team']) {
-        expect({ q, found: (await notes.list(created.user.id, { q, limit: 20 })).items.map((n) => n.id) }).toEqual({ q, found: [kept.id] });
+        expect({ q, found: (await notes.list(owner, { q, limit: 20 })).items.map((n) => n.id) }).toEqual({ q, found: [kept.id] });
       }
     } finally {
       await t.close();

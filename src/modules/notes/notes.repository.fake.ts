@@ -198,7 +198,7 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     after: KeysetPosition | null,
     limit: number,
   ): Promise<Array<{ note: NoteView; part: number }>> {
-    return walkParts(fromPart, limit, (part, take) => this.page(reach, query, order, part === 0, part === fromPart ? after : null, take));
+    return walkParts(fromPart, after, limit, (pinned, from, take) => this.page(reach, query, order, pinned, from, take));
   }
 
   async indexBatch(_m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {

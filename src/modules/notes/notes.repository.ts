@@ -101,17 +101,19 @@ export const LIST_AT: Record<ListOrder, (note: NoteView) => number> = {
 };
 
 /**
- * Up to `limit + 1` notes of the list's parts from `fromPart` on, one part after another, each read by
- * `page(part, limit)` (up to `limit + 1` rows) only while the page is not full.
+ * Up to `limit + 1` notes of the list's parts from `fromPart` on (0: pinned, 1: the others), one part after
+ * another, each read by `page(pinned, after, limit)` (up to `limit + 1` rows, `after` only in `fromPart`) while
+ * the page is not full.
  */
 export async function walkParts(
   fromPart: number,
+  after: KeysetPosition | null,
   limit: number,
-  page: (part: number, limit: number) => Promise<NoteView[]>,
+  page: (pinned: boolean, after: KeysetPosition | null, limit: number) => Promise<NoteView[]>,
 ): Promise<Array<{ note: NoteView; part: number }>> {
   const found: Array<{ note: NoteView; part: number }> = [];
   for (let part = fromPart; part < 2 && found.length <= limit; part++) {
-    const rows = await page(part, limit - found.length);
+    const rows = await page(part === 0, part === fromPart ? after : null, limit - found.length);
     found.push(...rows.map((note) => ({ note, part })));
   }
   return found;
@@ -384,7 +386,7 @@ export class NotesRepository {
     limit: number,
   ): Promise<Array<{ note: NoteView; part: number }>> {
     if (this.db.engine === 'sqlite' || fromPart > 0)
-      return walkParts(fromPart, limit, (part, take) => this.page(reach, query, order, part === 0, part === fromPart ? after : null, take));
+      return walkParts(fromPart, after, limit, (pinned, from, take) => this.page(reach, query, order, pinned, from, take));
     const params: SqlParam[] = [reach.ownerId];
     const n = this.db.columns(Note, 'n');
     const part = (pinned: boolean) =>
@@ -490,19 +492,7 @@ export class NotesRepository {
     await m.query(
       `INSERT INTO notes (id, owner_id, title, body, visibility, editable_by_team, created_at, updated_at, version, updated_by)
        VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)}, ${$(10)})`,
-      [
-        note.id,
-        note.ownerId,
-        note.title,
-        note.body,
-        note.visibility,
-        // A boolean is no SQLite parameter; PostgreSQL reads '1' and '0' as booleans.
-        note.editableByTeam ? 1 : 0,
-        note.createdAt.getTime(),
-        note.updatedAt.getTime(),
-        note.version,
-        note.updatedBy,
-      ],
+      noteRowValues(note),
     );
   }
 
@@ -537,21 +527,22 @@ export class NotesRepository {
 /** PostgreSQL: the note, its tags, their links and its search entry in one statement (its tag names are the triggers'). */
 const INSERT_NOTE_CALL = 'SELECT "insert_note"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';
 
-const insertNoteParams = (note: NoteRecord): SqlParam[] => [
+/** The notes row's values in column order: id, owner_id, title, body, visibility, editable_by_team, created_at, updated_at, version, updated_by. */
+const noteRowValues = (note: NoteRecord): SqlParam[] => [
   note.id,
   note.ownerId,
   note.title,
   note.body,
   note.visibility,
-  // PostgreSQL reads '1' and '0' as booleans.
+  // A boolean is no SQLite parameter; PostgreSQL reads '1' and '0' as booleans.
   note.editableByTeam ? 1 : 0,
   note.createdAt.getTime(),
   note.updatedAt.getTime(),
   note.version,
   note.updatedBy,
-  JSON.stringify(note.tags),
-  pgDocument(note),
 ];
+
+const insertNoteParams = (note: NoteRecord): SqlParam[] => [...noteRowValues(note), JSON.stringify(note.tags), pgDocument(note)];
 
 /**
  * Each scope's two parts as conditions on `n` ($1 is the reader): the reader's pinned notes within the scope,
