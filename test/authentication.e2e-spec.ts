@@ -1,7 +1,7 @@
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { hash } from '@node-rs/argon2';
-import { ApiToken, PasswordHasher, User } from '../src/modules/auth';
+import { ApiToken, PasswordHasher, Session, User } from '../src/modules/auth';
 import { describeEachEngine, freshDatabase, postgresMissing } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -48,6 +48,20 @@ describeEachEngine('authentication', (engine) => {
     await db.manager.update(User, { id: user.id }, { passwordHash: weak });
     expect((await new WebClient(t.url).login('alice@example.com', PASSWORD)).status).toBe(303);
     expect((await db.manager.findOneByOrFail(User, { id: user.id })).passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
+  it("records a session's last activity at most once a minute, in its row", async () => {
+    const c = new WebClient(t.url);
+    await c.signup('alice@example.com', PASSWORD);
+    const seen = async () => (await db.manager.find(Session)).map((s) => s.lastSeenAt.getTime());
+    const signedIn = clock.now().getTime();
+    expect(await seen()).toEqual([signedIn]);
+    clock.advance(30_000);
+    expect((await c.get('/account')).status).toBe(200);
+    expect(await seen()).toEqual([signedIn]); // within the minute: no write
+    clock.advance(45_000);
+    expect((await c.get('/account')).status).toBe(200);
+    expect(await seen()).toEqual([clock.now().getTime()]);
   });
 
   it.each([
