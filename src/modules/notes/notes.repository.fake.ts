@@ -4,6 +4,7 @@ import type { ListOrder } from './cursor';
 import type { Note } from './note.entity';
 import {
   sameContent,
+  listPart,
   walkParts,
   type ExpectedVersions,
   type IndexPosition,
@@ -172,6 +173,17 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
       .map((n) => ({ note: copy(n), key: { at: n.createdAt.getTime(), id: n.id } }));
   }
 
+  searchParts(
+    reach: Reach,
+    query: ParsedQuery,
+    parts: SearchPart[],
+    fromPart: number,
+    after: SearchKey | null,
+    limit: number,
+  ): Promise<Array<{ note: NoteView; key: SearchKey; part: number }>> {
+    return walkParts(parts.length, fromPart, after, limit, (part, from, take) => this.searchPage(reach, query, parts[part], from, take + 1));
+  }
+
   async setPinned(ownerId: string, id: string, pinned: boolean): Promise<boolean> {
     const row = this.rows.get(id);
     if (!row || row.ownerId !== ownerId || row.deletedAt) return false;
@@ -198,7 +210,13 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     after: KeysetPosition | null,
     limit: number,
   ): Promise<Array<{ note: NoteView; part: number }>> {
-    return walkParts(fromPart, after, limit, (pinned, from, take) => this.page(reach, query, order, pinned, from, take));
+    return walkParts(
+      2,
+      fromPart,
+      after,
+      limit,
+      listPart((pinned, from, take) => this.page(reach, query, order, pinned, from, take)),
+    );
   }
 
   async indexBatch(_m: EntityManager, after: IndexPosition, batch: number): Promise<Array<IndexedNote & { trashed: boolean }>> {

@@ -101,22 +101,34 @@ export const LIST_AT: Record<ListOrder, (note: NoteView) => number> = {
 };
 
 /**
- * Up to `limit + 1` notes of the list's parts from `fromPart` on (0: pinned, 1: the others), one part after
- * another, each read by `page(pinned, after, limit)` (up to `limit + 1` rows, `after` only in `fromPart`) while
- * the page is not full.
+ * Up to `limit + 1` rows of `count` parts from `fromPart` on (a list's: 0 the pinned notes, 1 the others; a
+ * search's: its parts in order), one part after another while the page is not full, each read by
+ * `page(part, after, limit)` (up to `limit + 1` rows; `after` only in `fromPart`); each row with its part.
  */
-export async function walkParts(
+export async function walkParts<T extends object, K>(
+  count: number,
   fromPart: number,
-  after: KeysetPosition | null,
+  after: K | null,
   limit: number,
-  page: (pinned: boolean, after: KeysetPosition | null, limit: number) => Promise<NoteView[]>,
-): Promise<Array<{ note: NoteView; part: number }>> {
-  const found: Array<{ note: NoteView; part: number }> = [];
-  for (let part = fromPart; part < 2 && found.length <= limit; part++) {
-    const rows = await page(part === 0, part === fromPart ? after : null, limit - found.length);
-    found.push(...rows.map((note) => ({ note, part })));
+  page: (part: number, after: K | null, limit: number) => Promise<T[]>,
+): Promise<Array<T & { part: number }>> {
+  const found: Array<T & { part: number }> = [];
+  for (let part = fromPart; part < count && found.length <= limit; part++) {
+    const rows = await page(part, part === fromPart ? after : null, limit - found.length);
+    found.push(...rows.map((row) => ({ ...row, part })));
   }
   return found;
+}
+
+/** A list's parts for walkParts: part 0 the reader's pinned notes, 1 the others, each read by `page`. */
+export const listPart =
+  (page: (pinned: boolean, after: KeysetPosition | null, limit: number) => Promise<NoteView[]>) =>
+  async (part: number, after: KeysetPosition | null, limit: number): Promise<Array<{ note: NoteView }>> =>
+    (await page(part === 0, after, limit)).map((note) => ({ note }));
+
+/** Rows of parts put in part order, each part's rows latest first (`at`, then id), as their statements read them: UNION ALL promises no order of its own. */
+function inPartOrder<T extends { part: number }>(rows: T[], at: (row: T) => number, id: (row: T) => string): T[] {
+  return rows.sort((a, b) => a.part - b.part || at(b) - at(a) || (id(a) < id(b) ? 1 : id(a) > id(b) ? -1 : 0));
 }
 
 /**
@@ -331,32 +343,72 @@ export class NotesRepository {
     take: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
     const params: SqlParam[] = [];
+    const sql = this.searchPartSql(reach, query, part, after, take, params);
+    return (await this.searchRows(sql, params)).map((values) => this.searchRow(values, 0));
+  }
+
+  /**
+   * Up to `limit + 1` notes of a search's parts (`parts`, see SearchIndex.walk) from `fromPart` on, `after`
+   * within `fromPart`, each with its place in the walk and its part. On PostgreSQL the parts are one statement,
+   * one round trip (each part still a walk that stops at the page's end); on SQLite, where a statement is a
+   * call, one statement per part while the page is not full.
+   */
+  async searchParts(
+    reach: Reach,
+    query: ParsedQuery,
+    parts: SearchPart[],
+    fromPart: number,
+    after: SearchKey | null,
+    limit: number,
+  ): Promise<Array<{ note: NoteView; key: SearchKey; part: number }>> {
+    if (this.db.engine === 'sqlite' || parts.length - fromPart < 2)
+      return walkParts(parts.length, fromPart, after, limit, (part, from, take) => this.searchPage(reach, query, parts[part], from, take + 1));
+    const params: SqlParam[] = [];
+    const sql = parts
+      .slice(fromPart)
+      .map((part, i) => `SELECT ${fromPart + i} AS "part", p.* FROM (${this.searchPartSql(reach, query, part, i === 0 ? after : null, limit + 1, params)}) p`)
+      .join(' UNION ALL ');
+    const found = (await this.searchRows(sql, params)).map((values) => ({ ...this.searchRow(values, 1), part: Number(values[0]) }));
+    return inPartOrder(
+      found,
+      (f) => f.key.at,
+      (f) => f.key.id,
+    ).slice(0, limit + 1);
+  }
+
+  /** One part of a search (see searchPage) as a statement: its place in the walk ("key_at"), then the note's columns. */
+  private searchPartSql(reach: Reach, query: ParsedQuery, part: SearchPart, after: SearchKey | null, take: number, params: SqlParam[]): string {
     const walk = this.index.walk(query, reach, part, after, params);
     const tags = this.tagFilters(query, params);
     params.push(take);
     const n = this.db.columns(Note, 'n');
     const limit = `LIMIT $${params.length}`;
-    let sql: string;
     if (this.db.engine === 'postgres' && tags.length === 0) {
       // The page of the index first, then its notes: for a rare word PostgreSQL gathers every match from the GIN
       // index and sorts them, and joined first it read every match's note row (192 at 100,000 notes) to keep 21.
-      sql = `SELECT w."key_at", ${n.sql} FROM (SELECT ${walk.at} AS "key_at", ${walk.noteId} AS "note_id" FROM ${walk.from}
+      return `SELECT w."key_at", ${n.sql} FROM (SELECT ${walk.at} AS "key_at", ${walk.noteId} AS "note_id" FROM ${walk.from}
         WHERE ${walk.where.join(' AND ')} ${walk.orderBy} ${limit}) w INNER JOIN notes n ON n.id = w."note_id" ${walk.pageOrderBy}`;
-    } else {
-      // SQLite's CROSS JOIN keeps the index walk outermost, so that its order holds and its LIMIT stops it.
-      const join = this.db.engine === 'sqlite' ? 'CROSS JOIN' : 'INNER JOIN';
-      sql = `SELECT ${walk.at} AS "key_at", ${n.sql} FROM ${walk.from} ${join} notes n ON n.id = ${walk.noteId}
-        WHERE ${[...walk.where, ...tags].join(' AND ')} ${walk.orderBy} ${limit}`;
     }
-    // SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: not a named
-    // prepared statement, which would soon settle on one generic plan for every word, while the best plan
-    // depends on how common the word is.
-    const rows = this.db.engine === 'sqlite' ? await this.db.selectValues(sql, params) : await this.selectValuesUnprepared(sql, params);
-    return rows.map((values) => {
-      const note = n.read(values, 1) as Note & { tags?: string[] };
-      note.tags = splitTagNames(note.tagNames);
-      return { note: note as NoteView, key: { at: Number(values[0]), id: note.id } };
-    });
+    // SQLite's CROSS JOIN keeps the index walk outermost, so that its order holds and its LIMIT stops it.
+    const join = this.db.engine === 'sqlite' ? 'CROSS JOIN' : 'INNER JOIN';
+    return `SELECT ${walk.at} AS "key_at", ${n.sql} FROM ${walk.from} ${join} notes n ON n.id = ${walk.noteId}
+        WHERE ${[...walk.where, ...tags].join(' AND ')} ${walk.orderBy} ${limit}`;
+  }
+
+  /**
+   * SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: not a named
+   * prepared statement, which would soon settle on one generic plan for every word, while the best plan depends
+   * on how common the word is.
+   */
+  private searchRows(sql: string, params: SqlParam[]): Promise<unknown[][]> {
+    return this.db.engine === 'sqlite' ? this.db.selectValues(sql, params) : this.selectValuesUnprepared(sql, params);
+  }
+
+  /** A row of searchPartSql's columns, from `offset` on, as a note and its place in the walk. */
+  private searchRow(values: unknown[], offset: number): { note: NoteView; key: SearchKey } {
+    const note = this.db.columns(Note, 'n').read(values, offset + 1) as Note & { tags?: string[] };
+    note.tags = splitTagNames(note.tagNames);
+    return { note: note as NoteView, key: { at: Number(values[offset]), id: note.id } };
   }
 
   /**
@@ -386,7 +438,13 @@ export class NotesRepository {
     limit: number,
   ): Promise<Array<{ note: NoteView; part: number }>> {
     if (this.db.engine === 'sqlite' || fromPart > 0)
-      return walkParts(fromPart, after, limit, (pinned, from, take) => this.page(reach, query, order, pinned, from, take));
+      return walkParts(
+        2,
+        fromPart,
+        after,
+        limit,
+        listPart((pinned, from, take) => this.page(reach, query, order, pinned, from, take)),
+      );
     const params: SqlParam[] = [reach.ownerId];
     const n = this.db.columns(Note, 'n');
     const part = (pinned: boolean) =>
@@ -398,9 +456,11 @@ export class NotesRepository {
       note.tags = splitTagNames(note.tagNames);
       return { note: note as NoteView, part: Number(values[0]) };
     });
-    // The parts in order, each latest first (as its statement read it; UNION ALL promises no order of its own).
-    found.sort((a, b) => a.part - b.part || at(b.note) - at(a.note) || (a.note.id < b.note.id ? 1 : a.note.id > b.note.id ? -1 : 0));
-    return found.slice(0, limit + 1);
+    return inPartOrder(
+      found,
+      (f) => at(f.note),
+      (f) => f.note.id,
+    ).slice(0, limit + 1);
   }
 
   /** One part's conditions, order and limit (up to `limit + 1` rows) on `n`, its values pushed onto `params` ($1 is the reader). */

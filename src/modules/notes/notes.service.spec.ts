@@ -315,7 +315,7 @@ describe('NotesService', () => {
     it('a query with nothing to search for answers no notes and says why, without reading any', async () => {
       await createMany(ALICE, 2);
       const page = jest.spyOn(repository, 'page');
-      const searched = jest.spyOn(repository, 'searchPage');
+      const searched = jest.spyOn(repository, 'searchParts');
       expect(await notes.list(ALICE, { q: '- "" ', limit: 20 })).toEqual({ items: [], nextCursor: null, notice: 'search.nothingToSearch' });
       expect(page).not.toHaveBeenCalled();
       expect(searched).not.toHaveBeenCalled();

@@ -320,15 +320,10 @@ export class NotesService {
   ): Promise<{ items: NoteView[]; nextCursor: string | null }> {
     const parts: SearchPart[] = sort === 'newest' ? ['all'] : ['head', 'rest'];
     // The page and one more, to know whether there is a next page.
-    const found: Array<{ note: NoteView; position: SearchPosition }> = [];
-    for (let part = after?.part ?? 0; part < parts.length && found.length <= limit; part++) {
-      const from = after && after.part === part ? after : null;
-      const rows = await this.notes.searchPage(reach, query, parts[part], from, limit + 1 - found.length);
-      found.push(...rows.map((r) => ({ note: r.note, position: { part, ...r.key } })));
-    }
+    const found = await this.notes.searchParts(reach, query, parts, after?.part ?? 0, after && { at: after.at, id: after.id }, limit);
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map((f) => f.note), nextCursor: found.length > limit && last ? searchCursor(sort, last.position) : null };
+    return { items: page.map((f) => f.note), nextCursor: found.length > limit && last ? searchCursor(sort, { part: last.part, ...last.key }) : null };
   }
 
   /**
