@@ -11,6 +11,8 @@
 //   AB_METHOD  GET | POST (GET); AB_BODY the JSON body of a POST, e.g. a note to create
 //   AB_ROUNDS  rounds per build (8); AB_SECONDS seconds per round (3); BENCH_NOTES notes (100,000);
 //   BENCH_ENGINE sqlite | postgres (sqlite)
+//   AB_BEFORE_ENV, AB_AFTER_ENV  settings or NODE_OPTIONS for one side only, as JSON ('{"NODE_OPTIONS":"..."}'):
+//              with a copy of the same build as "before", compares two ways of running one build
 const { copyFileSync, existsSync, readFileSync } = require('node:fs');
 const { join, resolve } = require('node:path');
 const autocannon = require('autocannon');
@@ -24,6 +26,7 @@ const METHOD = process.env.AB_METHOD ?? 'GET';
 const BODY = process.env.AB_BODY;
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
 const SECONDS = Number(process.env.AB_SECONDS ?? 3);
+const SIDE_ENV = { before: JSON.parse(process.env.AB_BEFORE_ENV ?? '{}'), after: JSON.parse(process.env.AB_AFTER_ENV ?? '{}') };
 
 const METRICS_TOKEN = 'bench-ab-metrics-token-0123456789';
 
@@ -73,7 +76,10 @@ exports.run = async () => {
       copyFileSync(base.DATABASE_PATH, file);
       return { DATABASE_PATH: file };
     };
-    const servers = [await start('before', BEFORE, envFor('before')), await start('after', join(root, 'dist'), envFor('after'))];
+    const servers = [
+      await start('before', BEFORE, { ...envFor('before'), ...SIDE_ENV.before }),
+      await start('after', join(root, 'dist'), { ...envFor('after'), ...SIDE_ENV.after }),
+    ];
     const headers = {
       ...(AUTH === 'cookie' ? { cookie: acct.session } : AUTH === 'token' ? { authorization: `Bearer ${acct.token}` } : {}),
       ...(BODY === undefined ? {} : { 'content-type': 'application/json' }),
