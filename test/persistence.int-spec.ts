@@ -238,6 +238,22 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     });
   });
 
+  it('plans a statement at each call with planEach (PostgreSQL: not kept prepared), answering as selectValues does', async () => {
+    const i = open.db.columns(Instance, 'i');
+    const kept = `SELECT ${i.sql} FROM instances i WHERE i.started_at >= $1 ORDER BY i.started_at`;
+    const planned = `SELECT ${i.sql} FROM instances i WHERE i.started_at >= $1 ORDER BY i.started_at DESC`;
+    expect((await open.db.selectValues(kept, [2_000])).map((v) => i.read(v).id)).toEqual(['b', "c'; DROP TABLE instances; --"]);
+    for (let run = 0; run < 3; run++) {
+      expect((await open.db.selectValues(planned, [2_000], { planEach: true })).map((v) => i.read(v).id)).toEqual(["c'; DROP TABLE instances; --", 'b']);
+    }
+    if (engine === 'postgres') {
+      // One request at a time reuses one pooled connection: the kept statement shows that this is its session.
+      const prepared = (await open.db.manager.query('SELECT statement FROM pg_prepared_statements')).map((r: { statement: string }) => r.statement);
+      expect(prepared).toContain(kept);
+      expect(prepared).not.toContain(planned);
+    }
+  });
+
   it('passes hostile text only as a value, and a list as one JSON parameter', async () => {
     const sqlText = `SELECT id FROM instances WHERE id IN (SELECT value FROM ${open.db.jsonList('$1')}) ORDER BY id`;
     expect(await open.db.select(sqlText, [JSON.stringify(["c'; DROP TABLE instances; --", 'a', 'zz'])])).toEqual([

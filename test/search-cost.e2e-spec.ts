@@ -60,17 +60,18 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
     const record = (sql: unknown, params: unknown) => {
       if (typeof sql === 'string' && /note_search|notes_fts/.test(sql) && /notes n/.test(sql)) statements.push({ sql, params: params as SqlParam[] });
     };
-    // Spies that call through: PostgreSQL's search statements go unprepared through the manager, SQLite's prepared.
-    const unprepared = jest.spyOn(db.manager, 'query');
-    const prepared = jest.spyOn(db, 'selectValues');
+    // A spy that calls through: search statements go through selectValues (planned at each call on PostgreSQL).
+    const selected = jest.spyOn(db, 'selectValues');
     try {
       const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}&limit=20`);
       expect(res.status).toBe(200);
-      for (const [sql, params] of [...unprepared.mock.calls, ...prepared.mock.calls]) record(sql, params);
+      for (const [sql, params, options] of selected.mock.calls) {
+        record(sql, params);
+        if (/note_search|notes_fts/.test(sql)) expect(options).toEqual({ planEach: true });
+      }
       return { items: res.body.items as Json[], statements };
     } finally {
-      unprepared.mockRestore();
-      prepared.mockRestore();
+      selected.mockRestore();
     }
   }
 

@@ -95,10 +95,13 @@ export class Database {
   /**
    * `select` answering each row as an array of its columns in the statement's
    * order, with no object per row: the hot reads of many columns (note pages,
-   * sign-in look-ups) read them with `columns(…).read`.
+   * sign-in look-ups) read them with `columns(…).read`. `planEach`: on
+   * PostgreSQL an unnamed statement, planned for its values at every call (a
+   * named one soon settles on one generic plan for all values), for a
+   * statement whose best plan depends on them; SQLite prepares it as any other.
    */
-  selectValues(sql: string, params: readonly SqlParam[] = []): Promise<unknown[][]> {
-    return this.logged(sql, () => this.prepared<unknown[]>(sql, params, true));
+  selectValues(sql: string, params: readonly SqlParam[] = [], options: { planEach?: boolean } = {}): Promise<unknown[][]> {
+    return this.logged(sql, () => this.prepared<unknown[]>(sql, params, true, options.planEach));
   }
 
   /**
@@ -189,13 +192,14 @@ export class Database {
     return pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null;
   }
 
-  private async prepared<T>(sql: string, params: readonly SqlParam[], asValues = false): Promise<T[]> {
+  private async prepared<T>(sql: string, params: readonly SqlParam[], asValues = false, planEach = false): Promise<T[]> {
     if (this.engine === 'sqlite') {
       const statement = this.sqliteStatement(sql, asValues);
       return (params.length ? statement.all(sqliteParams(params)) : statement.all()) as T[];
     }
     const pool = (this.dataSource.driver as unknown as { master: { query(q: object): Promise<{ rows: T[] }> } }).master;
-    return (await pool.query({ name: this.statementName(sql), text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
+    const name = planEach ? {} : { name: this.statementName(sql) };
+    return (await pool.query({ ...name, text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
   }
 
   /**

@@ -396,12 +396,12 @@ export class NotesRepository {
   }
 
   /**
-   * SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: not a named
-   * prepared statement, which would soon settle on one generic plan for every word, while the best plan depends
-   * on how common the word is.
+   * SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: planned at each
+   * search (`planEach`), not a named prepared statement, which would soon settle on one generic plan for every
+   * word, while the best plan depends on how common the word is.
    */
   private searchRows(sql: string, params: SqlParam[]): Promise<unknown[][]> {
-    return this.db.engine === 'sqlite' ? this.db.selectValues(sql, params) : this.selectValuesUnprepared(sql, params);
+    return this.db.selectValues(sql, params, { planEach: true });
   }
 
   /** A row of searchPartSql's columns, from `offset` on, as a note and its place in the walk. */
@@ -523,12 +523,6 @@ export class NotesRepository {
       note.tags = splitTagNames(note.tagNames);
       return note as NoteView;
     });
-  }
-
-  /** Rows as arrays of values, as `Database.selectValues` gives them, through an unnamed statement. */
-  private async selectValuesUnprepared(sql: string, params: SqlParam[]): Promise<unknown[][]> {
-    const rows: Array<Record<string, unknown>> = await this.db.manager.query(sql, params);
-    return rows.map((row) => Object.values(row));
   }
 
   /**
