@@ -1,7 +1,7 @@
 import { Database, SqlParam } from '@kiroku/persistence';
 import { Note, SearchIndex } from '../src/modules/notes';
 import { ApiClient, Json } from './support/api-client';
-import { sqliteQueryPlan } from './support/database';
+import { planRowsOf, sqliteQueryPlan } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -84,7 +84,7 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
     const rest = statements[statements.length - 1];
     if (engine === 'postgres') {
       const [{ 'QUERY PLAN': plan }] = await db.manager.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${rest.sql}`, rest.params);
-      const notesRead = rowsOf(plan[0].Plan, 'notes');
+      const notesRead = planRowsOf(plan[0].Plan, 'notes');
       // 40 match: joined before the LIMIT, every match's note row was read (40). Both parts together: the
       // title/tags part reads none.
       expect(notesRead).toBeLessThanOrEqual(21);
@@ -98,16 +98,3 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
     }
   });
 });
-
-/** The rows a plan's scans of `table` returned, over all their loops. */
-function rowsOf(node: PlanNode, table: string): number {
-  const own = node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0;
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsOf(child, table), 0);
-}
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Actual Rows': number;
-  'Actual Loops': number;
-  Plans?: PlanNode[];
-}

@@ -35,3 +35,16 @@ export async function sqliteQueryPlan(query: (sql: string, values: unknown[]) =>
   const rows = (await query(`EXPLAIN QUERY PLAN ${sql.replace(/\$\d+/g, '?')}`, values)) as Array<{ detail: string }>;
   return rows.map((r) => r.detail).join('\n');
 }
+
+/** The rows the scans of `table` returned in a PostgreSQL plan (`EXPLAIN (ANALYZE, FORMAT JSON)`), over all their loops. */
+export function planRowsOf(node: PlanNode, table: string): number {
+  const own = node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + planRowsOf(child, table), 0);
+}
+
+export interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  Plans?: PlanNode[];
+}

@@ -94,6 +94,14 @@ const LIST_COLUMNS: Record<ListOrder, { at: string; id: string }> = {
   created: { at: 'n.created_at', id: 'n.id' },
 };
 
+/**
+ * A tag filter that fewer of the reader's notes carry than this is read from the tag's notes (note_tags) and
+ * sorted, not found by walking the list in order: the walk read every note of the account for a tag on a few old
+ * ones (57 ms at 100,000 notes on PostgreSQL for a tag on one note). A tag on more notes is met within the first
+ * few thousand of a walk.
+ */
+export const RARE_TAG_NOTES = 1_000;
+
 /** A note's instant in each list order, as LIST_COLUMNS reads it. */
 export const LIST_AT: Record<ListOrder, (note: NoteView) => number> = {
   updated: (note) => note.updatedAt.getTime(),
@@ -418,9 +426,17 @@ export class NotesRepository {
    * `pinned` is written into the statement (a boolean is no SQLite parameter), so each part, order and scope
    * is one statement of constant text walking its index.
    */
-  page(reach: Reach, query: ParsedQuery, order: ListOrder, pinned: boolean, after: KeysetPosition | null, limit: number): Promise<NoteView[]> {
+  page(
+    reach: Reach,
+    query: ParsedQuery,
+    order: ListOrder,
+    pinned: boolean,
+    after: KeysetPosition | null,
+    limit: number,
+    rareTagId: string | null = null,
+  ): Promise<NoteView[]> {
     const params: SqlParam[] = [reach.ownerId];
-    return this.notesWhere(this.partCondition(reach, query, order, pinned, after, limit, params), params);
+    return this.notesWhere(this.partCondition(reach, query, order, pinned, after, limit, params, rareTagId), params);
   }
 
   /**
@@ -437,18 +453,21 @@ export class NotesRepository {
     after: KeysetPosition | null,
     limit: number,
   ): Promise<Array<{ note: NoteView; part: number }>> {
+    const tag = await this.rareTag(reach, query);
+    if (tag === 'none') return [];
+    const rare = tag?.tagId ?? null;
     if (this.db.engine === 'sqlite' || fromPart > 0)
       return walkParts(
         2,
         fromPart,
         after,
         limit,
-        listPart((pinned, from, take) => this.page(reach, query, order, pinned, from, take)),
+        listPart((pinned, from, take) => this.page(reach, query, order, pinned, from, take, rare)),
       );
     const params: SqlParam[] = [reach.ownerId];
     const n = this.db.columns(Note, 'n');
     const part = (pinned: boolean) =>
-      `(SELECT ${pinned ? 0 : 1} AS "part", ${n.sql} FROM notes n WHERE ${this.partCondition(reach, query, order, pinned, pinned ? after : null, limit, params)})`;
+      `(SELECT ${pinned ? 0 : 1} AS "part", ${n.sql} FROM notes n WHERE ${this.partCondition(reach, query, order, pinned, pinned ? after : null, limit, params, rare)})`;
     const sql = `${part(true)} UNION ALL ${part(false)}`;
     const at = LIST_AT[order];
     const found = (await this.db.selectValues(sql, params)).map((values) => {
@@ -463,6 +482,25 @@ export class NotesRepository {
     ).slice(0, limit + 1);
   }
 
+  /**
+   * For a list of the reader's own notes filtered by tags: the tag that the fewest notes carry, when
+   * fewer than RARE_TAG_NOTES do (its notes are then read from note_tags and sorted, not found by walking the
+   * list); 'none' when a tag is none of the reader's, so that no note can match; null to walk the list. Each
+   * count stops at RARE_TAG_NOTES.
+   */
+  private async rareTag(reach: Reach, query: ParsedQuery): Promise<{ tagId: string } | 'none' | null> {
+    if (reach.scope !== 'mine' || query.tags.length === 0) return null;
+    const names = [...new Set(query.tags)];
+    const rows = await this.db.select<{ id: string; notes: number | string }>(
+      `SELECT t.id, (SELECT count(*) FROM (SELECT 1 FROM note_tags nt WHERE nt.tag_id = t.id LIMIT ${RARE_TAG_NOTES}) c) AS notes
+       FROM tags t WHERE t.owner_id = $1 AND t.name IN (SELECT value FROM ${this.db.jsonList('$2')})`,
+      [reach.ownerId, JSON.stringify(names)],
+    );
+    if (rows.length < names.length) return 'none';
+    const fewest = rows.reduce((a, b) => (Number(b.notes) < Number(a.notes) ? b : a));
+    return Number(fewest.notes) < RARE_TAG_NOTES ? { tagId: fewest.id } : null;
+  }
+
   /** One part's conditions, order and limit (up to `limit + 1` rows) on `n`, its values pushed onto `params` ($1 is the reader). */
   private partCondition(
     reach: Reach,
@@ -472,8 +510,16 @@ export class NotesRepository {
     after: KeysetPosition | null,
     limit: number,
     params: SqlParam[],
+    rareTagId: string | null = null,
   ): string {
     const where = [...REACH_PARTS[reach.scope][pinned ? 'pinned' : 'others'], 'n.deleted_at IS NULL', ...this.tagFilters(query, params)];
+    if (rareTagId) {
+      // The tag's notes first, then sorted: PostgreSQL takes an array from a subquery as a few keys to look up;
+      // SQLite looks each note of the subquery up by its key.
+      params.push(rareTagId);
+      const tagged = `SELECT nt.note_id FROM note_tags nt WHERE nt.tag_id = $${params.length}`;
+      where.push(this.db.engine === 'postgres' ? `n.id = ANY(ARRAY(${tagged}))` : `n.id IN (${tagged})`);
+    }
     if (query.exclude.length) where.push(this.index.exclude(query, reach, params));
     const page = keysetSql(LIST_COLUMNS[order], after, limit, params);
     if (page.where) where.push(page.where);
