@@ -22,7 +22,10 @@ const { pgDocument } = require(join(root, 'dist/src/modules/notes/search/search-
 /** A word in few notes (about 1 in 500) and one in nearly all: the two ends of a Zipf vocabulary. */
 const RARE_WORD = vocabulary.RARE[5000];
 const COMMON_WORD = 'the';
-const KINDS = ['list', 'get', `search rare (${RARE_WORD})`, `search common (${COMMON_WORD})`, 'create'];
+/** A tag on the three oldest notes only: a list filtered by it used to walk every note to find them. */
+const RARE_TAG = 'raretag';
+const TAGS = [...vocabulary.TAGS, RARE_TAG];
+const KINDS = ['list', 'get', `search rare (${RARE_WORD})`, `search common (${COMMON_WORD})`, `list tag ${RARE_TAG} (3 notes)`, 'create'];
 /**
  * The title of the notes the bench creates. They go before the next size is seeded, so that each size is measured
  * on seeded notes alone: they are newer than every seeded note, so the list showed them (12 words, not 40–160)
@@ -53,7 +56,7 @@ function* notesBetween(from, to, base) {
   for (let i = from; i < to; i++) {
     const words = Array.from({ length: 40 + Math.floor(random() * 120) }, () => vocabulary.zipf(random));
     if (random() < 0.3) words.splice(5, 0, vocabulary.JAPANESE[Math.floor(random() * vocabulary.JAPANESE.length)]);
-    const tags = [...new Set([vocabulary.TAGS[Math.floor(random() * 50)], vocabulary.TAGS[Math.floor(random() * 50)]])].sort();
+    const tags = [...new Set([vocabulary.TAGS[Math.floor(random() * 50)], vocabulary.TAGS[Math.floor(random() * 50)], ...(i < 3 ? [RARE_TAG] : [])])].sort();
     const at = base + i * MINUTE;
     // The note's number in its title: a word found in that note alone, to check the index after seeding.
     yield { id: randomUUID(), title: `${words[0]} ${words[1]} n${i}`, body: words.join(' '), tags, at };
@@ -75,7 +78,7 @@ async function sqliteSeeder(path, ownerId) {
   db.pragma('mmap_size = 8589934592');
   const tagIds = new Map();
   const insertTag = db.prepare('INSERT INTO tags (id, owner_id, name) VALUES (?, ?, ?) ON CONFLICT DO NOTHING');
-  for (const name of vocabulary.TAGS) insertTag.run(randomUUID(), ownerId, name);
+  for (const name of TAGS) insertTag.run(randomUUID(), ownerId, name);
   for (const row of db.prepare('SELECT id, name FROM tags WHERE owner_id = ?').all(ownerId)) tagIds.set(row.name, row.id);
   const note = db.prepare(
     "INSERT INTO notes (id, owner_id, title, body, visibility, created_at, updated_at, tag_names) VALUES (?, ?, ?, ?, 'private', ?, ?, ?)",
@@ -147,7 +150,7 @@ async function postgresSeeder(url, ownerId) {
   await client.query('SET synchronous_commit = off');
   await client.query('INSERT INTO tags (id, owner_id, name) SELECT gen_random_uuid()::text, $1, name FROM unnest($2::text[]) AS name ON CONFLICT DO NOTHING', [
     ownerId,
-    vocabulary.TAGS,
+    TAGS,
   ]);
   const tagIds = new Map((await client.query('SELECT id, name FROM tags WHERE owner_id = $1', [ownerId])).rows.map((r) => [r.name, r.id]));
   const write = async (batch) => {
@@ -227,6 +230,8 @@ async function engine(label, env, seeder) {
         }
         const rare = JSON.parse((await request(...get(`/api/v1/notes?q=${RARE_WORD}&limit=100`))).body).items.length;
         if (rare === 0) throw new Error(`no note has the rare word ${RARE_WORD}`);
+        const tagged = JSON.parse((await request(...get(`/api/v1/notes?tag=${RARE_TAG}`))).body).items?.length;
+        if (tagged !== 3) throw new Error(`${tagged} notes have the tag ${RARE_TAG}, not 3`);
         let n = 0;
         const create = [
           `${server.url}/api/v1/notes`,
@@ -241,6 +246,7 @@ async function engine(label, env, seeder) {
           () => get(`/api/v1/notes/${ids[n++ % ids.length]}`),
           () => get(`/api/v1/notes?q=${RARE_WORD}`),
           () => get(`/api/v1/notes?q=${COMMON_WORD}`),
+          () => get(`/api/v1/notes?tag=${RARE_TAG}`),
           () => create,
         ];
         // A pass over every kind first: the server just started, and the first kind measured would otherwise
@@ -274,7 +280,7 @@ function table(runs) {
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   for (const { label, results } of runs) {
     for (const { size, byKind } of results) {
-      for (const kind of KINDS) {
+      for (const kind of KINDS.filter((k) => byKind[k])) {
         const r = byKind[kind];
         console.log(`| ${label} | ${size.toLocaleString('en')} | ${kind} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.failed} |`);
       }
@@ -295,7 +301,7 @@ function table(runs) {
   for (const { label, results } of runs) {
     if (results.length < 2) continue;
     const [first, last] = [results[0], results[results.length - 1]];
-    for (const kind of KINDS) {
+    for (const kind of KINDS.filter((k) => first.byKind[k] && last.byKind[k])) {
       const g = (q) => (last.byKind[kind][q] / first.byKind[kind][q]).toFixed(2);
       console.log(`| ${label} | ${kind} | ${g('p50')}× | ${g('p99')}× |`);
     }
@@ -309,7 +315,7 @@ function plot(runs) {
   const width = 560 * runs.length + 40;
   const height = 520;
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  const colors = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#7c3aed'];
+  const colors = ['#2563eb', '#16a34a', '#d97706', '#dc2626', '#0891b2', '#7c3aed'];
   const panel = (i) => ({ left: 70 + i * 560, width: 440, top: 80, bottom: 90 });
   const series = runs.flatMap(({ results }, i) =>
     KINDS.flatMap((kind, k) =>
@@ -321,7 +327,7 @@ function plot(runs) {
         symbolSize: 6,
         color: colors[k],
         lineStyle: { width: 2, type: q === 'p50' ? 'solid' : 'dashed' },
-        data: results.map((r) => [r.size, Number(r.byKind[kind][q].toFixed(3))]),
+        data: results.filter((r) => r.byKind[kind]).map((r) => [r.size, Number(r.byKind[kind][q].toFixed(3))]),
       })),
     ),
   );
