@@ -5,6 +5,7 @@ import type { Note } from './note.entity';
 import {
   sameContent,
   listPart,
+  searchPart,
   walkParts,
   type ExpectedVersions,
   type IndexPosition,
@@ -181,7 +182,13 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
     after: SearchKey | null,
     limit: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey; part: number }>> {
-    return walkParts(parts.length, fromPart, after, limit, (part, from, take) => this.searchPage(reach, query, parts[part], from, take + 1));
+    return walkParts(
+      parts.length,
+      fromPart,
+      after,
+      limit,
+      searchPart(parts, (part, from, take) => this.searchPage(reach, query, part, from, take)),
+    );
   }
 
   async setPinned(ownerId: string, id: string, pinned: boolean): Promise<boolean> {

@@ -134,6 +134,12 @@ export const listPart =
   async (part: number, after: KeysetPosition | null, limit: number): Promise<Array<{ note: NoteView }>> =>
     (await page(part === 0, after, limit)).map((note) => ({ note }));
 
+/** A search's parts for walkParts: part i is `parts[i]`, read by `page`, which takes exactly `take` rows (walkParts asks for up to `limit + 1`). */
+export const searchPart =
+  (parts: SearchPart[], page: (part: SearchPart, after: SearchKey | null, take: number) => Promise<Array<{ note: NoteView; key: SearchKey }>>) =>
+  (part: number, after: SearchKey | null, limit: number): Promise<Array<{ note: NoteView; key: SearchKey }>> =>
+    page(parts[part], after, limit + 1);
+
 /** Rows of parts put in part order, each part's rows latest first (`at`, then id), as their statements read them: UNION ALL promises no order of its own. */
 function inPartOrder<T extends { part: number }>(rows: T[], at: (row: T) => number, id: (row: T) => string): T[] {
   return rows.sort((a, b) => a.part - b.part || at(b) - at(a) || (id(a) < id(b) ? 1 : id(a) > id(b) ? -1 : 0));
@@ -265,10 +271,7 @@ export class NotesRepository {
     const $ = (i: number) => this.db.placeholder(i);
     const lock = this.db.engine === 'postgres' ? ' FOR UPDATE' : '';
     const [row]: Array<Record<string, unknown>> = await m.query(`SELECT ${n.sql} FROM notes n WHERE n.id = ${$(1)} AND n.deleted_at IS NULL${lock}`, [id]);
-    if (!row) return null;
-    const note = n.read(Object.values(row)) as Note & { tags?: string[] };
-    note.tags = splitTagNames(note.tagNames);
-    return note as NoteView;
+    return row ? this.noteView(Object.values(row)) : null;
   }
 
   /** Copies the note's current state, as the database holds it, into its revisions. */
@@ -370,7 +373,13 @@ export class NotesRepository {
     limit: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey; part: number }>> {
     if (this.db.engine === 'sqlite' || parts.length - fromPart < 2)
-      return walkParts(parts.length, fromPart, after, limit, (part, from, take) => this.searchPage(reach, query, parts[part], from, take + 1));
+      return walkParts(
+        parts.length,
+        fromPart,
+        after,
+        limit,
+        searchPart(parts, (part, from, take) => this.searchPage(reach, query, part, from, take)),
+      );
     const params: SqlParam[] = [];
     const sql = parts
       .slice(fromPart)
@@ -414,9 +423,15 @@ export class NotesRepository {
 
   /** A row of searchPartSql's columns, from `offset` on, as a note and its place in the walk. */
   private searchRow(values: unknown[], offset: number): { note: NoteView; key: SearchKey } {
-    const note = this.db.columns(Note, 'n').read(values, offset + 1) as Note & { tags?: string[] };
+    const note = this.noteView(values, offset + 1);
+    return { note, key: { at: Number(values[offset]), id: note.id } };
+  }
+
+  /** A notes row read with `columns(Note, 'n')`, its columns from `offset` on, with its tag names as a list. */
+  private noteView(values: unknown[], offset = 0): NoteView {
+    const note = this.db.columns(Note, 'n').read(values, offset) as Note & { tags?: string[] };
     note.tags = splitTagNames(note.tagNames);
-    return { note: note as NoteView, key: { at: Number(values[offset]), id: note.id } };
+    return note as NoteView;
   }
 
   /**
@@ -470,11 +485,7 @@ export class NotesRepository {
       `(SELECT ${pinned ? 0 : 1} AS "part", ${n.sql} FROM notes n WHERE ${this.partCondition(reach, query, order, pinned, pinned ? after : null, limit, params, rare)})`;
     const sql = `${part(true)} UNION ALL ${part(false)}`;
     const at = LIST_AT[order];
-    const found = (await this.db.selectValues(sql, params)).map((values) => {
-      const note = n.read(values, 1) as Note & { tags?: string[] };
-      note.tags = splitTagNames(note.tagNames);
-      return { note: note as NoteView, part: Number(values[0]) };
-    });
+    const found = (await this.db.selectValues(sql, params)).map((values) => ({ note: this.noteView(values, 1), part: Number(values[0]) }));
     return inPartOrder(
       found,
       (f) => at(f.note),
@@ -564,11 +575,7 @@ export class NotesRepository {
   private async notesWhere(condition: string, params: SqlParam[]): Promise<NoteView[]> {
     const n = this.db.columns(Note, 'n');
     const rows = await this.db.selectValues(`SELECT ${n.sql} FROM notes n WHERE ${condition}`, params);
-    return rows.map((values) => {
-      const note = n.read(values) as Note & { tags?: string[] };
-      note.tags = splitTagNames(note.tagNames);
-      return note as NoteView;
-    });
+    return rows.map((values) => this.noteView(values));
   }
 
   /**
