@@ -1,6 +1,7 @@
 export { NotesModule } from './notes.module';
 export { NotesService, TRASH_RETENTION_MS, type NoteView, type NoteInput } from './notes.service';
 export { Note, type Visibility } from './note.entity';
+export { NotesRepository } from './notes.repository';
 export { Tag } from './tag.entity';
 export { NoteTag } from './note-tag.entity';
 export { NoteRevision } from './note-revision.entity';

@@ -152,6 +152,9 @@ export class FakeNotesRepository implements Pick<NotesRepository, keyof NotesRep
       .map(copy);
   }
 
+  /** No statistics: the fake has no planner. */
+  async refreshSearchStatistics(): Promise<void> {}
+
   async tagNames(ownerId: string): Promise<string[]> {
     return [...(this.tagRows.get(ownerId) ?? [])].sort().slice(0, 200);
   }

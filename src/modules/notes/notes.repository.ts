@@ -7,7 +7,8 @@ import { NoteRevision } from './note-revision.entity';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
 import { ParsedQuery } from './search/query';
-import { IndexedNote, pgDocument, Reach, SearchIndex, SearchKey, SearchPart } from './search/search-index';
+import { IndexedNote, pgDocument, Reach, SearchIndex, SearchKey, SearchPart, SearchShape } from './search/search-index';
+import { PartPlan, SearchStatistics } from './search/search-statistics';
 
 /** A note as read: its row and its tag names. */
 export interface NoteView {
@@ -154,9 +155,12 @@ function inPartOrder<T extends { part: number }>(rows: T[], at: (row: T) => numb
 @Injectable()
 export class NotesRepository {
   private readonly index: SearchIndex;
+  /** PostgreSQL: the words' frequencies, from which a search's plan is chosen (null on SQLite, where FTS5 walks). */
+  private readonly statistics: SearchStatistics | null;
 
   constructor(private readonly db: Database) {
     this.index = SearchIndex.for(db);
+    this.statistics = db.engine === 'postgres' ? new SearchStatistics(db, (part) => this.gatherProbe(part)) : null;
   }
 
   /** Inserts the notes with their tags and search entries: all of them or, on an error, none. */
@@ -354,15 +358,16 @@ export class NotesRepository {
     take: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
     const params: SqlParam[] = [];
-    const sql = this.searchPartSql(reach, query, part, after, take, params);
-    return (await this.searchRows(sql, params)).map((values) => this.searchRow(values, 0));
+    const shape = this.searchPlan(reach, query, [part], take)?.[0].shape;
+    const sql = this.searchPartSql(reach, query, part, after, take, params, shape);
+    return (await this.searchRows(sql, params, shape !== undefined)).map((values) => this.searchRow(values, 0));
   }
 
   /**
    * Up to `limit + 1` notes of a search's parts (`parts`, see SearchIndex.walk) from `fromPart` on, `after`
    * within `fromPart`, each with its place in the walk and its part. On PostgreSQL the parts are one statement,
-   * one round trip (each part still a walk that stops at the page's end); on SQLite, where a statement is a
-   * call, one statement per part while the page is not full.
+   * one round trip (each part still a walk that stops at the page's end, or a gather of a rare word's matches);
+   * on SQLite, where a statement is a call, one statement per part while the page is not full.
    */
   async searchParts(
     reach: Reach,
@@ -372,20 +377,29 @@ export class NotesRepository {
     after: SearchKey | null,
     limit: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey; part: number }>> {
-    if (this.db.engine === 'sqlite' || parts.length - fromPart < 2)
-      return walkParts(
+    const read = parts.slice(fromPart);
+    const plan = this.db.engine === 'postgres' ? this.searchPlan(reach, query, read, limit + 1) : null;
+    // A part that will fill the page by itself is read alone (the next one only if it does not, as on SQLite):
+    // in one statement, the next part would be read for nothing.
+    if (this.db.engine === 'sqlite' || read.length < 2 || (plan && plan[0].matches >= 2 * (limit + 1))) {
+      // A planned part reads a whole page whatever is left of it: one statement text (and kept plan) per page size.
+      const found = await walkParts(
         parts.length,
         fromPart,
         after,
         limit,
-        searchPart(parts, (part, from, take) => this.searchPage(reach, query, part, from, take)),
+        searchPart(parts, (part, from, take) => this.searchPage(reach, query, part, from, plan ? limit + 1 : take)),
       );
+      return found.slice(0, limit + 1);
+    }
     const params: SqlParam[] = [];
-    const sql = parts
-      .slice(fromPart)
-      .map((part, i) => `SELECT ${fromPart + i} AS "part", p.* FROM (${this.searchPartSql(reach, query, part, i === 0 ? after : null, limit + 1, params)}) p`)
+    const sql = read
+      .map(
+        (part, i) =>
+          `SELECT ${fromPart + i} AS "part", p.* FROM (${this.searchPartSql(reach, query, part, i === 0 ? after : null, limit + 1, params, plan?.[i].shape)}) p`,
+      )
       .join(' UNION ALL ');
-    const found = (await this.searchRows(sql, params)).map((values) => ({ ...this.searchRow(values, 1), part: Number(values[0]) }));
+    const found = (await this.searchRows(sql, params, plan !== null)).map((values) => ({ ...this.searchRow(values, 1), part: Number(values[0]) }));
     return inPartOrder(
       found,
       (f) => f.key.at,
@@ -393,13 +407,42 @@ export class NotesRepository {
     ).slice(0, limit + 1);
   }
 
-  /** One part of a search (see searchPage) as a statement: its place in the walk ("key_at"), then the note's columns. */
-  private searchPartSql(reach: Reach, query: ParsedQuery, part: SearchPart, after: SearchKey | null, take: number, params: SqlParam[]): string {
-    const walk = this.index.walk(query, reach, part, after, params);
+  /** PostgreSQL: reads the words' frequencies for search plans again now (a search reads them when they are five minutes old). */
+  async refreshSearchStatistics(): Promise<void> {
+    await this.statistics?.refresh();
+  }
+
+  /** A gather of `part` as the application sends it, for one owner and one word (see SearchStatistics). */
+  private gatherProbe(part: SearchPart): { sql: string; literals: string[] } {
+    const query: ParsedQuery = { include: [[{ raw: 'probe', tokens: ['probe'], prefix: false }]], exclude: [], tags: [], excludedTags: [] };
+    const params: SqlParam[] = [];
+    const sql = this.searchPartSql({ ownerId: '00000000-0000-4000-8000-000000000000', scope: 'mine' }, query, part, null, 21, params, 'gather');
+    return { sql, literals: params.map((value) => `'${String(value).replace(/'/g, "''")}'`) };
+  }
+
+  /** PostgreSQL: the plan of each part, chosen from the words' frequencies (SearchStatistics); null where PostgreSQL plans it. */
+  private searchPlan(reach: Reach, query: ParsedQuery, parts: SearchPart[], take: number): PartPlan[] | null {
+    return this.statistics && Number.isSafeInteger(take) && take > 0 ? this.statistics.plan(reach, query, parts, take) : null;
+  }
+
+  /**
+   * One part of a search (see searchPage) as a statement: its place in the walk ("key_at"), then the note's
+   * columns. With a `shape`, the statement's text fixes its plan, the LIMIT too (as a parameter, PostgreSQL
+   * would plan for a tenth of the rows, find that dearer than a plan for the values and plan at every call).
+   */
+  private searchPartSql(
+    reach: Reach,
+    query: ParsedQuery,
+    part: SearchPart,
+    after: SearchKey | null,
+    take: number,
+    params: SqlParam[],
+    shape?: SearchShape,
+  ): string {
+    const walk = this.index.walk(query, reach, part, after, params, shape);
     const tags = this.tagFilters(query, params);
-    params.push(take);
+    const limit = `LIMIT ${shape ? take : `$${params.push(take)}`}`;
     const n = this.db.columns(Note, 'n');
-    const limit = `LIMIT $${params.length}`;
     if (this.db.engine === 'postgres' && tags.length === 0) {
       // The page of the index first, then its notes: for a rare word PostgreSQL gathers every match from the GIN
       // index and sorts them, and joined first it read every match's note row (192 at 100,000 notes) to keep 21.
@@ -413,12 +456,13 @@ export class NotesRepository {
   }
 
   /**
-   * SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: planned at each
-   * search (`planEach`), not a named prepared statement, which would soon settle on one generic plan for every
-   * word, while the best plan depends on how common the word is.
+   * SQLite: a statement kept prepared (its text depends only on the query's shape). PostgreSQL: kept prepared
+   * when its text fixes its plan (`shaped`); otherwise planned at each search (`planEach`), not a named
+   * prepared statement, which would soon settle on one generic plan for every word, while the best plan depends
+   * on how common the word is.
    */
-  private searchRows(sql: string, params: SqlParam[]): Promise<unknown[][]> {
-    return this.db.selectValues(sql, params, { planEach: true });
+  private searchRows(sql: string, params: SqlParam[], shaped: boolean): Promise<unknown[][]> {
+    return this.db.selectValues(sql, params, { planEach: !shaped });
   }
 
   /** A row of searchPartSql's columns, from `offset` on, as a note and its place in the walk. */

@@ -9,6 +9,13 @@ import { indexText, tokens } from './text';
  */
 export type SearchPart = 'all' | 'head' | 'rest';
 
+/**
+ * How a part of a PostgreSQL search reads its matches: `walk` the reader's entries newest first, checking each
+ * one's document, until the page is full; `gather` every match from the GIN index and sort them. A walk costs
+ * the entries it passes (page ÷ the words' frequency), a gather every match in the table.
+ */
+export type SearchShape = 'walk' | 'gather';
+
 /** Whose notes a list or a search goes through: the reader's own, the team's (every `team` note, the reader's too), or both. */
 export type Scope = 'mine' | 'team' | 'all';
 export const SCOPES: Scope[] = ['mine', 'team', 'all'];
@@ -74,9 +81,10 @@ export abstract class SearchIndex {
    * (null: from the newest); values appended to `params`. It reads index entries in the index's own order and
    * stops at the LIMIT the caller adds, so its cost follows the page, not the number of matches. Trashed
    * notes are not in the index. Exclusions are applied here; tags are not. `reach`: the owner's entries, the
-   * team's, or both.
+   * team's, or both. `shape` (PostgreSQL, the reader's own notes only; see SearchStatistics): the way to read,
+   * written into the statement so that no plan but that one can serve it; without it PostgreSQL chooses.
    */
-  abstract walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk;
+  abstract walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[], shape?: SearchShape): SearchWalk;
 
   /**
    * A condition on notes (alias `n`) that keeps those without the excluded
@@ -281,14 +289,22 @@ class PostgresSearchIndex extends SearchIndex {
     await m.query('DELETE FROM "note_search"');
   }
 
-  walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[]): SearchWalk {
-    const where = [pgReach(reach, params)];
+  walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[], shape?: SearchShape): SearchWalk {
+    if (shape && reach.scope !== 'mine') throw new Error(`A search of scope ${reach.scope} has no shape of its own.`);
+    // A gather's owner is a function call, which no index serves: its only index is the GIN index. A walk's match
+    // is one too (ts_match_vq is what @@ runs), so the owner's index walk is its only way.
+    const where = [shape === 'gather' ? `texteq(s.owner_id, $${params.push(reach.ownerId)})` : pgReach(reach, params)];
     params.push(pgGroups(query.include));
     const words = `$${params.length}::tsquery`;
+    // A gather's words are a sub-select, which PostgreSQL does not look into when it plans: the kept generic
+    // plan and one planned for the values cost the same, so it keeps the generic one (it plans anew whenever
+    // one planned for the values would look cheaper, as it would for a rare word).
+    const match = (column: 'head' | 'document') =>
+      shape === 'walk' ? `ts_match_vq(s.${column}, ${words})` : `s.${column} @@ ${shape === 'gather' ? `(SELECT ${words})` : words}`;
     // The title and tags are `head` (weight A of the document, in a column of its own: migration
     // SearchTitlesApart), so that the planner knows how often the words are in titles.
-    if (part === 'head') where.push(`s.head @@ ${words}`);
-    else where.push(`s.document @@ ${words}`, ...(part === 'rest' ? [`NOT s.head @@ ${words}`] : []));
+    if (part === 'head') where.push(match('head'));
+    else where.push(match('document'), ...(part === 'rest' ? [`NOT s.head @@ ${words}`] : []));
     if (query.exclude.length) {
       params.push(pgAny(query.exclude));
       where.push(`NOT (s.document @@ $${params.length}::tsquery)`);
@@ -298,9 +314,9 @@ class PostgresSearchIndex extends SearchIndex {
       const [at, id] = [`$${params.length - 1}`, `$${params.length}`];
       where.push(`(s.created_at < ${at} OR (s.created_at = ${at} AND s.note_id < ${id}))`);
     }
-    // PostgreSQL either walks the owner's entries newest first (idx_note_search_owner_created) checking each
-    // document, or gathers a rare word's matches from the GIN index and sorts those: it picks by the word's
-    // frequency, which is why the statement stays unnamed (see NotesRepository.searchPage).
+    // Without a shape, PostgreSQL either walks the owner's entries newest first (idx_note_search_owner_created)
+    // checking each document, or gathers a rare word's matches from the GIN index and sorts those: it picks by
+    // the word's frequency, which is why such a statement is planned at each call (see NotesRepository.searchRows).
     return {
       from: 'note_search s',
       where,
