@@ -65,12 +65,12 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
   }
 
   /** The search statements the application sends for `q` (at `cursor`), with their parameters, and its answer. */
-  async function searchStatements(q: string, cursor?: string): Promise<{ items: Json[]; next: string | null; statements: Statement[] }> {
+  async function searchStatements(q: string, cursor?: string, limit = 20): Promise<{ items: Json[]; next: string | null; statements: Statement[] }> {
     const statements: Statement[] = [];
     // A spy that calls through: search statements go through selectValues.
     const selected = jest.spyOn(db, 'selectValues');
     try {
-      const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}&limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       expect({ status: res.status, body: res.status === 200 ? null : res.body }).toEqual({ status: 200, body: null });
       for (const [sql, params, options] of selected.mock.calls) {
         if (/note_search|notes_fts/.test(sql) && /notes n/.test(sql))
@@ -188,6 +188,22 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
       expect([...first.items, ...second.items].map((n) => n.id)).toEqual(newest((i) => i % EVERY === 0, NOTES / EVERY));
       if (engine === 'postgres')
         expect([...first.statements, ...second.statements].map((s) => !s.planEach && s.sql.includes('@@ (SELECT'))).toEqual([true, true]);
+      // Pages of 7 and of 9: one statement text (its LIMIT rounded up to 11), each page its own size, the next
+      // page going on from the last note shown.
+      const seven = await searchStatements('zanzibar', undefined, 7);
+      const nine = await searchStatements('zanzibar', undefined, 9);
+      const after = await searchStatements('zanzibar', seven.next!, 9);
+      expect([seven.items.length, nine.items.length]).toEqual([7, 9]);
+      expect([...seven.items, ...after.items].map((n) => n.id)).toEqual(newest((i) => i % EVERY === 0, 16));
+      if (engine === 'postgres') {
+        expect(seven.statements[0].sql).toBe(nine.statements[0].sql);
+        expect(seven.statements[0].sql).toMatch(/LIMIT 11\b/);
+      }
+      // An excluded word: two pages of 100, the notes that have it left out.
+      const without = await searchStatements('common -zanzibar', undefined, 100);
+      const rest = await searchStatements('common -zanzibar', without.next!, 100);
+      expect([...without.items, ...rest.items].map((n) => n.id)).toEqual(newest((i) => i % EVERY !== 0, 200));
+      if (engine === 'postgres') expect([...without.statements, ...rest.statements].map((s) => s.planEach)).toEqual([false, false]);
     } finally {
       await plannerSetting('enable_seqscan', null);
     }

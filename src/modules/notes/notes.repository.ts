@@ -103,6 +103,13 @@ const LIST_COLUMNS: Record<ListOrder, { at: string; id: string }> = {
  */
 export const RARE_TAG_NOTES = 1_000;
 
+/**
+ * The LIMITs of a search statement whose plan the application chose: its text holds its LIMIT (see
+ * searchPartSql), rounded up to one of these, so that a connection keeps a few such statements per shape, not
+ * one per page size (each kept statement holds memory in its PostgreSQL session).
+ */
+const PLANNED_TAKES = [11, 21, 51, 101];
+
 /** A note's instant in each list order, as LIST_COLUMNS reads it. */
 export const LIST_AT: Record<ListOrder, (note: NoteView) => number> = {
   updated: (note) => note.updatedAt.getTime(),
@@ -348,7 +355,8 @@ export class NotesRepository {
   /**
    * Up to `take` of the notes within `reach` in one part of a search's results (see SearchIndex.walk), newest
    * first, after `after`, with the query's tag filters; each with its place in the walk. One statement: the
-   * index's walk, its notes' rows and the tag filters, stopped at `take` rows.
+   * index's walk, its notes' rows and the tag filters, stopped at `take` rows (on PostgreSQL with a plan chosen
+   * by the application, at the next of PLANNED_TAKES: a few rows more than asked).
    */
   async searchPage(
     reach: Reach,
@@ -358,9 +366,9 @@ export class NotesRepository {
     take: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey }>> {
     const params: SqlParam[] = [];
-    const shape = this.searchPlan(reach, query, [part], take)?.[0].shape;
-    const sql = this.searchPartSql(reach, query, part, after, take, params, shape);
-    return (await this.searchRows(sql, params, shape !== undefined)).map((values) => this.searchRow(values, 0));
+    const planned = this.searchPlan(reach, query, [part], take);
+    const sql = this.searchPartSql(reach, query, part, after, planned?.take ?? take, params, planned?.parts[0].shape);
+    return (await this.searchRows(sql, params, planned !== null)).map((values) => this.searchRow(values, 0));
   }
 
   /**
@@ -378,28 +386,27 @@ export class NotesRepository {
     limit: number,
   ): Promise<Array<{ note: NoteView; key: SearchKey; part: number }>> {
     const read = parts.slice(fromPart);
-    const plan = this.db.engine === 'postgres' ? this.searchPlan(reach, query, read, limit + 1) : null;
+    const planned = this.db.engine === 'postgres' ? this.searchPlan(reach, query, read, limit + 1) : null;
     // A part that will fill the page by itself is read alone (the next one only if it does not, as on SQLite):
-    // in one statement, the next part would be read for nothing.
-    if (this.db.engine === 'sqlite' || read.length < 2 || (plan && plan[0].matches >= 2 * (limit + 1))) {
-      // A planned part reads a whole page whatever is left of it: one statement text (and kept plan) per page size.
-      const found = await walkParts(
-        parts.length,
-        fromPart,
-        after,
-        limit,
-        searchPart(parts, (part, from, take) => this.searchPage(reach, query, part, from, plan ? limit + 1 : take)),
-      );
-      return found.slice(0, limit + 1);
-    }
+    // in one statement, the next part would be read for nothing. (A planned part may read more than asked.)
+    if (this.db.engine === 'sqlite' || read.length < 2 || (planned && planned.parts[0].matches >= 2 * (limit + 1)))
+      return (
+        await walkParts(
+          parts.length,
+          fromPart,
+          after,
+          limit,
+          searchPart(parts, (part, from, take) => this.searchPage(reach, query, part, from, take)),
+        )
+      ).slice(0, limit + 1);
     const params: SqlParam[] = [];
     const sql = read
       .map(
         (part, i) =>
-          `SELECT ${fromPart + i} AS "part", p.* FROM (${this.searchPartSql(reach, query, part, i === 0 ? after : null, limit + 1, params, plan?.[i].shape)}) p`,
+          `SELECT ${fromPart + i} AS "part", p.* FROM (${this.searchPartSql(reach, query, part, i === 0 ? after : null, planned?.take ?? limit + 1, params, planned?.parts[i].shape)}) p`,
       )
       .join(' UNION ALL ');
-    const found = (await this.searchRows(sql, params, plan !== null)).map((values) => ({ ...this.searchRow(values, 1), part: Number(values[0]) }));
+    const found = (await this.searchRows(sql, params, planned !== null)).map((values) => ({ ...this.searchRow(values, 1), part: Number(values[0]) }));
     return inPartOrder(
       found,
       (f) => f.key.at,
@@ -420,9 +427,14 @@ export class NotesRepository {
     return { sql, literals: params.map((value) => `'${String(value).replace(/'/g, "''")}'`) };
   }
 
-  /** PostgreSQL: the plan of each part, chosen from the words' frequencies (SearchStatistics); null where PostgreSQL plans it. */
-  private searchPlan(reach: Reach, query: ParsedQuery, parts: SearchPart[], take: number): PartPlan[] | null {
-    return this.statistics && Number.isSafeInteger(take) && take > 0 ? this.statistics.plan(reach, query, parts, take) : null;
+  /**
+   * PostgreSQL: the plan of each part, chosen from the words' frequencies (SearchStatistics), and the rows each
+   * reads (`take` rounded up to one of PLANNED_TAKES); null where PostgreSQL plans the statement.
+   */
+  private searchPlan(reach: Reach, query: ParsedQuery, parts: SearchPart[], take: number): { parts: PartPlan[]; take: number } | null {
+    const rounded = PLANNED_TAKES.find((t) => t >= take);
+    const plans = this.statistics && rounded !== undefined ? this.statistics.plan(reach, query, parts, rounded) : null;
+    return plans && rounded !== undefined ? { parts: plans, take: rounded } : null;
   }
 
   /**
