@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Database } from '@kiroku/persistence';
 import type { ParsedQuery, SearchTerm } from './query';
@@ -144,16 +145,19 @@ export class SearchStatistics {
   private gathersFromIndex(part: 'head' | 'rest'): Promise<boolean> {
     const { sql, literals } = this.probe(part);
     const index = part === 'head' ? 'idx_note_search_head' : 'idx_note_search_document';
+    // A prepared statement outlives a failed transaction, in which DEALLOCATE fails too: a name of its own each
+    // time, so that one left behind never stops the next probe.
+    const name = `kiroku_gather_probe_${randomBytes(6).toString('hex')}`;
     return this.db.transaction(async (m) => {
       await m.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      await m.query(`PREPARE kiroku_gather_probe AS ${sql}`);
+      await m.query(`PREPARE ${name} AS ${sql}`);
       try {
         const [{ 'QUERY PLAN': plan }] = await m.query<Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>>(
-          `EXPLAIN (FORMAT JSON) EXECUTE kiroku_gather_probe(${literals.join(', ')})`,
+          `EXPLAIN (FORMAT JSON) EXECUTE ${name}(${literals.join(', ')})`,
         );
         return readsIndex(plan[0].Plan, index);
       } finally {
-        await m.query('DEALLOCATE kiroku_gather_probe');
+        await m.query(`DEALLOCATE ${name}`).catch(() => undefined);
       }
     });
   }
