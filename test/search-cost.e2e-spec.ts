@@ -8,6 +8,8 @@ import { startTestApp, TestApp } from './support/test-app';
 const NOTES = 8_000;
 /** Every 200th note has the word: 40 matches, two pages of 20. */
 const EVERY = 200;
+/** Every 4th note is a team note. */
+const TEAM_EVERY = 4;
 /** The i-th seeded note's id, a UUID as the server makes them (a cursor names one). */
 const seededId = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
 
@@ -35,6 +37,8 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
       body: i % EVERY === 0 ? `common words and zanzibar in note ${i}` : `common words in note ${i}`,
       tags: [],
       createdAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000),
+      // Every fourth note is a team note (every note with the rare word among them).
+      team: i % TEAM_EVERY === 0,
     }));
     await db.transaction(async (m) => {
       for (let i = 0; i < notes.length; i += 500) {
@@ -46,7 +50,7 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
             ownerId: owner,
             title: n.title,
             body: n.body,
-            visibility: 'private' as const,
+            visibility: n.team ? ('team' as const) : ('private' as const),
             createdAt: n.createdAt,
             updatedAt: n.createdAt,
           })),
@@ -65,12 +69,20 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
   }
 
   /** The search statements the application sends for `q` (at `cursor`), with their parameters, and its answer. */
-  async function searchStatements(q: string, cursor?: string, limit = 20): Promise<{ items: Json[]; next: string | null; statements: Statement[] }> {
+  async function searchStatements(
+    q: string,
+    cursor?: string,
+    limit = 20,
+    scope = 'mine',
+  ): Promise<{ items: Json[]; next: string | null; statements: Statement[] }> {
     const statements: Statement[] = [];
     // A spy that calls through: search statements go through selectValues.
     const selected = jest.spyOn(db, 'selectValues');
     try {
-      const res = await api.call('GET', `/api/v1/notes?q=${encodeURIComponent(q)}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const res = await api.call(
+        'GET',
+        `/api/v1/notes?q=${encodeURIComponent(q)}&limit=${limit}&scope=${scope}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
       expect({ status: res.status, body: res.status === 200 ? null : res.body }).toEqual({ status: 200, body: null });
       for (const [sql, params, options] of selected.mock.calls) {
         if (/note_search|notes_fts/.test(sql) && /notes n/.test(sql))
@@ -141,9 +153,9 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
   }
 
   /** Searches `word` eight times (a prepared statement's plan is kept from the sixth) and answers the last search. */
-  async function searchedOften(word: string): Promise<Awaited<ReturnType<typeof searchStatements>>> {
-    for (let run = 1; run < 8; run++) await searchStatements(word);
-    return searchStatements(word);
+  async function searchedOften(word: string, scope = 'mine'): Promise<Awaited<ReturnType<typeof searchStatements>>> {
+    for (let run = 1; run < 8; run++) await searchStatements(word, undefined, 20, scope);
+    return searchStatements(word, undefined, 20, scope);
   }
 
   /** Sets a planner setting for the application's one connection (null: back to the default), then has the statistics read again. */
@@ -180,6 +192,24 @@ describeEachEngine('search reads the notes of its page only', (engine) => {
         }).toEqual({ word, walks: want.walks, gathers: want.gathers, others: [] });
         // Prepared once in the session and run on its kept plan, not planned at each search.
         expect({ word, generic: generic >= 3, custom: custom <= 5 }).toEqual({ word, generic: true, custom: true });
+      }
+      // The team's notes: walked on the team's index, gathered from the GIN index, as the reader's own.
+      const team = {
+        common: { expected: newest((i) => i % TEAM_EVERY === 0, 20), walk: true },
+        zanzibar: { expected: newest((i) => i % EVERY === 0, 20), walk: false },
+      };
+      for (const [word, want] of Object.entries(team)) {
+        const { items, statements } = await searchedOften(word, 'team');
+        expect({ word, ids: items.map((n) => n.id) }).toEqual({ word, ids: want.expected });
+        if (engine !== 'postgres') continue;
+        expect(statements.map((s) => s.planEach)).toEqual([false]);
+        const { scans, generic } = await keptPlan(statements[0]);
+        expect({ word, walks: scans.includes('Index Scan idx_note_search_team_created'), generic: generic >= 3 }).toEqual({
+          word,
+          walks: want.walk,
+          generic: true,
+        });
+        expect(scans.some((s) => s === 'Bitmap Index Scan idx_note_search_document')).toBe(!want.walk);
       }
       // Every page of a rare word gathered from the index: each match once, newest first.
       const first = await searchStatements('zanzibar');

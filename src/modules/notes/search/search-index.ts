@@ -81,7 +81,7 @@ export abstract class SearchIndex {
    * (null: from the newest); values appended to `params`. It reads index entries in the index's own order and
    * stops at the LIMIT the caller adds, so its cost follows the page, not the number of matches. Trashed
    * notes are not in the index. Exclusions are applied here; tags are not. `reach`: the owner's entries, the
-   * team's, or both. `shape` (PostgreSQL, the reader's own notes only; see SearchStatistics): the way to read,
+   * team's, or both. `shape` (PostgreSQL, the reader's own notes or the team's; see SearchStatistics): the way to read,
    * written into the statement so that no plan but that one can serve it; without it PostgreSQL chooses.
    */
   abstract walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[], shape?: SearchShape): SearchWalk;
@@ -290,10 +290,13 @@ class PostgresSearchIndex extends SearchIndex {
   }
 
   walk(query: ParsedQuery, reach: Reach, part: SearchPart, after: SearchKey | null, params: SqlParam[], shape?: SearchShape): SearchWalk {
-    if (shape && reach.scope !== 'mine') throw new Error(`A search of scope ${reach.scope} has no shape of its own.`);
-    // A gather's owner is a function call, which no index serves: its only index is the GIN index. A walk's match
-    // is one too (ts_match_vq is what @@ runs), so the owner's index walk is its only way.
-    const where = [shape === 'gather' ? `texteq(s.owner_id, $${params.push(reach.ownerId)})` : pgReach(reach, params)];
+    if (shape && reach.scope === 'all') throw new Error('A search of mine and the team has no shape of its own.');
+    // A gather's reach is written so that no index serves it (a function call; `team IS NOT FALSE`, which does not
+    // prove the partial index's `team`): its only index is the GIN index. A walk's match is a function call too
+    // (ts_match_vq is what @@ runs), so the reach's index walk is its only way.
+    const where = [
+      shape !== 'gather' ? pgReach(reach, params) : reach.scope === 'team' ? 's.team IS NOT FALSE' : `texteq(s.owner_id, $${params.push(reach.ownerId)})`,
+    ];
     params.push(pgGroups(query.include));
     const words = `$${params.length}::tsquery`;
     // A gather's words are a sub-select, which PostgreSQL does not look into when it plans: the kept generic

@@ -21,6 +21,8 @@ describe('SearchStatistics', () => {
       column('document', document),
       column('head', head),
       { column: 'owner_id', vals: Object.keys(owners), freqs: Object.values(owners), distinct, nulls: 0, entries: ENTRIES },
+      // A team note in ten thousand.
+      { column: 'team', vals: ['f', 't'], freqs: [0.9999, 0.0001], distinct: 2, nulls: 0, entries: ENTRIES },
     ];
   }
 
@@ -79,10 +81,17 @@ describe('SearchStatistics', () => {
     expect(s.plan({ ownerId: 'owner-small', scope: 'mine' }, parseQuery('"narota"'), ['head', 'rest'], 21)?.map((p) => p.shape)).toEqual(['walk', 'walk']);
   });
 
-  it('leaves PostgreSQL to plan the team’s searches, tag filters, and gathers its kept plan would not read from the index', async () => {
+  it('reads the team’s few notes by walking them, whatever the word', async () => {
     const s = statistics(rows(DOCUMENT, HEAD));
     await s.refresh();
-    expect(s.plan({ ...me, scope: 'team' }, parseQuery('the'), ['all'], 21)).toBeNull();
+    // Ten team entries: fewer than a rare word's matches in the whole table.
+    expect(s.plan({ ...me, scope: 'team' }, parseQuery('"narota"'), ['head', 'rest'], 21)?.map((p) => p.shape)).toEqual(['walk', 'walk']);
+  });
+
+  it('leaves PostgreSQL to plan Mine-and-team searches, tag filters, and gathers its kept plan would not read from the index', async () => {
+    const s = statistics(rows(DOCUMENT, HEAD));
+    await s.refresh();
+    expect(s.plan({ ...me, scope: 'all' }, parseQuery('the'), ['all'], 21)).toBeNull();
     expect(s.plan(me, parseQuery('the tag:ops'), ['all'], 21)).toBeNull();
     const scanning = statistics(rows(DOCUMENT, HEAD), false);
     await scanning.refresh();

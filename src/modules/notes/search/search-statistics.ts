@@ -38,6 +38,8 @@ interface Statistics {
   owners: Map<string, number>;
   /** The share assumed for any other owner. */
   otherOwner: number;
+  /** The share of team entries (found by the team's searches). */
+  team: number;
   /**
    * The parts whose gather PostgreSQL's kept (generic) plan reads from the GIN index. Not knowing the words, it
    * prefers a scan of the whole table while the table is small (8,000 entries in the tests, with its default costs),
@@ -50,7 +52,7 @@ interface Statistics {
 export type GatherProbe = (part: SearchPart) => { sql: string; literals: string[] };
 
 interface StatisticsRow {
-  column: 'document' | 'head' | 'owner_id';
+  column: 'document' | 'head' | 'owner_id' | 'team';
   elems: string[] | null;
   elemFreqs: number[] | null;
   vals: string[] | null;
@@ -66,7 +68,7 @@ interface StatisticsRow {
  * 1.1 ms at 100,000 notes) while the best way to read still follows how common the words are: a common word is
  * met within the newest entries, a rare one is gathered from the index. The frequencies are ANALYZE's (pg_stats:
  * the most common lexemes of note_search.document and .head, the most common owners), read at most every five
- * minutes; until they are read, or where they do not serve (the team's notes, tag filters, a gather PostgreSQL
+ * minutes; until they are read, or where they do not serve (Mine-and-team searches, tag filters, a gather PostgreSQL
  * would not read from its index), PostgreSQL plans the search itself at each call, as before.
  */
 export class SearchStatistics {
@@ -89,8 +91,9 @@ export class SearchStatistics {
   plan(reach: Reach, query: ParsedQuery, parts: SearchPart[], take: number): PartPlan[] | null {
     if (performance.now() - this.readAt > REFRESH_MS) void this.refresh();
     const stats = this.statistics;
-    if (!stats || reach.scope !== 'mine' || query.tags.length > 0 || query.include.length === 0) return null;
-    const reached = stats.entries * (stats.owners.get(reach.ownerId) ?? stats.otherOwner);
+    // Mine-and-team has no index walk in its order (two indexes): PostgreSQL plans it.
+    if (!stats || reach.scope === 'all' || query.tags.length > 0 || query.include.length === 0) return null;
+    const reached = stats.entries * (reach.scope === 'team' ? stats.team : (stats.owners.get(reach.ownerId) ?? stats.otherOwner));
     const inDocument = share(stats.document, query.include);
     const inHead = Math.min(share(stats.head, query.include), inDocument);
     const kept = query.exclude.length ? 1 - share(stats.document, [query.exclude]) : 1;
@@ -124,10 +127,10 @@ export class SearchStatistics {
               s.most_common_vals::text::text[] AS "vals", s.most_common_freqs AS "freqs", s.n_distinct AS "distinct",
               s.null_frac AS "nulls", c.reltuples AS "entries"
          FROM pg_stats s JOIN pg_class c ON c.oid = to_regclass(quote_ident(s.schemaname) || '.' || quote_ident(s.tablename))
-        WHERE s.schemaname = current_schema() AND s.tablename = 'note_search' AND s.attname IN ('document', 'head', 'owner_id')`,
+        WHERE s.schemaname = current_schema() AND s.tablename = 'note_search' AND s.attname IN ('document', 'head', 'owner_id', 'team')`,
     );
     const of = (column: StatisticsRow['column']) => rows.find((r) => r.column === column);
-    const [document, head, owner] = [of('document'), of('head'), of('owner_id')];
+    const [document, head, owner, team] = [of('document'), of('head'), of('owner_id'), of('team')];
     // No statistics until the table's first ANALYZE (autovacuum's, once enough notes are written).
     if (!document?.elems || !head || !owner || !(document.entries > 0)) {
       this.statistics = null;
@@ -135,7 +138,14 @@ export class SearchStatistics {
     }
     const gathers = new Set<SearchPart>();
     for (const part of ['head', 'rest'] as const) if (await this.gathersFromIndex(part)) gathers.add(part);
-    this.statistics = { entries: document.entries, document: lexemes(document), head: lexemes(head), ...owners(owner, document.entries), gathers };
+    this.statistics = {
+      entries: document.entries,
+      document: lexemes(document),
+      head: lexemes(head),
+      ...owners(owner, document.entries),
+      team: teamShare(team),
+      gathers,
+    };
     this.logger.debug(
       `Search statistics read: ${document.entries} entries, ${document.elems.length} words; rare words gathered from the index in ${gathers.size ? [...gathers].join(' and ') : 'no part'}.`,
     );
@@ -188,6 +198,13 @@ function owners(row: StatisticsRow, entries: number): Pick<Statistics, 'owners' 
   const distinct = row.distinct < 0 ? -row.distinct * entries : row.distinct;
   const others = Math.max(distinct - vals.length, 1);
   return { owners: new Map(vals.map((v, i) => [v, freqs[i]])), otherOwner: Math.max(1 - listed - row.nulls, 0) / others };
+}
+
+/** The share of team entries: `true` among the column's most common values (no row: none yet). */
+function teamShare(row: StatisticsRow | undefined): number {
+  const vals = row?.vals ?? [];
+  const freqs = row?.freqs ?? [];
+  return freqs[vals.findIndex((v) => v === 'true' || v === 't')] ?? 0;
 }
 
 /** The share of entries holding every group of terms (each any of its terms), the words taken as independent. */
