@@ -284,6 +284,29 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     });
     expect((await open.db.select<{ id: string }>('SELECT id FROM instances ORDER BY id')).map((r) => r.id)).toEqual(['a', 'b', "c'; DROP TABLE instances; --"]);
   });
+
+  it('runs prepared writes together (Database.executeAll): in order, each seeing the ones before, all of them or none', async () => {
+    const pids = async () => (await open.db.select<{ id: string; pid: number }>('SELECT id, pid FROM instances ORDER BY id')).map((r) => [r.id, Number(r.pid)]);
+    await open.db.executeAll([
+      { sql: 'UPDATE instances SET pid = $1 WHERE id = $2', params: [100, 'a'] },
+      { sql: "UPDATE instances SET pid = (SELECT pid + 1 FROM instances WHERE id = 'a') WHERE id = $1", params: ['b'] },
+    ]);
+    expect((await pids()).slice(0, 2)).toEqual([
+      ['a', 100],
+      ['b', 101],
+    ]);
+    // The second breaks the key: the first, already run, is not kept either.
+    await expect(
+      open.db.executeAll([
+        { sql: 'UPDATE instances SET pid = $1 WHERE id = $2', params: [7, 'a'] },
+        { sql: 'UPDATE instances SET id = $1 WHERE id = $2', params: ['a', 'b'] },
+      ]),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/unique|duplicate|UNIQUE/i) });
+    expect((await pids()).slice(0, 2)).toEqual([
+      ['a', 100],
+      ['b', 101],
+    ]);
+  });
 });
 
 describe('SQLite connection settings', () => {
@@ -381,7 +404,8 @@ describeEachEngine("a note's copy of its tag names", (engine) => {
       const db = t.app.get(Database);
       const sql = statements(db);
       const tagsOf = async (id: string) => (await notes.get(id, owner))!.tags;
-      const listed = async () => (await notes.list(owner, { limit: 20 })).items.map((n) => [n.title, n.tags]);
+      // Each note's tags as a page of notes shows them (second before first: two creates may share a millisecond).
+      const listed = async () => (await notes.list(owner, { limit: 20 })).items.map((n) => [n.title, n.tags]).sort((a, b) => (a[0] < b[0] ? 1 : -1));
 
       const first = await notes.create(owner, { title: 'first', body: 'x', tags: ['zeta', 'alpha', '_under', 'alpha'], visibility: 'private' });
       const second = await notes.create(owner, { title: 'second', body: 'x', tags: [], visibility: 'private' });

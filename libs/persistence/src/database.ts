@@ -3,12 +3,13 @@ import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager, ObjectType, ValueTransformer } from 'typeorm';
 import { Engine } from './data-source.factory';
 import { Mutex } from './mutex';
-import type { SqlParam } from './sql-param';
+import type { SqlParam, WriteStatement } from './sql-param';
 import type { QueryStats } from './query-stats';
 import { BACKSTOP_AUTOCHECKPOINT, CheckpointStats, SqliteCheckpointer } from './sqlite-checkpointer';
 import { writeTransactionsBeginImmediate } from './sqlite-begin';
+import { GroupCommit } from './sqlite-group-commit';
 
-export type { SqlParam } from './sql-param';
+export type { SqlParam, WriteStatement } from './sql-param';
 
 interface SqliteStatement {
   all(params?: Record<string, SqlParam>): unknown[];
@@ -18,6 +19,8 @@ interface SqliteStatement {
 
 interface SqliteConnection {
   readonly open: boolean;
+  readonly inTransaction: boolean;
+  exec(sql: string): unknown;
   prepare(sql: string): SqliteStatement;
   pragma(sql: string): unknown;
 }
@@ -30,6 +33,12 @@ export interface EntityColumns<T> {
   count: number;
   /** The entity from a `selectValues` row, its columns starting at `offset`. */
   read(values: readonly unknown[], offset?: number): T;
+}
+
+/** What the hot paths use of pg's pool (TypeORM's `driver.master`). */
+interface PostgresPool {
+  query<T>(query: object): Promise<{ rows: T[] }>;
+  connect(): Promise<{ query(query: string | object): Promise<unknown>; release(): void }>;
 }
 
 /** `$1`…`$n` as better-sqlite3's named parameters. */
@@ -61,13 +70,28 @@ export class Database {
   private readonly postgresNames = new Map<string, string>();
   private readonly selections = new Map<string, EntityColumns<unknown>>();
   private checkpointer?: SqliteCheckpointer;
+  /** SQLite: `executeAll`'s writes, committed together when they arrive together. */
+  private readonly sqliteWrites?: GroupCommit;
 
   constructor(
     readonly dataSource: DataSource,
     private readonly options: DatabaseOptions = {},
   ) {
     this.engine = dataSource.options.type === 'postgres' ? 'postgres' : 'sqlite';
-    if (this.engine === 'sqlite') writeTransactionsBeginImmediate(dataSource);
+    if (this.engine === 'sqlite') {
+      writeTransactionsBeginImmediate(dataSource);
+      this.sqliteWrites = new GroupCommit({
+        connection: () => this.sqliteConnection(),
+        queue: this.writeQueue,
+        busyTimeoutMs: this.sqliteFile().timeout,
+        run: (sql, params) => {
+          const statement = this.sqliteStatement(sql, false);
+          if (params.length) statement.run(sqliteParams(params));
+          else statement.run();
+        },
+        failed: (error, sql) => void this.dataSource.logger.logQueryError(error as Error, sql),
+      });
+    }
   }
 
   get manager(): EntityManager {
@@ -104,31 +128,53 @@ export class Database {
     return this.logged(sql, () => this.prepared<unknown[]>(sql, params, true, options.planEach));
   }
 
-  /**
-   * One writing statement, atomic by itself, prepared once and reused as
-   * `select`'s are ($1…$n on both engines). On PostgreSQL it runs outside any
-   * transaction: one round trip (a function call may do several statements'
-   * work); on SQLite in a write transaction of its own.
-   */
+  /** One writing statement, atomic by itself: `executeAll` of one. */
   async execute(sql: string, params: readonly SqlParam[] = []): Promise<void> {
-    await this.logged(sql, async () => {
-      if (this.engine === 'postgres') return void (await this.prepared(sql, params));
-      // SQLite: in a write transaction of its own, so that it waits for another worker's lock on a timer.
-      await this.transaction(() => {
-        const statement = this.sqliteStatement(sql, false);
-        if (params.length) statement.run(sqliteParams(params));
-        else statement.run();
-        return Promise.resolve();
-      });
-    });
+    await this.executeAll([{ sql, params }]);
+  }
+
+  /**
+   * Writing statements in order, each seeing the ones before, all of them or (on an error) none; written with
+   * `$1`…`$n` on both engines and prepared once, as `select`'s are. PostgreSQL: one statement runs outside any
+   * transaction (one round trip; a function call may do several statements' work), several in a transaction on
+   * one pooled connection. SQLite: in the next of this process's group commits (see GroupCommit), which takes
+   * the write lock first (`beginImmediate`: another worker's transaction is waited for on a timer, serving other
+   * requests meanwhile) and then runs its statements and commits at once, nothing else in between.
+   */
+  async executeAll(statements: readonly WriteStatement[]): Promise<void> {
+    if (statements.length === 0) return;
+    if (this.sqliteWrites) return this.sqliteWrites.write(statements);
+    let current = statements[0].sql;
+    await this.logged(
+      () => current,
+      () => this.postgresWrite(statements, (sql) => (current = sql)),
+    );
+  }
+
+  private async postgresWrite(statements: readonly WriteStatement[], running: (sql: string) => void): Promise<void> {
+    if (statements.length === 1) return void (await this.prepared(statements[0].sql, statements[0].params ?? []));
+    const client = await this.postgresPool().connect();
+    try {
+      await client.query('BEGIN');
+      for (const { sql, params = [] } of statements) {
+        running(sql);
+        await client.query({ name: this.statementName(sql), text: sql, values: params });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** A statement's failure is logged (and counted in `queryErrors`) as TypeORM's own are, then passed on. */
-  private async logged<T>(sql: string, run: () => Promise<T>): Promise<T> {
+  private async logged<T>(sql: string | (() => string), run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
-      this.dataSource.logger.logQueryError(error as Error, sql);
+      this.dataSource.logger.logQueryError(error as Error, typeof sql === 'string' ? sql : sql());
       throw error;
     }
   }
@@ -197,9 +243,13 @@ export class Database {
       const statement = this.sqliteStatement(sql, asValues);
       return (params.length ? statement.all(sqliteParams(params)) : statement.all()) as T[];
     }
-    const pool = (this.dataSource.driver as unknown as { master: { query(q: object): Promise<{ rows: T[] }> } }).master;
+    const pool = this.postgresPool();
     const name = planEach ? {} : { name: this.statementName(sql) };
-    return (await pool.query({ ...name, text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
+    return (await pool.query<T>({ ...name, text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
+  }
+
+  private postgresPool(): PostgresPool {
+    return (this.dataSource.driver as unknown as { master: PostgresPool }).master;
   }
 
   /**

@@ -40,6 +40,19 @@ describe('beginImmediate', () => {
     expect(writer.pragma('busy_timeout', { simple: true })).toBe(5000);
   });
 
+  it('tries again when the other connection commits, not only when its timer runs out', async () => {
+    holder.exec('BEGIN IMMEDIATE');
+    holder.exec("INSERT INTO t (who) VALUES ('holder')");
+    // A timer of a minute: only the commit, written to the write-ahead log, can wake the writer in time.
+    const begun = beginImmediate(writer, 120_000, 60_000).then(() => 'woken by the commit');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writer.inTransaction).toBe(false);
+    holder.exec('COMMIT');
+    const timeout = new Promise<string>((r) => setTimeout(() => r('still waiting'), 3000).unref());
+    expect(await Promise.race([begun, timeout])).toBe('woken by the commit');
+    expect(writer.inTransaction).toBe(true);
+  });
+
   it('gives up with SQLITE_BUSY once the busy timeout has passed, outside any transaction', async () => {
     holder.exec('BEGIN IMMEDIATE');
     const started = Date.now();

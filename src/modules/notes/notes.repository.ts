@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { Database, keysetSql, type KeysetPosition, SqlParam } from '@kiroku/persistence';
+import { Database, keysetSql, type KeysetPosition, SqlParam, type WriteStatement } from '@kiroku/persistence';
 import { EntityManager, IsNull, Not } from 'typeorm';
 import type { ListOrder } from './cursor';
 import { NoteRevision } from './note-revision.entity';
 import { NoteTag } from './note-tag.entity';
 import { Note, splitTagNames, Visibility } from './note.entity';
 import { ParsedQuery } from './search/query';
-import { IndexedNote, pgDocument, Reach, SearchIndex, SearchKey, SearchPart, SearchShape } from './search/search-index';
+import { IndexedNote, pgDocument, Reach, SearchIndex, SearchKey, SearchPart, SearchShape, sqliteEntryStatements } from './search/search-index';
 import { PartPlan, SearchStatistics } from './search/search-statistics';
 
 /** A note as read: its row and its tag names. */
@@ -172,20 +172,7 @@ export class NotesRepository {
 
   /** Inserts the notes with their tags and search entries: all of them or, on an error, none. */
   async insert(notes: NoteRecord[]): Promise<void> {
-    if (this.db.engine === 'postgres') {
-      // One call per note (migration CreateNotesInOneCall): a single note is one round trip, no transaction around it.
-      if (notes.length === 1) return this.db.execute(INSERT_NOTE_CALL, insertNoteParams(notes[0]));
-      await this.db.transaction(async (m) => {
-        for (const note of notes) await m.query(INSERT_NOTE_CALL, insertNoteParams(note));
-      });
-      return;
-    }
-    await this.db.transaction(async (m) => {
-      for (const note of notes) {
-        await this.insertNote(m, note);
-        await this.setTags(m, note, true);
-      }
-    });
+    await this.db.executeAll(notes.flatMap((note) => this.insertStatements(note)));
   }
 
   /**
@@ -650,42 +637,62 @@ export class NotesRepository {
   }
 
   /** One statement of constant text, kept prepared (SQLite; PostgreSQL calls insert_note). */
-  private async insertNote(m: EntityManager, note: NoteRecord): Promise<void> {
-    const $ = (i: number) => this.db.placeholder(i);
-    await m.query(
-      `INSERT INTO notes (id, owner_id, title, body, visibility, editable_by_team, created_at, updated_at, version, updated_by)
-       VALUES (${$(1)}, ${$(2)}, ${$(3)}, ${$(4)}, ${$(5)}, ${$(6)}, ${$(7)}, ${$(8)}, ${$(9)}, ${$(10)})`,
-      noteRowValues(note),
-    );
+  /**
+   * A new note's statements. PostgreSQL: one call (migration CreateNotesInOneCall), so that a single note is one
+   * round trip. SQLite: the note, the owner's tag rows it lacks, the links to its tags and its search entry, each a
+   * statement of constant text (one per number of tags) kept prepared.
+   */
+  private insertStatements(note: NoteRecord): WriteStatement[] {
+    if (this.db.engine === 'postgres') return [{ sql: INSERT_NOTE_CALL, params: insertNoteParams(note) }];
+    const statements: WriteStatement[] = [
+      {
+        sql: `INSERT INTO notes (id, owner_id, title, body, visibility, editable_by_team, created_at, updated_at, version, updated_by)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        params: noteRowValues(note),
+      },
+    ];
+    if (note.tags.length) statements.push(...this.tagStatements(note, (i) => `$${i}`));
+    return [...statements, ...sqliteEntryStatements([indexedNote(note)])];
   }
 
   /**
-   * Replaces the note's tags (creating the owner's tag rows as needed) and its search entry; `fresh`: the
-   * note was just inserted, so it has neither tags nor an entry to replace.
+   * The owner's tag rows the note's tags lack, and the note's links to its tags; `$` writes the i-th (1-based)
+   * parameter, each used once and in order (so that TypeORM's `placeholder` serves too).
    */
-  private async setTags(m: EntityManager, note: NoteRecord, fresh = false): Promise<void> {
-    if (!fresh) await m.delete(NoteTag, { noteId: note.id });
+  private tagStatements(note: NoteRecord, $: (i: number) => string): WriteStatement[] {
+    const rows = note.tags.map((_, i) => `(${$(3 * i + 1)}, ${$(3 * i + 2)}, ${$(3 * i + 3)})`).join(', ');
+    return [
+      {
+        sql: `INSERT INTO tags (id, owner_id, name) VALUES ${rows} ON CONFLICT DO NOTHING`,
+        params: note.tags.flatMap((name) => [randomUUID(), note.ownerId, name]),
+      },
+      {
+        sql: `INSERT INTO note_tags (note_id, tag_id) SELECT ${$(1)}, t.id FROM tags t WHERE t.owner_id = ${$(2)} AND t.name IN (SELECT value FROM ${this.db.jsonList($(3))})`,
+        params: [note.id, note.ownerId, JSON.stringify(note.tags)],
+      },
+    ];
+  }
+
+  /** Replaces the note's tags (creating the owner's tag rows as needed) and its search entry. */
+  private async setTags(m: EntityManager, note: NoteRecord): Promise<void> {
+    await m.delete(NoteTag, { noteId: note.id });
     if (note.tags.length) {
-      // Statements of constant text (one per number of tags), which TypeORM keeps prepared: building these
-      // through the query builder cost a create more than running them.
-      const $ = (i: number) => this.db.placeholder(i);
-      const rows = note.tags.map((_, i) => `(${$(3 * i + 1)}, ${$(3 * i + 2)}, ${$(3 * i + 3)})`).join(', ');
-      await m.query(
-        `INSERT INTO tags (id, owner_id, name) VALUES ${rows} ON CONFLICT DO NOTHING`,
-        note.tags.flatMap((name) => [randomUUID(), note.ownerId, name]),
-      );
-      await m.query(
-        `INSERT INTO note_tags (note_id, tag_id) SELECT ${$(1)}, t.id FROM tags t WHERE t.owner_id = ${$(2)} AND t.name IN (SELECT value FROM ${this.db.jsonList($(3))})`,
-        [note.id, note.ownerId, JSON.stringify(note.tags)],
-      );
+      for (const { sql, params = [] } of this.tagStatements(note, (i) => this.db.placeholder(i))) await m.query(sql, [...params]);
     }
-    await this.index.write(
-      m,
-      { id: note.id, ownerId: note.ownerId, title: note.title, body: note.body, tags: note.tags, createdAt: note.createdAt, team: note.visibility === 'team' },
-      { fresh },
-    );
+    await this.index.write(m, indexedNote(note));
   }
 }
+
+/** A note as its search entry sees it. */
+const indexedNote = (note: NoteRecord): IndexedNote => ({
+  id: note.id,
+  ownerId: note.ownerId,
+  title: note.title,
+  body: note.body,
+  tags: note.tags,
+  createdAt: note.createdAt,
+  team: note.visibility === 'team',
+});
 
 /** PostgreSQL: the note, its tags, their links and its search entry in one statement (its tag names are the triggers'). */
 const INSERT_NOTE_CALL = 'SELECT "insert_note"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)';

@@ -1,4 +1,4 @@
-import { Database, SqlParam } from '@kiroku/persistence';
+import { Database, SqlParam, type WriteStatement } from '@kiroku/persistence';
 import { EntityManager } from 'typeorm';
 import { ParsedQuery, SearchTerm } from './query';
 import { indexText, tokens } from './text';
@@ -64,13 +64,11 @@ export interface IndexedNote {
  * only ever travels as bound parameters.
  */
 export abstract class SearchIndex {
-  /** Writes (or replaces) the note's entry; `fresh`: the note was just created and has none yet, so none is looked for. */
-  abstract write(m: EntityManager, note: IndexedNote, options?: { fresh?: boolean }): Promise<void>;
+  /** Writes (or replaces) the note's entry. */
+  abstract write(m: EntityManager, note: IndexedNote): Promise<void>;
 
   /** Writes the entries of many notes that have none yet, oldest first (a rebuild into an empty index). */
-  async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
-    for (const note of notes) await this.write(m, note, { fresh: true });
-  }
+  abstract writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void>;
   abstract remove(m: EntityManager, noteIds: string[]): Promise<void>;
 
   /** Removes every entry (before a rebuild over a partly copied database). */
@@ -149,6 +147,24 @@ export function pgDocument(note: Pick<IndexedNote, 'title' | 'tags' | 'body'>): 
   return [...positions].map(([token, list]) => `${lexeme(token)}:${list.join(',')}`).join(' ');
 }
 
+/**
+ * SQLite: the statements that write the search entries of notes which have none yet (a create's: none is looked
+ * for), each below every other entry, since the lowest rowids are the newest (migration
+ * NumberSearchEntriesNewestFirst). `$` writes the i-th (1-based) parameter, each used once and in order.
+ */
+export function sqliteEntryStatements(notes: IndexedNote[], $: (i: number) => string = (i) => `$${i}`): WriteStatement[] {
+  return notes.flatMap((note) => [
+    {
+      sql: `INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES ((SELECT coalesce(min("fts_rowid"), 1) - 1 FROM "notes_fts_map"), ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)})`,
+      params: ftsValues(note),
+    },
+    { sql: `INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (${$(1)}, last_insert_rowid())`, params: [note.id] },
+  ]);
+}
+
+/** An FTS entry's owner, title, tags and body columns. */
+const ftsValues = (note: IndexedNote): SqlParam[] => [ownerColumn(note), indexText(note.title), indexText(note.tags.join(' ')), indexText(note.body)];
+
 /** The owner as one FTS token, so that a search only ever walks its owner's entries. */
 const ownerToken = (ownerId: string) => `o${ownerId.replace(/-/g, '')}`;
 /** The token a team note's owner column also holds (never an owner's: those are `o` and 32 hex digits). */
@@ -157,19 +173,13 @@ const TEAM_TOKEN = 'team';
 const ownerColumn = (note: IndexedNote) => (note.team ? `${ownerToken(note.ownerId)} ${TEAM_TOKEN}` : ownerToken(note.ownerId));
 
 class SqliteSearchIndex extends SearchIndex {
-  async write(m: EntityManager, note: IndexedNote, options: { fresh?: boolean } = {}): Promise<void> {
-    const [row] = options.fresh ? [] : await m.query<Array<{ fts_rowid: number }>>('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
-    const values = [ownerColumn(note), indexText(note.title), indexText(note.tags.join(' ')), indexText(note.body)];
+  async write(m: EntityManager, note: IndexedNote): Promise<void> {
+    const [row] = await m.query<Array<{ fts_rowid: number }>>('SELECT "fts_rowid" FROM "notes_fts_map" WHERE "note_id" = ?', [note.id]);
     if (row) {
-      await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...values, row.fts_rowid]);
+      await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...ftsValues(note), row.fts_rowid]);
       return;
     }
-    // Below every other entry: the lowest rowids are the newest (migration NumberSearchEntriesNewestFirst).
-    await m.query(
-      'INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES ((SELECT coalesce(min("fts_rowid"), 1) - 1 FROM "notes_fts_map"), ?, ?, ?, ?)',
-      values,
-    );
-    await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, last_insert_rowid())', [note.id]);
+    for (const { sql, params = [] } of sqliteEntryStatements([note], () => '?')) await m.query(sql, [...params]);
   }
 
   /**
@@ -183,13 +193,7 @@ class SqliteSearchIndex extends SearchIndex {
     for (let i = notes.length - 1; i >= 0; i--) {
       const note = notes[i];
       const rowid = low - 1 - i;
-      await m.query('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)', [
-        rowid,
-        ownerColumn(note),
-        indexText(note.title),
-        indexText(note.tags.join(' ')),
-        indexText(note.body),
-      ]);
+      await m.query('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)', [rowid, ...ftsValues(note)]);
       await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)', [note.id, rowid]);
     }
   }
@@ -269,7 +273,7 @@ class PostgresSearchIndex extends SearchIndex {
    * One statement for the whole batch: a rebuild of 100,000 notes would otherwise be 100,000 round trips.
    * Each entry carries its note's owner and creation time, so that a search reads note_search alone.
    */
-  override async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
+  async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
     if (notes.length === 0) return;
     await m.query(
       `INSERT INTO "note_search" ("note_id", "owner_id", "created_at", "document")
