@@ -12,7 +12,8 @@ const NOTES = Number(process.env.BENCH_NOTES ?? 10_000);
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CONNECTIONS = 8;
-const STARTS = 3;
+const STARTS = Number(process.env.BENCH_STARTS ?? 3);
+const KINDS = (process.env.BENCH_KINDS ?? 'list,get,search,create').split(',');
 
 /** The primary's workers: its child processes. */
 function children(pid) {
@@ -59,20 +60,39 @@ function cpuTicks() {
   return { total: fields.reduce((a, b) => a + b, 0), idle: fields[3] + fields[4] };
 }
 
-/** Runs wrk against url with a Lua script; returns req/s, latency percentiles in ms and the machine's busy CPU share. */
-function wrk(url, script) {
-  const before = cpuTicks();
-  const out = spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-s', script, url], { encoding: 'utf8' });
+/** CPU time in clock ticks of a process (user and system) and of its children it has waited for. */
+function processTicks(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { own: Number(fields[11]) + Number(fields[12]), reaped: Number(fields[13]) + Number(fields[14]) };
+}
+
+/** The server's CPU time so far, in clock ticks: the primary's and every worker's. */
+const serverTicks = (pid) => [pid, ...children(pid)].reduce((sum, p) => sum + processTicks(p).own, 0);
+
+/** Clock ticks per second (USER_HZ). */
+const HZ = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/**
+ * Runs wrk against the server with a Lua script; returns req/s, latency percentiles in ms, the machine's busy CPU
+ * share, and the CPU time per request of the server and of wrk (this process's reaped children: wrk only, as the
+ * server is still running).
+ */
+function wrk(server, script) {
+  const before = { machine: cpuTicks(), server: serverTicks(server.child.pid), wrk: processTicks(process.pid).reaped };
+  const out = spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-s', script, server.url], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
-  const after = cpuTicks();
-  const busy = 1 - (after.idle - before.idle) / (after.total - before.total);
+  const after = { machine: cpuTicks(), server: serverTicks(server.child.pid), wrk: processTicks(process.pid).reaped };
+  const busy = 1 - (after.machine.idle - before.machine.idle) / (after.machine.total - before.machine.total);
   const text = out.stdout;
   const ms = (p) => {
     const m = new RegExp(`^\\s*${p}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
     return m ? Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]] : NaN;
   };
   const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0) + Number(/Socket errors: .*?timeout (\d+)/.exec(text)?.[1] ?? 0);
-  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]), p50: ms(50), p99: ms(99), errors, busy };
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]);
+  const requests = Number(/(\d+) requests in/.exec(text)[1]);
+  const usPerRequest = (ticks) => (ticks / HZ / requests) * 1e6;
+  return { rps, p50: ms(50), p99: ms(99), errors, busy, serverUs: usPerRequest(after.server - before.server), wrkUs: usPerRequest(after.wrk - before.wrk) };
 }
 
 function scripts(dir, token, ids) {
@@ -96,7 +116,7 @@ function scripts(dir, token, ids) {
 
 exports.run = async () => {
   if (spawnSync('wrk', ['--version']).error) throw new Error('wrk is missing: apt-get install wrk');
-  await startupFigures({});
+  if (STARTS > 0) await startupFigures({});
 
   const dir = tempDir();
   const env = { DATABASE_PATH: join(dir, 'kiroku.sqlite'), PUBLIC_URL: 'http://127.0.0.1' };
@@ -120,7 +140,7 @@ exports.run = async () => {
   };
   const lua = scripts(dir, token, ids.slice(0, 500));
 
-  const kinds = ['list', 'get', 'search', 'create'];
+  const kinds = KINDS;
   const results = { 1: {}, auto: {} };
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate the two, so that drift of this shared machine falls on both.
@@ -130,7 +150,7 @@ exports.run = async () => {
       await msUntilOk(server, '/health/ready');
       for (const kind of kinds) {
         spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, '-d2s', '-s', lua[kind], server.url]); // warm-up
-        (results[concurrency][kind] ??= []).push(wrk(server.url, lua[kind]));
+        (results[concurrency][kind] ??= []).push(wrk(server, lua[kind]));
       }
       await stop(server);
     }
@@ -143,13 +163,24 @@ exports.run = async () => {
   console.log('| request | WEB_CONCURRENCY=1 req/s | p50 / p99 ms | CPU busy | auto req/s | p50 / p99 ms | CPU busy | auto ÷ 1 | errors |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const pct = (share) => `${(share * 100).toFixed(0)}%`;
+  const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
   for (const kind of kinds) {
-    const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
     const one = best(results[1][kind]);
     const many = best(results.auto[kind]);
     const errors = [...results[1][kind], ...results.auto[kind]].reduce((n, r) => n + r.errors, 0);
     console.log(
       `| ${kind} | ${one.rps.toFixed(0)} | ${one.p50.toFixed(2)} / ${one.p99.toFixed(2)} | ${pct(one.busy)} | ${many.rps.toFixed(0)} | ${many.p50.toFixed(2)} / ${many.p99.toFixed(2)} | ${pct(many.busy)} | **${(many.rps / one.rps).toFixed(2)}×** | ${errors} |`,
     );
+  }
+  console.log(
+    '\nCPU time per request in the best rounds, µs: the server (primary and workers) and wrk. With every core busy, and one process using one core, auto ÷ 1 can be at most cores × (server with 1) ÷ (server with auto + wrk).\n',
+  );
+  console.log('| request | server, 1 | server, auto | wrk | most auto ÷ 1 the machine allows |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const kind of kinds) {
+    const one = best(results[1][kind]);
+    const many = best(results.auto[kind]);
+    const bound = (availableParallelism() * one.serverUs) / (many.serverUs + many.wrkUs);
+    console.log(`| ${kind} | ${one.serverUs.toFixed(0)} | ${many.serverUs.toFixed(0)} | ${many.wrkUs.toFixed(0)} | ${bound.toFixed(2)}× |`);
   }
 };
