@@ -1,9 +1,11 @@
 import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { Client } from 'pg';
 import { Database } from '@kiroku/persistence';
 import { tempDir } from '@kiroku/testing';
 import { DatabaseWatch } from '../src/modules/alerts';
 import { MetricSample, MetricsSampler } from '../src/modules/metrics';
+import { ApiClient } from './support/api-client';
 import { freshDatabase, postgresAdminUrl, postgresMissing } from './support/engines';
 import { runCli, spawnServer, waitForStatus } from './support/process';
 import { WebhookReceiver } from './support/receivers';
@@ -80,6 +82,35 @@ describe('a lone instance killed (SQLite)', () => {
       expect(webhook.messages).toHaveLength(1);
     } finally {
       await webhook.close();
+    }
+  });
+});
+
+describe('a write kept waiting past DATABASE_BUSY_TIMEOUT (SQLite)', () => {
+  it('is answered 503 with Retry-After, nothing of it written, and the same request succeeds once the lock is free', async () => {
+    const settings = await freshDatabase('sqlite');
+    const t = await startTestApp({ ...settings, DATABASE_BUSY_TIMEOUT: '300ms' });
+    // Another writer of the file (a worker in a long transaction, a hand-run statement) holds the write lock.
+    const other = new BetterSqlite3(settings.DATABASE_PATH);
+    try {
+      const { api } = await ApiClient.forNewUser(t.url, 'busy@example.com');
+      expect((await api.call('GET', '/api/v1/notes')).body.items).toEqual([]); // the token's first use is written now
+      other.exec('BEGIN IMMEDIATE');
+      const refused = await api.call('POST', '/api/v1/notes', { title: 'Kept waiting', body: 'x' });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(refused.body.detail).toMatch(/busy.*Nothing was saved: try again/);
+      // The reason, for whoever reads the error stream: SQLite's own words and code, the answer given.
+      expect(await t.logs.waitFor((l) => l.stream === 'error' && l.status === 503)).toMatchObject({ level: 'error', err: { code: 'SQLITE_BUSY' } });
+      other.exec('ROLLBACK');
+      expect((await api.call('GET', '/api/v1/notes')).body.items).toEqual([]);
+      expect((await api.call('POST', '/api/v1/notes', { title: 'Kept waiting', body: 'x' })).status).toBe(201);
+      expect((await api.call('GET', '/api/v1/notes')).body.items.map((n: { title: string }) => n.title)).toEqual(['Kept waiting']);
+    } finally {
+      if (other.inTransaction) other.exec('ROLLBACK');
+      other.close();
+      await t.close();
     }
   });
 });

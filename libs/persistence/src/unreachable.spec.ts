@@ -1,5 +1,5 @@
 import { QueryFailedError } from 'typeorm';
-import { databaseUnreachable } from './unreachable';
+import { databaseBusy, databaseUnreachable } from './unreachable';
 
 const pgError = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
 
@@ -26,5 +26,26 @@ describe('databaseUnreachable', () => {
     ['nothing', undefined],
   ])('is false for %s', (_, error) => {
     expect(databaseUnreachable(error)).toBe(false);
+  });
+});
+
+describe('databaseBusy', () => {
+  const sqliteError = (code: string) => Object.assign(new Error('database is locked'), { code });
+  it.each([
+    ["SQLite's write lock held past the busy timeout", sqliteError('SQLITE_BUSY')],
+    ['an extended busy code', sqliteError('SQLITE_BUSY_SNAPSHOT')],
+    ['the same through TypeORM', new QueryFailedError('BEGIN IMMEDIATE', [], sqliteError('SQLITE_BUSY'))],
+    ["PostgreSQL's lock_timeout (55P03)", pgError('55P03', 'canceling statement due to lock timeout')],
+  ])('is true for %s', (_, error) => {
+    expect(databaseBusy(error)).toBe(true);
+  });
+
+  it.each([
+    ['a SQLite constraint', sqliteError('SQLITE_CONSTRAINT_UNIQUE')],
+    ['an unreachable server', pgError('57P01')],
+    ['a plain error', new Error('database is locked')],
+    ['nothing', undefined],
+  ])('is false for %s', (_, error) => {
+    expect(databaseBusy(error)).toBe(false);
   });
 });

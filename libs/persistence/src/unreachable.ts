@@ -5,11 +5,27 @@
  * the same reason, not 500 (a fault to investigate).
  */
 export function databaseUnreachable(error: unknown): boolean {
-  for (let e = error as Failure | undefined, depth = 0; e && depth < 4; e = e.driverError ?? e.cause, depth++) {
-    if (typeof e.code === 'string' && (NODE_CODES.has(e.code) || PG_UNREACHABLE.test(e.code))) return true;
-    if (typeof e.message === 'string' && MESSAGES.test(e.message)) return true;
-  }
-  return false;
+  return causes(error).some(
+    (e) =>
+      (typeof e.code === 'string' && (NODE_CODES.has(e.code) || PG_UNREACHABLE.test(e.code))) || (typeof e.message === 'string' && MESSAGES.test(e.message)),
+  );
+}
+
+/**
+ * Whether an error means that a write waited for a lock longer than it may: SQLite's write lock, which another
+ * worker held past `DATABASE_BUSY_TIMEOUT` (SQLITE_BUSY and its extended codes), or PostgreSQL's lock_timeout
+ * (55P03). Nothing of the write was kept; the same request may succeed a moment later, so it is answered 503
+ * with Retry-After, not 500.
+ */
+export function databaseBusy(error: unknown): boolean {
+  return causes(error).some((e) => typeof e.code === 'string' && (e.code.startsWith('SQLITE_BUSY') || e.code === '55P03'));
+}
+
+/** The error and what it wraps (TypeORM's driverError, an Error's cause), a few levels down. */
+function causes(error: unknown): Failure[] {
+  const found: Failure[] = [];
+  for (let e = error as Failure | undefined, depth = 0; e && depth < 4; e = e.driverError ?? e.cause, depth++) found.push(e);
+  return found;
 }
 
 interface Failure {

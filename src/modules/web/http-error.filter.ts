@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { databaseUnreachable } from '@kiroku/persistence';
+import { databaseBusy, databaseUnreachable } from '@kiroku/persistence';
 import { BodyRefused, FormExpired, ProblemException, SignInRequired } from './errors';
 import { FormRefusal, FormRescues } from './form-rescue';
 import { sendPage } from './page.interceptor';
@@ -43,6 +43,14 @@ export class HttpErrorFilter implements ExceptionFilter {
       // before it started, a 503 to try again, and the same log line, not a 500 to investigate.
       this.logger.error({ err: error, status: 503 }, 'request failed: database unreachable');
       return sendError(req, res, 503, 'Kiroku cannot reach its database right now. Try again in a moment.', [], { headers: { 'Retry-After': '30' } });
+    }
+    if (databaseBusy(error)) {
+      // Another writer held the lock past DATABASE_BUSY_TIMEOUT: nothing was written, and the same request may
+      // succeed in a moment. Logged as an error: if it recurs, the writes are longer than the timeout allows.
+      this.logger.error({ err: error, status: 503 }, 'request failed: database busy');
+      return sendError(req, res, 503, 'Kiroku is busy with other writes. Nothing was saved: try again in a moment.', [], {
+        headers: { 'Retry-After': '1' },
+      });
     }
     this.logger.error({ err: error }, 'unexpected error');
     return sendError(req, res, 500, 'The error has been logged.');
