@@ -69,6 +69,10 @@ function processTicks(pid) {
 /** The server's CPU time so far, in clock ticks: the primary's and every worker's. */
 const serverTicks = (pid) => [pid, ...children(pid)].reduce((sum, p) => sum + processTicks(p).own, 0);
 
+/** How often the scheduler has taken a core from the server (the primary and every worker) so far. */
+const serverPreemptions = (pid) =>
+  [pid, ...children(pid)].reduce((sum, p) => sum + Number(/^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))[1]), 0);
+
 /** Clock ticks per second (USER_HZ). */
 const HZ = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
@@ -78,10 +82,16 @@ const HZ = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).tri
  * server is still running).
  */
 function wrk(server, script) {
-  const before = { machine: cpuTicks(), server: serverTicks(server.child.pid), wrk: processTicks(process.pid).reaped };
+  const sample = () => ({
+    machine: cpuTicks(),
+    server: serverTicks(server.child.pid),
+    preempted: serverPreemptions(server.child.pid),
+    wrk: processTicks(process.pid).reaped,
+  });
+  const before = sample();
   const out = spawnSync('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', '-s', script, server.url], { encoding: 'utf8' });
   if (out.status !== 0) throw new Error(`wrk failed: ${out.stderr}`);
-  const after = { machine: cpuTicks(), server: serverTicks(server.child.pid), wrk: processTicks(process.pid).reaped };
+  const after = sample();
   const busy = 1 - (after.machine.idle - before.machine.idle) / (after.machine.total - before.machine.total);
   const text = out.stdout;
   const ms = (p) => {
@@ -92,7 +102,16 @@ function wrk(server, script) {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)[1]);
   const requests = Number(/(\d+) requests in/.exec(text)[1]);
   const usPerRequest = (ticks) => (ticks / HZ / requests) * 1e6;
-  return { rps, p50: ms(50), p99: ms(99), errors, busy, serverUs: usPerRequest(after.server - before.server), wrkUs: usPerRequest(after.wrk - before.wrk) };
+  return {
+    rps,
+    p50: ms(50),
+    p99: ms(99),
+    errors,
+    busy,
+    serverUs: usPerRequest(after.server - before.server),
+    wrkUs: usPerRequest(after.wrk - before.wrk),
+    preemptedPer1000: ((after.preempted - before.preempted) * 1000) / requests,
+  };
 }
 
 function scripts(dir, token, ids) {
@@ -173,14 +192,16 @@ exports.run = async () => {
     );
   }
   console.log(
-    '\nCPU time per request in the best rounds, µs: the server (primary and workers) and wrk. With every core busy, and one process using one core, auto ÷ 1 can be at most cores × (server with 1) ÷ (server with auto + wrk).\n',
+    '\nCPU time per request in the best rounds, µs: the server (primary and workers) and wrk. With every core busy, and one process using one core, auto ÷ 1 can be at most cores × (server with 1) ÷ (server with auto + wrk). Preempted: the times the scheduler took a core from a server process while it could still run (nonvoluntary_ctxt_switches).\n',
   );
-  console.log('| request | server, 1 | server, auto | wrk | most auto ÷ 1 the machine allows |');
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log('| request | server, 1 | server, auto | wrk | most auto ÷ 1 the machine allows | server preempted per 1,000 requests, 1 / auto |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const kind of kinds) {
     const one = best(results[1][kind]);
     const many = best(results.auto[kind]);
     const bound = (availableParallelism() * one.serverUs) / (many.serverUs + many.wrkUs);
-    console.log(`| ${kind} | ${one.serverUs.toFixed(0)} | ${many.serverUs.toFixed(0)} | ${many.wrkUs.toFixed(0)} | ${bound.toFixed(2)}× |`);
+    console.log(
+      `| ${kind} | ${one.serverUs.toFixed(0)} | ${many.serverUs.toFixed(0)} | ${many.wrkUs.toFixed(0)} | ${bound.toFixed(2)}× | ${one.preemptedPer1000.toFixed(0)} / ${many.preemptedPer1000.toFixed(0)} |`,
+    );
   }
 };
