@@ -101,8 +101,12 @@ describe('a write kept waiting past DATABASE_BUSY_TIMEOUT (SQLite)', () => {
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(refused.body.detail).toMatch(/busy.*Nothing was saved: try again/);
-      // The reason, for whoever reads the error stream: SQLite's own words and code, the answer given.
-      expect(await t.logs.waitFor((l) => l.stream === 'error' && l.status === 503)).toMatchObject({ level: 'error', err: { code: 'SQLITE_BUSY' } });
+      // For whoever reads the error stream: what happened, the answer given, and SQLite's own words.
+      expect(await t.logs.waitFor((l) => l.stream === 'error' && l.status === 503)).toMatchObject({
+        level: 'error',
+        msg: 'request failed: database busy',
+        err: { code: 'SQLITE_BUSY', message: 'database is locked' },
+      });
       other.exec('ROLLBACK');
       expect((await api.call('GET', '/api/v1/notes')).body.items).toEqual([]);
       expect((await api.call('POST', '/api/v1/notes', { title: 'Kept waiting', body: 'x' })).status).toBe(201);

@@ -67,4 +67,20 @@ describe('logging baseline', () => {
     Logger.overrideLogger(false);
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'hello', context: 'Feature' }));
   });
+
+  it("keeps the words written after the fields as the message, not the error's own", () => {
+    const { lines, stream } = capture();
+    Logger.overrideLogger(new PinoLoggerService(pino({ base: undefined }, stream)));
+    new Logger('Errors').error({ err: new Error('database is locked'), status: 503 }, 'request failed: database busy');
+    new Logger('Disk').warn({ disk: 0.95 }, 'disk nearly full');
+    Logger.overrideLogger(false);
+    expect(lines[0]).toMatchObject({
+      level: 50,
+      msg: 'request failed: database busy',
+      context: 'Errors',
+      status: 503,
+      err: expect.objectContaining({ message: 'database is locked' }),
+    });
+    expect(lines[1]).toMatchObject({ level: 40, msg: 'disk nearly full', context: 'Disk', disk: 0.95 });
+  });
 });

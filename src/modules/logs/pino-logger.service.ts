@@ -38,7 +38,8 @@ export class PinoLoggerService implements LoggerService {
 
   /**
    * Nest calls error(message, stack, context) and others (message, context);
-   * the last string argument is the context.
+   * the last string argument is the context. Fields first, as pino takes them
+   * (`{ err, status }, 'words'`), keep their words as the message.
    */
   private write(level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', message: unknown, rest: unknown[]): void {
     const args = [...rest];
@@ -52,7 +53,11 @@ export class PinoLoggerService implements LoggerService {
     if (message instanceof Error) {
       this.logger[level]({ ...fields, err: message }, message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ ...fields, ...message });
+      // `logger.error({ err, status }, 'request failed')`: the words after the fields are the line's message (pino
+      // would otherwise take the error's own).
+      const words = typeof args[0] === 'string' ? (args.shift() as string) : undefined;
+      if (words === undefined) this.logger[level]({ ...fields, ...message });
+      else this.logger[level]({ ...fields, ...message }, words);
     } else {
       this.logger[level](fields, String(message));
     }
