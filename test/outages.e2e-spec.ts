@@ -100,7 +100,7 @@ describe('a write kept waiting past DATABASE_BUSY_TIMEOUT (SQLite)', () => {
       expect(refused.status).toBe(503);
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(refused.headers.get('retry-after')).toBe('1');
-      expect(refused.body.detail).toMatch(/busy.*Nothing was saved: try again/);
+      expect(refused.body.detail).toMatch(/busy .*could not finish this request\. Try again/);
       // For whoever reads the error stream: what happened, the answer given, and SQLite's own words.
       expect(await t.logs.waitFor((l) => l.stream === 'error' && l.status === 503)).toMatchObject({
         level: 'error',

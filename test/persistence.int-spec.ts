@@ -285,6 +285,24 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
     expect((await open.db.select<{ id: string }>('SELECT id FROM instances ORDER BY id')).map((r) => r.id)).toEqual(['a', 'b', "c'; DROP TABLE instances; --"]);
   });
 
+  it('keeps a prepared write (executeAll) out of a transaction of the entity manager that is still running', async () => {
+    const pid = async (id: string) => Number((await open.db.select<{ pid: number }>('SELECT pid FROM instances WHERE id = $1', [id]))[0].pid);
+    let written: Promise<void> | undefined;
+    await expect(
+      open.db.transaction(async (m) => {
+        await m.query(`UPDATE instances SET pid = 500 WHERE id = ${open.db.placeholder(1)}`, ['a']);
+        // Asked for while the transaction runs, with the event loop free: it must wait for the transaction's end.
+        written = open.db.executeAll([{ sql: 'UPDATE instances SET pid = $1 WHERE id = $2', params: [600, 'b'] }]);
+        await new Promise((r) => setTimeout(r, 50));
+        throw new Error('the transaction gives up');
+      }),
+    ).rejects.toThrow('the transaction gives up');
+    await written;
+    // The transaction's write is rolled back, the prepared write is kept: neither was in the other's transaction.
+    expect(await pid('a')).not.toBe(500);
+    expect(await pid('b')).toBe(600);
+  });
+
   it('runs prepared writes together (Database.executeAll): in order, each seeing the ones before, all of them or none', async () => {
     const pids = async () => (await open.db.select<{ id: string; pid: number }>('SELECT id, pid FROM instances ORDER BY id')).map((r) => [r.id, Number(r.pid)]);
     await open.db.executeAll([

@@ -38,7 +38,6 @@ export interface EntityColumns<T> {
 /** What the hot paths use of pg's pool (TypeORM's `driver.master`). */
 interface PostgresPool {
   query<T>(query: object): Promise<{ rows: T[] }>;
-  connect(): Promise<{ query(query: string | object): Promise<unknown>; release(): void }>;
 }
 
 /** `$1`…`$n` as better-sqlite3's named parameters. */
@@ -136,45 +135,30 @@ export class Database {
   /**
    * Writing statements in order, each seeing the ones before, all of them or (on an error) none; written with
    * `$1`…`$n` on both engines and prepared once, as `select`'s are. PostgreSQL: one statement runs outside any
-   * transaction (one round trip; a function call may do several statements' work), several in a transaction on
-   * one pooled connection. SQLite: in the next of this process's group commits (see GroupCommit), which takes
+   * transaction (one round trip; a function call may do several statements' work), several in a transaction. SQLite: in the next of this process's group commits (see GroupCommit), which takes
    * the write lock first (`beginImmediate`: another worker's transaction is waited for on a timer, serving other
    * requests meanwhile) and then runs its statements and commits at once, nothing else in between.
    */
   async executeAll(statements: readonly WriteStatement[]): Promise<void> {
     if (statements.length === 0) return;
     if (this.sqliteWrites) return this.sqliteWrites.write(statements);
-    let current = statements[0].sql;
-    await this.logged(
-      () => current,
-      () => this.postgresWrite(statements, (sql) => (current = sql)),
-    );
-  }
-
-  private async postgresWrite(statements: readonly WriteStatement[], running: (sql: string) => void): Promise<void> {
-    if (statements.length === 1) return void (await this.prepared(statements[0].sql, statements[0].params ?? []));
-    const client = await this.postgresPool().connect();
-    try {
-      await client.query('BEGIN');
-      for (const { sql, params = [] } of statements) {
-        running(sql);
-        await client.query({ name: this.statementName(sql), text: sql, values: params });
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
+    if (statements.length === 1) {
+      const [{ sql, params = [] }] = statements;
+      return void (await this.logged(sql, () => this.prepared(sql, params)));
     }
+    // Several (an import): a TypeORM transaction, whose query runner logs a failing statement and looks after its
+    // pooled connection (a connection lost mid-way is an error of the write, not of the process).
+    await this.dataSource.transaction(async (m) => {
+      for (const { sql, params = [] } of statements) await m.query(sql, [...params]);
+    });
   }
 
   /** A statement's failure is logged (and counted in `queryErrors`) as TypeORM's own are, then passed on. */
-  private async logged<T>(sql: string | (() => string), run: () => Promise<T>): Promise<T> {
+  private async logged<T>(sql: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
     } catch (error) {
-      this.dataSource.logger.logQueryError(error as Error, typeof sql === 'string' ? sql : sql());
+      this.dataSource.logger.logQueryError(error as Error, sql);
       throw error;
     }
   }

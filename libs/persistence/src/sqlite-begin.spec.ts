@@ -44,7 +44,7 @@ describe('beginImmediate', () => {
     holder.exec('BEGIN IMMEDIATE');
     holder.exec("INSERT INTO t (who) VALUES ('holder')");
     // A timer of a minute: only the commit, written to the write-ahead log, can wake the writer in time.
-    const begun = beginImmediate(writer, 120_000, 60_000).then(() => 'woken by the commit');
+    const begun = beginImmediate(writer, 120_000, { retryMs: 60_000 }).then(() => 'woken by the commit');
     await new Promise((r) => setTimeout(r, 50));
     expect(writer.inTransaction).toBe(false);
     holder.exec('COMMIT');

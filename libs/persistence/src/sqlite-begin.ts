@@ -12,6 +12,13 @@ export interface SqliteWriter {
 /** How long a writer waits at most between two tries for the write lock another process holds. */
 const RETRY_MS = 1;
 
+export interface BeginOptions {
+  /** At most this long between two tries (RETRY_MS). */
+  retryMs?: number;
+  /** How long to wait for the lock, when not `busyTimeoutMs` (the connection's busy_timeout, restored after the try). */
+  waitMs?: number;
+}
+
 /**
  * `BEGIN IMMEDIATE` that waits for the write lock without stopping the event loop.
  *
@@ -20,12 +27,13 @@ const RETRY_MS = 1;
  * waits grow (1, 2, 5, 10, 15 … ms) past the moment the lock is free. Here each try fails at once
  * (busy_timeout 0 for the one statement, restored before anything else can use the connection) and the next
  * comes when the write-ahead log changes (the other writer committed: its lock is free, or about to be) or a
- * timer of `retryMs` runs out, whichever is first, until `busyTimeoutMs` has passed; then the last SQLITE_BUSY is
+ * timer of `retryMs` runs out, whichever is first, until `waitMs` (`busyTimeoutMs` unless told) has passed; then the last SQLITE_BUSY is
  * thrown, as busy_timeout would. Waking at the commit rather than at the next timer let two workers write 13–15%
  * more notes a second.
  */
-export async function beginImmediate(connection: SqliteWriter, busyTimeoutMs: number, retryMs = RETRY_MS): Promise<void> {
-  const deadline = Date.now() + busyTimeoutMs;
+export async function beginImmediate(connection: SqliteWriter, busyTimeoutMs: number, options: BeginOptions = {}): Promise<void> {
+  const retryMs = options.retryMs ?? RETRY_MS;
+  const deadline = Date.now() + (options.waitMs ?? busyTimeoutMs);
   const wal = connection.name && connection.name !== ':memory:' ? `${connection.name}-wal` : null;
   for (;;) {
     try {

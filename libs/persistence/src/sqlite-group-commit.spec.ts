@@ -102,6 +102,29 @@ describe('GroupCommit', () => {
     expect(rows()).toEqual(['c']);
   });
 
+  it('gives each write its own busy timeout: one that came later waits on after the first has failed', async () => {
+    writes = make(300);
+    other.exec('BEGIN IMMEDIATE');
+    const first = writes.write([insert('first')]);
+    await new Promise((r) => setTimeout(r, 200));
+    const later = writes.write([insert('later')]);
+    await expect(first).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    other.exec('COMMIT');
+    await later;
+    expect(rows()).toEqual(['later']);
+  });
+
+  it('commits a write of many statements (an import) in a transaction of its own', async () => {
+    other.exec('BEGIN IMMEDIATE');
+    const many = Array.from({ length: 600 }, (_, i) => insert(`import ${i}`));
+    const all = Promise.all([writes.write([insert('before')]), writes.write(many), writes.write([insert('after')])]);
+    await new Promise((r) => setTimeout(r, 10));
+    other.exec('COMMIT');
+    await all;
+    expect(rows()).toEqual(['before', ...many.map((s) => s.params[0]), 'after']);
+    expect(transactions.filter((sql) => sql === 'COMMIT')).toHaveLength(3);
+  });
+
   it('keeps writing after a write failed', async () => {
     await expect(writes.write([{ sql: 'INSERT INTO nowhere VALUES ($1)', params: [1] }])).rejects.toMatchObject({ message: expect.stringMatching(/nowhere/) });
     await writes.write([insert('a')]);

@@ -216,7 +216,8 @@ export class NotesRepository {
    * update time nor its search entry changes. False when the owner has no such note.
    */
   async setPinned(ownerId: string, id: string, pinned: boolean): Promise<boolean> {
-    const result = await this.db.manager.update(Note, { id, ownerId, deletedAt: IsNull() }, { pinned });
+    // In a transaction of the write queue: on SQLite a statement outside it could land in another's transaction.
+    const result = await this.db.transaction((m) => m.update(Note, { id, ownerId, deletedAt: IsNull() }, { pinned }));
     return result.affected === 1;
   }
 

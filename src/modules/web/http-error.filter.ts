@@ -45,10 +45,10 @@ export class HttpErrorFilter implements ExceptionFilter {
       return sendError(req, res, 503, 'Kiroku cannot reach its database right now. Try again in a moment.', [], { headers: { 'Retry-After': '30' } });
     }
     if (databaseBusy(error)) {
-      // Another writer held the lock past DATABASE_BUSY_TIMEOUT: nothing was written, and the same request may
-      // succeed in a moment. Logged as an error: if it recurs, the writes are longer than the timeout allows.
+      // Another writer held the lock past DATABASE_BUSY_TIMEOUT: the write that waited was not kept, and the same
+      // request may succeed in a moment. Logged as an error: if it recurs, the writes are longer than the timeout allows.
       this.logger.error({ err: error, status: 503 }, 'request failed: database busy');
-      return sendError(req, res, 503, 'Kiroku is busy with other writes. Nothing was saved: try again in a moment.', [], {
+      return sendError(req, res, 503, 'Kiroku is busy with other writes and could not finish this request. Try again in a moment.', [], {
         headers: { 'Retry-After': '1' },
       });
     }
