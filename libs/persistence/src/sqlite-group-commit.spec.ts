@@ -12,6 +12,7 @@ describe('GroupCommit', () => {
   /** The transaction statements the group commit ran on its connection, in order. */
   let transactions: string[];
   let failures: string[];
+  let rollbackFails: boolean;
   let writes: GroupCommit;
   const make = (busyTimeoutMs = 5000) =>
     new GroupCommit({
@@ -21,6 +22,7 @@ describe('GroupCommit', () => {
         },
         exec: (sql: string) => {
           transactions.push(sql);
+          if (sql === 'ROLLBACK' && rollbackFails) throw new Error('disk I/O error');
           return mine.exec(sql);
         },
         pragma: (sql: string) => mine.pragma(sql),
@@ -41,6 +43,7 @@ describe('GroupCommit', () => {
     mine = new BetterSqlite3(file, { timeout: 5000 });
     transactions = [];
     failures = [];
+    rollbackFails = false;
     writes = make();
   });
   afterEach(() => {
@@ -123,6 +126,20 @@ describe('GroupCommit', () => {
     await all;
     expect(rows()).toEqual(['before', ...many.map((s) => s.params[0]), 'after']);
     expect(transactions.filter((sql) => sql === 'COMMIT')).toHaveLength(3);
+  });
+
+  it('answers every write when even rolling back fails: none is left waiting', async () => {
+    rollbackFails = true;
+    other.exec('BEGIN IMMEDIATE');
+    const results = Promise.allSettled([
+      writes.write([insert('a')]),
+      writes.write([{ sql: 'INSERT INTO nowhere VALUES ($1)', params: [1] }]),
+      writes.write([insert('c')]),
+    ]);
+    await new Promise((r) => setTimeout(r, 10));
+    other.exec('COMMIT');
+    expect((await results).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(failures).toContain('ROLLBACK');
   });
 
   it('keeps writing after a write failed', async () => {

@@ -58,24 +58,21 @@ export class GroupCommit {
   }
 
   private schedule(): void {
-    this.options.queue
-      .run(() => this.flush())
-      .catch((error: unknown) => {
-        // Only when something unforeseen threw (a rollback that failed): no write is left waiting.
-        for (const write of [...this.batch, ...this.pending.splice(0)]) write.reject(error);
-        this.report(error, 'ROLLBACK');
-      });
+    this.options.queue.run(() => this.flush()).catch((error: unknown) => this.report(error, 'flush'));
   }
 
   private async flush(): Promise<void> {
     if (this.pending.length === 0) return; // taken by the flush before
     try {
       await this.commitNext();
-    } finally {
-      this.batch = [];
-      // Writes left for a later transaction (past BATCH_STATEMENTS, or waiting on): a flush for them.
-      if (this.pending.length > 0) this.schedule();
+    } catch (error) {
+      // Only when something unforeseen threw (a rollback that failed): no write is left waiting.
+      for (const write of [...this.batch, ...this.pending.splice(0)]) write.reject(error);
+      this.report(error, 'ROLLBACK');
     }
+    this.batch = [];
+    // Writes left for a later transaction (past BATCH_STATEMENTS, or waiting on): a flush for them.
+    if (this.pending.length > 0) this.schedule();
   }
 
   private async commitNext(): Promise<void> {
