@@ -145,7 +145,10 @@ function traffic(api: ApiClient, phase: () => string) {
       expect(chart.status).toBe(200);
       const data = JSON.parse(chart.text) as { t: number[]; charts: { errorRate: Array<{ values: Array<number | null> }> } };
       const worst = Math.max(...data.charts.errorRate[0].values.map((v) => v ?? 0));
-      expect(worst).toBeGreaterThan(20);
+      // The outage falls in one minute or two: at least half of it in one, against that minute's other requests,
+      // which is about 20% at this load when split evenly (19.95% seen). A chart without the samples kept through
+      // the outage shows 0; with one instance's of three, a third of it.
+      expect(worst).toBeGreaterThan(10);
       console.log(
         `PostgreSQL down ${(downFor / 1000).toFixed(1)} s: responses ${JSON.stringify(seen.statuses)}; ` +
           `${seen.appErrors} 5xx answered by the apps; worst minute in /admin's error-rate chart ${worst}%; notices: ${events().join(', ')}`,
