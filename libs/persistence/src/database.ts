@@ -35,11 +35,6 @@ export interface EntityColumns<T> {
   read(values: readonly unknown[], offset?: number): T;
 }
 
-/** What the hot paths use of pg's pool (TypeORM's `driver.master`). */
-interface PostgresPool {
-  query<T>(query: object): Promise<{ rows: T[] }>;
-}
-
 /** `$1`…`$n` as better-sqlite3's named parameters. */
 const sqliteParams = (params: readonly SqlParam[]): Record<string, SqlParam> => Object.fromEntries(params.map((p, i) => [String(i + 1), p]));
 
@@ -135,9 +130,10 @@ export class Database {
   /**
    * Writing statements in order, each seeing the ones before, all of them or (on an error) none; written with
    * `$1`…`$n` on both engines and prepared once, as `select`'s are. PostgreSQL: one statement runs outside any
-   * transaction (one round trip; a function call may do several statements' work), several in a transaction. SQLite: in the next of this process's group commits (see GroupCommit), which takes
-   * the write lock first (`beginImmediate`: another worker's transaction is waited for on a timer, serving other
-   * requests meanwhile) and then runs its statements and commits at once, nothing else in between.
+   * transaction (one round trip; a function call may do several statements' work), several in a transaction.
+   * SQLite: in the next of this process's group commits (see GroupCommit), which takes the write lock first
+   * (`beginImmediate`: another worker's commit is waited for without stopping the event loop) and then runs its
+   * statements and commits at once, nothing else in between.
    */
   async executeAll(statements: readonly WriteStatement[]): Promise<void> {
     if (statements.length === 0) return;
@@ -227,13 +223,9 @@ export class Database {
       const statement = this.sqliteStatement(sql, asValues);
       return (params.length ? statement.all(sqliteParams(params)) : statement.all()) as T[];
     }
-    const pool = this.postgresPool();
+    const pool = (this.dataSource.driver as unknown as { master: { query(q: object): Promise<{ rows: T[] }> } }).master;
     const name = planEach ? {} : { name: this.statementName(sql) };
-    return (await pool.query<T>({ ...name, text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
-  }
-
-  private postgresPool(): PostgresPool {
-    return (this.dataSource.driver as unknown as { master: PostgresPool }).master;
+    return (await pool.query({ ...name, text: sql, values: params, ...(asValues ? { rowMode: 'array' } : {}) })).rows;
   }
 
   /**

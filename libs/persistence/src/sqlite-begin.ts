@@ -27,9 +27,9 @@ export interface BeginOptions {
  * waits grow (1, 2, 5, 10, 15 … ms) past the moment the lock is free. Here each try fails at once
  * (busy_timeout 0 for the one statement, restored before anything else can use the connection) and the next
  * comes when the write-ahead log changes (the other writer committed: its lock is free, or about to be) or a
- * timer of `retryMs` runs out, whichever is first, until `waitMs` (`busyTimeoutMs` unless told) has passed; then the last SQLITE_BUSY is
- * thrown, as busy_timeout would. Waking at the commit rather than at the next timer let two workers write 13–15%
- * more notes a second.
+ * timer of `retryMs` runs out, whichever is first, until `waitMs` (`busyTimeoutMs` unless told) has passed;
+ * then the last SQLITE_BUSY is thrown, as busy_timeout would. Waking at the commit rather than at the next timer
+ * let two workers write 13–15% more notes a second.
  */
 export async function beginImmediate(connection: SqliteWriter, busyTimeoutMs: number, options: BeginOptions = {}): Promise<void> {
   const retryMs = options.retryMs ?? RETRY_MS;
@@ -45,12 +45,16 @@ export async function beginImmediate(connection: SqliteWriter, busyTimeoutMs: nu
       }
       return;
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const busy = typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-      if (!busy || Date.now() >= deadline) throw error;
+      if (!sqliteBusy(error) || Date.now() >= deadline) throw error;
     }
     await changeOrTimeout(wal, Math.min(retryMs, Math.max(0, deadline - Date.now())));
   }
+}
+
+/** Whether an error is SQLite's SQLITE_BUSY (or one of its extended codes): a lock another connection holds. */
+export function sqliteBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 /** Resolves when the file changes (inotify, through fs.watch) or after `ms`, whichever is first. */

@@ -1,6 +1,6 @@
 import type { Mutex } from './mutex';
 import type { SqlParam, WriteStatement } from './sql-param';
-import { beginImmediate, type SqliteWriter } from './sqlite-begin';
+import { beginImmediate, sqliteBusy, type SqliteWriter } from './sqlite-begin';
 
 /** What GroupCommit needs of a better-sqlite3 connection. */
 export interface GroupCommitConnection extends SqliteWriter {
@@ -85,7 +85,7 @@ export class GroupCommit {
       // The writes that have waited their time fail (every one, on another error); the others wait on.
       const now = Date.now();
       const waiting = this.pending.splice(0).filter((write) => {
-        if (isBusy(error) && now - write.since < this.options.busyTimeoutMs) return true;
+        if (sqliteBusy(error) && now - write.since < this.options.busyTimeoutMs) return true;
         write.reject(error);
         return false;
       });
@@ -142,8 +142,3 @@ export class GroupCommit {
     }
   }
 }
-
-const isBusy = (error: unknown) => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
-};

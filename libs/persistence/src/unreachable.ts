@@ -1,3 +1,5 @@
+import { sqliteBusy } from './sqlite-begin';
+
 /**
  * Whether an error means that the database could not be reached, rather than that a statement was wrong: the
  * server refused or dropped the connection, is shutting down or starting, or the pool could not get a
@@ -18,7 +20,7 @@ export function databaseUnreachable(error: unknown): boolean {
  * with Retry-After, not 500.
  */
 export function databaseBusy(error: unknown): boolean {
-  return causes(error).some((e) => typeof e.code === 'string' && (e.code.startsWith('SQLITE_BUSY') || e.code === '55P03'));
+  return causes(error).some((e) => sqliteBusy(e) || e.code === '55P03');
 }
 
 /** The error and what it wraps (TypeORM's driverError, an Error's cause), a few levels down. */
