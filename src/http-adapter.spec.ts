@@ -8,6 +8,8 @@ describe('KirokuExpressAdapter', () => {
   let app: Express;
   /** The prototypes each request and response had when the server built them, before Express saw them. */
   const built: Array<{ req: object; res: object }> = [];
+  /** Bytes of a response still held by its connection right after the response ended. */
+  const held: number[] = [];
 
   beforeAll(async () => {
     const adapter = new KirokuExpressAdapter();
@@ -18,6 +20,10 @@ describe('KirokuExpressAdapter', () => {
       built.push({ req: Object.getPrototypeOf(req) as object, res: Object.getPrototypeOf(res) as object });
     });
     app.get('/echo', (req: Request, res: Response) => res.json({ accept: req.get('accept'), app: req.app === app && res.app === app }));
+    app.get('/held', (req: Request, res: Response) => {
+      res.json({ ok: true });
+      held.push(res.socket?.writableLength ?? -1);
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   });
 
@@ -35,6 +41,13 @@ describe('KirokuExpressAdapter', () => {
       expect(seen.req).toBe(app.request);
       expect(seen.res).toBe(app.response);
     }
+  });
+
+  it('holds each response until the end of the turn (src/coalesced-writes.ts), and delivers it', async () => {
+    const { port } = server.address() as AddressInfo;
+    expect(await (await fetch(`http://127.0.0.1:${port}/held`)).json()).toEqual({ ok: true });
+    expect(held).toHaveLength(1);
+    expect(held[0]).toBeGreaterThan(0);
   });
 
   it('keeps the settings every route relies on', () => {

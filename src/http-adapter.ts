@@ -3,6 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import express, { type Express } from 'express';
+import { CoalescedWrites } from './coalesced-writes';
 
 /**
  * Request and response classes whose prototypes are the app's `request` and `response`, so that the server
@@ -30,7 +31,7 @@ export function requestClasses(app: Express): { IncomingMessage: typeof Incoming
   return { IncomingMessage: KirokuRequest, ServerResponse: KirokuResponse as unknown as typeof ServerResponse };
 }
 
-/** Nest's Express adapter, its server built with the classes above (HTTP or HTTPS alike). */
+/** Nest's Express adapter, its server built with the classes above and its writes coalesced (HTTP or HTTPS alike). */
 export class KirokuExpressAdapter extends ExpressAdapter {
   constructor() {
     const instance = express();
@@ -45,5 +46,7 @@ export class KirokuExpressAdapter extends ExpressAdapter {
     const app = this.getInstance<Express>();
     const classes = requestClasses(app);
     this.httpServer = options?.httpsOptions ? createHttpsServer({ ...options.httpsOptions, ...classes }, app) : createHttpServer(classes, app);
+    // Responses leave at the end of the event loop's turn, together (src/coalesced-writes.ts says why).
+    this.httpServer.on(options?.httpsOptions ? 'secureConnection' : 'connection', new CoalescedWrites().attach);
   }
 }
