@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeClock } from '@kiroku/clock';
+import { Database } from '@kiroku/persistence';
 import { tempDir } from '@kiroku/testing';
 import yazl from 'yazl';
 import { AuditTrail } from '../src/modules/audit';
@@ -139,6 +140,45 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
       ['Tagged', ['ideas', 'work'], 'private'],
     ]);
     expect(notes.find((n: Json) => n.title === 'Tagged').createdAt).toBe('2024-02-03T04:05:06.000Z');
+  });
+
+  it('keeps an import and its audit event together: when the event cannot be written, no note is kept, and the import tried again is kept once', async () => {
+    const { web, api } = await ApiClient.forNewUser(t.url, `dana-${engine}@example.com`);
+    await web.get('/account');
+    const zip = await zipOf([
+      ['one.md', 'first'],
+      ['two.md', 'second'],
+    ]);
+    const db = t.app.get(Database);
+    const [{ id: userId }] = await db.select<{ id: string }>('SELECT id FROM users WHERE email = $1', [`dana-${engine}@example.com`]);
+    const events = async () => (await t.app.get(AuditTrail).recent(500, 'notes.imported')).filter((e) => e.userId === userId);
+    // The audit trail refuses this one event, after the notes' statements have run in the same write.
+    if (engine === 'sqlite') {
+      await db.dataSource.query(
+        `CREATE TRIGGER refuse_import_event BEFORE INSERT ON audit_events WHEN NEW.type = 'notes.imported' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+      );
+    } else {
+      await db.dataSource.query(
+        `CREATE FUNCTION refuse_import_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`,
+      );
+      await db.dataSource.query(
+        `CREATE TRIGGER refuse_import_event BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.type = 'notes.imported') EXECUTE FUNCTION refuse_import_event()`,
+      );
+    }
+    try {
+      const failed = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: zip });
+      expect(failed.status).toBe(500);
+      expect(await allNotes(api)).toEqual([]);
+      expect(await events()).toEqual([]);
+    } finally {
+      await db.dataSource.query(engine === 'sqlite' ? 'DROP TRIGGER refuse_import_event' : 'DROP TRIGGER refuse_import_event ON audit_events');
+      if (engine === 'postgres') await db.dataSource.query('DROP FUNCTION refuse_import_event');
+    }
+    await web.get('/account');
+    const kept = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: zip });
+    expect(kept.status).toBe(303);
+    expect((await allNotes(api)).map((n: Json) => n.body).sort()).toEqual(['first', 'second']);
+    expect((await events()).map((e) => JSON.parse(e.details))).toEqual([{ notes: 2, skipped: 0 }]);
   });
 
   it('refuses bad uploads with a clear reason and imports nothing', async () => {

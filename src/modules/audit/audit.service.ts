@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { Database } from '@kiroku/persistence';
+import { Database, type WriteStatement } from '@kiroku/persistence';
 import { requestContext } from '../logs';
 import { AuditEvent } from './audit-event.entity';
 
@@ -11,6 +11,8 @@ export interface AuditInput {
   ip?: string | null;
   details?: Record<string, string | number | boolean | null>;
 }
+
+const INSERT_EVENT = 'INSERT INTO audit_events (id, at, type, user_id, actor_id, ip, request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)';
 
 /**
  * Security events: stored in audit_events and written to the log as JSON
@@ -26,7 +28,27 @@ export class AuditTrail {
   ) {}
 
   async record(type: string, input: AuditInput = {}): Promise<void> {
-    const event: AuditEvent = {
+    const event = this.event(type, input);
+    this.log(event, input);
+    await this.db.transaction((m) => m.insert(AuditEvent, event));
+  }
+
+  /**
+   * Records the event in the same write as the caller's own statements, all of it or none: `write` gets the
+   * statement that stores the event and writes it with its own (`Database.executeAll`). The event is logged once
+   * that write is done. For actions that must not be answered "try again" once they were kept: an import whose
+   * event failed to be written after its notes were would have had the client import them twice.
+   */
+  async recordWith<T>(type: string, input: AuditInput, write: (event: WriteStatement) => Promise<T>): Promise<T> {
+    const event = this.event(type, input);
+    const params = [event.id, event.at.getTime(), event.type, event.userId, event.actorId, event.ip, event.requestId, event.details];
+    const result = await write({ sql: INSERT_EVENT, params });
+    this.log(event, input);
+    return result;
+  }
+
+  private event(type: string, input: AuditInput): AuditEvent {
+    return {
       id: randomUUID(),
       at: this.clock.now(),
       type,
@@ -36,8 +58,10 @@ export class AuditTrail {
       requestId: requestContext.getStore()?.requestId ?? null,
       details: JSON.stringify(input.details ?? {}),
     };
-    this.logger.log({ stream: 'security', event: type, userId: event.userId, actorId: event.actorId, ip: event.ip, details: input.details ?? {} });
-    await this.db.transaction((m) => m.insert(AuditEvent, event));
+  }
+
+  private log(event: AuditEvent, input: AuditInput): void {
+    this.logger.log({ stream: 'security', event: event.type, userId: event.userId, actorId: event.actorId, ip: event.ip, details: input.details ?? {} });
   }
 
   async recent(limit = 200, type?: string): Promise<AuditEvent[]> {

@@ -51,8 +51,13 @@ export class NotesArchiveController {
         { status: 400 },
       );
     }
-    const imported = await this.notes.importMany(user.id, reading.notes);
-    await this.audit.record('notes.imported', { userId: user.id, ip: req.ip ?? null, details: { notes: imported, skipped: reading.skipped } });
+    // The notes and the event in one write: a failure (a 503 when the database stays busy) keeps neither, so that
+    // trying again does not import the notes twice.
+    await this.audit.recordWith(
+      'notes.imported',
+      { userId: user.id, ip: req.ip ?? null, details: { notes: reading.notes.length, skipped: reading.skipped } },
+      (event) => this.notes.importMany(user.id, reading.notes, [event]),
+    );
     return new RedirectTo('/notes', { cookies: [this.cookies.setFlash('flash.notesImported')] });
   }
 }

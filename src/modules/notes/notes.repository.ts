@@ -170,9 +170,12 @@ export class NotesRepository {
     this.statistics = db.engine === 'postgres' ? new SearchStatistics(db, (part) => this.gatherProbe(part)) : null;
   }
 
-  /** Inserts the notes with their tags and search entries: all of them or, on an error, none. */
-  async insert(notes: NoteRecord[]): Promise<void> {
-    await this.db.executeAll(notes.flatMap((note) => this.insertStatements(note)));
+  /**
+   * Inserts the notes with their tags and search entries, and the `alongside` statements after them (an audit
+   * event): all of it or, on an error, none.
+   */
+  async insert(notes: NoteRecord[], alongside: readonly WriteStatement[] = []): Promise<void> {
+    await this.db.executeAll([...notes.flatMap((note) => this.insertStatements(note)), ...alongside]);
   }
 
   /**

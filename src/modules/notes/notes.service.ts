@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
+import type { WriteStatement } from '@kiroku/persistence';
 import {
   BadCursor,
   listCursor,
@@ -269,12 +270,20 @@ export class NotesService {
 
   /**
    * Creates notes that come with their own dates (an import), all in one
-   * transaction: every note with its tags and search entry, or none.
+   * transaction: every note with its tags and search entry, and the `alongside` statements (its audit event),
+   * or none.
    */
-  async importMany(ownerId: string, inputs: Array<NoteInput & { createdAt: Date; updatedAt: Date }>): Promise<number> {
+  async importMany(
+    ownerId: string,
+    inputs: Array<NoteInput & { createdAt: Date; updatedAt: Date }>,
+    alongside: readonly WriteStatement[] = [],
+  ): Promise<number> {
     // Oldest first: on SQLite, search takes the order notes enter the index as their order of creation.
     const oldestFirst = [...inputs].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
-    await this.notes.insert(oldestFirst.map((input) => newNote(ownerId, input, input.createdAt, input.updatedAt)));
+    await this.notes.insert(
+      oldestFirst.map((input) => newNote(ownerId, input, input.createdAt, input.updatedAt)),
+      alongside,
+    );
     return inputs.length;
   }
 
