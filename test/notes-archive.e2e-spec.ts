@@ -181,6 +181,37 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     expect((await events()).map((e) => JSON.parse(e.details))).toEqual([{ notes: 2, skipped: 0 }]);
   });
 
+  // SQLite's index only: PostgreSQL's entries are rows of note_search, with no order of writing to keep.
+  if (engine === 'sqlite')
+    it('writes an import’s search entries below every entry before it, newest lowest, in rising order', async () => {
+      const { web, api } = await ApiClient.forNewUser(t.url, 'erin@example.com');
+      await create(api, { title: 'Before', body: 'harbour' });
+      const db = t.app.get(Database);
+      // Every search entry the import writes, in the order written (a temporary trigger on this connection).
+      await db.dataSource.query('CREATE TEMP TABLE written (fts_rowid INTEGER)');
+      await db.dataSource.query('CREATE TEMP TRIGGER record_written AFTER INSERT ON notes_fts_map BEGIN INSERT INTO written VALUES (NEW.fts_rowid); END');
+      const [{ low }] = await db.select<{ low: number }>('SELECT min(fts_rowid) AS low FROM notes_fts_map');
+      try {
+        await web.get('/account');
+        const zip = await zipOf(
+          ['2024-01', '2024-03', '2024-02'].map(
+            (month) => [`${month}.md`, `---\ntitle: ${month}\ncreated: ${month}-01T00:00:00Z\n---\nharbour`] as [string, string],
+          ),
+        );
+        expect((await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: zip })).status).toBe(303);
+        const written = (await db.select<{ fts_rowid: number }>('SELECT fts_rowid FROM written ORDER BY rowid')).map((row) => row.fts_rowid);
+        // One write of three entries, in rising rowid order (FTS5 writes a segment whenever a rowid falls), all
+        // below the entries before them.
+        expect(written).toEqual([low - 3, low - 2, low - 1]);
+      } finally {
+        await db.dataSource.query('DROP TRIGGER temp.record_written');
+        await db.dataSource.query('DROP TABLE temp.written');
+      }
+      // Search by newest walks the order notes entered the index: the import's newest note first.
+      const found = await api.call('GET', '/api/v1/notes?q=harbour&sort=newest');
+      expect(found.body.items.map((n: Json) => n.title)).toEqual(['2024-03', '2024-02', '2024-01', 'Before']);
+    });
+
   it('refuses bad uploads with a clear reason and imports nothing', async () => {
     const { web, api } = await ApiClient.forNewUser(t.url, `mallory-${engine}@example.com`);
     await web.get('/account');

@@ -171,11 +171,12 @@ export class NotesRepository {
   }
 
   /**
-   * Inserts the notes with their tags and search entries, and the `alongside` statements after them (an audit
-   * event): all of it or, on an error, none.
+   * Inserts the notes (oldest first) with their tags and search entries, and the `alongside` statements after
+   * them (an audit event): all of it or, on an error, none.
    */
   async insert(notes: NoteRecord[], alongside: readonly WriteStatement[] = []): Promise<void> {
-    await this.db.executeAll([...notes.flatMap((note) => this.insertStatements(note)), ...alongside]);
+    const index = this.db.engine === 'sqlite' ? sqliteEntryStatements(notes.map(indexedNote)) : [];
+    await this.db.executeAll([...notes.flatMap((note) => this.insertStatements(note)), ...index, ...alongside]);
   }
 
   /**
@@ -640,11 +641,10 @@ export class NotesRepository {
     return [...query.tags.map(has), ...query.excludedTags.map((name) => `NOT ${has(name)}`)];
   }
 
-  /** One statement of constant text, kept prepared (SQLite; PostgreSQL calls insert_note). */
   /**
    * A new note's statements. PostgreSQL: one call (migration CreateNotesInOneCall), so that a single note is one
-   * round trip. SQLite: the note, the owner's tag rows it lacks, the links to its tags and its search entry, each a
-   * statement of constant text (one per number of tags) kept prepared.
+   * round trip. SQLite: the note, the owner's tag rows it lacks and the links to its tags, each a statement of
+   * constant text (one per number of tags) kept prepared; `insert` adds the search entries of all its notes.
    */
   private insertStatements(note: NoteRecord): WriteStatement[] {
     if (this.db.engine === 'postgres') return [{ sql: INSERT_NOTE_CALL, params: insertNoteParams(note) }];
@@ -656,7 +656,7 @@ export class NotesRepository {
       },
     ];
     if (note.tags.length) statements.push(...this.tagStatements(note, (i) => `$${i}`));
-    return [...statements, ...sqliteEntryStatements([indexedNote(note)])];
+    return statements;
   }
 
   /**
