@@ -62,17 +62,40 @@ describe('CoalescedWrites', () => {
     expect(await Promise.all(arrived)).toEqual(['one three', 'two four!']);
   });
 
-  it('lets the other connections write when one is destroyed with data held', async () => {
+  it('writes what a connection holds before it is destroyed, and the others’ at the end of the turn', async () => {
     const coalesced = new CoalescedWrites();
     const gone = await socketPair(coalesced);
     const kept = await socketPair(coalesced);
     for (const { server, served, client } of [gone, kept]) closing.push(() => (client.destroy(), served.destroy(), server.close()));
+    const lastWords = received(gone.client, 4);
     const arrived = received(kept.client, 4);
-    gone.served.write('lost');
+    // As Node's HTTP server answers a request it cannot parse: write the reply, destroy the socket, in one go.
+    gone.served.write('bye!');
     kept.served.write('kept');
     gone.served.destroy();
-    expect(await arrived).toBe('kept');
     expect(gone.served.destroyed).toBe(true);
+    expect(kept.served.writableLength).toBe(4);
+    expect(await lastWords).toBe('bye!');
+    expect(await arrived).toBe('kept');
+  });
+
+  it('runs a write’s callback once it is done, and does not take an exception from it for a failed write', async () => {
+    const uncaught: unknown[] = [];
+    const coalesced = new CoalescedWrites((err) => uncaught.push(err));
+    const pairs = [await socketPair(coalesced), await socketPair(coalesced)];
+    for (const { server, served, client } of pairs) closing.push(() => (client.destroy(), served.destroy(), server.close()));
+    const arrived = pairs.map(({ client }) => received(client, 3));
+    let written = -1;
+    pairs[0].served.write('one', () => {
+      written = pairs[0].served.bytesWritten;
+      throw new Error('a bug in the callback');
+    });
+    pairs[1].served.write('two');
+    expect(await Promise.all(arrived)).toEqual(['one', 'two']);
+    expect(written).toBe(3);
+    // Thrown again (uncaught, by default), not swallowed; the connection stays open, its write having succeeded.
+    expect(uncaught.map((err) => (err as Error).message)).toEqual(['a bug in the callback']);
+    expect(pairs[0].served.destroyed).toBe(false);
   });
 
   it('ends a connection whose held write throws, and still writes the others', async () => {
@@ -117,6 +140,13 @@ describe('CoalescedWrites on an HTTP server', () => {
         return more();
       }
       res.setHeader('content-type', 'text/plain');
+      if (req.url === '/then-close') {
+        // A response ended in the same turn as a drain's `server.close()`, which closes the connections whose
+        // request was read and whose response has ended.
+        setTimeout(() => res.end('ended, then closed'), 20);
+        setTimeout(() => server.closeIdleConnections(), 20);
+        return;
+      }
       res.end(req.url === '/big' ? big : `you asked for ${req.url}`);
     });
     server.on('connection', new CoalescedWrites().attach);
@@ -151,5 +181,27 @@ describe('CoalescedWrites on an HTTP server', () => {
     socket.on('data', (chunk: string) => (text += chunk));
     await once(socket, 'close');
     expect([...text.matchAll(/you asked for (\/\w)/g)].map((match) => match[1])).toEqual(['/a', '/b', '/c']);
+  });
+
+  it('delivers a response ended just before its connection is closed as idle (a drain)', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/then-close`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('ended, then closed');
+  });
+
+  it("delivers Node's own replies to requests it refuses (431, 400): written and the connection destroyed at once", async () => {
+    for (const [request, status] of [
+      [`GET / HTTP/1.1\r\nHost: x\r\nCookie: ${'c'.repeat(20_000)}\r\n\r\n`, '431'],
+      ['NOT HTTP AT ALL\r\n\r\n', '400'],
+    ]) {
+      const socket = connect(port, '127.0.0.1');
+      await once(socket, 'connect');
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.write(request);
+      await once(socket, 'close');
+      expect(text.split('\r\n')[0]).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    }
   });
 });

@@ -135,10 +135,12 @@ describe('direct TLS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
     try {
       await server.waitFor(/Kiroku ready/);
       const { request } = await import('node:https');
-      const res = await new Promise<{ status?: number; headers: Record<string, unknown> }>((resolve, reject) => {
+      const res = await new Promise<{ status?: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
         request(`https://127.0.0.1:${server.port}/login`, { rejectUnauthorized: false }, (r) => {
-          r.resume();
-          resolve({ status: r.statusCode, headers: r.headers });
+          let body = '';
+          r.setEncoding('utf8');
+          r.on('data', (chunk: string) => (body += chunk));
+          r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body }));
         })
           .on('error', reject)
           .end();
@@ -146,6 +148,9 @@ describe('direct TLS (TLS_CERT_FILE / TLS_KEY_FILE)', () => {
       expect(res.status).toBe(200);
       expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
       expect(String(res.headers['set-cookie'])).toMatch(/^__Host-kiroku-csrf=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax/);
+      // The page whole, through the TLS socket's coalesced writes (src/coalesced-writes.ts).
+      expect(res.body).toMatch(/<form[^>]+action="\/login"/);
+      expect(res.body.trimEnd()).toMatch(/<\/html>$/);
     } finally {
       await server.stop();
     }
