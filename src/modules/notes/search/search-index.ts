@@ -152,7 +152,7 @@ export function pgDocument(note: Pick<IndexedNote, 'title' | 'tags' | 'body'>): 
  * none is looked for), given oldest first, below every other entry, since the lowest rowids are the newest
  * (migration NumberSearchEntriesNewestFirst). They are written in rising rowid order, the newest note's first:
  * FTS5 writes its pending terms out as a new segment whenever a rowid is lower than the one before, which
- * writing them oldest first did at every note (an import's index work 3.7 times as long). `$` writes the i-th
+ * writing them oldest first did at every note (an import's index work 3.7 times as long, a rebuild 8 times). `$` writes the i-th
  * (1-based) parameter, each used once and in order.
  */
 export function sqliteEntryStatements(notes: IndexedNote[], $: (i: number) => string = (i) => `$${i}`): WriteStatement[] {
@@ -192,23 +192,12 @@ class SqliteSearchIndex extends SearchIndex {
       await m.query('UPDATE "notes_fts" SET "owner" = ?, "title" = ?, "tags" = ?, "body" = ? WHERE "rowid" = ?', [...ftsValues(note), row.fts_rowid]);
       return;
     }
-    for (const { sql, params = [] } of sqliteEntryStatements([note], () => '?')) await m.query(sql, [...params]);
+    await this.writeMany(m, [note]);
   }
 
-  /**
-   * The batch below every other entry, its newest note lowest, written in rising rowid order: FTS5 flushes its
-   * pending terms to a new segment whenever a rowid is lower than the one before, which one entry at a time
-   * did for every note (a rebuild 8 times slower).
-   */
-  override async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
-    if (notes.length === 0) return;
-    const [{ low }] = await m.query<Array<{ low: number }>>('SELECT coalesce(min("fts_rowid"), 1) AS "low" FROM "notes_fts_map"');
-    for (let i = notes.length - 1; i >= 0; i--) {
-      const note = notes[i];
-      const rowid = low - 1 - i;
-      await m.query('INSERT INTO "notes_fts" ("rowid", "owner", "title", "tags", "body") VALUES (?, ?, ?, ?, ?)', [rowid, ...ftsValues(note)]);
-      await m.query('INSERT INTO "notes_fts_map" ("note_id", "fts_rowid") VALUES (?, ?)', [note.id, rowid]);
-    }
+  /** The batch below every other entry, newest lowest, written in rising rowid order (sqliteEntryStatements). */
+  async writeMany(m: EntityManager, notes: IndexedNote[]): Promise<void> {
+    for (const { sql, params = [] } of sqliteEntryStatements(notes, () => '?')) await m.query(sql, [...params]);
   }
 
   async remove(m: EntityManager, noteIds: string[]): Promise<void> {
