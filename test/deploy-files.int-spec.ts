@@ -520,8 +520,10 @@ http {
       expect(check.stderr).toMatch(/syntax is ok/);
       expect(check.stderr).toMatch(/test is successful/);
       nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-      for (let i = 0; i < 100; i++) {
-        const up = await fetch(`http://127.0.0.1:${httpPort}/`, { redirect: 'manual' }).then(
+      for (let i = 0; ; i++) {
+        if (nginx.exitCode !== null || i === 100)
+          throw new Error(`nginx did not come up on ${httpPort}: ${readFileSync(join(dir, 'error.log'), 'utf8')}`);
+        const up = await fetch(`http://127.0.0.1:${httpPort}/`, { redirect: 'manual', signal: AbortSignal.timeout(2000) }).then(
           (r) => r.status === 301,
           () => false,
         );

@@ -22,6 +22,8 @@ export interface WebhookMessage {
 /** A real HTTP server that records the JSON bodies POSTed to it; `failWith` makes it answer an error status instead. */
 export class WebhookReceiver {
   readonly messages: WebhookMessage[] = [];
+  /** Requests whose body was not JSON: shown when a test waits in vain. */
+  readonly rejected: string[] = [];
   failWith: number | null = null;
   private server!: Server;
   url = '';
@@ -37,7 +39,14 @@ export class WebhookReceiver {
           res.writeHead(r.failWith).end();
           return;
         }
-        r.messages.push(JSON.parse(body) as WebhookMessage);
+        try {
+          r.messages.push(JSON.parse(body) as WebhookMessage);
+        } catch {
+          // Not a notification (another test's request on a reused port, or a cut body): answered, and recorded as what it was.
+          r.rejected.push(`${req.method} ${req.url} ${body.slice(0, 200)}`);
+          res.writeHead(400, { 'content-type': 'text/plain' }).end('not JSON');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       });
     });
@@ -52,15 +61,22 @@ export class WebhookReceiver {
     const deadline = Date.now() + timeoutMs;
     while (this.messages.length < n) {
       if (Date.now() > deadline)
-        throw new Error(`expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}`);
+        throw new Error(`expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}; not JSON: ${JSON.stringify(this.rejected)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.messages;
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return closeHttp(this.server);
   }
+}
+
+/** Stops an HTTP receiver without waiting for a client that keeps a request open. */
+function closeHttp(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  return closed;
 }
 
 export interface ReceivedMail {
@@ -130,6 +146,6 @@ export class PushMonitor {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return closeHttp(this.server);
   }
 }

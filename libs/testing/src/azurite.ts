@@ -10,7 +10,7 @@ import {
   StorageSharedKeyCredential,
 } from '@azure/storage-blob';
 import { projectRoot, tempDir } from './paths';
-import { freePort } from './postgres-launcher';
+import { freePort } from './ports';
 
 /** Azurite's documented development account (public, the same on every machine). */
 const ACCOUNT = 'devstoreaccount1';

@@ -4,7 +4,8 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { builtEntry, childEnv, projectRoot, tempDir } from './paths';
-import { freePort, PostgresCluster, startPostgres } from './postgres-launcher';
+import { freePort } from './ports';
+import { PostgresCluster, startPostgres } from './postgres-launcher';
 
 const run = promisify(execFile);
 
