@@ -521,8 +521,7 @@ http {
       expect(check.stderr).toMatch(/test is successful/);
       nginx = spawn('nginx', ['-p', `${dir}/`, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
       for (let i = 0; ; i++) {
-        if (nginx.exitCode !== null || i === 100)
-          throw new Error(`nginx did not come up on ${httpPort}: ${readFileSync(join(dir, 'error.log'), 'utf8')}`);
+        if (nginx.exitCode !== null || i === 100) throw new Error(`nginx did not come up on ${httpPort}: ${readFileSync(join(dir, 'error.log'), 'utf8')}`);
         const up = await fetch(`http://127.0.0.1:${httpPort}/`, { redirect: 'manual', signal: AbortSignal.timeout(2000) }).then(
           (r) => r.status === 301,
           () => false,

@@ -61,7 +61,9 @@ export class WebhookReceiver {
     const deadline = Date.now() + timeoutMs;
     while (this.messages.length < n) {
       if (Date.now() > deadline)
-        throw new Error(`expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}; not JSON: ${JSON.stringify(this.rejected)}`);
+        throw new Error(
+          `expected ${n} webhook message(s), got ${this.messages.length}: ${JSON.stringify(this.messages.map((m) => m.text))}; not JSON: ${JSON.stringify(this.rejected)}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
     return this.messages;
