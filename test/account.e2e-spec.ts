@@ -1,6 +1,8 @@
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
-import { ApiTokens, SessionStore, User } from '../src/modules/auth';
+import { AuditTrail } from '../src/modules/audit';
+import { ApiToken, ApiTokens, SessionStore, User } from '../src/modules/auth';
+import { refuseAuditEvents } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -95,6 +97,30 @@ describeEachEngine('the account page', (engine) => {
     const theirs = await other.get('/account/tokens');
     expect(theirs.text).toContain('No active tokens.');
     expect(theirs.text).not.toContain('script 0');
+  });
+
+  it('keeps a new token and its audit event together: when the event cannot be written, no token is kept, and trying again makes one', async () => {
+    const db = t.app.get(Database);
+    const ownerId = (await db.manager.findOneByOrFail(User, { email: 'owner@example.com' })).id;
+    const named = async (name: string) => (await db.manager.findBy(ApiToken, { userId: ownerId, name })).map((row) => row.id);
+    const events = async () =>
+      (await t.app.get(AuditTrail).recent(1000, 'token.created')).filter((e) => e.userId === ownerId).map((e) => JSON.parse(e.details).tokenId);
+    const before = await events();
+    await owner.get('/account');
+    const allow = await refuseAuditEvents(db, engine, 'token.created');
+    try {
+      expect((await owner.submit('/account/tokens', { name: 'nightly export' })).status).toBe(500);
+    } finally {
+      await allow();
+    }
+    // Neither the token (whose secret nobody saw) nor its event.
+    expect(await named('nightly export')).toEqual([]);
+    expect(await events()).toEqual(before);
+    await owner.get('/account');
+    expect((await owner.submit('/account/tokens', { name: 'nightly export' })).status).toBe(303);
+    const kept = await named('nightly export');
+    expect(kept).toHaveLength(1);
+    expect((await events()).sort()).toEqual([kept[0], ...before].sort());
   });
 
   it('keeps a theme per account (light, dark or system) and sets it on every page', async () => {

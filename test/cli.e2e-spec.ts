@@ -1,5 +1,6 @@
 import { postgresMigrations } from '../migrations/postgres';
 import { sqliteMigrations } from '../migrations/sqlite';
+import { AuditTrail } from '../src/modules/audit';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { runCli } from './support/process';
 import { startTestApp } from './support/test-app';
@@ -149,6 +150,9 @@ describeEachEngine('kiroku users and tokens', (engine) => {
       expect(token).toMatch(/^krk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
       const me = await fetch(`${app.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(await me.json()).toMatchObject({ email: 'b@example.com', role: 'user' });
+      // Recorded as issued by an operator on the command line, with the token's prefix and never its secret.
+      const [issued] = await app.app.get(AuditTrail).recent(10, 'token.created');
+      expect(JSON.parse(issued.details)).toEqual({ tokenId: expect.any(String), prefix: token.slice(0, 16), via: 'cli' });
 
       expect((await runCli(['users', 'disable', '--email', 'b@example.com'], env)).stdout).toBe('disabled b@example.com\n');
       expect((await fetch(`${app.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);

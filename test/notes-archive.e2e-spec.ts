@@ -7,6 +7,7 @@ import { tempDir } from '@kiroku/testing';
 import yazl from 'yazl';
 import { AuditTrail } from '../src/modules/audit';
 import { ApiClient, Json } from './support/api-client';
+import { refuseAuditEvents } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -153,26 +154,14 @@ describeEachEngine('notes as Markdown files in a zip', (engine) => {
     const [{ id: userId }] = await db.select<{ id: string }>('SELECT id FROM users WHERE email = $1', [`dana-${engine}@example.com`]);
     const events = async () => (await t.app.get(AuditTrail).recent(500, 'notes.imported')).filter((e) => e.userId === userId);
     // The audit trail refuses this one event, after the notes' statements have run in the same write.
-    if (engine === 'sqlite') {
-      await db.dataSource.query(
-        `CREATE TRIGGER refuse_import_event BEFORE INSERT ON audit_events WHEN NEW.type = 'notes.imported' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
-      );
-    } else {
-      await db.dataSource.query(
-        `CREATE FUNCTION refuse_import_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`,
-      );
-      await db.dataSource.query(
-        `CREATE TRIGGER refuse_import_event BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.type = 'notes.imported') EXECUTE FUNCTION refuse_import_event()`,
-      );
-    }
+    const allow = await refuseAuditEvents(db, engine, 'notes.imported');
     try {
       const failed = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: zip });
       expect(failed.status).toBe(500);
       expect(await allNotes(api)).toEqual([]);
       expect(await events()).toEqual([]);
     } finally {
-      await db.dataSource.query(engine === 'sqlite' ? 'DROP TRIGGER refuse_import_event' : 'DROP TRIGGER refuse_import_event ON audit_events');
-      if (engine === 'postgres') await db.dataSource.query('DROP FUNCTION refuse_import_event');
+      await allow();
     }
     await web.get('/account');
     const kept = await web.upload('/account/notes/import', { name: 'a.zip', type: 'application/zip', data: zip });

@@ -2,7 +2,6 @@ import { INestApplicationContext } from '@nestjs/common';
 import { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 
-import { AuditTrail } from '../modules/audit';
 import { Accounts, ApiTokens } from '../modules/auth';
 import { textProblem, translate } from '../modules/web';
 import { CliEnv, CliFailure, inContext, out, readStdin } from './context';
@@ -90,8 +89,7 @@ async function createToken(ctx: INestApplicationContext, opts: { email: string; 
   const name = opts.name.trim();
   const problem = textProblem(name, { min: 1, max: 100 });
   if (problem) throw new CliFailure(`--name ${problem.message}`);
-  const { token, row } = await ctx.get(ApiTokens).create(user.id, name);
-  await ctx.get(AuditTrail).record('token.created', { userId: user.id, details: { tokenId: row.id, prefix: row.prefix, via: 'cli' } });
+  const { token } = await ctx.get(ApiTokens).create(user.id, name, { via: 'cli' });
   out(token);
 }
 

@@ -48,3 +48,23 @@ export interface PlanNode {
   'Actual Loops': number;
   Plans?: PlanNode[];
 }
+
+/**
+ * Makes the audit trail refuse every event of one type (a trigger that raises on its INSERT), as a database
+ * refusing that one statement mid-write would; answers the function that lifts the refusal.
+ */
+export async function refuseAuditEvents(db: Database, engine: Engine, type: string): Promise<() => Promise<void>> {
+  const name = `refuse_${type.replace(/\W/g, '_')}`;
+  if (engine === 'sqlite') {
+    await db.dataSource.query(
+      `CREATE TRIGGER ${name} BEFORE INSERT ON audit_events WHEN NEW.type = '${type}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+    );
+    return async () => void (await db.dataSource.query(`DROP TRIGGER ${name}`));
+  }
+  await db.dataSource.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
+  await db.dataSource.query(`CREATE TRIGGER ${name} BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.type = '${type}') EXECUTE FUNCTION ${name}()`);
+  return async () => {
+    await db.dataSource.query(`DROP TRIGGER ${name} ON audit_events`);
+    await db.dataSource.query(`DROP FUNCTION ${name}`);
+  };
+}

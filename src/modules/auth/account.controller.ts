@@ -92,8 +92,7 @@ export class AccountController {
   @FormView<AccountController>('tokenForm')
   async createToken(@Req() req: Request, @Form() form: TokenForm): Promise<RedirectTo> {
     const { user, session } = authOf(req);
-    const { token, row } = await this.tokens.create(user!.id, form.name);
-    await this.audit.record('token.created', { userId: user!.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
+    const { token } = await this.tokens.create(user!.id, form.name, { ip: req.ip ?? null });
     // Post/Redirect/Get: a reload of the page that shows the token must not create another.
     return this.done('flash.tokenCreated', [this.cookies.setNewToken(token, session!.idHash)]);
   }

@@ -1,6 +1,7 @@
 import { FakeClock } from '@kiroku/clock';
 import type { SecurityConfig } from '@kiroku/config';
-import type { AuditInput, AuditTrail } from '../audit';
+import type { AuditTrail } from '../audit';
+import { RecordedAudit } from './recorded-audit.fake';
 import { Accounts } from './accounts.service';
 import type { LoginThrottleRepository } from './login-throttle.repository';
 import { FakeLoginThrottleRepository } from './login-throttle.repository.fake';
@@ -38,18 +39,6 @@ class FakeHasher implements Pick<PasswordHasher, keyof PasswordHasher> {
 
   needsRehash(stored: string): boolean {
     return !stored.startsWith('v2:');
-  }
-}
-
-class RecordedAudit implements Pick<AuditTrail, 'record'> {
-  readonly events: Array<{ type: string } & AuditInput> = [];
-
-  async record(type: string, input: AuditInput = {}): Promise<void> {
-    this.events.push({ type, ...input });
-  }
-
-  types(): string[] {
-    return this.events.map((e) => e.type);
   }
 }
 

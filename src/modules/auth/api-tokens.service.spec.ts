@@ -1,4 +1,6 @@
 import { FakeClock } from '@kiroku/clock';
+import type { AuditTrail } from '../audit';
+import { RecordedAudit } from './recorded-audit.fake';
 import { sha256 } from '../web';
 import type { ApiTokensRepository } from './api-tokens.repository';
 import { FakeApiTokensRepository } from './api-tokens.repository.fake';
@@ -12,6 +14,7 @@ describe('ApiTokens', () => {
   let rows: FakeApiTokensRepository;
   let tokens: ApiTokens;
   let alice: User;
+  let audit: RecordedAudit;
 
   const newUser = (id: string): Promise<User> => users.add(id, clock.now());
 
@@ -19,7 +22,8 @@ describe('ApiTokens', () => {
     clock = new FakeClock(Date.UTC(2026, 0, 1));
     users = new FakeUsersRepository();
     rows = new FakeApiTokensRepository(users);
-    tokens = new ApiTokens(rows as unknown as ApiTokensRepository, clock);
+    audit = new RecordedAudit();
+    tokens = new ApiTokens(rows as unknown as ApiTokensRepository, clock, audit as unknown as AuditTrail);
     alice = await newUser('alice');
   });
 
@@ -29,6 +33,9 @@ describe('ApiTokens', () => {
     expect(token.startsWith(`${row.prefix}_`)).toBe(true);
     expect(rows.rows.get(row.id)!.tokenHash).toBe(sha256(token));
     expect(JSON.stringify([...rows.rows.values()])).not.toContain(token);
+    // Recorded with the row, never with the secret.
+    expect(audit.events).toEqual([{ type: 'token.created', userId: alice.id, ip: null, details: { tokenId: row.id, prefix: row.prefix } }]);
+    expect(JSON.stringify(audit.events)).not.toContain(token.slice(17));
   });
 
   it('lets the token in as its user, and nothing that merely looks like it', async () => {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { decodeKeyset } from '@kiroku/persistence';
+import { AuditTrail } from '../audit';
 import { randomToken, safeEqual, sha256 } from '../web';
 import { ApiToken } from './api-token.entity';
 import { ApiTokensRepository } from './api-tokens.repository';
@@ -20,10 +21,15 @@ export class ApiTokens {
   constructor(
     private readonly tokens: ApiTokensRepository,
     private readonly clock: Clock,
+    private readonly audit: AuditTrail,
   ) {}
 
-  /** Creates a token; the returned secret is never stored nor shown again. */
-  async create(userId: string, name: string): Promise<{ token: string; row: ApiToken }> {
+  /**
+   * Creates a token and records `token.created` in the same write: a token is never kept without its event, nor
+   * answered as failed once kept (its secret would be lost and a retry would make another). The returned secret
+   * is never stored nor shown again.
+   */
+  async create(userId: string, name: string, context: { ip?: string | null; via?: 'cli' } = {}): Promise<{ token: string; row: ApiToken }> {
     const prefix = `krk_${randomBytes(6).toString('hex')}`;
     const token = `${prefix}_${randomToken(32)}`;
     const row: ApiToken = {
@@ -36,7 +42,8 @@ export class ApiTokens {
       lastUsedAt: null,
       revokedAt: null,
     };
-    await this.tokens.insert(row);
+    const details = { tokenId: row.id, prefix, ...(context.via ? { via: context.via } : {}) };
+    await this.audit.recordWith('token.created', { userId, ip: context.ip ?? null, details }, (event) => this.tokens.insert(row, [event]));
     return { token, row };
   }
 
