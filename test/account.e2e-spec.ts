@@ -123,6 +123,29 @@ describeEachEngine('the account page', (engine) => {
     expect((await events()).sort()).toEqual([kept[0], ...before].sort());
   });
 
+  it('changes a password whole or not at all: when its event cannot be written, the old password and the other sessions still work', async () => {
+    const me = new WebClient(t.url);
+    await me.signup('jo@example.com', PASSWORD, 'Jo');
+    const phone = new WebClient(t.url);
+    expect((await phone.login('jo@example.com', PASSWORD)).status).toBe(303);
+    const change = async () => {
+      await me.get('/account');
+      return me.submit('/account/password', { currentPassword: PASSWORD, newPassword: 'another long passphrase' });
+    };
+    const allow = await refuseAuditEvents(t.app.get(Database), engine, 'password.changed');
+    try {
+      expect((await change()).status).toBe(500);
+    } finally {
+      await allow();
+    }
+    // Never the new password with a (perhaps stolen) session still signed in.
+    expect((await phone.get('/account')).status).toBe(200);
+    expect((await new WebClient(t.url).login('jo@example.com', PASSWORD)).status).toBe(303);
+    expect((await change()).status).toBe(303);
+    expect((await phone.get('/account')).status).not.toBe(200);
+    expect((await new WebClient(t.url).login('jo@example.com', 'another long passphrase')).status).toBe(303);
+  });
+
   it('keeps a theme per account (light, dark or system) and sets it on every page', async () => {
     const themed = new WebClient(t.url);
     await themed.signup('themed@example.com', PASSWORD, 'Themed');

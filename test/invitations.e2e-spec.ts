@@ -3,6 +3,7 @@ import { Database } from '@kiroku/persistence';
 import { AuditEvent } from '../src/modules/audit';
 import { AccountLink, Accounts, Session, User } from '../src/modules/auth';
 import { sha256 } from '../src/modules/web';
+import { refuseAuditEvents } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { SmtpReceiver } from './support/receivers';
@@ -170,6 +171,29 @@ describeEachEngine('invitations and password links', (engine) => {
     expect(await events('invite.used')).toHaveLength(1);
   });
 
+  it('keeps an invitation whole: when its event cannot be written, no account is made and the link still works', async () => {
+    const path = await invite('noor@example.com');
+    const token = new URL(path, t.url).searchParams.get('token')!;
+    const noor = new WebClient(t.url);
+    await noor.get(path);
+    // The last statement of the acceptance fails: the invitation used up, the account and its event go with it.
+    const allow = await refuseAuditEvents(db, engine, 'invite.used');
+    try {
+      expect((await noor.submit('/invite', { token, displayName: 'Noor', password: PASSWORD })).status).toBe(500);
+    } finally {
+      await allow();
+    }
+    expect(await db.manager.countBy(User, { email: 'noor@example.com' })).toBe(0);
+    expect(await db.manager.findOneByOrFail(AccountLink, { tokenHash: sha256(token) })).toMatchObject({ usedAt: null, userId: null });
+    expect(await events('account.created')).toHaveLength(1); // the admin's
+    expect(await isSignedIn(noor)).toBe(false);
+    // Tried again, it works: the link was not spent on the failure.
+    await noor.get(path);
+    expect((await noor.submit('/invite', { token, displayName: 'Noor', password: PASSWORD })).status).toBe(303);
+    expect(await db.manager.countBy(User, { email: 'noor@example.com' })).toBe(1);
+    expect(await events('invite.used')).toHaveLength(1);
+  });
+
   it('creates an account from the users page with its name and role: nobody can sign in until the person chooses a password through the link shown once', async () => {
     const pending = await invite('ada@example.com'); // an invitation for the address goes when the account is made
     await admin.get('/admin/users');
@@ -288,6 +312,34 @@ describeEachEngine('invitations and password links', (engine) => {
     const expired = await new WebClient(t.url).get(late);
     expect(expired.status).toBe(410);
     expect(expired.text).toContain('It has expired.');
+  });
+
+  it('changes nothing when a password link cannot be kept whole: the old password, every session and the link still work', async () => {
+    const created = await t.app.get(Accounts).create({ email: 'ida@example.com', displayName: 'Ida', password: PASSWORD });
+    if (!('user' in created)) throw new Error('no member');
+    const laptop = new WebClient(t.url);
+    await laptop.login('ida@example.com', PASSWORD);
+    await admin.get('/admin/users');
+    await admin.submit(`/admin/users/${created.user.id}/reset-link`, {});
+    const link = pathOf(shownLink((await admin.get('/admin/users')).text)!);
+    const token = new URL(link, t.url).searchParams.get('token')!;
+    const browser = new WebClient(t.url);
+    await browser.get(link);
+    // The last statement fails (its event): the link, the new password and the ended sessions go with it.
+    const allow = await refuseAuditEvents(db, engine, 'password.reset');
+    try {
+      expect((await browser.submit('/reset', { token, password: 'a brand new passphrase' })).status).toBe(500);
+    } finally {
+      await allow();
+    }
+    expect(await isSignedIn(laptop)).toBe(true);
+    expect((await new WebClient(t.url).login('ida@example.com', PASSWORD)).status).toBe(303);
+    expect(await db.manager.findOneByOrFail(AccountLink, { tokenHash: sha256(token) })).toMatchObject({ usedAt: null });
+    expect(await events('reset.used')).toEqual([]);
+    await browser.get(link);
+    expect((await browser.submit('/reset', { token, password: 'a brand new passphrase' })).status).toBe(303);
+    expect(await isSignedIn(laptop)).toBe(false);
+    expect((await events('reset.used')).map((e) => e.userId)).toEqual([created.user.id]);
   });
 
   it('refuses a reset link once its member is disabled', async () => {

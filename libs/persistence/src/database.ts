@@ -99,6 +99,14 @@ export class Database {
   }
 
   /**
+   * A repository's write: in the caller's transaction when it passes one (`within`, a manager of `transaction`),
+   * so that several repositories' writes are kept together; else in a transaction of its own.
+   */
+  write<T>(within: EntityManager | undefined, fn: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return within ? fn(within) : this.transaction(fn);
+  }
+
+  /**
    * One read statement, written once for both engines with `$1`…`$n`
    * parameters, prepared once and reused: the hot paths' way around query
    * building, which costs more than the query itself on small reads. On

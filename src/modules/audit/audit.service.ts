@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { Database, type WriteStatement } from '@kiroku/persistence';
+import type { EntityManager } from 'typeorm';
 import { requestContext } from '../logs';
 import { AuditEvent } from './audit-event.entity';
 
@@ -11,6 +12,9 @@ export interface AuditInput {
   ip?: string | null;
   details?: Record<string, string | number | boolean | null>;
 }
+
+/** Records an event in the transaction of `AuditTrail.transaction`. */
+export type RecordIn = (type: string, input?: AuditInput) => Promise<void>;
 
 const INSERT_EVENT = 'INSERT INTO audit_events (id, at, type, user_id, actor_id, ip, request_id, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)';
 
@@ -44,6 +48,24 @@ export class AuditTrail {
     const params = [event.id, event.at.getTime(), event.type, event.userId, event.actorId, event.ip, event.requestId, event.details];
     const result = await write({ sql: INSERT_EVENT, params });
     this.log(event, input);
+    return result;
+  }
+
+  /**
+   * Runs `fn` in one transaction (`Database.transaction`) whose events, recorded with `record`, are kept with its
+   * writes or not at all, and logged once it commits. For an action of several writes (an account change and the
+   * sessions it ends) that must never be half done nor answered "failed" once kept.
+   */
+  async transaction<T>(fn: (m: EntityManager, record: RecordIn) => Promise<T>): Promise<T> {
+    const recorded: Array<[AuditEvent, AuditInput]> = [];
+    const result = await this.db.transaction((m) =>
+      fn(m, async (type, input = {}) => {
+        const event = this.event(type, input);
+        await m.insert(AuditEvent, event);
+        recorded.push([event, input]);
+      }),
+    );
+    for (const [event, input] of recorded) this.log(event, input);
     return result;
   }
 

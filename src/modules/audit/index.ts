@@ -1,3 +1,3 @@
 export { AuditModule } from './audit.module';
-export { AuditTrail, type AuditInput } from './audit.service';
+export { AuditTrail, type AuditInput, type RecordIn } from './audit.service';
 export { AuditEvent } from './audit-event.entity';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@kiroku/persistence';
-import { IsNull, MoreThan } from 'typeorm';
+import { EntityManager, IsNull, MoreThan } from 'typeorm';
 import { AccountLink } from './account-link.entity';
 
 /** Invitations and password-reset links (the account_links table): the only SQL on it. */
@@ -8,8 +8,8 @@ import { AccountLink } from './account-link.entity';
 export class AccountLinksRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(row: AccountLink): Promise<void> {
-    await this.db.transaction((m) => m.insert(AccountLink, row));
+  async insert(row: AccountLink, within?: EntityManager): Promise<void> {
+    await this.db.write(within, (m) => m.insert(AccountLink, row));
   }
 
   findByHash(tokenHash: string): Promise<AccountLink | null> {
@@ -29,20 +29,15 @@ export class AccountLinksRepository {
    * Marks the link used if it still is pending at `now`: one conditional UPDATE, so that of two uses at once exactly
    * one wins, on either engine.
    */
-  async claim(id: string, now: Date): Promise<boolean> {
-    const result = await this.db.transaction((m) =>
+  async claim(id: string, now: Date, within?: EntityManager): Promise<boolean> {
+    const result = await this.db.write(within, (m) =>
       m.update(AccountLink, { id, usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) }, { usedAt: now }),
     );
     return (result.affected ?? 0) === 1;
   }
 
-  /** Gives a claimed link back (the account it was to create could not be created). */
-  async release(id: string): Promise<void> {
-    await this.db.transaction((m) => m.update(AccountLink, { id }, { usedAt: null }));
-  }
-
-  async setUser(id: string, userId: string): Promise<void> {
-    await this.db.transaction((m) => m.update(AccountLink, { id }, { userId }));
+  async setUser(id: string, userId: string, within?: EntityManager): Promise<void> {
+    await this.db.write(within, (m) => m.update(AccountLink, { id }, { userId }));
   }
 
   /** Revokes the link if it is neither used nor revoked; whether it did. */
@@ -52,8 +47,8 @@ export class AccountLinksRepository {
   }
 
   /** Revokes the unused links of this kind for a member (reset) or an address (invite); how many. */
-  async revokePending(kind: AccountLink['kind'], to: { userId: string } | { email: string }, now: Date): Promise<number> {
-    const result = await this.db.transaction((m) =>
+  async revokePending(kind: AccountLink['kind'], to: { userId: string } | { email: string }, now: Date, within?: EntityManager): Promise<number> {
+    const result = await this.db.write(within, (m) =>
       m.update(AccountLink, { kind, ...to, usedAt: IsNull(), revokedAt: IsNull(), expiresAt: MoreThan(now) }, { revokedAt: now }),
     );
     return result.affected ?? 0;

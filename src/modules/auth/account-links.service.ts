@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
+import type { EntityManager } from 'typeorm';
 import { AuditTrail } from '../audit';
 import { randomToken, sha256 } from '../web';
 import { AccountLink, AccountLinkKind } from './account-link.entity';
 import { AccountLinksRepository } from './account-links.repository';
-import { accountProblems, Accounts, ACCOUNT_FIELD_RULES, FieldErrors, normalizeEmail } from './accounts.service';
+import { Accounts, ACCOUNT_FIELD_RULES, FieldErrors, normalizeEmail, unlessTaken } from './accounts.service';
 import { passwordProblem } from './passwords';
 import { Role, User } from './user.entity';
 
@@ -33,6 +34,9 @@ export interface ListedLink {
 /** What an opened link is: pending (with its row), or why it no longer works (`unknown`: no such link). */
 export type Gone = { gone: Exclude<LinkState, 'pending'> | 'unknown' };
 export type Opened = { link: AccountLink } | Gone;
+
+/** The link was used or revoked by another request meanwhile (thrown inside a transaction, which it ends). */
+class Spent extends Error {}
 
 /** A link's secret: 256 random bits, URL-safe. */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -61,11 +65,20 @@ export class AccountLinks {
     const problem = ACCOUNT_FIELD_RULES.email(email);
     if (problem) return { errors: { email: problem } };
     if (await this.accounts.findByEmail(email)) return { errors: { email: 'admin.invite.emailTaken' } };
-    // A new invitation for the same address replaces the earlier unused one: one pending link per person.
-    const superseded = await this.links.revokePending('invite', { email: normalizeEmail(email) }, this.clock.now());
-    const { link, token } = await this.issue('invite', normalizeEmail(email), null, actorId, this.security.inviteTtlMs);
-    await this.audit.record('invite.created', { actorId, ip, details: { linkId: link.id, expiresAt: link.expiresAt.toISOString(), superseded } });
-    return { link, token };
+    const to = normalizeEmail(email);
+    return this.audit.transaction(async (m, record) => {
+      // A new invitation for the same address replaces the earlier unused one: one pending link per person.
+      const { link, token, superseded } = await this.issueIn(
+        m,
+        'invite',
+        { email: to },
+        { kind: 'invite', email: to, userId: null },
+        actorId,
+        this.security.inviteTtlMs,
+      );
+      await record('invite.created', { actorId, ip, details: { linkId: link.id, expiresAt: link.expiresAt.toISOString(), superseded } });
+      return { link, token };
+    });
   }
 
   /**
@@ -78,34 +91,63 @@ export class AccountLinks {
     actorId: string,
     ip: string | null,
   ): Promise<{ user: User; link: AccountLink; token: string } | { errors: FieldErrors }> {
-    const created = await this.accounts.create({ email: input.email, displayName: input.displayName, password: randomToken(32) }, input.role, actorId);
-    if ('errors' in created) return { errors: created.errors };
-    const { user } = created;
-    const now = this.clock.now();
-    const superseded = await this.links.revokePending('invite', { email: user.email }, now);
-    const { link, token } = await this.issue('reset', user.email, user.id, actorId, this.security.inviteTtlMs);
-    await this.audit.record('reset.created', { userId: user.id, actorId, ip, details: { linkId: link.id, newAccount: true, superseded } });
-    return { user, link, token };
+    const prepared = await this.accounts.prepare({ email: input.email, displayName: input.displayName, password: randomToken(32) }, input.role);
+    if ('errors' in prepared) return prepared;
+    const { user } = prepared;
+    // The account, its password link and both events in one transaction: never an account nobody can get into.
+    return unlessTaken(() =>
+      this.audit.transaction(async (m, record) => {
+        await this.accounts.insertIn(m, record, user, actorId);
+        const issued = await this.issueIn(
+          m,
+          'invite',
+          { email: user.email },
+          { kind: 'reset', email: user.email, userId: user.id },
+          actorId,
+          this.security.inviteTtlMs,
+        );
+        await record('reset.created', { userId: user.id, actorId, ip, details: { linkId: issued.link.id, newAccount: true, superseded: issued.superseded } });
+        return { user, link: issued.link, token: issued.token };
+      }),
+    );
   }
 
   /** A reset link for an enabled member (earlier unused ones are revoked), or null when there is no such member. */
   async issueReset(userId: string, actorId: string, ip: string | null): Promise<{ link: AccountLink; token: string; user: User } | null> {
     const user = await this.accounts.findById(userId);
     if (!user || user.disabledAt) return null;
-    const superseded = await this.links.revokePending('reset', { userId: user.id }, this.clock.now());
-    const { link, token } = await this.issue('reset', user.email, user.id, actorId, RESET_TTL_MS);
-    await this.audit.record('reset.created', { userId: user.id, actorId, ip, details: { linkId: link.id, superseded } });
-    return { link, token, user };
+    return this.audit.transaction(async (m, record) => {
+      const { link, token, superseded } = await this.issueIn(
+        m,
+        'reset',
+        { userId: user.id },
+        { kind: 'reset', email: user.email, userId: user.id },
+        actorId,
+        RESET_TTL_MS,
+      );
+      await record('reset.created', { userId: user.id, actorId, ip, details: { linkId: link.id, superseded } });
+      return { link, token, user };
+    });
   }
 
-  private async issue(kind: AccountLinkKind, email: string, userId: string | null, actorId: string, ttlMs: number) {
+  /**
+   * In the caller's transaction: revokes the pending links of kind `supersedes` for `of` (one pending link per
+   * person), and stores a new link with its secret's hash; the link, its secret (never stored), how many it replaced.
+   */
+  private async issueIn(
+    m: EntityManager,
+    supersedes: AccountLinkKind,
+    of: { userId: string } | { email: string },
+    to: Pick<AccountLink, 'kind' | 'email' | 'userId'>,
+    actorId: string,
+    ttlMs: number,
+  ): Promise<{ link: AccountLink; token: string; superseded: number }> {
     const token = randomToken(32);
     const now = this.clock.now();
+    const superseded = await this.links.revokePending(supersedes, of, now, m);
     const link: AccountLink = {
       id: randomUUID(),
-      kind,
-      email,
-      userId,
+      ...to,
       createdBy: actorId,
       tokenHash: sha256(token),
       createdAt: now,
@@ -113,8 +155,8 @@ export class AccountLinks {
       usedAt: null,
       revokedAt: null,
     };
-    await this.links.insert(link);
-    return { link, token };
+    await this.links.insert(link, m);
+    return { link, token, superseded };
   }
 
   /** The link behind a secret, if it is of this kind and still works. */
@@ -134,18 +176,25 @@ export class AccountLinks {
     const opened = await this.open('invite', token);
     if (!('link' in opened)) return opened;
     const { link } = opened;
-    const errors = accountProblems({ email: link.email, ...input });
-    if (Object.keys(errors).length) return { errors };
-    if (!(await this.links.claim(link.id, this.clock.now()))) return this.spent('invite', token);
-    const created = await this.accounts.create({ email: link.email, ...input });
-    if ('errors' in created) {
-      // Someone took the address meanwhile: the invitation stays usable for nothing else, but is not spent on a refusal.
-      await this.links.release(link.id);
-      return created;
+    const prepared = await this.accounts.prepare({ email: link.email, ...input });
+    if ('errors' in prepared) return prepared;
+    const { user } = prepared;
+    // The invitation used up, the account and both events: one transaction, so that a failure spends nothing. If
+    // someone took the address meanwhile, the invitation stays usable for nothing else, but is not spent on a refusal.
+    try {
+      return await unlessTaken(() =>
+        this.audit.transaction(async (m, record) => {
+          if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
+          await this.accounts.insertIn(m, record, user);
+          await this.links.setUser(link.id, user.id, m);
+          await record('invite.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
+          return { user };
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Spent) return this.spent('invite', token);
+      throw error;
     }
-    await this.links.setUser(link.id, created.user.id);
-    await this.audit.record('invite.used', { userId: created.user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
-    return created;
   }
 
   /** Sets the member's new password, ends all their sessions and uses the link up. */
@@ -158,9 +207,16 @@ export class AccountLinks {
     if (!user || user.disabledAt) return { gone: 'revoked' };
     const problem = passwordProblem(password);
     if (problem) return { errors: { password: problem } };
-    if (!(await this.links.claim(link.id, this.clock.now()))) return this.spent('reset', token);
-    await this.accounts.resetPassword(user.id, password);
-    await this.audit.record('reset.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
+    // The link used up with the new password, the sessions ended and both events: all of it or, on a failure, none.
+    try {
+      await this.accounts.resetPassword(user.id, password, async (m, record) => {
+        if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
+        await record('reset.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
+      });
+    } catch (error) {
+      if (error instanceof Spent) return this.spent('reset', token);
+      throw error;
+    }
     return { user };
   }
 

@@ -72,8 +72,10 @@ export class AccountController {
   @Post('sessions/revoke-others')
   async revokeOthers(@Req() req: Request): Promise<RedirectTo> {
     const { user, session } = authOf(req);
-    const ended = await this.sessions.deleteForUser(user!.id, session!.idHash);
-    await this.audit.record('sessions.revoked', { userId: user!.id, ip: req.ip ?? null, details: { ended } });
+    await this.audit.transaction(async (m, record) => {
+      const ended = await this.sessions.deleteForUser(user!.id, session!.idHash, m);
+      await record('sessions.revoked', { userId: user!.id, ip: req.ip ?? null, details: { ended } });
+    });
     return this.done('flash.othersRevoked');
   }
 

@@ -1,13 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Clock } from '@kiroku/clock';
-import { AuditTrail } from '../audit';
+import type { EntityManager } from 'typeorm';
+import { AuditInput, AuditTrail, RecordIn } from '../audit';
 import { Locale, textProblem } from '../web';
 import { ACCOUNT_POLICY, ADDRESS_POLICY, LoginThrottleService, ThrottlePolicy, accountKey, addressKey } from './login-throttle.service';
 import { PasswordHasher, passwordProblem } from './passwords';
 import { SessionStore } from './session.store';
 import { Role, Theme, User } from './user.entity';
-import { UsersRepository } from './users.repository';
+import { UserChanges, UsersRepository } from './users.repository';
+
+/** The address of a new account is taken (thrown inside a transaction, which it ends). */
+class EmailTaken extends Error {}
+
+/** What `create` answers: `fn`'s result, or the form's error when the address was taken (see `Accounts.insertIn`). */
+export async function unlessTaken<T>(fn: () => Promise<T>): Promise<T | { errors: FieldErrors }> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof EmailTaken) return { errors: { email: 'signup.emailTaken' } };
+    throw error;
+  }
+}
 
 /** Field name → message key, for forms and problem details. */
 export type FieldErrors = Record<string, string>;
@@ -87,8 +101,21 @@ export class Accounts {
     return this.users.list();
   }
 
-  /** Creates an account. The first account ever becomes admin, even when two sign up at once (see UsersRepository.insert). */
+  /**
+   * Creates an account with its `account.created` event, both or neither. The first account ever becomes admin, even
+   * when two sign up at once (see UsersRepository.insert).
+   */
   async create(input: NewAccount, role: Role = 'user', actorId: string | null = null): Promise<{ user: User } | { errors: FieldErrors }> {
+    const prepared = await this.prepare(input, role);
+    if ('errors' in prepared) return prepared;
+    return unlessTaken(async () => {
+      await this.audit.transaction((m, record) => this.insertIn(m, record, prepared.user, actorId));
+      return prepared;
+    });
+  }
+
+  /** A new account checked and its password hashed (slow: never inside a transaction), not yet stored. */
+  async prepare(input: NewAccount, role: Role = 'user'): Promise<{ user: User } | { errors: FieldErrors }> {
     const errors = accountProblems(input);
     if (Object.keys(errors).length) return { errors };
     const email = normalizeEmail(input.email);
@@ -108,9 +135,17 @@ export class Accounts {
       updatedAt: now,
       passwordChangedAt: now,
     };
-    if (!(await this.users.insert(user, (first) => (first ? 'admin' : role)))) return { errors: { email: 'signup.emailTaken' } };
-    await this.audit.record('account.created', { userId: user.id, actorId, details: { role: user.role } });
     return { user };
+  }
+
+  /**
+   * Stores a prepared account and records `account.created` in the caller's transaction (`AuditTrail.transaction`);
+   * throws EmailTaken, which ends the transaction, when the address is taken.
+   */
+  async insertIn(m: EntityManager, record: RecordIn, user: User, actorId: string | null = null): Promise<void> {
+    const role = user.role;
+    if (!(await this.users.insert(user, (first) => (first ? 'admin' : role), m))) throw new EmailTaken();
+    await record('account.created', { userId: user.id, actorId, details: { role: user.role } });
   }
 
   async login(email: string, password: string, ip: string): Promise<LoginResult> {
@@ -173,35 +208,66 @@ export class Accounts {
     if (problem) return { newPassword: problem };
     const hash = await this.hasher.hash(next);
     const now = this.clock.now();
-    await this.users.update(user.id, { passwordHash: hash, updatedAt: now, passwordChangedAt: now });
-    const ended = await this.sessions.deleteForUser(user.id, keepSession);
-    await this.audit.record('password.changed', { userId: user.id, ip, details: { sessionsEnded: ended } });
+    await this.change(user.id, { passwordHash: hash, updatedAt: now, passwordChangedAt: now }, { keep: keepSession }, (ended) => [
+      'password.changed',
+      { userId: user.id, ip, details: { sessionsEnded: ended } },
+    ]);
     return null;
   }
 
-  /** An operator sets a new password (`kiroku users reset-password`); every session of the user ends. */
-  async resetPassword(userId: string, password: string): Promise<FieldErrors | null> {
+  /**
+   * Sets a new password and ends every session of the user: an operator's `kiroku users reset-password`, or a reset
+   * link, whose own writes (`also`: the link used up) are kept with it.
+   */
+  async resetPassword(userId: string, password: string, also?: (m: EntityManager, record: RecordIn) => Promise<void>): Promise<FieldErrors | null> {
     const problem = passwordProblem(password);
     if (problem) return { password: problem };
     const hash = await this.hasher.hash(password);
     const now = this.clock.now();
-    await this.users.update(userId, { passwordHash: hash, updatedAt: now, passwordChangedAt: now });
-    const ended = await this.sessions.deleteForUser(userId);
-    await this.audit.record('password.reset', { userId, details: { sessionsEnded: ended } });
+    await this.change(
+      userId,
+      { passwordHash: hash, updatedAt: now, passwordChangedAt: now },
+      {},
+      (ended) => ['password.reset', { userId, details: { sessionsEnded: ended } }],
+      also,
+    );
     return null;
   }
 
   async setRole(targetId: string, role: Role, actorId: string | null): Promise<void> {
-    await this.users.update(targetId, { role, updatedAt: this.clock.now() });
-    const ended = await this.sessions.deleteForUser(targetId);
-    await this.audit.record('role.changed', { userId: targetId, actorId, details: { role, sessionsEnded: ended } });
+    await this.change(targetId, { role, updatedAt: this.clock.now() }, {}, (ended) => [
+      'role.changed',
+      { userId: targetId, actorId, details: { role, sessionsEnded: ended } },
+    ]);
   }
 
   async setDisabled(targetId: string, disabled: boolean, actorId: string | null): Promise<void> {
     const now = this.clock.now();
-    await this.users.update(targetId, { disabledAt: disabled ? now : null, updatedAt: now });
-    const ended = disabled ? await this.sessions.deleteForUser(targetId) : 0;
-    await this.audit.record(disabled ? 'account.disabled' : 'account.enabled', { userId: targetId, actorId, details: { sessionsEnded: ended } });
+    await this.change(targetId, { disabledAt: disabled ? now : null, updatedAt: now }, disabled ? {} : null, (ended) => [
+      disabled ? 'account.disabled' : 'account.enabled',
+      { userId: targetId, actorId, details: { sessionsEnded: ended } },
+    ]);
+  }
+
+  /**
+   * An account change, the sessions it ends (every one, every one but `keep`, or none) and its event, in one
+   * transaction: a failure leaves the account as it was with its sessions, never changed with a stolen session
+   * still signed in, nor changed and answered "failed".
+   */
+  private change(
+    userId: string,
+    changes: UserChanges,
+    end: { keep?: string } | null,
+    event: (ended: number) => [string, AuditInput],
+    also?: (m: EntityManager, record: RecordIn) => Promise<void>,
+  ): Promise<number> {
+    return this.audit.transaction(async (m, record) => {
+      await also?.(m, record);
+      await this.users.update(userId, changes, m);
+      const ended = end ? await this.sessions.deleteForUser(userId, end.keep, m) : 0;
+      await record(...event(ended));
+      return ended;
+    });
   }
 
   async updatePreferences(userId: string, { theme, ...prefs }: { locale: Locale | null; timeZone: string; theme?: Theme }): Promise<void> {

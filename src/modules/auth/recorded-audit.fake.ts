@@ -1,8 +1,9 @@
 import type { WriteStatement } from '@kiroku/persistence';
-import type { AuditInput, AuditTrail } from '../audit';
+import type { EntityManager } from 'typeorm';
+import type { AuditInput, AuditTrail, RecordIn } from '../audit';
 
 /** The audit trail of unit tests: keeps the events in memory; `recordWith` keeps its event once the caller's write is done. */
-export class RecordedAudit implements Pick<AuditTrail, 'record' | 'recordWith'> {
+export class RecordedAudit implements Pick<AuditTrail, 'record' | 'recordWith' | 'transaction'> {
   readonly events: Array<{ type: string } & AuditInput> = [];
 
   async record(type: string, input: AuditInput = {}): Promise<void> {
@@ -12,6 +13,14 @@ export class RecordedAudit implements Pick<AuditTrail, 'record' | 'recordWith'> 
   async recordWith<T>(type: string, input: AuditInput, write: (event: WriteStatement) => Promise<T>): Promise<T> {
     const result = await write({ sql: `-- audit event ${type}`, params: [] });
     this.events.push({ type, ...input });
+    return result;
+  }
+
+  /** Runs `fn` with no manager (the fake repositories take none); its events are kept once it returns. */
+  async transaction<T>(fn: (m: EntityManager, record: RecordIn) => Promise<T>): Promise<T> {
+    const pending: Array<{ type: string } & AuditInput> = [];
+    const result = await fn(undefined as unknown as EntityManager, async (type, input = {}) => void pending.push({ type, ...input }));
+    this.events.push(...pending);
     return result;
   }
 

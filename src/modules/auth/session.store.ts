@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { Clock } from '@kiroku/clock';
 import { SecurityConfig } from '@kiroku/config';
 import { hmac, printable, randomToken, sha256 } from '../web';
@@ -80,8 +81,8 @@ export class SessionStore {
   }
 
   /** Ends every session of the user, or every one but `keep`. */
-  deleteForUser(userId: string, keep?: string): Promise<number> {
-    return this.sessions.deleteForUser(userId, keep);
+  deleteForUser(userId: string, keep?: string, within?: EntityManager): Promise<number> {
+    return this.sessions.deleteForUser(userId, keep, within);
   }
 
   /** Active sessions of a user, newest activity first. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@kiroku/persistence';
-import { Not } from 'typeorm';
+import { EntityManager, Not } from 'typeorm';
 import { Session } from './session.entity';
 import { User } from './user.entity';
 import { findWithUser } from './with-user';
@@ -29,9 +29,9 @@ export class SessionsRepository {
     await this.db.transaction((m) => m.delete(Session, { idHash }));
   }
 
-  /** Deletes every session of the user, or every one but `keep`; how many. */
-  async deleteForUser(userId: string, keep?: string): Promise<number> {
-    const result = await this.db.transaction((m) => m.delete(Session, keep ? { userId, idHash: Not(keep) } : { userId }));
+  /** Deletes every session of the user, or every one but `keep`; how many. In the caller's transaction when given. */
+  async deleteForUser(userId: string, keep?: string, within?: EntityManager): Promise<number> {
+    const result = await this.db.write(within, (m) => m.delete(Session, keep ? { userId, idHash: Not(keep) } : { userId }));
     return result.affected ?? 0;
   }
 

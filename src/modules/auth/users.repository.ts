@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database } from '@kiroku/persistence';
-import { In } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { Role, User } from './user.entity';
 
 /** What an account change may write. */
@@ -38,9 +38,9 @@ export class UsersRepository {
    * transaction locks the table on PostgreSQL (SQLite serialises writers
    * anyway), so of two first sign-ups at once exactly one is first.
    */
-  async insert(user: User, roleFor: (first: boolean) => Role): Promise<boolean> {
+  async insert(user: User, roleFor: (first: boolean) => Role, within?: EntityManager): Promise<boolean> {
     try {
-      await this.db.transaction(async (m) => {
+      await this.db.write(within, async (m) => {
         if (this.db.engine === 'postgres') await m.query('LOCK TABLE "users" IN SHARE ROW EXCLUSIVE MODE');
         if (await m.existsBy(User, { email: user.email })) throw new EmailTaken();
         user.role = roleFor(!(await m.exists(User)));
@@ -53,8 +53,8 @@ export class UsersRepository {
     }
   }
 
-  async update(id: string, changes: UserChanges): Promise<void> {
-    await this.db.transaction((m) => m.update(User, { id }, changes));
+  async update(id: string, changes: UserChanges, within?: EntityManager): Promise<void> {
+    await this.db.write(within, (m) => m.update(User, { id }, changes));
   }
 }
 
