@@ -99,7 +99,7 @@ describeEachEngine('the account page', (engine) => {
     expect(theirs.text).not.toContain('script 0');
   });
 
-  it('keeps a new token and its audit event together: when the event cannot be written, no token is kept, and trying again makes one', async () => {
+  it('keeps a token made or revoked together with its audit event: when the event cannot be written nothing changes, and trying again works', async () => {
     const db = t.app.get(Database);
     const ownerId = (await db.manager.findOneByOrFail(User, { email: 'owner@example.com' })).id;
     const named = async (name: string) => (await db.manager.findBy(ApiToken, { userId: ownerId, name })).map((row) => row.id);
@@ -121,6 +121,22 @@ describeEachEngine('the account page', (engine) => {
     const kept = await named('nightly export');
     expect(kept).toHaveLength(1);
     expect((await events()).sort()).toEqual([kept[0], ...before].sort());
+
+    // Revoking it likewise: refused with its event, the token stays active; tried again, it goes, with one event.
+    const active = async () => (await db.manager.findOneByOrFail(ApiToken, { id: kept[0] })).revokedAt;
+    const revoked = async () => (await t.app.get(AuditTrail).recent(1000, 'token.revoked')).filter((e) => JSON.parse(e.details).tokenId === kept[0]);
+    const refuse = await refuseAuditEvents(db, engine, 'token.revoked');
+    try {
+      expect((await owner.submit(`/account/tokens/${kept[0]}/revoke`, { confirm: 'yes' })).status).toBe(500);
+    } finally {
+      await refuse();
+    }
+    expect(await active()).toBeNull();
+    expect(await revoked()).toEqual([]);
+    await owner.get('/account');
+    expect((await owner.submit(`/account/tokens/${kept[0]}/revoke`, { confirm: 'yes' })).status).toBe(303);
+    expect(await active()).not.toBeNull();
+    expect(await revoked()).toHaveLength(1);
   });
 
   it('changes a password whole or not at all: when its event cannot be written, the old password and the other sessions still work', async () => {

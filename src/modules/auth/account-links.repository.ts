@@ -41,8 +41,8 @@ export class AccountLinksRepository {
   }
 
   /** Revokes the link if it is neither used nor revoked; whether it did. */
-  async revoke(id: string, now: Date): Promise<boolean> {
-    const result = await this.db.transaction((m) => m.update(AccountLink, { id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now }));
+  async revoke(id: string, now: Date, within?: EntityManager): Promise<boolean> {
+    const result = await this.db.write(within, (m) => m.update(AccountLink, { id, usedAt: IsNull(), revokedAt: IsNull() }, { revokedAt: now }));
     return (result.affected ?? 0) === 1;
   }
 

@@ -236,9 +236,12 @@ export class AccountLinks {
   /** Revokes a pending link; false when there is none by that id. */
   async revoke(id: string, actorId: string, ip: string | null): Promise<boolean> {
     const link = await this.links.findById(id);
-    if (!link || !(await this.links.revoke(link.id, this.clock.now()))) return false;
-    await this.audit.record(`${link.kind}.revoked`, { userId: link.userId, actorId, ip, details: { linkId: link.id } });
-    return true;
+    if (!link) return false;
+    return this.audit.transaction(async (m, record) => {
+      if (!(await this.links.revoke(link.id, this.clock.now(), m))) return false;
+      await record(`${link.kind}.revoked`, { userId: link.userId, actorId, ip, details: { linkId: link.id } });
+      return true;
+    });
   }
 
   /** Why a link that could not be claimed no longer works (used by another request a moment ago, most likely). */

@@ -84,8 +84,10 @@ export class AccountController {
     const { user, session } = authOf(req);
     const own = (await this.sessions.listForUser(user!.id)).find((s) => this.sessions.handleOf(s.idHash) === id);
     if (!own) throw new NotFoundException();
-    await this.sessions.delete(own.idHash);
-    await this.audit.record('session.revoked', { userId: user!.id, ip: req.ip ?? null });
+    await this.audit.transaction(async (m, record) => {
+      await this.sessions.delete(own.idHash, m);
+      await record('session.revoked', { userId: user!.id, ip: req.ip ?? null });
+    });
     if (own.idHash === session!.idHash) return new RedirectTo('/login', { cookies: [this.cookies.clear(this.cookies.session)] });
     return this.done('flash.sessionRevoked');
   }
@@ -128,9 +130,7 @@ export class AccountController {
       if (!(await this.tokens.find(user.id, id))) throw new NotFoundException();
       return new RedirectTo(`/account/tokens/${id}/revoke`);
     }
-    const row = await this.tokens.revoke(user.id, id);
-    if (!row) throw new NotFoundException();
-    await this.audit.record('token.revoked', { userId: user.id, ip: req.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
+    if (!(await this.tokens.revoke(user.id, id, { ip: req.ip ?? null }))) throw new NotFoundException();
     return this.done('flash.tokenRevoked');
   }
 

@@ -47,7 +47,10 @@ export class FakeApiTokensRepository implements Pick<ApiTokensRepository, keyof 
     return token && token.userId === userId && !token.revokedAt ? { ...token } : null;
   }
 
-  async revoke(id: string, revokedAt: Date): Promise<void> {
-    this.rows.get(id)!.revokedAt = revokedAt;
+  async revoke(id: string, revokedAt: Date): Promise<boolean> {
+    const row = this.rows.get(id);
+    if (!row || row.revokedAt) return false;
+    row.revokedAt = revokedAt;
+    return true;
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Database, keysetPage, keysetSql, type KeysetPosition, type SqlParam, type WriteStatement } from '@kiroku/persistence';
-import { IsNull } from 'typeorm';
+import { EntityManager, IsNull } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { User } from './user.entity';
 import { findWithUser } from './with-user';
@@ -65,7 +65,9 @@ export class ApiTokensRepository {
     return this.db.manager.findOneBy(ApiToken, { id, userId, revokedAt: IsNull() });
   }
 
-  async revoke(id: string, revokedAt: Date): Promise<void> {
-    await this.db.transaction((m) => m.update(ApiToken, { id }, { revokedAt }));
+  /** Revokes the token if it is not yet revoked; whether it did. In the caller's transaction when given. */
+  async revoke(id: string, revokedAt: Date, within?: EntityManager): Promise<boolean> {
+    const result = await this.db.write(within, (m) => m.update(ApiToken, { id, revokedAt: IsNull() }, { revokedAt }));
+    return (result.affected ?? 0) === 1;
   }
 }

@@ -78,11 +78,17 @@ export class ApiTokens {
     return this.tokens.findActive(userId, id);
   }
 
-  /** Revokes one of the user's tokens; false when there is no such active token. */
-  async revoke(userId: string, id: string): Promise<ApiToken | null> {
+  /**
+   * Revokes one of the user's tokens and records `token.revoked`, both or neither; null when there is no such active
+   * token (or another request revoked it a moment ago).
+   */
+  async revoke(userId: string, id: string, context: { ip?: string | null } = {}): Promise<ApiToken | null> {
     const row = await this.tokens.findActive(userId, id);
     if (!row) return null;
-    await this.tokens.revoke(id, this.clock.now());
-    return row;
+    return this.audit.transaction(async (m, record) => {
+      if (!(await this.tokens.revoke(id, this.clock.now(), m))) return null;
+      await record('token.revoked', { userId, ip: context.ip ?? null, details: { tokenId: row.id, prefix: row.prefix } });
+      return row;
+    });
   }
 }

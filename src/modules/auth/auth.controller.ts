@@ -105,8 +105,10 @@ export class AuthController {
   @SignedIn()
   async logout(@Req() req: Request): Promise<RedirectTo> {
     const { session, user } = authOf(req);
-    if (session) await this.sessions.delete(session.idHash);
-    await this.audit.record('logout', { userId: user?.id ?? null, ip: req.ip ?? null });
+    await this.audit.transaction(async (m, record) => {
+      if (session) await this.sessions.delete(session.idHash, m);
+      await record('logout', { userId: user?.id ?? null, ip: req.ip ?? null });
+    });
     return new RedirectTo('/login?signedOut=1', { cookies: [this.cookies.clear(this.cookies.session)], headers: { 'Clear-Site-Data': '"cookies"' } });
   }
 }

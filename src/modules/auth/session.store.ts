@@ -76,8 +76,8 @@ export class SessionStore {
     return hmac(this.config.sessionSecret, `session-handle\n${idHash}`).slice(0, 22);
   }
 
-  async delete(idHash: string): Promise<void> {
-    await this.sessions.delete(idHash);
+  async delete(idHash: string, within?: EntityManager): Promise<void> {
+    await this.sessions.delete(idHash, within);
   }
 
   /** Ends every session of the user, or every one but `keep`. */

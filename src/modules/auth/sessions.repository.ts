@@ -25,8 +25,8 @@ export class SessionsRepository {
     await this.db.execute('UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2', [lastSeenAt.getTime(), idHash]);
   }
 
-  async delete(idHash: string): Promise<void> {
-    await this.db.transaction((m) => m.delete(Session, { idHash }));
+  async delete(idHash: string, within?: EntityManager): Promise<void> {
+    await this.db.write(within, (m) => m.delete(Session, { idHash }));
   }
 
   /** Deletes every session of the user, or every one but `keep`; how many. In the caller's transaction when given. */
