@@ -1,7 +1,7 @@
 import { copyFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { Client } from 'pg';
-import { Database, Migrator, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
+import { Database, Migrator, NestedTransaction, schemaDrift, LeaseService, TaskLease } from '@kiroku/persistence';
 import { FakeClock } from '@kiroku/clock';
 import { Instance } from '../src/modules/cluster';
 import { describeEachEngine, freshDatabase } from './support/engines';
@@ -162,6 +162,30 @@ describeEachEngine('transactions', (engine) => {
     const ids = (await open.db.dataSource.query('SELECT id FROM instances ORDER BY id')).map((r: { id: string }) => r.id);
     expect(ids).toEqual(['kept']);
   });
+
+  it('refuse a write started apart inside a transaction at once, rather than wait for it forever; a write given the manager joins it', async () => {
+    const row = (id: string) => ({ id, hostname: 'h', pid: 1, version: '0', engine, startedAt: new Date(0), heartbeatAt: new Date(0), stoppedAt: null });
+    const ids = async () => (await open.db.dataSource.query('SELECT id FROM instances ORDER BY id')).map((r: { id: string }) => r.id);
+    const nested = open.db.transaction(async (m) => {
+      await m.insert('instances', row('outer'));
+      await open.db.transaction((inner) => inner.insert('instances', row('inner')));
+    });
+    await expect(nested).rejects.toThrow(NestedTransaction);
+    await expect(
+      open.db.transaction(async () => {
+        await new Promise((r) => setTimeout(r, 1)); // still inside, a turn later
+        await open.db.execute('DELETE FROM instances');
+      }),
+    ).rejects.toThrow(NestedTransaction);
+    expect(await ids()).toEqual([]);
+    // Joined through write(within): one transaction, kept whole; after it, transactions open as before.
+    await open.db.transaction(async (m) => {
+      await m.insert('instances', row('a'));
+      await open.db.write(m, (same) => same.insert('instances', row('b')));
+    });
+    await open.db.write(undefined, (own) => own.insert('instances', row('c')));
+    expect(await ids()).toEqual(['a', 'b', 'c']);
+  });
 });
 
 describeEachEngine('prepared reads (Database.select)', (engine) => {
@@ -287,16 +311,19 @@ describeEachEngine('prepared reads (Database.select)', (engine) => {
 
   it('keeps a prepared write (executeAll) out of a transaction of the entity manager that is still running', async () => {
     const pid = async (id: string) => Number((await open.db.select<{ pid: number }>('SELECT pid FROM instances WHERE id = $1', [id]))[0].pid);
-    let written: Promise<void> | undefined;
-    await expect(
-      open.db.transaction(async (m) => {
-        await m.query(`UPDATE instances SET pid = 500 WHERE id = ${open.db.placeholder(1)}`, ['a']);
-        // Asked for while the transaction runs, with the event loop free: it must wait for the transaction's end.
-        written = open.db.executeAll([{ sql: 'UPDATE instances SET pid = $1 WHERE id = $2', params: [600, 'b'] }]);
-        await new Promise((r) => setTimeout(r, 50));
-        throw new Error('the transaction gives up');
-      }),
-    ).rejects.toThrow('the transaction gives up');
+    let begun!: () => void;
+    const running = new Promise<void>((resolve) => (begun = resolve));
+    const transaction = open.db.transaction(async (m) => {
+      await m.query(`UPDATE instances SET pid = 500 WHERE id = ${open.db.placeholder(1)}`, ['a']);
+      begun();
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error('the transaction gives up');
+    });
+    await running;
+    // Another request's write, asked for while the transaction runs, with the event loop free: it must wait for the
+    // transaction's end.
+    const written = open.db.executeAll([{ sql: 'UPDATE instances SET pid = $1 WHERE id = $2', params: [600, 'b'] }]);
+    await expect(transaction).rejects.toThrow('the transaction gives up');
     await written;
     // The transaction's write is rolled back, the prepared write is kept: neither was in the other's transaction.
     expect(await pid('a')).not.toBe(500);

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager, ObjectType, ValueTransformer } from 'typeorm';
@@ -48,6 +49,13 @@ export interface DatabaseOptions {
   checkpoints?: 'thread' | 'backstop';
 }
 
+/** A write started inside a transaction's function, apart from it (see `Database.transaction`). */
+export class NestedTransaction extends Error {
+  constructor() {
+    super('a transaction or executeAll inside a transaction: pass its manager to the write (Database.write(within, …))');
+  }
+}
+
 /** Statement texts remembered (prepared on SQLite, named on PostgreSQL); beyond this many the memory starts over. */
 const STATEMENT_CACHE = 256;
 
@@ -64,6 +72,8 @@ export class Database {
   private readonly postgresNames = new Map<string, string>();
   private readonly selections = new Map<string, EntityColumns<unknown>>();
   private checkpointer?: SqliteCheckpointer;
+  /** Set while a `transaction`'s function runs (and in what it starts): see `transaction`. */
+  private readonly inTransaction = new AsyncLocalStorage<true>();
   /** SQLite: `executeAll`'s writes, committed together when they arrive together. */
   private readonly sqliteWrites?: GroupCommit;
 
@@ -92,9 +102,15 @@ export class Database {
     return this.dataSource.manager;
   }
 
-  /** Runs fn in one transaction; on SQLite, transactions of this process run one after another. */
+  /**
+   * Runs fn in one transaction; on SQLite, transactions of this process run one after another. A transaction (or an
+   * `executeAll`) started inside another is refused at once: on SQLite it would wait for the outer one forever, on
+   * PostgreSQL it would run apart from it and could wait on the outer one's locks. Pass the manager instead
+   * (`write(within, …)`).
+   */
   transaction<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const run = () => this.dataSource.transaction(fn);
+    if (this.inTransaction.getStore()) return Promise.reject(new NestedTransaction());
+    const run = () => this.dataSource.transaction((m) => this.inTransaction.run(true, () => fn(m)));
     return this.engine === 'sqlite' ? this.writeQueue.run(run) : run();
   }
 
@@ -145,6 +161,7 @@ export class Database {
    */
   async executeAll(statements: readonly WriteStatement[]): Promise<void> {
     if (statements.length === 0) return;
+    if (this.inTransaction.getStore()) throw new NestedTransaction();
     if (this.sqliteWrites) return this.sqliteWrites.write(statements);
     if (statements.length === 1) {
       const [{ sql, params = [] }] = statements;

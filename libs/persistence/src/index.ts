@@ -1,7 +1,7 @@
 export { InstantColumn, bigintNumber, epochMs } from './columns';
 export { buildDataSourceOptions, createDataSource, MIGRATIONS_TABLE, type Engine, type SchemaDefinition } from './data-source.factory';
 export { deleteInBatches, type BatchDelete } from './batches';
-export { Database, type DatabaseOptions, type SqlParam, type WriteStatement } from './database';
+export { Database, NestedTransaction, type DatabaseOptions, type SqlParam, type WriteStatement } from './database';
 export { databaseBusy, databaseUnreachable } from './unreachable';
 export { BadCursor, decodeKeyset, encodeKeyset, keysetPage, keysetSql, type KeysetColumns, type KeysetPosition } from './keyset';
 export { LeaseService, type Lease } from './lease.service';
