@@ -179,18 +179,24 @@ export class AccountLinks {
     const prepared = await this.accounts.prepare({ email: link.email, ...input });
     if ('errors' in prepared) return prepared;
     const { user } = prepared;
-    // The invitation used up, the account and both events: one transaction, so that a failure spends nothing. If
-    // someone took the address meanwhile, the invitation stays usable for nothing else, but is not spent on a refusal.
+    // The account, the invitation used up and both events: one transaction, so that a failure spends nothing. The
+    // account first: it locks the users table on PostgreSQL before the link's row, the order an admin's new account
+    // for the address takes too (the other order could deadlock the two).
     try {
-      return await unlessTaken(() =>
+      const created = await unlessTaken(() =>
         this.audit.transaction(async (m, record) => {
-          if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
           await this.accounts.insertIn(m, record, user);
+          if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
           await this.links.setUser(link.id, user.id, m);
           await record('invite.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
           return { user };
         }),
       );
+      if ('user' in created) return created;
+      // The address has an account now: made through this invitation a moment ago (it says so), or otherwise (the
+      // invitation stays usable for nothing else, but is not spent on a refusal).
+      const now = await this.open('invite', token);
+      return 'gone' in now ? now : created;
     } catch (error) {
       if (error instanceof Spent) return this.spent('invite', token);
       throw error;
