@@ -1,7 +1,9 @@
 import { FakeClock } from '@kiroku/clock';
 import { Database } from '@kiroku/persistence';
 import { hash } from '@node-rs/argon2';
+import { AuditEvent } from '../src/modules/audit';
 import { ApiToken, PasswordHasher, Session, User } from '../src/modules/auth';
+import { refuseInserts } from './support/database';
 import { describeEachEngine, freshDatabase, postgresMissing } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { WebClient } from './support/web-client';
@@ -38,6 +40,26 @@ describeEachEngine('authentication', (engine) => {
     } finally {
       await closed.close();
     }
+  });
+
+  it('signs up whole: when the browser cannot be signed in, no account is kept, and signing up again works', async () => {
+    const c = new WebClient(t.url);
+    await c.get('/signup');
+    const form = { email: 'whole@example.com', password: PASSWORD, displayName: 'Whole' };
+    // The account and its event are written; the new session, last in the same transaction, is refused.
+    const allow = await refuseInserts(db, engine, 'sessions');
+    try {
+      expect((await c.submit('/signup', form)).status).toBe(500);
+    } finally {
+      await allow();
+    }
+    expect(await db.manager.countBy(User, { email: 'whole@example.com' })).toBe(0);
+    expect(await db.manager.countBy(AuditEvent, { type: 'account.created' })).toBe(0);
+    await c.get('/signup');
+    const again = await c.submit('/signup', form);
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe('/notes');
+    expect((await c.get('/account')).status).toBe(200);
   });
 
   it('hashes with argon2id m=19456 t=2 p=1 and re-hashes weaker stored hashes at sign-in', async () => {

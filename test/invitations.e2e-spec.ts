@@ -3,7 +3,7 @@ import { Database } from '@kiroku/persistence';
 import { AuditEvent } from '../src/modules/audit';
 import { AccountLink, Accounts, Session, User } from '../src/modules/auth';
 import { sha256 } from '../src/modules/web';
-import { refuseAuditEvents } from './support/database';
+import { refuseAuditEvents, refuseInserts } from './support/database';
 import { describeEachEngine, freshDatabase } from './support/engines';
 import { startTestApp, TestApp } from './support/test-app';
 import { SmtpReceiver } from './support/receivers';
@@ -187,7 +187,17 @@ describeEachEngine('invitations and password links', (engine) => {
     expect(await db.manager.findOneByOrFail(AccountLink, { tokenHash: sha256(token) })).toMatchObject({ usedAt: null, userId: null });
     expect(await events('account.created')).toHaveLength(1); // the admin's
     expect(await isSignedIn(noor)).toBe(false);
-    // Tried again, it works: the link was not spent on the failure.
+    // Likewise when the browser's session, the last write, is refused.
+    await noor.get(path);
+    const refuseSession = await refuseInserts(db, engine, 'sessions');
+    try {
+      expect((await noor.submit('/invite', { token, displayName: 'Noor', password: PASSWORD })).status).toBe(500);
+    } finally {
+      await refuseSession();
+    }
+    expect(await db.manager.countBy(User, { email: 'noor@example.com' })).toBe(0);
+    expect(await db.manager.findOneByOrFail(AccountLink, { tokenHash: sha256(token) })).toMatchObject({ usedAt: null });
+    // Tried again, it works: the link was not spent on the failures.
     await noor.get(path);
     expect((await noor.submit('/invite', { token, displayName: 'Noor', password: PASSWORD })).status).toBe(303);
     expect(await db.manager.countBy(User, { email: 'noor@example.com' })).toBe(1);

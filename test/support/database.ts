@@ -50,21 +50,24 @@ export interface PlanNode {
 }
 
 /**
- * Makes the audit trail refuse every event of one type (a trigger that raises on its INSERT), as a database
- * refusing that one statement mid-write would; answers the function that lifts the refusal.
+ * Makes the database refuse the rows of `table` that `when` (a condition on NEW) picks, with a trigger that raises on
+ * their INSERT, as a database failing that one statement mid-write would; answers the function that lifts it.
  */
-export async function refuseAuditEvents(db: Database, engine: Engine, type: string): Promise<() => Promise<void>> {
-  const name = `refuse_${type.replace(/\W/g, '_')}`;
+export async function refuseInserts(db: Database, engine: Engine, table: string, when = 'TRUE'): Promise<() => Promise<void>> {
+  const name = `refuse_${table}_${Math.random().toString(36).slice(2, 8)}`;
   if (engine === 'sqlite') {
-    await db.dataSource.query(
-      `CREATE TRIGGER ${name} BEFORE INSERT ON audit_events WHEN NEW.type = '${type}' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
-    );
+    await db.dataSource.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} WHEN ${when} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
     return async () => void (await db.dataSource.query(`DROP TRIGGER ${name}`));
   }
   await db.dataSource.query(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$`);
-  await db.dataSource.query(`CREATE TRIGGER ${name} BEFORE INSERT ON audit_events FOR EACH ROW WHEN (NEW.type = '${type}') EXECUTE FUNCTION ${name}()`);
+  await db.dataSource.query(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}()`);
   return async () => {
-    await db.dataSource.query(`DROP TRIGGER ${name} ON audit_events`);
+    await db.dataSource.query(`DROP TRIGGER ${name} ON ${table}`);
     await db.dataSource.query(`DROP FUNCTION ${name}`);
   };
+}
+
+/** The audit trail refuses every event of one type (see refuseInserts). */
+export function refuseAuditEvents(db: Database, engine: Engine, type: string): Promise<() => Promise<void>> {
+  return refuseInserts(db, engine, 'audit_events', `NEW.type = '${type}'`);
 }

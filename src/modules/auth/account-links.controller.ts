@@ -40,15 +40,15 @@ export class AccountLinksController {
   @Post('invite')
   @Public()
   async accept(@Req() req: Request, @Form() form: InviteForm): Promise<Page | RedirectTo> {
-    const result = await this.links.acceptInvite(form.token, { displayName: form.displayName, password: form.password }, req.ip ?? null);
+    const signIn = this.signIn.pending(signInClient(req));
+    const result = await this.links.acceptInvite(form.token, { displayName: form.displayName, password: form.password }, req.ip ?? null, signIn.run);
     if ('gone' in result) return this.gone('invite', result);
     if ('errors' in result) {
       const opened = await this.links.open('invite', form.token);
       if (!('link' in opened)) return this.gone('invite', opened);
       return this.invitePageFor(form.token, opened.link.email, { displayName: form.displayName }, result.errors);
     }
-    const cookies = await this.signIn.start(result.user, signInClient(req));
-    return new RedirectTo('/notes', { cookies: [...cookies, this.cookies.setFlash('flash.welcome')], headers: PRIVATE });
+    return new RedirectTo('/notes', { cookies: [...signIn.cookies(), this.cookies.setFlash('flash.welcome')], headers: PRIVATE });
   }
 
   @Get('reset')
@@ -62,16 +62,16 @@ export class AccountLinksController {
   @Post('reset')
   @Public()
   async reset(@Req() req: Request, @Form() form: ResetForm): Promise<Page | RedirectTo> {
-    const result = await this.links.resetWith(form.token, form.password, req.ip ?? null);
+    // Every session of the member ends with the reset; this browser starts a new one, in the same transaction.
+    const signIn = this.signIn.pending(signInClient(req));
+    const result = await this.links.resetWith(form.token, form.password, req.ip ?? null, signIn.run);
     if ('gone' in result) return this.gone('reset', result);
     if ('errors' in result) {
       const opened = await this.links.open('reset', form.token);
       if (!('link' in opened)) return this.gone('reset', opened);
       return this.resetPageFor(form.token, opened.link.email, result.errors);
     }
-    // Every session of the member ended with the reset; this browser starts a new one.
-    const cookies = await this.signIn.start(result.user, signInClient(req));
-    return new RedirectTo('/notes', { cookies: [...cookies, this.cookies.setFlash('flash.passwordReset')], headers: PRIVATE });
+    return new RedirectTo('/notes', { cookies: [...signIn.cookies(), this.cookies.setFlash('flash.passwordReset')], headers: PRIVATE });
   }
 
   private invitePageFor(token: string, email: string, values: Record<string, string> = {}, errors?: FieldErrors): Page {

@@ -7,7 +7,7 @@ import { AuditTrail } from '../audit';
 import { randomToken, sha256 } from '../web';
 import { AccountLink, AccountLinkKind } from './account-link.entity';
 import { AccountLinksRepository } from './account-links.repository';
-import { Accounts, ACCOUNT_FIELD_RULES, FieldErrors, normalizeEmail, unlessTaken } from './accounts.service';
+import { Accounts, ACCOUNT_FIELD_RULES, FieldErrors, normalizeEmail, SignInWith, unlessTaken } from './accounts.service';
 import { passwordProblem } from './passwords';
 import { Role, User } from './user.entity';
 
@@ -172,6 +172,7 @@ export class AccountLinks {
     token: unknown,
     input: { displayName: string; password: string },
     ip: string | null,
+    signIn?: SignInWith,
   ): Promise<{ user: User } | { errors: FieldErrors } | Gone> {
     const opened = await this.open('invite', token);
     if (!('link' in opened)) return opened;
@@ -189,6 +190,7 @@ export class AccountLinks {
           if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
           await this.links.setUser(link.id, user.id, m);
           await record('invite.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
+          await signIn?.(m, user);
           return { user };
         }),
       );
@@ -204,7 +206,7 @@ export class AccountLinks {
   }
 
   /** Sets the member's new password, ends all their sessions and uses the link up. */
-  async resetWith(token: unknown, password: string, ip: string | null): Promise<{ user: User } | { errors: FieldErrors } | Gone> {
+  async resetWith(token: unknown, password: string, ip: string | null, signIn?: SignInWith): Promise<{ user: User } | { errors: FieldErrors } | Gone> {
     const opened = await this.open('reset', token);
     if (!('link' in opened)) return opened;
     const { link } = opened;
@@ -215,9 +217,12 @@ export class AccountLinks {
     if (problem) return { errors: { password: problem } };
     // The link used up with the new password, the sessions ended and both events: all of it or, on a failure, none.
     try {
-      await this.accounts.resetPassword(user.id, password, async (m, record) => {
-        if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
-        await record('reset.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
+      await this.accounts.resetPassword(user.id, password, {
+        before: async (m, record) => {
+          if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
+          await record('reset.used', { userId: user.id, actorId: link.createdBy, ip, details: { linkId: link.id } });
+        },
+        after: signIn && ((m) => signIn(m, user)),
       });
     } catch (error) {
       if (error instanceof Spent) return this.spent('reset', token);

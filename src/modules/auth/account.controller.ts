@@ -60,13 +60,14 @@ export class AccountController {
   @Post('password')
   async password(@Req() req: Request, @Form() form: PasswordForm): Promise<Page | RedirectTo> {
     const { user, session } = authOf(req);
-    const errors = await this.accounts.changePassword(user!, form.currentPassword, form.newPassword, session!.idHash, req.ip ?? '');
+    // A credential change is a privilege change: this browser gets a new session id too, in the same transaction.
+    const signIn = this.signIn.pending(signInClient(req));
+    const errors = await this.accounts.changePassword(user!, form.currentPassword, form.newPassword, session!.idHash, req.ip ?? '', signIn.run);
     if (errors && 'retryAfterS' in errors) {
       return (await this.accountPage(req, { currentPassword: 'error.429.text' })).with({ status: 429, headers: { 'Retry-After': String(errors.retryAfterS) } });
     }
     if (errors) return this.accountPage(req, errors, 400);
-    // A credential change is a privilege change: this browser gets a new session id too.
-    return this.done('flash.passwordChanged', await this.signIn.start(user!, signInClient(req)));
+    return this.done('flash.passwordChanged', signIn.cookies());
   }
 
   @Post('sessions/revoke-others')

@@ -10,6 +10,12 @@ import { SessionStore } from './session.store';
 import { Role, Theme, User } from './user.entity';
 import { UserChanges, UsersRepository } from './users.repository';
 
+/** Writes of another part of an action, run in its transaction: the link it uses up, the browser it signs in. */
+export type WritesIn = (m: EntityManager, record: RecordIn) => Promise<void>;
+
+/** The session an action signs its browser in with, made in the action's transaction (see PendingSignIn). */
+export type SignInWith = (m: EntityManager, user: User) => Promise<void>;
+
 /** The address of a new account is taken (thrown inside a transaction, which it ends). */
 class EmailTaken extends Error {}
 
@@ -105,11 +111,14 @@ export class Accounts {
    * Creates an account with its `account.created` event, both or neither. The first account ever becomes admin, even
    * when two sign up at once (see UsersRepository.insert).
    */
-  async create(input: NewAccount, role: Role = 'user', actorId: string | null = null): Promise<{ user: User } | { errors: FieldErrors }> {
+  async create(input: NewAccount, role: Role = 'user', actorId: string | null = null, signIn?: SignInWith): Promise<{ user: User } | { errors: FieldErrors }> {
     const prepared = await this.prepare(input, role);
     if ('errors' in prepared) return prepared;
     return unlessTaken(async () => {
-      await this.audit.transaction((m, record) => this.insertIn(m, record, prepared.user, actorId));
+      await this.audit.transaction(async (m, record) => {
+        await this.insertIn(m, record, prepared.user, actorId);
+        await signIn?.(m, prepared.user);
+      });
       return prepared;
     });
   }
@@ -192,8 +201,18 @@ export class Accounts {
     }
   }
 
-  /** Checks the current password, sets the new one and ends every other session of the user. */
-  async changePassword(user: User, current: string, next: string, keepSession: string, ip: string): Promise<FieldErrors | { retryAfterS: number } | null> {
+  /**
+   * Checks the current password, sets the new one and ends every other session of the user; `signIn` gives this
+   * browser a new session id in the same transaction (a credential change is a privilege change).
+   */
+  async changePassword(
+    user: User,
+    current: string,
+    next: string,
+    keepSession: string,
+    ip: string,
+    signIn?: SignInWith,
+  ): Promise<FieldErrors | { retryAfterS: number } | null> {
     // Guessing the current password from a stolen session is throttled like signing in.
     const keys: Array<[string, ThrottlePolicy]> = [[accountKey(user.email, ip), ACCOUNT_POLICY]];
     const reservation = await this.throttle.reserve(keys);
@@ -208,18 +227,21 @@ export class Accounts {
     if (problem) return { newPassword: problem };
     const hash = await this.hasher.hash(next);
     const now = this.clock.now();
-    await this.change(user.id, { passwordHash: hash, updatedAt: now, passwordChangedAt: now }, { keep: keepSession }, (ended) => [
-      'password.changed',
-      { userId: user.id, ip, details: { sessionsEnded: ended } },
-    ]);
+    await this.change(
+      user.id,
+      { passwordHash: hash, updatedAt: now, passwordChangedAt: now },
+      { keep: keepSession },
+      (ended) => ['password.changed', { userId: user.id, ip, details: { sessionsEnded: ended } }],
+      { after: signIn && ((m) => signIn(m, user)) },
+    );
     return null;
   }
 
   /**
    * Sets a new password and ends every session of the user: an operator's `kiroku users reset-password`, or a reset
-   * link, whose own writes (`also`: the link used up) are kept with it.
+   * link, whose own writes are kept with it (`before`: the link used up; `after`: the browser signed in anew).
    */
-  async resetPassword(userId: string, password: string, also?: (m: EntityManager, record: RecordIn) => Promise<void>): Promise<FieldErrors | null> {
+  async resetPassword(userId: string, password: string, writes: { before?: WritesIn; after?: WritesIn } = {}): Promise<FieldErrors | null> {
     const problem = passwordProblem(password);
     if (problem) return { password: problem };
     const hash = await this.hasher.hash(password);
@@ -229,7 +251,7 @@ export class Accounts {
       { passwordHash: hash, updatedAt: now, passwordChangedAt: now },
       {},
       (ended) => ['password.reset', { userId, details: { sessionsEnded: ended } }],
-      also,
+      writes,
     );
     return null;
   }
@@ -251,21 +273,22 @@ export class Accounts {
 
   /**
    * An account change, the sessions it ends (every one, every one but `keep`, or none) and its event, in one
-   * transaction: a failure leaves the account as it was with its sessions, never changed with a stolen session
-   * still signed in, nor changed and answered "failed".
+   * transaction with the action's other writes (`before` and `after` the change): a failure leaves the account as
+   * it was with its sessions, never changed with a stolen session still signed in, nor changed and answered "failed".
    */
   private change(
     userId: string,
     changes: UserChanges,
     end: { keep?: string } | null,
     event: (ended: number) => [string, AuditInput],
-    also?: (m: EntityManager, record: RecordIn) => Promise<void>,
+    writes: { before?: WritesIn; after?: WritesIn } = {},
   ): Promise<number> {
     return this.audit.transaction(async (m, record) => {
-      await also?.(m, record);
+      await writes.before?.(m, record);
       await this.users.update(userId, changes, m);
       const ended = end ? await this.sessions.deleteForUser(userId, end.keep, m) : 0;
       await record(...event(ended));
+      await writes.after?.(m, record);
       return ended;
     });
   }

@@ -84,10 +84,10 @@ export class AuthController {
       await this.audit.record('signup.throttled', { ip: req.ip ?? null, details: { retryAfterS } });
       return this.signupForm({ values, errors: { form: 'error.429.text' } }).with({ status: 429, headers: { 'Retry-After': String(retryAfterS) } });
     }
-    const created = await this.accounts.create({ ...values, password: form.password });
+    const signIn = this.signIn.pending(signInClient(req));
+    const created = await this.accounts.create({ ...values, password: form.password }, 'user', null, signIn.run);
     if ('errors' in created) return this.signupForm({ values, errors: created.errors }).with({ status: 400 });
-    const cookies = await this.signIn.start(created.user, signInClient(req));
-    return new RedirectTo('/notes', { cookies: [...cookies, this.cookies.setFlash('flash.welcome')] });
+    return new RedirectTo('/notes', { cookies: [...signIn.cookies(), this.cookies.setFlash('flash.welcome')] });
   }
 
   /** The sign-up page: empty, or again with what was sent (never the password) and what is wrong; only a notice (403) while sign-up is closed. */

@@ -32,7 +32,7 @@ export class SessionStore {
   ) {}
 
   /** Creates a session and returns the cookie value (shown to nobody else, stored nowhere). */
-  async create(userId: string, ip: string, userAgent: string): Promise<{ cookie: string; session: Session }> {
+  async create(userId: string, ip: string, userAgent: string, within?: EntityManager): Promise<{ cookie: string; session: Session }> {
     const cookie = randomToken();
     const now = this.clock.now();
     const session: Session = {
@@ -46,7 +46,7 @@ export class SessionStore {
       // A header may carry bytes 0x80–0x9f, which Node reads as C1 controls: shown on /account, so kept printable.
       userAgent: printable(userAgent).slice(0, 255),
     };
-    await this.sessions.insert(session);
+    await this.sessions.insert(session, within);
     return { cookie, session };
   }
 

@@ -10,8 +10,8 @@ import { findWithUser } from './with-user';
 export class SessionsRepository {
   constructor(private readonly db: Database) {}
 
-  async insert(session: Session): Promise<void> {
-    await this.db.transaction((m) => m.insert(Session, session));
+  async insert(session: Session, within?: EntityManager): Promise<void> {
+    await this.db.write(within, (m) => m.insert(Session, session));
   }
 
   /** The session stored under `idHash` with its user, expired or not: one prepared statement, read on every request. */
