@@ -178,17 +178,21 @@ exports.run = async () => {
   console.log(
     `\n${NOTES.toLocaleString('en')} notes on SQLite; wrk, ${CONNECTIONS} connections, ${DURATION} s per kind after a 2 s warm-up, ${ROUNDS} alternating rounds (best round shown); WEB_CONCURRENCY=auto is ${auto} workers here.\n`,
   );
-  console.log('CPU busy: the share of all cores busy during the run (the server and wrk together, from /proc/stat).\n');
+  console.log(
+    'CPU busy: the share of all cores busy during the run (the server and wrk together, from /proc/stat). auto ÷ 1 is rounded down to two decimals.\n',
+  );
   console.log('| request | WEB_CONCURRENCY=1 req/s | p50 / p99 ms | CPU busy | auto req/s | p50 / p99 ms | CPU busy | auto ÷ 1 | errors |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const pct = (share) => `${(share * 100).toFixed(0)}%`;
+  // Rounded down: a ratio under the goal (1.598) never prints as the goal (1.60).
+  const ratio = (x) => (Math.floor(x * 100) / 100).toFixed(2);
   const best = (runs) => runs.reduce((a, b) => (b.rps > a.rps ? b : a));
   for (const kind of kinds) {
     const one = best(results[1][kind]);
     const many = best(results.auto[kind]);
     const errors = [...results[1][kind], ...results.auto[kind]].reduce((n, r) => n + r.errors, 0);
     console.log(
-      `| ${kind} | ${one.rps.toFixed(0)} | ${one.p50.toFixed(2)} / ${one.p99.toFixed(2)} | ${pct(one.busy)} | ${many.rps.toFixed(0)} | ${many.p50.toFixed(2)} / ${many.p99.toFixed(2)} | ${pct(many.busy)} | **${(many.rps / one.rps).toFixed(2)}×** | ${errors} |`,
+      `| ${kind} | ${one.rps.toFixed(0)} | ${one.p50.toFixed(2)} / ${one.p99.toFixed(2)} | ${pct(one.busy)} | ${many.rps.toFixed(0)} | ${many.p50.toFixed(2)} / ${many.p99.toFixed(2)} | ${pct(many.busy)} | **${ratio(many.rps / one.rps)}×** | ${errors} |`,
     );
   }
   console.log(
