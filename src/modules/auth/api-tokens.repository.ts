@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, keysetPage, keysetSql, type KeysetPosition, type SqlParam, type WriteStatement } from '@kiroku/persistence';
+import { Database, keysetPage, keysetSql, type KeysetPosition, type SqlParam } from '@kiroku/persistence';
 import { EntityManager, IsNull } from 'typeorm';
 import { ApiToken } from './api-token.entity';
 import { User } from './user.entity';
@@ -10,15 +10,9 @@ import { findWithUser } from './with-user';
 export class ApiTokensRepository {
   constructor(private readonly db: Database) {}
 
-  /** Stores a new token, in one write with the statements `alongside` (its audit event): both kept or neither. */
-  async insert(row: ApiToken, alongside: readonly WriteStatement[] = []): Promise<void> {
-    await this.db.executeAll([
-      {
-        sql: 'INSERT INTO api_tokens (id, user_id, name, prefix, token_hash, created_at, last_used_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL)',
-        params: [row.id, row.userId, row.name, row.prefix, row.tokenHash, row.createdAt.getTime()],
-      },
-      ...alongside,
-    ]);
+  /** Stores a new token; in the caller's transaction when given. */
+  async insert(row: ApiToken, within?: EntityManager): Promise<void> {
+    await this.db.write(within, (m) => m.insert(ApiToken, row));
   }
 
   /** The token with this prefix and its user, revoked or not: one prepared statement, read on every API request. */

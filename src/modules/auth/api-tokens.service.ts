@@ -25,7 +25,7 @@ export class ApiTokens {
   ) {}
 
   /**
-   * Creates a token and records `token.created` in the same write: a token is never kept without its event, nor
+   * Creates a token and records `token.created` in the same transaction: a token is never kept without its event, nor
    * answered as failed once kept (its secret would be lost and a retry would make another). The returned secret
    * is never stored nor shown again.
    */
@@ -43,7 +43,10 @@ export class ApiTokens {
       revokedAt: null,
     };
     const details = { tokenId: row.id, prefix, ...(context.via ? { via: context.via } : {}) };
-    await this.audit.recordWith('token.created', { userId, ip: context.ip ?? null, details }, (event) => this.tokens.insert(row, [event]));
+    await this.audit.transaction(async (m, record) => {
+      await this.tokens.insert(row, m);
+      await record('token.created', { userId, ip: context.ip ?? null, details });
+    });
     return { token, row };
   }
 

@@ -1,19 +1,12 @@
-import type { WriteStatement } from '@kiroku/persistence';
 import type { EntityManager } from 'typeorm';
 import type { AuditInput, AuditTrail, RecordIn } from '../audit';
 
-/** The audit trail of unit tests: keeps the events in memory; `recordWith` keeps its event once the caller's write is done. */
-export class RecordedAudit implements Pick<AuditTrail, 'record' | 'recordWith' | 'transaction'> {
+/** The audit trail of unit tests: keeps the events in memory; a transaction's once its function returned. */
+export class RecordedAudit implements Pick<AuditTrail, 'record' | 'transaction'> {
   readonly events: Array<{ type: string } & AuditInput> = [];
 
   async record(type: string, input: AuditInput = {}): Promise<void> {
     this.events.push({ type, ...input });
-  }
-
-  async recordWith<T>(type: string, input: AuditInput, write: (event: WriteStatement) => Promise<T>): Promise<T> {
-    const result = await write({ sql: `-- audit event ${type}`, params: [] });
-    this.events.push({ type, ...input });
-    return result;
   }
 
   /** Runs `fn` with no manager (the fake repositories take none); its events are kept once it returns. */
