@@ -183,8 +183,8 @@ export class AccountLinks {
     // The account, the invitation used up and both events: one transaction, so that a failure spends nothing. The
     // account first: it locks the users table on PostgreSQL before the link's row, the order an admin's new account
     // for the address takes too (the other order could deadlock the two).
-    try {
-      const created = await unlessTaken(() =>
+    const created = await this.unlessSpent('invite', token, () =>
+      unlessTaken(() =>
         this.audit.transaction(async (m, record) => {
           await this.accounts.insertIn(m, record, user);
           if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
@@ -193,16 +193,13 @@ export class AccountLinks {
           await signIn?.(m, user);
           return { user };
         }),
-      );
-      if ('user' in created) return created;
-      // The address has an account now: made through this invitation a moment ago (it says so), or otherwise (the
-      // invitation stays usable for nothing else, but is not spent on a refusal).
-      const now = await this.open('invite', token);
-      return 'gone' in now ? now : created;
-    } catch (error) {
-      if (error instanceof Spent) return this.spent('invite', token);
-      throw error;
-    }
+      ),
+    );
+    if (!('errors' in created)) return created;
+    // The address has an account now: made through this invitation a moment ago (it says so), or otherwise (the
+    // invitation stays usable for nothing else, but is not spent on a refusal).
+    const state = await this.open('invite', token);
+    return 'gone' in state ? state : created;
   }
 
   /** Sets the member's new password, ends all their sessions and uses the link up. */
@@ -216,7 +213,7 @@ export class AccountLinks {
     const problem = passwordProblem(password);
     if (problem) return { errors: { password: problem } };
     // The link used up with the new password, the sessions ended and both events: all of it or, on a failure, none.
-    try {
+    return this.unlessSpent('reset', token, async () => {
       await this.accounts.resetPassword(user.id, password, {
         before: async (m, record) => {
           if (!(await this.links.claim(link.id, this.clock.now(), m))) throw new Spent();
@@ -224,11 +221,8 @@ export class AccountLinks {
         },
         after: signIn && ((m) => signIn(m, user)),
       });
-    } catch (error) {
-      if (error instanceof Spent) return this.spent('reset', token);
-      throw error;
-    }
-    return { user };
+      return { user };
+    });
   }
 
   async list(): Promise<ListedLink[]> {
@@ -253,6 +247,16 @@ export class AccountLinks {
       await record(`${link.kind}.revoked`, { userId: link.userId, actorId, ip, details: { linkId: link.id } });
       return true;
     });
+  }
+
+  /** `fn`'s result, or why the link no longer works when `fn` found it claimed by another request (Spent). */
+  private async unlessSpent<T>(kind: AccountLinkKind, token: unknown, fn: () => Promise<T>): Promise<T | Gone> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof Spent) return this.spent(kind, token);
+      throw error;
+    }
   }
 
   /** Why a link that could not be claimed no longer works (used by another request a moment ago, most likely). */
