@@ -152,8 +152,8 @@ export function pgDocument(note: Pick<IndexedNote, 'title' | 'tags' | 'body'>): 
  * none is looked for), given oldest first, below every other entry, since the lowest rowids are the newest
  * (migration NumberSearchEntriesNewestFirst). They are written in rising rowid order, the newest note's first:
  * FTS5 writes its pending terms out as a new segment whenever a rowid is lower than the one before, which
- * writing them oldest first did at every note (an import's index work 3.7 times as long, a rebuild 8 times). `$` writes the i-th
- * (1-based) parameter, each used once and in order.
+ * writing them oldest first did at every note (an import's index work 3.7 times as long, a rebuild 8 times). `$`
+ * writes the i-th (1-based) parameter, each used once and in order.
  */
 export function sqliteEntryStatements(notes: IndexedNote[], $: (i: number) => string = (i) => `$${i}`): WriteStatement[] {
   return notes
